@@ -1,0 +1,1037 @@
+//! The policy manifest, checked and serialized to JSON at compile time for the `cutover-manifest` section.
+//!
+//! [`export_policy!`](crate::export_policy) and [`policy_manifest!`](crate::policy_manifest)
+//! build a [`Manifest`] in a `const`, then [`Manifest::to_json`] writes it into a byte array
+//! that the linker puts in the custom section. Everything here is `const fn`, so a manifest
+//! that `docs/manifest.md` would refuse (a bad name, an unknown parameter type, a default of the
+//! wrong type, a malformed capability) is a compile error, not a surprise at `cutover inspect`.
+
+use crate::params;
+
+/// The `manifestVersion` this SDK writes.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// The name of the custom section that holds the manifest.
+pub const SECTION: &str = "cutover-manifest";
+
+/// A policy's manifest: what `cutover inspect` shows and what the host checks parameters and
+/// capabilities against. Build it with [`policy_manifest!`](crate::policy_manifest) rather than
+/// by hand.
+///
+/// ```
+/// use cutover_guest_sdk::manifest::{Manifest, Param, ParamType};
+///
+/// const PARAMS: &[Param] = &[Param::new()
+///     .name("node")
+///     .ty(ParamType::from_name("string"))
+///     .required(true)
+///     .description("The node.")];
+/// const M: Manifest = Manifest::new("drain", "0.1.0", "Drain a node.", PARAMS, &["cluster/cordon"]);
+/// const LEN: usize = M.json_len();
+/// const JSON: [u8; LEN] = M.to_json::<LEN>();
+/// let v: serde_json::Value = serde_json::from_slice(&JSON).unwrap();
+/// assert_eq!(v["params"][0]["name"], "node");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Manifest {
+    name: &'static str,
+    version: &'static str,
+    description: &'static str,
+    params: &'static [Param],
+    capabilities: &'static [&'static str],
+}
+
+/// One declared parameter. Built with chained `const` setters, starting from [`Param::new`].
+///
+/// ```
+/// use cutover_guest_sdk::manifest::{Param, ParamType, Value};
+///
+/// const P: Param = Param::new()
+///     .name("timeout")
+///     .ty(ParamType::Duration)
+///     .default(Value::Str("5m"))
+///     .description("Give up after this long.");
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    name: &'static str,
+    ty: Option<ParamType>,
+    required: bool,
+    default: Option<Value>,
+    description: Option<&'static str>,
+}
+
+/// The parameter types of `docs/manifest.md`.
+///
+/// ```
+/// use cutover_guest_sdk::manifest::ParamType;
+/// assert_eq!(ParamType::from_name("string-list").name(), "string-list");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamType {
+    /// `string`: a JSON string.
+    String,
+    /// `integer`: a JSON integer.
+    Integer,
+    /// `number`: a JSON number.
+    Number,
+    /// `boolean`: `true` or `false`.
+    Boolean,
+    /// `duration`: a Go duration string (`90s`, `5m`), read with [`params::Duration`].
+    Duration,
+    /// `string-list`: a JSON array of strings.
+    StringList,
+}
+
+/// A parameter's default, as a JSON value.
+///
+/// In the macros, write the default as a Rust literal: a string literal becomes
+/// [`Value::Str`], an integer or float literal [`Value::Number`] (its source text, which must
+/// be a plain JSON number: no `_`, no suffix), `true`/`false` [`Value::Bool`], and a bracketed
+/// list of string literals [`Value::StrList`].
+///
+/// ```
+/// use cutover_guest_sdk::manifest::Value;
+/// let v = Value::StrList(&["a", "b"]);
+/// # let _ = v;
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub enum Value {
+    /// A JSON string (escaped when written).
+    Str(&'static str),
+    /// A JSON number, by its text (`5`, `-1`, `0.25`).
+    Number(&'static str),
+    /// `true` or `false`.
+    Bool(bool),
+    /// An array of strings.
+    StrList(&'static [&'static str]),
+}
+
+/// Turns a literal into a [`Value`] by its Rust type. The macros call
+/// `Lit(lit).value(stringify!(lit))`; inherent methods on each instantiation pick the right
+/// case at compile time, and keep `const` (trait methods could not).
+#[doc(hidden)]
+pub struct Lit<T>(pub T);
+
+impl Lit<&'static str> {
+    #[doc(hidden)]
+    pub const fn value(self, _text: &'static str) -> Value {
+        Value::Str(self.0)
+    }
+}
+
+impl Lit<bool> {
+    #[doc(hidden)]
+    pub const fn value(self, _text: &'static str) -> Value {
+        Value::Bool(self.0)
+    }
+}
+
+impl Lit<i64> {
+    #[doc(hidden)]
+    pub const fn value(self, text: &'static str) -> Value {
+        Value::Number(text)
+    }
+}
+
+impl Lit<f64> {
+    #[doc(hidden)]
+    pub const fn value(self, text: &'static str) -> Value {
+        Value::Number(text)
+    }
+}
+
+impl ParamType {
+    /// The type named as in the manifest (`string`, `integer`, `number`, `boolean`,
+    /// `duration`, `string-list`). Panics (at compile time, in a `const`) on any other name.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::ParamType;
+    /// assert_eq!(ParamType::from_name("duration"), ParamType::Duration);
+    /// ```
+    pub const fn from_name(name: &str) -> ParamType {
+        let n = name.as_bytes();
+        if eq(n, b"string") {
+            ParamType::String
+        } else if eq(n, b"integer") {
+            ParamType::Integer
+        } else if eq(n, b"number") {
+            ParamType::Number
+        } else if eq(n, b"boolean") {
+            ParamType::Boolean
+        } else if eq(n, b"duration") {
+            ParamType::Duration
+        } else if eq(n, b"string-list") {
+            ParamType::StringList
+        } else {
+            panic!(
+                "unknown parameter type: use string, integer, number, boolean, duration or string-list"
+            )
+        }
+    }
+
+    /// The name used in the manifest.
+    ///
+    /// ```
+    /// assert_eq!(cutover_guest_sdk::manifest::ParamType::Boolean.name(), "boolean");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            ParamType::String => "string",
+            ParamType::Integer => "integer",
+            ParamType::Number => "number",
+            ParamType::Boolean => "boolean",
+            ParamType::Duration => "duration",
+            ParamType::StringList => "string-list",
+        }
+    }
+}
+
+impl Param {
+    /// A parameter with nothing set yet; `name` and `ty` must be set before it is used.
+    ///
+    /// ```
+    /// const P: cutover_guest_sdk::manifest::Param = cutover_guest_sdk::manifest::Param::new().name("ms");
+    /// ```
+    pub const fn new() -> Param {
+        Param {
+            name: "",
+            ty: None,
+            required: false,
+            default: None,
+            description: None,
+        }
+    }
+
+    /// Sets the name: letters, digits, `-` and `_`.
+    ///
+    /// ```
+    /// const P: cutover_guest_sdk::manifest::Param = cutover_guest_sdk::manifest::Param::new().name("node");
+    /// ```
+    pub const fn name(mut self, name: &'static str) -> Param {
+        self.name = name;
+        self
+    }
+
+    /// Sets the type from its manifest name (the macros' `type: "duration"`).
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Param;
+    /// const P: Param = Param::new().name("timeout").type_name("duration");
+    /// ```
+    pub const fn type_name(self, ty: &'static str) -> Param {
+        self.ty(ParamType::from_name(ty))
+    }
+
+    /// Sets the type.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::{Param, ParamType};
+    /// const P: Param = Param::new().name("force").ty(ParamType::Boolean);
+    /// ```
+    pub const fn ty(mut self, ty: ParamType) -> Param {
+        self.ty = Some(ty);
+        self
+    }
+
+    /// Sets whether the operator must give it (default `false`).
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Param;
+    /// const P: Param = Param::new().name("node").type_name("string").required(true);
+    /// ```
+    pub const fn required(mut self, required: bool) -> Param {
+        self.required = required;
+        self
+    }
+
+    /// Sets the default, which the host fills in when the operator gives none.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::{Param, Value};
+    /// const P: Param = Param::new().name("force").type_name("boolean").default(Value::Bool(false));
+    /// ```
+    pub const fn default(mut self, default: Value) -> Param {
+        self.default = Some(default);
+        self
+    }
+
+    /// Sets the one-line description.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Param;
+    /// const P: Param = Param::new().name("node").type_name("string").description("The node to drain.");
+    /// ```
+    pub const fn description(mut self, description: &'static str) -> Param {
+        self.description = Some(description);
+        self
+    }
+
+    /// Panics (a compile error in a `const`) unless the parameter is complete and consistent.
+    const fn check(&self) {
+        if !is_param_name(self.name.as_bytes()) {
+            panic!("a parameter name must be non-empty letters, digits, '-' and '_'");
+        }
+        let ty = match self.ty {
+            Some(ty) => ty,
+            None => panic!("every parameter needs a type"),
+        };
+        if let Some(d) = self.description {
+            check_one_line(d, "a parameter description must be one line");
+        }
+        let default = match self.default {
+            Some(d) => d,
+            None => return,
+        };
+        if self.required {
+            panic!("a required parameter cannot have a default");
+        }
+        match (ty, default) {
+            (ParamType::String, Value::Str(_)) => {}
+            (ParamType::Duration, Value::Str(s)) => {
+                if params::parse_nanos(s.as_bytes()).is_err() {
+                    panic!(
+                        "the default of a duration parameter must be a Go duration: 90s, 5m, 1h30m, 500ms"
+                    );
+                }
+            }
+            (ParamType::Integer, Value::Number(n)) => {
+                if !is_json_number(n.as_bytes(), false) {
+                    panic!("the default of an integer parameter must be a plain integer literal");
+                }
+            }
+            (ParamType::Number, Value::Number(n)) => {
+                if !is_json_number(n.as_bytes(), true) {
+                    panic!(
+                        "the default of a number parameter must be a plain number literal (no '_', no suffix)"
+                    );
+                }
+            }
+            (ParamType::Boolean, Value::Bool(_)) => {}
+            (ParamType::StringList, Value::StrList(_)) => {}
+            _ => panic!("a parameter's default does not match its type"),
+        }
+    }
+}
+
+impl Default for Param {
+    fn default() -> Self {
+        Param::new()
+    }
+}
+
+impl Manifest {
+    /// A manifest; nothing is checked until [`Manifest::json_len`] or [`Manifest::to_json`].
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// const M: Manifest = Manifest::new("spin", "0.1.0", "Loops forever.", &[], &[]);
+    /// ```
+    pub const fn new(
+        name: &'static str,
+        version: &'static str,
+        description: &'static str,
+        params: &'static [Param],
+        capabilities: &'static [&'static str],
+    ) -> Manifest {
+        Manifest {
+            name,
+            version,
+            description,
+            params,
+            capabilities,
+        }
+    }
+
+    /// The policy's name.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// assert_eq!(Manifest::new("spin", "0.1.0", "d", &[], &[]).name(), "spin");
+    /// ```
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The policy's version.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// assert_eq!(Manifest::new("spin", "0.1.0", "d", &[], &[]).version(), "0.1.0");
+    /// ```
+    pub const fn version(&self) -> &'static str {
+        self.version
+    }
+
+    /// Panics (a compile error in a `const`) unless the manifest follows `docs/manifest.md`.
+    ///
+    /// ```should_panic
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// Manifest::new("Bad Name", "0.1.0", "d", &[], &[]).check();
+    /// ```
+    pub const fn check(&self) {
+        if !is_policy_name(self.name.as_bytes()) {
+            panic!("a policy name must be non-empty lowercase letters, digits and '-'");
+        }
+        if !is_semver(self.version.as_bytes()) {
+            panic!("a policy version must be semver: MAJOR.MINOR.PATCH[-pre][+build]");
+        }
+        check_one_line(self.description, "a policy description must be one line");
+        let mut i = 0;
+        while i < self.params.len() {
+            self.params[i].check();
+            let mut j = 0;
+            while j < i {
+                if eq(
+                    self.params[i].name.as_bytes(),
+                    self.params[j].name.as_bytes(),
+                ) {
+                    panic!("two parameters have the same name");
+                }
+                j += 1;
+            }
+            i += 1;
+        }
+        let mut i = 0;
+        while i < self.capabilities.len() {
+            check_capability(self.capabilities[i].as_bytes());
+            i += 1;
+        }
+    }
+
+    /// The length of the JSON text in bytes; checks the manifest first.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// const LEN: usize = Manifest::new("spin", "0.1.0", "d", &[], &[]).json_len();
+    /// assert!(LEN > 0);
+    /// ```
+    pub const fn json_len(&self) -> usize {
+        self.check();
+        let mut w = Writer::<0>::counter();
+        self.write(&mut w);
+        w.len
+    }
+
+    /// The JSON text, `N` bytes long (`N` from [`Manifest::json_len`]); checks the manifest first.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// const M: Manifest = Manifest::new("spin", "0.1.0", "Loops \"forever\".", &[], &[]);
+    /// const JSON: [u8; M.json_len()] = M.to_json();
+    /// assert_eq!(
+    ///     std::str::from_utf8(&JSON).unwrap(),
+    ///     r#"{"manifestVersion":1,"name":"spin","version":"0.1.0","description":"Loops \"forever\".","params":[],"capabilities":[]}"#
+    /// );
+    /// ```
+    pub const fn to_json<const N: usize>(&self) -> [u8; N] {
+        self.check();
+        let mut w = Writer::<N>::new();
+        self.write(&mut w);
+        if w.len != N {
+            panic!("to_json::<N>() needs N == json_len()");
+        }
+        w.buf
+    }
+
+    const fn write<const N: usize>(&self, w: &mut Writer<N>) {
+        w.raw(b"{\"manifestVersion\":");
+        w.uint(MANIFEST_VERSION as u64);
+        w.raw(b",\"name\":");
+        w.string(self.name);
+        w.raw(b",\"version\":");
+        w.string(self.version);
+        w.raw(b",\"description\":");
+        w.string(self.description);
+        w.raw(b",\"params\":[");
+        let mut i = 0;
+        while i < self.params.len() {
+            if i > 0 {
+                w.raw(b",");
+            }
+            let p = &self.params[i];
+            w.raw(b"{\"name\":");
+            w.string(p.name);
+            w.raw(b",\"type\":");
+            if let Some(ty) = p.ty {
+                w.string(ty.name());
+            }
+            w.raw(b",\"required\":");
+            w.raw(if p.required { b"true" } else { b"false" });
+            if let Some(d) = p.default {
+                w.raw(b",\"default\":");
+                w.value(d);
+            }
+            if let Some(d) = p.description {
+                w.raw(b",\"description\":");
+                w.string(d);
+            }
+            w.raw(b"}");
+            i += 1;
+        }
+        w.raw(b"],\"capabilities\":[");
+        let mut i = 0;
+        while i < self.capabilities.len() {
+            if i > 0 {
+                w.raw(b",");
+            }
+            w.string(self.capabilities[i]);
+            i += 1;
+        }
+        w.raw(b"]}");
+    }
+}
+
+/// Writes JSON into a fixed array, or only counts bytes when `counting` (the first pass, which
+/// sizes the array).
+struct Writer<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    counting: bool,
+}
+
+impl<const N: usize> Writer<N> {
+    const fn new() -> Self {
+        Writer {
+            buf: [0; N],
+            len: 0,
+            counting: false,
+        }
+    }
+
+    const fn counter() -> Self {
+        Writer {
+            buf: [0; N],
+            len: 0,
+            counting: true,
+        }
+    }
+
+    const fn byte(&mut self, b: u8) {
+        if !self.counting {
+            if self.len >= N {
+                panic!("manifest longer than its array");
+            }
+            self.buf[self.len] = b;
+        }
+        self.len += 1;
+    }
+
+    const fn raw(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            self.byte(bytes[i]);
+            i += 1;
+        }
+    }
+
+    const fn uint(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut k = 0;
+        loop {
+            digits[k] = b'0' + (n % 10) as u8;
+            k += 1;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        while k > 0 {
+            k -= 1;
+            self.byte(digits[k]);
+        }
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped; other UTF-8 as is.
+    const fn string(&mut self, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let s = s.as_bytes();
+        self.byte(b'"');
+        let mut i = 0;
+        while i < s.len() {
+            let c = s[i];
+            match c {
+                b'"' => self.raw(b"\\\""),
+                b'\\' => self.raw(b"\\\\"),
+                b'\n' => self.raw(b"\\n"),
+                b'\r' => self.raw(b"\\r"),
+                b'\t' => self.raw(b"\\t"),
+                0..=0x1f | 0x7f => {
+                    self.raw(b"\\u00");
+                    self.byte(HEX[(c >> 4) as usize]);
+                    self.byte(HEX[(c & 0xf) as usize]);
+                }
+                _ => self.byte(c),
+            }
+            i += 1;
+        }
+        self.byte(b'"');
+    }
+
+    const fn value(&mut self, v: Value) {
+        match v {
+            Value::Str(s) => self.string(s),
+            // Checked by `Param::check` to be a JSON number before anything is written.
+            Value::Number(n) => self.raw(n.as_bytes()),
+            Value::Bool(b) => self.raw(if b { b"true" } else { b"false" }),
+            Value::StrList(items) => {
+                self.byte(b'[');
+                let mut i = 0;
+                while i < items.len() {
+                    if i > 0 {
+                        self.byte(b',');
+                    }
+                    self.string(items[i]);
+                    i += 1;
+                }
+                self.byte(b']');
+            }
+        }
+    }
+}
+
+const fn eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `s[start..end]` equals `word`.
+const fn slice_eq(s: &[u8], start: usize, end: usize, word: &[u8]) -> bool {
+    if end - start != word.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < word.len() {
+        if s[start + i] != word[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn check_one_line(s: &str, message: &'static str) {
+    let s = s.as_bytes();
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'\n' || s[i] == b'\r' {
+            panic!("{}", message);
+        }
+        i += 1;
+    }
+}
+
+const fn is_policy_name(s: &[u8]) -> bool {
+    if s.is_empty() {
+        return false;
+    }
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn is_param_name(s: &[u8]) -> bool {
+    if s.is_empty() {
+        return false;
+    }
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        if !(c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// `MAJOR.MINOR.PATCH` of digits, then optionally `-pre` and `+build` of `[0-9A-Za-z.-]`.
+const fn is_semver(s: &[u8]) -> bool {
+    let mut i = 0;
+    let mut part = 0;
+    while part < 3 {
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        part += 1;
+        if part < 3 {
+            if i >= s.len() || s[i] != b'.' {
+                return false;
+            }
+            i += 1;
+        }
+    }
+    if i < s.len() && s[i] != b'-' && s[i] != b'+' {
+        return false;
+    }
+    while i < s.len() {
+        let c = s[i];
+        if !(c.is_ascii_alphanumeric() || c == b'.' || c == b'-' || c == b'+') {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; without
+/// `fraction`, only the integer part.
+const fn is_json_number(s: &[u8], fraction: bool) -> bool {
+    let mut i = 0;
+    if i < s.len() && s[i] == b'-' {
+        i += 1;
+    }
+    if i >= s.len() || !s[i].is_ascii_digit() {
+        return false;
+    }
+    if s[i] == b'0' {
+        i += 1;
+    } else {
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    if fraction && i < s.len() && s[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    if fraction && i < s.len() && (s[i] == b'e' || s[i] == b'E') {
+        i += 1;
+        if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+            i += 1;
+        }
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    i == s.len()
+}
+
+/// Panics unless `cap` follows `docs/capabilities.md`:
+/// `<interface>/<operation>[:<api-version>/<Kind>][@<namespace>]`.
+const fn check_capability(cap: &[u8]) {
+    const CLUSTER_OPS: [&[u8]; 10] = [
+        b"get",
+        b"list",
+        b"apply",
+        b"patch",
+        b"delete",
+        b"scale",
+        b"cordon",
+        b"uncordon",
+        b"evict",
+        b"wait",
+    ];
+    const REVISION_OPS: [&[u8]; 4] = [
+        b"store-revision",
+        b"set-status",
+        b"list-revisions",
+        b"get-revision",
+    ];
+    // Split into interface / operation, then the optional `:target` and `@namespace`.
+    let slash = match find(cap, 0, cap.len(), b'/') {
+        Some(i) => i,
+        None => panic!("a capability starts with <interface>/<operation>, e.g. cluster/get"),
+    };
+    let at = match find(cap, 0, cap.len(), b'@') {
+        Some(i) => i,
+        None => cap.len(),
+    };
+    let colon = match find(cap, slash, at, b':') {
+        Some(i) => i,
+        None => at,
+    };
+    let (iface_end, op_start, op_end) = (slash, slash + 1, colon);
+    let op_ok = if slice_eq(cap, op_start, op_end, b"*") {
+        true
+    } else if slice_eq(cap, 0, iface_end, b"cluster") {
+        in_list(cap, op_start, op_end, &CLUSTER_OPS)
+    } else if slice_eq(cap, 0, iface_end, b"revisions") {
+        in_list(cap, op_start, op_end, &REVISION_OPS)
+    } else if slice_eq(cap, 0, iface_end, b"*") {
+        in_list(cap, op_start, op_end, &CLUSTER_OPS)
+            || in_list(cap, op_start, op_end, &REVISION_OPS)
+    } else {
+        panic!("a capability's interface is cluster, revisions or *")
+    };
+    if !op_ok {
+        panic!("unknown operation in a capability (see docs/capabilities.md)");
+    }
+    if colon < at {
+        // `*`, or `<api-version>/<Kind>` where the api-version is `v1` or `group/version`
+        // and Kind may be `*`.
+        let (start, end) = (colon + 1, at);
+        if !slice_eq(cap, start, end, b"*") {
+            let last = match rfind(cap, start, end, b'/') {
+                Some(i) => i,
+                None => panic!(
+                    "a capability's target is <api-version>/<Kind>, e.g. v1/Pod or apps/v1/*"
+                ),
+            };
+            if !is_api_version(cap, start, last) || !is_kind(cap, last + 1, end) {
+                panic!("a capability's target is <api-version>/<Kind>, e.g. v1/Pod or apps/v1/*");
+            }
+        }
+    }
+    if at < cap.len() {
+        let (start, end) = (at + 1, cap.len());
+        if !(slice_eq(cap, start, end, b"*")
+            || slice_eq(cap, start, end, b"{namespace}")
+            || is_dns_label(cap, start, end))
+        {
+            panic!("a capability's namespace is @name, @* or @{{namespace}}");
+        }
+    }
+}
+
+const fn find(s: &[u8], start: usize, end: usize, c: u8) -> Option<usize> {
+    let mut i = start;
+    while i < end {
+        if s[i] == c {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+const fn rfind(s: &[u8], start: usize, end: usize, c: u8) -> Option<usize> {
+    let mut i = end;
+    while i > start {
+        i -= 1;
+        if s[i] == c {
+            return Some(i);
+        }
+    }
+    None
+}
+
+const fn in_list(s: &[u8], start: usize, end: usize, list: &[&[u8]]) -> bool {
+    let mut i = 0;
+    while i < list.len() {
+        if slice_eq(s, start, end, list[i]) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// `v1`, or `group/version` with a DNS-like group.
+const fn is_api_version(s: &[u8], start: usize, end: usize) -> bool {
+    if start >= end {
+        return false;
+    }
+    let mut slashes = 0;
+    let mut i = start;
+    while i < end {
+        let c = s[i];
+        if c == b'/' {
+            slashes += 1;
+        } else if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-') {
+            return false;
+        }
+        i += 1;
+    }
+    slashes <= 1 && s[start] != b'/' && s[end - 1] != b'/'
+}
+
+/// `*` or a CamelCase kind.
+const fn is_kind(s: &[u8], start: usize, end: usize) -> bool {
+    if slice_eq(s, start, end, b"*") {
+        return true;
+    }
+    if start >= end || !s[start].is_ascii_uppercase() {
+        return false;
+    }
+    let mut i = start;
+    while i < end {
+        if !s[i].is_ascii_alphanumeric() {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A namespace name: lowercase letters, digits and `-`.
+const fn is_dns_label(s: &[u8], start: usize, end: usize) -> bool {
+    if start >= end {
+        return false;
+    }
+    let mut i = start;
+    while i < end {
+        let c = s[i];
+        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: Manifest = crate::policy_manifest! {
+        name: "drain",
+        version: "0.1.0-rc.1+build.5",
+        description: "Cordon a node and evict its \"pods\" \\ honouring PDBs\t(kubectl drain).",
+        params: [
+            { name: "node", type: "string", required: true, description: "The node to drain." },
+            { name: "timeout", type: "duration", default: "5m", description: "Give up after this long." },
+            { description: "Any order works.", default: -1, type: "integer", name: "grace" },
+            { name: "ratio", type: "number", default: 0.25 },
+            { name: "force", type: "boolean", default: false },
+            { name: "labels", type: "string-list", default: ["a=b", "c\"d"] },
+            { name: "empty", type: "string-list", default: [] },
+            { name: "unicode", type: "string", default: "µ \u{1} é" },
+        ],
+        capabilities: [
+            "cluster/cordon",
+            "cluster/evict:v1/Pod@*",
+            "cluster/patch:apps/v1/Deployment@{namespace}",
+            "cluster/*:apps/v1/*@shop",
+            "revisions/*",
+            "*/*",
+            "cluster/get:*",
+            "cluster/get:cert-manager.io/v1/Certificate",
+        ],
+    };
+    const LEN: usize = MANIFEST.json_len();
+    const JSON: [u8; LEN] = MANIFEST.to_json::<LEN>();
+
+    #[test]
+    fn macro_manifest_parses_back() {
+        let v: serde_json::Value = serde_json::from_slice(&JSON).expect("valid JSON");
+        assert_eq!(v["manifestVersion"], 1);
+        assert_eq!(v["name"], "drain");
+        assert_eq!(v["version"], "0.1.0-rc.1+build.5");
+        assert_eq!(
+            v["description"],
+            "Cordon a node and evict its \"pods\" \\ honouring PDBs\t(kubectl drain)."
+        );
+        let params = v["params"].as_array().expect("params array");
+        assert_eq!(params.len(), 8);
+        assert_eq!(
+            params[0],
+            serde_json::json!({"name": "node", "type": "string", "required": true, "description": "The node to drain."})
+        );
+        assert_eq!(params[1]["default"], "5m");
+        assert_eq!(params[1]["required"], false);
+        assert_eq!(params[2]["name"], "grace");
+        assert_eq!(params[2]["default"], -1);
+        assert_eq!(params[3]["default"], 0.25);
+        assert_eq!(params[3].get("description"), None);
+        assert_eq!(params[4]["default"], false);
+        assert_eq!(params[5]["default"], serde_json::json!(["a=b", "c\"d"]));
+        assert_eq!(params[6]["default"], serde_json::json!([]));
+        assert_eq!(params[7]["default"], "µ \u{1} é");
+        assert_eq!(v["capabilities"].as_array().map(Vec::len), Some(8));
+        assert_eq!(
+            v["capabilities"][2],
+            "cluster/patch:apps/v1/Deployment@{namespace}"
+        );
+    }
+
+    #[test]
+    fn empty_manifest() {
+        const M: Manifest = crate::policy_manifest! {
+            name: "spin", version: "1.2.3", description: "", params: [], capabilities: [],
+        };
+        const J: [u8; M.json_len()] = M.to_json();
+        let v: serde_json::Value = serde_json::from_slice(&J).expect("valid JSON");
+        assert_eq!(v["params"], serde_json::json!([]));
+    }
+
+    /// Each check panics at run time here as it would fail a `const` at compile time.
+    fn refused(m: Manifest) -> bool {
+        std::panic::catch_unwind(|| m.check()).is_err()
+    }
+
+    #[test]
+    fn refuses_bad_manifests() {
+        let p = |p: Param| -> &'static [Param] { Box::leak(Box::new([p])) };
+        let base = |params, caps| Manifest::new("ok", "0.1.0", "d", params, caps);
+        assert!(!refused(base(&[], &["cluster/get"])));
+        assert!(refused(Manifest::new("Drain", "0.1.0", "d", &[], &[])));
+        assert!(refused(Manifest::new("drain", "0.1", "d", &[], &[])));
+        assert!(refused(Manifest::new(
+            "drain",
+            "0.1.0",
+            "two\nlines",
+            &[],
+            &[]
+        )));
+        for cap in [
+            "cluster",
+            "cluster/fly",
+            "cluster/get:Pod",
+            "cluster/get:v1/pod",
+            "cluster/get@Shop",
+            "revisions/get",
+            "net/get",
+            "cluster/get:v1/Pod@",
+        ] {
+            assert!(refused(base(&[], Box::leak(Box::new([cap])))), "{cap}");
+        }
+        let string = Param::new().name("x").type_name("string");
+        assert!(!refused(base(p(string), &[])));
+        assert!(refused(base(p(Param::new().name("x")), &[])));
+        assert!(refused(base(p(string.name("")), &[])));
+        assert!(refused(base(p(string.default(Value::Bool(true))), &[])));
+        assert!(refused(base(
+            p(string.required(true).default(Value::Str("a"))),
+            &[]
+        )));
+        let duration = Param::new().name("t").type_name("duration");
+        assert!(refused(base(p(duration.default(Value::Str("5 min"))), &[])));
+        let integer = Param::new().name("n").type_name("integer");
+        assert!(refused(base(p(integer.default(Value::Number("1.5"))), &[])));
+        assert!(refused(base(
+            p(integer.default(Value::Number("1_000"))),
+            &[]
+        )));
+        assert!(refused(base(
+            p(integer.default(Value::Number("5i64"))),
+            &[]
+        )));
+        let number = Param::new().name("n").type_name("number");
+        assert!(!refused(base(
+            p(number.default(Value::Number("1e-3"))),
+            &[]
+        )));
+        assert!(refused(base(p(number.default(Value::Number("1."))), &[])));
+        assert!(refused(base(Box::leak(Box::new([string, string])), &[])));
+    }
+}

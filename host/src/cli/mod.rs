@@ -1,0 +1,140 @@
+//! The `cutover` command line: argument parsing, dispatch, and the one-line errors with their
+//! documented exit codes.
+
+mod exit;
+mod inspect;
+mod output;
+mod policies;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use exit::{CliError, ExitCode};
+
+/// Run Kubernetes upgrade and rollout strategies as sandboxed WebAssembly policies.
+#[derive(Debug, Parser)]
+#[command(name = "cutover", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the policies built into this binary.
+    Policies(OutputArgs),
+    /// Show a policy's manifest (parameters, capabilities) without running it.
+    Inspect(InspectArgs),
+    /// Run a policy against the cluster.
+    Run(Box<RunArgs>),
+}
+
+#[derive(Debug, Args)]
+struct OutputArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    output: Format,
+}
+
+#[derive(Debug, Args)]
+struct InspectArgs {
+    /// A bundled policy's name or a path to a .wasm file.
+    policy: String,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// A bundled policy's name or a path to a .wasm file.
+    policy: String,
+    /// The release (target) name the run acts for; defaults to the policy's name.
+    #[arg(long)]
+    release: Option<String>,
+    /// Set a parameter (repeatable): --set node=worker-1.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Read parameters from a YAML values file (repeatable; later files win, --set wins over all).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    values: Vec<PathBuf>,
+    /// Grant a capability (repeatable), e.g. --allow cluster/cordon. See docs/capabilities.md.
+    #[arg(long = "allow", value_name = "CAPABILITY")]
+    allow: Vec<String>,
+    /// Grant exactly the capabilities the policy declares (read them first with `cutover inspect`).
+    #[arg(long)]
+    allow_declared: bool,
+    /// Stop the policy after this long (Helm's syntax: 90s, 5m, 1h).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    timeout: std::time::Duration,
+    /// Deadline for one cluster request that has no timeout of its own.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    request_timeout: std::time::Duration,
+    /// Cap on the policy's memory (64Mi, 1Gi, or bytes).
+    #[arg(long, default_value = "64Mi", value_parser = parse_bytes)]
+    memory_limit: u64,
+    /// Send every change as a server-side dry run: validated by the API server, stored nowhere.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// How to reach the cluster, as kubectl takes it.
+#[derive(Debug, Args)]
+struct ClusterArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long)]
+    context: Option<String>,
+    /// The namespace (default: the context's, else "default").
+    #[arg(short, long)]
+    namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::units::parse_duration(text)
+}
+
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    crate::units::parse_bytes(text)
+}
+
+/// Runs the command line; returns the process exit code.
+pub async fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with success; usage errors exit 2.
+            let _ = e.print();
+            return std::process::ExitCode::from(if e.use_stderr() {
+                ExitCode::BadInput as u8
+            } else {
+                0
+            });
+        }
+    };
+    let result = match cli.command {
+        Command::Policies(args) => policies::execute(args),
+        Command::Inspect(args) => inspect::execute(&args.policy, args.output.output),
+        Command::Run(args) => run::execute(*args).await,
+    };
+    match result {
+        Ok(code) => std::process::ExitCode::from(code as u8),
+        Err(error) => {
+            eprintln!("error: {}", error.message);
+            std::process::ExitCode::from(error.code as u8)
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! `cutover policies`: the policies built into this binary.
+
+use super::output;
+use super::{CliError, ExitCode, Format, OutputArgs};
+use crate::source::PolicySource;
+
+pub(super) fn execute(args: OutputArgs) -> Result<ExitCode, CliError> {
+    // A bundled policy that does not load is a broken build, not bad input: still one line.
+    let policies = PolicySource::bundled().map_err(|e| CliError::new(ExitCode::PolicyFailed, e))?;
+    match args.output {
+        Format::Json => {
+            let list: Vec<_> = policies
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "name": p.manifest.name,
+                        "version": p.manifest.version,
+                        "description": p.manifest.description,
+                        "digest": format!("sha256:{}", p.digest),
+                    })
+                })
+                .collect();
+            println!("{}", output::json(&serde_json::Value::Array(list)));
+        }
+        Format::Table => {
+            let rows = policies
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.manifest.name.clone(),
+                        p.manifest.version.clone(),
+                        p.manifest.description.clone(),
+                    ]
+                })
+                .collect();
+            println!(
+                "{}",
+                output::table(&["name", "version", "description"], rows)
+            );
+        }
+    }
+    Ok(ExitCode::Ok)
+}

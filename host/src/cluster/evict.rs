@@ -1,0 +1,245 @@
+//! Pod eviction through the Eviction API, which honours PodDisruptionBudgets, retried while a budget refuses.
+
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroup;
+use kube::core::Status;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::error::{ClusterError, Ctx, human, is_transport, status_detail, transport_cause};
+use super::{Cluster, describe, valid_path_segment};
+
+/// Whether a refused eviction may succeed later: a budget (429), or a server that is busy or
+/// briefly unreachable.
+fn worth_retrying(err: &kube::Error) -> bool {
+    match err {
+        kube::Error::Api(s) => matches!(s.code, 429 | 503 | 504),
+        other => is_transport(other),
+    }
+}
+
+/// Whether a 429 came from a PodDisruptionBudget rather than from API priority and fairness.
+fn is_budget_refusal(status: &Status) -> bool {
+    status.code == 429
+        && (status.message.to_lowercase().contains("disruption budget")
+            || status
+                .details
+                .as_ref()
+                .is_some_and(|d| d.causes.iter().any(|c| c.reason == "DisruptionBudget")))
+}
+
+/// The error once the deadline passes, after the last refusal (if any answer came at all).
+fn gave_up(ctx: &Ctx<'_>, timeout: Duration, last: Option<&kube::Error>) -> ClusterError {
+    let after = human(timeout);
+    let line = match last {
+        Some(kube::Error::Api(s)) if is_budget_refusal(s) => ctx.line(format_args!(
+            "a PodDisruptionBudget blocks it ({}); gave up after {after}",
+            status_detail(s)
+        )),
+        Some(kube::Error::Api(s)) if s.code == 429 => ctx.line(format_args!(
+            "the API server kept refusing it ({}); gave up after {after}",
+            status_detail(s)
+        )),
+        Some(kube::Error::Api(s)) => ctx.line(format_args!(
+            "gave up after {after}; last error: {}",
+            status_detail(s)
+        )),
+        Some(other) => ctx.line(format_args!(
+            "gave up after {after}; last error: {}",
+            transport_cause(other)
+        )),
+        None => ctx.line(format_args!("no answer from the API server within {after}")),
+    };
+    ClusterError::Timeout(line)
+}
+
+impl Cluster {
+    /// Evicts a pod through the Eviction API, which honours PodDisruptionBudgets. A refusal (429,
+    /// a budget that allows no disruption now) is retried with jittered backoff (1 s growing to
+    /// 5 s) until `timeout`, then reported as `Timeout`. A pod that is already gone is not an error.
+    ///
+    /// The Eviction version (policy/v1 or policy/v1beta1) is decided once per `Cluster` from
+    /// discovery, as `kubectl drain` does: Kubernetes before 1.22 has no policy/v1 Eviction.
+    pub async fn evict(
+        &self,
+        namespace: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<(), ClusterError> {
+        let what = describe("Pod", Some(namespace), name);
+        let ctx = self.ctx("evict", &what);
+        if !valid_path_segment(namespace) || !valid_path_segment(name) {
+            return Err(ClusterError::Invalid(
+                ctx.line("not a valid pod namespace/name"),
+            ));
+        }
+        let deadline = Instant::now() + timeout;
+        let version = tokio::time::timeout_at(deadline, self.eviction_version(&ctx))
+            .await
+            .map_err(|_| gave_up(&ctx, timeout, None))??;
+        let mut body = json!({
+            "apiVersion": version,
+            "kind": "Eviction",
+            "metadata": { "name": name, "namespace": namespace },
+        });
+        if self.dry_run {
+            body["deleteOptions"] = json!({ "dryRun": ["All"] });
+        }
+        let body = serde_json::to_vec(&body).map_err(|e| ClusterError::Other(ctx.line(e)))?;
+        let url = format!("/api/v1/namespaces/{namespace}/pods/{name}/eviction");
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_secs(1))
+            .with_max_delay(Duration::from_secs(5))
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let mut last: Option<kube::Error> = None;
+        loop {
+            if Instant::now() >= deadline {
+                return Err(gave_up(&ctx, timeout, last.as_ref()));
+            }
+            let req = http::Request::post(url.as_str())
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .map_err(|e| ClusterError::Invalid(ctx.line(e)))?;
+            match tokio::time::timeout_at(deadline, self.client.request::<Value>(req)).await {
+                Err(_elapsed) => return Err(gave_up(&ctx, timeout, last.as_ref())),
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(kube::Error::Api(s))) if s.code == 404 => return Ok(()),
+                Ok(Err(e)) if worth_retrying(&e) => {
+                    tracing::debug!(pod = %what, error = %e, "eviction refused, will retry");
+                    last = Some(e);
+                }
+                Ok(Err(e)) => return Err(ctx.map(&e)),
+            }
+            let delay = delays.next().unwrap_or(Duration::from_secs(5));
+            tokio::time::sleep_until(deadline.min(Instant::now() + delay)).await;
+        }
+    }
+
+    /// The apiVersion of the Eviction body this server takes, decided once per `Cluster`.
+    async fn eviction_version(&self, ctx: &Ctx<'_>) -> Result<String, ClusterError> {
+        self.shared
+            .eviction_version
+            .get_or_try_init(|| async {
+                // kubectl drain's rule: the core group's `pods/eviction` entry names the version
+                // of the Eviction kind it takes. Usually cached already by any pod operation.
+                let core = self
+                    .shared
+                    .discovery
+                    .group_version(&self.client, "v1", ctx)
+                    .await?;
+                if let Some(sub) = core.subresource("pods/eviction")
+                    && let (Some(group), Some(version)) = (&sub.group, &sub.version)
+                    && !group.is_empty()
+                    && !version.is_empty()
+                {
+                    return Ok(format!("{group}/{version}"));
+                }
+                // A server that leaves the entry bare: policy/v1 where the policy group serves it.
+                let req = http::Request::get("/apis/policy")
+                    .body(Vec::new())
+                    .map_err(|e| ClusterError::Invalid(ctx.line(e)))?;
+                let group: APIGroup = self.client.request(req).await.map_err(|e| match e {
+                    kube::Error::Api(s) if s.code == 404 => ClusterError::Invalid(
+                        ctx.line("the cluster serves no policy API group, so no Eviction API"),
+                    ),
+                    e => ctx.map(&e),
+                })?;
+                let v1 = group.versions.iter().any(|v| v.version == "v1");
+                Ok(if v1 { "policy/v1" } else { "policy/v1beta1" }.to_string())
+            })
+            .await
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What kube-apiserver 1.20 answers when a budget refuses an eviction.
+    fn pdb_status() -> Status {
+        serde_json::from_value(serde_json::json!({
+            "kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 429, "reason": "TooManyRequests",
+            "message": "Cannot evict pod as it would violate the pod's disruption budget.",
+            "details": {"causes": [{"reason": "DisruptionBudget",
+                "message": "The disruption budget web needs 2 healthy pods and has 2 currently"}]}
+        }))
+        .unwrap()
+    }
+
+    fn ctx() -> Ctx<'static> {
+        Ctx {
+            op: "evict",
+            what: "pod shop/web-1",
+            server: None,
+        }
+    }
+
+    #[test]
+    fn budget_refusal_message() {
+        let e = gave_up(
+            &ctx(),
+            Duration::from_secs(30),
+            Some(&kube::Error::Api(Box::new(pdb_status()))),
+        );
+        assert_eq!(
+            e,
+            ClusterError::Timeout(
+                "cannot evict pod shop/web-1: a PodDisruptionBudget blocks it (Cannot evict pod as it would \
+                 violate the pod's disruption budget.; The disruption budget web needs 2 healthy pods and has \
+                 2 currently); gave up after 30s"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn other_refusals() {
+        let throttled =
+            Status::failure("too many requests, retry later", "TooManyRequests").with_code(429);
+        assert!(!is_budget_refusal(&throttled));
+        let e = gave_up(
+            &ctx(),
+            Duration::from_secs(90),
+            Some(&kube::Error::Api(Box::new(throttled))),
+        );
+        assert!(
+            e.message()
+                .contains("kept refusing it (too many requests, retry later); gave up after 1m30s")
+        );
+        let busy = Status::failure("etcd is busy", "ServiceUnavailable").with_code(503);
+        let e = gave_up(
+            &ctx(),
+            Duration::from_secs(5),
+            Some(&kube::Error::Api(Box::new(busy))),
+        );
+        assert_eq!(
+            e,
+            ClusterError::Timeout(
+                "cannot evict pod shop/web-1: gave up after 5s; last error: etcd is busy".into()
+            )
+        );
+        let e = gave_up(&ctx(), Duration::from_millis(300), None);
+        assert!(
+            e.message()
+                .ends_with("no answer from the API server within 300ms")
+        );
+    }
+
+    #[test]
+    fn retry_classes() {
+        assert!(worth_retrying(&kube::Error::Api(Box::new(pdb_status()))));
+        let forbidden = Status::failure("no", "Forbidden").with_code(403);
+        assert!(!worth_retrying(&kube::Error::Api(Box::new(forbidden))));
+        let multi = Status::failure(
+            "This pod has more than one PodDisruptionBudget",
+            "InternalError",
+        )
+        .with_code(500);
+        assert!(!worth_retrying(&kube::Error::Api(Box::new(multi))));
+    }
+}

@@ -1,0 +1,122 @@
+//! A small retry budget for transient API failures (429, 503, 504, lost connections), with jittered backoff.
+//!
+//! `connect` turns off kube-rs's built-in retry layer: it retries 429/503/504 up to 15 times with
+//! delays growing towards minutes, which would hide a sick cluster far past a host call's deadline
+//! and would swallow the 429 that a PodDisruptionBudget answers to an eviction. Here each call
+//! gets a budget of a few seconds instead, and only where a retry cannot do harm.
+
+use std::future::Future;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+
+use super::error::{api_code, is_transport};
+
+/// Which failures a request may be retried after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Idempotent requests (reads, apply, delete, scale, merge patches): retry 429, 503, 504,
+    /// server timeouts and lost connections.
+    Always,
+    /// Requests that must not run twice (JSON patch): retry only a 429, which the server sends
+    /// before doing anything.
+    Rejected,
+}
+
+impl Retry {
+    fn allows(self, err: &kube::Error) -> bool {
+        match (self, api_code(err)) {
+            (_, Some(429)) => true,
+            (Retry::Always, Some(503 | 504)) => true,
+            (Retry::Always, None) => is_transport(err),
+            _ => false,
+        }
+    }
+}
+
+/// The backoff between attempts: 200 ms doubling to 2 s, jittered, three retries (about 3.5 s at most).
+fn backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(2))
+        .with_max_times(3)
+        .with_jitter()
+}
+
+/// Runs `attempt` until it succeeds, fails in a way `policy` does not retry, or the budget is spent.
+pub(crate) async fn send<T, F, Fut>(policy: Retry, attempt: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    send_with(backoff(), policy, attempt).await
+}
+
+async fn send_with<T, F, Fut>(
+    backoff: ExponentialBuilder,
+    policy: Retry,
+    attempt: F,
+) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    attempt
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(|e| policy.allows(e))
+        .notify(|e, delay| tracing::debug!(error = %e, ?delay, "transient API error, retrying"))
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn api(code: u16) -> kube::Error {
+        kube::Error::Api(Box::new(Status::failure("x", "y").with_code(code)))
+    }
+
+    #[test]
+    fn policies() {
+        assert!(Retry::Always.allows(&api(429)));
+        assert!(Retry::Always.allows(&api(503)));
+        assert!(Retry::Always.allows(&api(504)));
+        assert!(!Retry::Always.allows(&api(500)));
+        assert!(!Retry::Always.allows(&api(404)));
+        assert!(Retry::Rejected.allows(&api(429)));
+        assert!(!Retry::Rejected.allows(&api(503)));
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(Retry::Always.allows(&kube::Error::Service(Box::new(io))));
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(!Retry::Rejected.allows(&kube::Error::Service(Box::new(io))));
+    }
+
+    #[tokio::test]
+    async fn retries_transient_then_gives_up() {
+        let fast = || {
+            backoff()
+                .with_min_delay(Duration::from_millis(1))
+                .with_max_delay(Duration::from_millis(2))
+        };
+        let calls = AtomicU32::new(0);
+        let r: Result<(), _> = send_with(fast(), Retry::Always, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(api(503)) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 4, "one try and three retries");
+
+        let calls = AtomicU32::new(0);
+        let r: Result<(), _> = send_with(fast(), Retry::Always, || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(api(404)) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "a 404 is final");
+    }
+}

@@ -1,0 +1,18 @@
+//! cutover: runs Kubernetes rollout policies as sandboxed WebAssembly components.
+//!
+//! - [`source`] finds a policy (bundled or a file) and reads its [`manifest`];
+//! - [`capabilities`] decides what a run may do; [`params`] checks what it was asked;
+//! - [`sandbox`] compiles, caches and runs it under wasmtime with limits;
+//! - [`cluster`] performs every cluster operation through kube-rs;
+//! - [`cli`] is the `cutover` command line.
+
+pub mod capabilities;
+pub mod checkpoint;
+pub mod cli;
+pub mod cluster;
+pub mod manifest;
+pub mod params;
+pub mod report;
+pub mod sandbox;
+pub mod source;
+pub mod units;

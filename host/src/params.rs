@@ -1,0 +1,283 @@
+//! Parameters: values files (`-f`) merged in order, then `--set k=v` on top, as Helm does;
+//! checked against the policy's declared parameters, defaults filled in.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::manifest::{Manifest, ParamSpec, ParamType};
+use crate::units::parse_duration;
+
+/// Bad parameters: every message is one line naming the parameter and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ParamError {
+    #[error("cannot read values file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("--set {0}: expected key=value")]
+    SetSyntax(String),
+    #[error("unknown parameter `{name}`: {policy} takes {known}")]
+    Unknown {
+        name: String,
+        policy: String,
+        known: String,
+    },
+    #[error("missing required parameter `{0}`: set it with --set {0}=<value>")]
+    Missing(String),
+    #[error("parameter `{name}` {reason}")]
+    Type { name: String, reason: String },
+}
+
+/// Builds the invocation's parameters: the values files in order, then each `--set`, then the
+/// declared defaults for whatever is still unset. Checks every value against its declared type.
+pub fn resolve(
+    manifest: &Manifest,
+    values_files: &[&Path],
+    sets: &[String],
+) -> Result<Value, ParamError> {
+    let mut params = Map::new();
+    for path in values_files {
+        for (name, value) in read_values_file(path)? {
+            params.insert(name, value);
+        }
+    }
+    for set in sets {
+        let (name, raw) = set
+            .split_once('=')
+            .ok_or_else(|| ParamError::SetSyntax(set.clone()))?;
+        let spec = spec_for(manifest, name.trim())?;
+        params.insert(spec.name.clone(), from_flag(spec, raw)?);
+    }
+    for (name, value) in &params {
+        let spec = spec_for(manifest, name)?;
+        check_value(spec, value).map_err(|reason| ParamError::Type {
+            name: name.clone(),
+            reason,
+        })?;
+    }
+    for spec in &manifest.params {
+        if params.contains_key(&spec.name) {
+            continue;
+        }
+        match (&spec.default, spec.required) {
+            (Some(default), _) => {
+                params.insert(spec.name.clone(), default.clone());
+            }
+            (None, true) => return Err(ParamError::Missing(spec.name.clone())),
+            (None, false) => {}
+        }
+    }
+    Ok(Value::Object(params))
+}
+
+/// Checks one JSON value against a declared type; the error reads after the parameter's name.
+pub fn check_value(spec: &ParamSpec, value: &Value) -> Result<(), String> {
+    let ok = match spec.kind {
+        ParamType::String => value.is_string(),
+        ParamType::Integer => value.is_i64() || value.is_u64(),
+        ParamType::Number => value.is_number(),
+        ParamType::Boolean => value.is_boolean(),
+        ParamType::StringList => value
+            .as_array()
+            .is_some_and(|items| items.iter().all(Value::is_string)),
+        ParamType::Duration => match value.as_str() {
+            Some(text) => {
+                return parse_duration(text)
+                    .map(|_| ())
+                    .map_err(|e| format!("must be a duration: {e}"));
+            }
+            None => false,
+        },
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("must be {}, not {}", describe(spec.kind), value))
+    }
+}
+
+fn describe(kind: ParamType) -> &'static str {
+    match kind {
+        ParamType::String => "a string (quote it in YAML)",
+        ParamType::Integer => "an integer",
+        ParamType::Number => "a number",
+        ParamType::Boolean => "true or false",
+        ParamType::Duration => "a duration such as 90s or 5m",
+        ParamType::StringList => "a list of strings",
+    }
+}
+
+fn spec_for<'m>(manifest: &'m Manifest, name: &str) -> Result<&'m ParamSpec, ParamError> {
+    manifest.param(name).ok_or_else(|| {
+        let known: Vec<&str> = manifest.params.iter().map(|p| p.name.as_str()).collect();
+        ParamError::Unknown {
+            name: name.to_string(),
+            policy: manifest.name.clone(),
+            known: if known.is_empty() {
+                "no parameters".into()
+            } else {
+                known.join(", ")
+            },
+        }
+    })
+}
+
+/// Reads `--set name=raw` according to the declared type.
+fn from_flag(spec: &ParamSpec, raw: &str) -> Result<Value, ParamError> {
+    let type_error = |reason: String| ParamError::Type {
+        name: spec.name.clone(),
+        reason,
+    };
+    let value = match spec.kind {
+        ParamType::String | ParamType::Duration => Value::String(raw.to_string()),
+        ParamType::Integer => raw
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| type_error(format!("must be an integer, not `{raw}`")))?,
+        ParamType::Number => raw
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| type_error(format!("must be a number, not `{raw}`")))?,
+        ParamType::Boolean => match raw {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err(type_error(format!("must be true or false, not `{raw}`"))),
+        },
+        ParamType::StringList => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        ),
+    };
+    Ok(value)
+}
+
+/// Reads a YAML (or JSON) values file: a mapping from parameter names to values.
+fn read_values_file(path: &Path) -> Result<Map<String, Value>, ParamError> {
+    let file_error = |reason: String| ParamError::File {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    // YAML 1.2 booleans only (true/false), as Helm and kubectl read values: `y`, `no` and `on`
+    // stay strings instead of silently becoming booleans (the "Norway problem").
+    let options = serde_saphyr::options! { strict_booleans: true };
+    let value: Value = serde_saphyr::from_str_with_options(&text, options)
+        .map_err(|e| file_error(one_line(&e.to_string())))?;
+    match value {
+        Value::Object(map) => Ok(map),
+        Value::Null => Ok(Map::new()),
+        other => Err(file_error(format!(
+            "expected a mapping of parameter names to values, found {other}"
+        ))),
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn manifest() -> Manifest {
+        serde_json::from_str(
+            r#"{"manifestVersion":1,"name":"drain","version":"0.1.0","params":[
+            {"name":"node","type":"string","required":true},
+            {"name":"timeout","type":"duration","default":"5m"},
+            {"name":"force","type":"boolean","default":false},
+            {"name":"grace","type":"integer"},
+            {"name":"kinds","type":"string-list"}]}"#,
+        )
+        .unwrap()
+    }
+
+    fn sets(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn set_values_are_typed_and_defaults_filled() {
+        let params = resolve(
+            &manifest(),
+            &[],
+            &sets(&["node=n1", "grace=30", "force=true", "kinds=a, b"]),
+        )
+        .unwrap();
+        assert_eq!(
+            params,
+            serde_json::json!({"node":"n1","grace":30,"force":true,"timeout":"5m","kinds":["a","b"]})
+        );
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let m = manifest();
+        let err = |s: &[&str]| resolve(&m, &[], &sets(s)).unwrap_err().to_string();
+        assert_eq!(
+            err(&[]),
+            "missing required parameter `node`: set it with --set node=<value>"
+        );
+        assert!(
+            err(&["node=a", "nod=b"])
+                .starts_with("unknown parameter `nod`: drain takes node, timeout")
+        );
+        assert!(err(&["node=a", "grace=soon"]).contains("parameter `grace` must be an integer"));
+        assert!(err(&["node=a", "timeout=300"]).contains("parameter `timeout` must be a duration"));
+        assert!(err(&["node=a", "force=yes"]).contains("must be true or false"));
+        assert!(err(&["node"]).contains("expected key=value"));
+    }
+
+    #[test]
+    fn values_files_merge_in_order_and_set_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("a.yaml");
+        let second = dir.path().join("b.yaml");
+        std::fs::File::create(&first)
+            .unwrap()
+            .write_all(b"node: n1\ngrace: 10\n")
+            .unwrap();
+        std::fs::File::create(&second)
+            .unwrap()
+            .write_all(b"grace: 20\nkinds: [x, y, no]\n")
+            .unwrap();
+        let params = resolve(&manifest(), &[&first, &second], &sets(&["node=n2"])).unwrap();
+        assert_eq!(params["node"], "n2");
+        assert_eq!(params["grace"], 20);
+        assert_eq!(params["kinds"], serde_json::json!(["x", "y", "no"]));
+    }
+
+    #[test]
+    fn values_files_are_type_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.yaml");
+        std::fs::write(&path, "node: 12\n").unwrap();
+        let err = resolve(&manifest(), &[&path], &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("parameter `node` must be a string (quote it in YAML)"),
+            "{err}"
+        );
+        std::fs::write(&path, "- a\n- b\n").unwrap();
+        assert!(
+            resolve(&manifest(), &[&path], &[])
+                .unwrap_err()
+                .to_string()
+                .contains("expected a mapping")
+        );
+        let missing = dir.path().join("missing.yaml");
+        assert!(
+            resolve(&manifest(), &[&missing], &[])
+                .unwrap_err()
+                .to_string()
+                .starts_with("cannot read values file")
+        );
+    }
+}

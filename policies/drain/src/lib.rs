@@ -1,0 +1,250 @@
+//! `drain`: cordon a node and evict its pods, honouring PodDisruptionBudgets, as `kubectl drain` does.
+//!
+//! Steps: cordon → list the node's pods (all namespaces) → refuse or skip what kubectl would
+//! → evict each pod within what is left of the overall timeout → wait until each evicted pod
+//! is gone → optionally uncordon. A refusal fails the run before anything is evicted (the node
+//! stays cordoned, as with kubectl).
+
+mod plan;
+mod pod;
+
+use cutover_guest_sdk::params::Duration;
+use cutover_guest_sdk::{
+    Condition, Context, Error, ListParams, Timestamp, export_policy, info, warn,
+};
+use serde::Deserialize;
+
+use crate::plan::{Options, Plan};
+use crate::pod::{Pod, PodKey};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Params {
+    node: String,
+    timeout: Duration,
+    ignore_daemonsets: bool,
+    delete_emptydir_data: bool,
+    force: bool,
+    #[serde(default)]
+    pod_selector: Option<String>,
+    uncordon: bool,
+}
+
+/// Reports `step` of `total` and logs it, so the log reads as the progress display did.
+struct Steps<'a> {
+    ctx: &'a Context,
+    done: u32,
+    total: u32,
+}
+
+impl Steps<'_> {
+    fn next(&mut self, message: &str) {
+        self.done += 1;
+        self.ctx.progress(self.done, self.total, message);
+        info!("{message}");
+    }
+}
+
+/// Time left until `deadline`; a timeout error naming `what` once none is left.
+fn time_left(
+    ctx: &Context,
+    deadline: Timestamp,
+    timeout: Duration,
+    what: &str,
+) -> Result<std::time::Duration, Error> {
+    let left = deadline.saturating_duration_since(ctx.now());
+    if left.is_zero() {
+        return Err(Error::timeout(format!(
+            "drain timed out after {timeout} before {what}"
+        )));
+    }
+    Ok(left)
+}
+
+fn drain(ctx: &Context) -> Result<String, Error> {
+    let p: Params = ctx.params()?;
+    let deadline = ctx.now() + *p.timeout;
+    let node = p.node.as_str();
+
+    ctx.cordon(node)
+        .map_err(|e| e.context(format!("cordoning node {node}")))?;
+
+    let mut query = ListParams::default()
+        .all_namespaces()
+        .fields(format!("spec.nodeName={node}"));
+    if let Some(selector) = p.pod_selector.as_deref().filter(|s| !s.is_empty()) {
+        query = query.labels(selector);
+    }
+    let pods: Vec<Pod> = ctx
+        .list(&query)
+        .map_err(|e| e.context(format!("listing the pods on node {node}")))?;
+
+    let plan = Plan::new(
+        &pods,
+        Options {
+            ignore_daemonsets: p.ignore_daemonsets,
+            delete_emptydir_data: p.delete_emptydir_data,
+            force: p.force,
+        },
+    );
+    if let Some(refusal) = plan.refusal(node) {
+        return Err(Error::aborted(refusal));
+    }
+    if let Some(warning) = plan.warning() {
+        warn!("{warning}");
+    }
+
+    let n = u32::try_from(plan.evict.len()).unwrap_or(u32::MAX);
+    let mut steps = Steps {
+        ctx,
+        done: 0,
+        total: 1 + 2 * n + u32::from(p.uncordon),
+    };
+    steps.next(&format!(
+        "cordoned node {node}; {} to evict",
+        plural(plan.evict.len(), "pod")
+    ));
+
+    // Evict one by one: the host retries a budget's refusal until the time given, and a budget
+    // typically lets the next pod go once the previous one's replacement is ready.
+    for pod in &plan.evict {
+        evict(ctx, pod, deadline, p.timeout)?;
+        steps.next(&format!("evicted pod {pod}"));
+    }
+    // Then wait for them all: their deletions (grace periods) run in parallel meanwhile.
+    for pod in &plan.evict {
+        let what = format!("pod {pod} was deleted");
+        let left = time_left(ctx, deadline, p.timeout, &what)?;
+        ctx.wait_in::<Pod>(&pod.namespace, &pod.name, &Condition::Deleted, left)
+            .map_err(|e| e.context(format!("waiting for evicted pod {pod} to be deleted")))?;
+        steps.next(&format!("pod {pod} deleted"));
+    }
+
+    if p.uncordon {
+        ctx.uncordon(node)
+            .map_err(|e| e.context(format!("uncordoning node {node}")))?;
+        steps.next(&format!("uncordoned node {node}"));
+    }
+
+    Ok(summary(node, &plan, p.uncordon, ctx.dry_run()))
+}
+
+fn evict(ctx: &Context, pod: &PodKey, deadline: Timestamp, timeout: Duration) -> Result<(), Error> {
+    let left = time_left(ctx, deadline, timeout, &format!("evicting pod {pod}"))?;
+    match ctx.evict(&pod.namespace, &pod.name, left) {
+        Ok(()) => Ok(()),
+        // The host retries a budget's 429 until the time given, then says `timeout`.
+        Err(e) if e.is_timeout() => Err(Error::timeout(format!(
+            "cannot evict pod {pod}: a PodDisruptionBudget blocks it (drain timeout {timeout}): {}",
+            e.reason()
+        ))),
+        Err(e) => Err(e.context(format!("evicting pod {pod}"))),
+    }
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// `node n1 drained: 3 pods evicted, 1 DaemonSet pod skipped`.
+fn summary(node: &str, plan: &Plan, uncordoned: bool, dry_run: bool) -> String {
+    let mut s = format!(
+        "node {node} drained: {} evicted",
+        plural(plan.evict.len(), "pod")
+    );
+    if plan.daemonset_skipped > 0 {
+        s += &format!(
+            ", {} skipped",
+            plural(plan.daemonset_skipped, "DaemonSet pod")
+        );
+    }
+    if plan.mirror_skipped > 0 {
+        s += &format!(", {} skipped", plural(plan.mirror_skipped, "mirror pod"));
+    }
+    if uncordoned {
+        s += "; node uncordoned";
+    }
+    if dry_run {
+        s += " (dry run)";
+    }
+    s
+}
+
+export_policy! {
+    name: "drain",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "Cordon a node and evict its pods, honouring PodDisruptionBudgets (kubectl drain).",
+    params: [
+        { name: "node", type: "string", required: true, description: "The node to drain." },
+        { name: "timeout", type: "duration", default: "5m",
+          description: "Give up when evicting and deleting the pods takes longer than this." },
+        { name: "ignore-daemonsets", type: "boolean", default: true,
+          description: "Skip DaemonSet-managed pods; when false, their presence refuses the drain." },
+        { name: "delete-emptydir-data", type: "boolean", default: false,
+          description: "Evict pods with emptyDir volumes (their data is lost); when false, they refuse the drain." },
+        { name: "force", type: "boolean", default: false,
+          description: "Evict pods that no controller manages (nothing recreates them); when false, they refuse the drain." },
+        { name: "pod-selector", type: "string",
+          description: "Only evict pods matching this label selector." },
+        { name: "uncordon", type: "boolean", default: false,
+          description: "Make the node schedulable again after a successful drain." },
+    ],
+    capabilities: [
+        "cluster/cordon",
+        "cluster/uncordon",
+        "cluster/list:v1/Pod@*",
+        "cluster/evict:v1/Pod@*",
+        "cluster/wait:v1/Pod@*",
+    ],
+    run: drain,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_read_like_kubectl() {
+        let key = |name: &str| PodKey {
+            namespace: "shop".into(),
+            name: name.into(),
+        };
+        let plan = Plan {
+            evict: vec![key("a"), key("b"), key("c")],
+            daemonset_skipped: 1,
+            ..Plan::default()
+        };
+        assert_eq!(
+            summary("n1", &plan, false, false),
+            "node n1 drained: 3 pods evicted, 1 DaemonSet pod skipped"
+        );
+        let plan = Plan {
+            evict: vec![key("a")],
+            mirror_skipped: 2,
+            ..Plan::default()
+        };
+        assert_eq!(
+            summary("n1", &plan, true, true),
+            "node n1 drained: 1 pod evicted, 2 mirror pods skipped; node uncordoned (dry run)"
+        );
+    }
+
+    #[test]
+    fn params_read_with_their_defaults_filled_in() {
+        let ctx = Context::new(
+            "drain",
+            "default",
+            r#"{"node":"n1","timeout":"5m","ignore-daemonsets":true,"delete-emptydir-data":false,
+                "force":false,"uncordon":false}"#,
+            false,
+        );
+        let p: Params = ctx.params().expect("params decode");
+        assert_eq!(p.node, "n1");
+        assert_eq!(p.timeout.as_secs(), 300);
+        assert!(p.pod_selector.is_none());
+    }
+}

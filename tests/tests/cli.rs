@@ -1,0 +1,84 @@
+//! End to end: the read-only commands, `cutover policies` and `cutover inspect`, which list and
+//! describe the bundled policies without running guest code and without a cluster (a reviewer
+//! inspects a policy offline).
+
+use std::path::Path;
+
+use cutover_tests::Cutover;
+use serde_json::Value;
+
+/// A kubeconfig that does not exist: these commands must not need one.
+fn no_cluster() -> &'static Path {
+    Path::new("/nonexistent/cutover-tests/kubeconfig")
+}
+
+/// Every JSON object anywhere in `value` (the output's exact nesting is the CLI's business;
+/// the tests care that the facts are there).
+fn objects(value: &Value) -> Vec<&serde_json::Map<String, Value>> {
+    let mut found = Vec::new();
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                found.push(map);
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policies_lists_the_bundled_ones() {
+    let out = Cutover::run(&["policies", "-o", "json"], no_cluster()).await;
+    out.expect_code(0);
+    let listed = out.json();
+    for name in ["drain", "restart"] {
+        assert!(
+            objects(&listed)
+                .iter()
+                .any(|o| o.get("name") == Some(&Value::from(name))),
+            "{name} is not listed\n{out}"
+        );
+    }
+    let table = Cutover::run(&["policies"], no_cluster()).await;
+    table.expect_code(0);
+    assert!(
+        table.stdout.contains("drain") && table.stdout.contains("restart"),
+        "{table}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inspect_shows_parameters_and_capabilities() {
+    let out = Cutover::run(&["inspect", "drain", "-o", "json"], no_cluster()).await;
+    out.expect_code(0);
+    let manifest = out.json();
+    let all = objects(&manifest);
+    let node = all
+        .iter()
+        .find(|o| o.get("name") == Some(&Value::from("node")) && o.contains_key("type"))
+        .unwrap_or_else(|| panic!("no `node` parameter\n{out}"));
+    assert_eq!(node.get("required"), Some(&Value::Bool(true)), "{out}");
+    let capabilities: Vec<&str> = all
+        .iter()
+        .filter_map(|o| o.get("capabilities")?.as_array())
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    // Drain cordons nodes and evicts pods: both must be declared for a reviewer to see.
+    assert!(
+        capabilities
+            .iter()
+            .any(|c| c.contains("cordon") || c.starts_with("cluster/*") || c.starts_with("*/")),
+        "{out}"
+    );
+    assert!(
+        capabilities
+            .iter()
+            .any(|c| c.contains("evict") || c.starts_with("cluster/*") || c.starts_with("*/")),
+        "{out}"
+    );
+}
