@@ -57,6 +57,7 @@ impl Cutover {
     /// # Panics
     /// When the binary cannot be started.
     pub async fn run(args: &[&str], kubeconfig: &Path) -> Output {
+        crate::init_tracing();
         let bin = Self::bin();
         let home = Self::test_home();
         let cache = home.join(".cache");
@@ -93,14 +94,17 @@ impl Cutover {
                 Ok(Err(e)) => panic!("waiting for {}: {e}", bin.display()),
                 Err(_) => (None, true, Vec::new(), Vec::new()),
             };
-        Output {
+        let output = Output {
             args: args.iter().map(|a| a.to_string()).collect(),
             code,
             stdout: String::from_utf8_lossy(&out).into_owned(),
             stderr: String::from_utf8_lossy(&err).into_owned(),
             elapsed: started.elapsed(),
             timed_out,
-        }
+        };
+        // Passing tests show nothing; `RUST_LOG=cutover_tests=debug` shows every run in full.
+        tracing::debug!("\n{output}");
+        output
     }
 }
 

@@ -26,7 +26,7 @@
 //!   which is what a kubelet does once the containers have stopped. Graceful deletion therefore
 //!   completes within a second instead of never.
 
-mod status;
+pub mod status;
 
 pub use status::{Behaviour, CRASHLOOP_RESTARTS, Stage};
 

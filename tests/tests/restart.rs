@@ -4,13 +4,14 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cutover_tests::env::SETTLE;
-use cutover_tests::kubelet::KubeletOptions;
+use cutover_tests::kubelet::{KubeletOptions, Stage, status};
 use cutover_tests::manifests::{self, CRASHLOOP_IMAGE, NEVER_READY_IMAGE, READY_IMAGE};
 use cutover_tests::{TestEnv, state, wait};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
-use kube::api::ListParams;
+use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::watcher;
 
 const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
@@ -204,13 +205,14 @@ async fn restart_of_a_crash_looping_deployment_fails_fast() {
             "--allow-declared",
         ])
         .await;
-    out.expect_error(1, &["CrashLoopBackOff"]);
+    let line = out.expect_error(1, &["CrashLoopBackOff"]);
     assert!(
         out.elapsed < Duration::from_secs(40),
         "did not fail fast (timeout 2m)\n{out}"
     );
 
-    // It did restart before noticing.
+    // It did restart before noticing, and what it noticed is the restarted pods crashing: the
+    // old ones crashing is what a restart is often meant to cure.
     let web = env
         .api::<Deployment>()
         .get("web")
@@ -220,7 +222,104 @@ async fn restart_of_a_crash_looping_deployment_fails_fast() {
         deployment_restarted_at(&web).is_some(),
         "no {RESTARTED_AT} annotation\n{out}"
     );
-    assert_eq!(replica_sets(&env).await.len(), 2, "no new ReplicaSet");
+    let sets = replica_sets(&env).await;
+    assert_eq!(sets.len(), 2, "no new ReplicaSet");
+    let new = sets
+        .iter()
+        .find(|rs| {
+            let template = rs.spec.template.as_ref().and_then(|t| t.metadata.as_ref());
+            restarted_at(template.and_then(|m| m.annotations.as_ref())).is_some()
+        })
+        .expect("the restarted ReplicaSet");
+    assert!(
+        line.contains(&format!("/{}-", new.name_any())),
+        "the error does not name a pod of the new ReplicaSet {}\n{out}",
+        new.name_any()
+    );
+
+    env.finish().await.expect("cleanup");
+}
+
+/// The classic reason to restart: the pods crash on a bad ConfigMap, the ConfigMap is fixed, a
+/// restart brings up pods that work. The old pods' crash loop must not fail the run.
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_replaces_crash_looping_pods() {
+    // New pods take a moment to become ready, so that the run does see the old pods crashing.
+    let options = KubeletOptions {
+        ready_delay: Duration::from_secs(2),
+        ..KubeletOptions::default()
+    };
+    let env = TestEnv::start_with("restart-cures", &["a"], options)
+        .await
+        .expect("test environment");
+    let deployments = env.api::<Deployment>();
+    env.create(&manifests::deployment(env.group(), "web", 1, READY_IMAGE))
+        .await
+        .expect("create Deployment");
+    wait::deployment_rolled_out(&deployments, "web", 1, SETTLE)
+        .await
+        .expect("web available");
+    // Its containers start crashing (the kubelet only rewrites a status when its own verdict
+    // changes, so this one stays).
+    let pods = env.api::<Pod>();
+    let old = state::pods_of(&env.client, env.namespace(), "web")
+        .await
+        .expect("list pods");
+    let old = &old[0];
+    let crashing = status::pod_status(
+        old,
+        Stage::CrashLoop,
+        "10.128.250.2",
+        "172.16.0.2",
+        Timestamp::now(),
+    );
+    pods.patch_status(
+        &old.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({ "status": crashing })),
+    )
+    .await
+    .expect("make the old pod crash-loop");
+    wait::pod(
+        &pods,
+        &old.name_any(),
+        SETTLE,
+        "the old pod crash-looping",
+        |p| {
+            if state::waiting_reasons(p)
+                .iter()
+                .any(|r| r == "CrashLoopBackOff")
+            {
+                Ok(())
+            } else {
+                Err(state::describe_pod(p))
+            }
+        },
+    )
+    .await
+    .expect("the old pod crash-loops");
+
+    let out = env
+        .cutover(&[
+            "run",
+            "restart",
+            "-n",
+            env.namespace(),
+            "--set",
+            "name=web",
+            "--set",
+            "timeout=60s",
+            "--allow-declared",
+        ])
+        .await;
+    out.expect_code(0);
+    let web = deployments.get("web").await.expect("read Deployment");
+    if let Err(why) = state::deployment_rolled_out(&web, 1) {
+        panic!("the run ended before the rollout did: {why}\n{out}");
+    }
+    wait::gone(&pods, &old.name_any(), SETTLE)
+        .await
+        .expect("the crashing pod was replaced");
 
     env.finish().await.expect("cleanup");
 }

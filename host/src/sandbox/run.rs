@@ -101,6 +101,11 @@ impl Sandbox {
         let state = store.data();
         let outcome = match result {
             Err(_elapsed) => Outcome::Stopped(Stop::Deadline(limits.timeout)),
+            // The deadline is hard: a guest that returns after it (its host calls cut short,
+            // with no guest instruction left to interrupt) has still overrun.
+            Ok(Ok(_)) if started.elapsed() >= limits.timeout => {
+                Outcome::Stopped(Stop::Deadline(limits.timeout))
+            }
             Ok(Ok(Ok(outcome))) => Outcome::Succeeded(outcome.summary),
             Ok(Ok(Err(error))) => Outcome::Failed {
                 kind: error_kind(&error).to_string(),
