@@ -1,7 +1,6 @@
 //! End to end: `cutover run drain` against the real control plane and the test kubelet.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cutover_tests::env::SETTLE;
@@ -12,6 +11,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, watch_object};
+use tokio::sync::watch;
 
 /// Puts a Deployment `web` of `replicas` ready pods on node `a` (by cordoning the others while
 /// they are scheduled) and returns its pods.
@@ -84,19 +84,27 @@ async fn budget(env: &TestEnv, name: &str, min_available: i32, expected_allowed:
 /// Records every pod name that ever appears in the budget's `status.disruptedPods`.
 ///
 /// Only the Eviction API writes there (before it deletes a pod), so a pod seen here was evicted,
-/// not deleted. The disruption controller removes the entry soon after; a watch sees every write.
-fn record_evictions(
+/// not deleted. The disruption controller removes the entry soon after; a watch sees every write
+/// after its initial listing, which is why this returns only once that listing is done.
+async fn record_evictions(
     env: &TestEnv,
     name: &str,
-) -> (Arc<Mutex<BTreeSet<String>>>, tokio::task::JoinHandle<()>) {
-    let seen = Arc::new(Mutex::new(BTreeSet::new()));
-    let record = seen.clone();
+) -> (
+    watch::Receiver<BTreeSet<String>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (record, seen) = watch::channel(BTreeSet::new());
     let mut stream = watch_object(env.pdbs(), name).default_backoff().boxed();
+    let first = tokio::time::timeout(SETTLE, stream.next()).await;
+    assert!(
+        matches!(first, Ok(Some(Ok(Some(_))))),
+        "watching PodDisruptionBudget {name}: {first:?}"
+    );
     let task = tokio::spawn(async move {
         while let Some(event) = stream.next().await {
             if let Ok(Some(pdb)) = event {
                 let disrupted = state::budget_status(&pdb).disrupted_pods;
-                record.lock().expect("evictions lock").extend(disrupted);
+                record.send_modify(|seen| seen.extend(disrupted));
             }
         }
     });
@@ -128,7 +136,7 @@ async fn drain_cordons_the_node_and_evicts_its_pods() {
         .expect("a DaemonSet pod on node a");
     // A budget that allows every eviction, only there to witness them.
     budget(&env, "web-budget", 0, 2).await;
-    let (evicted, recorder) = record_evictions(&env, "web-budget");
+    let (mut evicted, recorder) = record_evictions(&env, "web-budget").await;
 
     let out = env
         .cutover(&[
@@ -190,23 +198,18 @@ async fn drain_cordons_the_node_and_evicts_its_pods() {
         .iter()
         .map(|p| p.metadata.name.clone().unwrap_or_default())
         .collect();
-    let seen = wait::until(
-        &env.pdbs(),
-        "web-budget",
-        Duration::from_secs(5),
-        "evictions recorded",
-        |_| {
-            let seen = evicted.lock().expect("evictions lock").clone();
-            if names.is_subset(&seen) {
-                Ok(())
-            } else {
-                Err(format!("evicted {seen:?}, expected {names:?}"))
-            }
-        },
+    let seen = tokio::time::timeout(
+        Duration::from_secs(10),
+        evicted.wait_for(|seen| names.is_subset(seen)),
     )
-    .await;
+    .await
+    .is_ok_and(|seen| seen.is_ok());
     recorder.abort();
-    seen.expect("both web pods went through the Eviction API");
+    assert!(
+        seen,
+        "not every web pod went through the Eviction API: evicted {:?}, expected {names:?}",
+        *evicted.borrow()
+    );
 
     // The DaemonSet pod on node a was left alone.
     let agent = pods
