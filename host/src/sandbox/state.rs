@@ -135,7 +135,12 @@ impl RunState {
     }
 
     /// Authorizes a call on one object reference.
-    async fn authorize_ref(&mut self, operation: &str, target: &ObjectRef) -> Result<(), Error> {
+    /// Returns how the target is named in reports, with the namespace it really reaches.
+    async fn authorize_ref(
+        &mut self,
+        operation: &str,
+        target: &ObjectRef,
+    ) -> Result<String, Error> {
         let namespace = self
             .scope(
                 &target.api_version,
@@ -149,7 +154,12 @@ impl RunState {
             api_version: Some(&target.api_version),
             kind: Some(&target.kind),
             namespace: namespace.as_deref(),
-        })
+        })?;
+        let resolved = ObjectRef {
+            namespace,
+            ..target.clone()
+        };
+        Ok(describe(&resolved))
     }
 
     /// Runs one cluster call within `own` (or the request timeout) and the run's remaining time,
@@ -274,10 +284,10 @@ impl types::Host for RunState {}
 
 impl cluster::Host for RunState {
     async fn get(&mut self, target: ObjectRef) -> Result<String, Error> {
-        self.authorize_ref("get", &target).await?;
+        let label = self.authorize_ref("get", &target).await?;
         let (cluster, object) = (self.cluster.clone(), to_k8s_ref(&target));
         let value = self
-            .perform("get", describe(&target), None, false, async move {
+            .perform("get", label, None, false, async move {
                 cluster.get(&object).await
             })
             .await?;
@@ -344,10 +354,10 @@ impl cluster::Host for RunState {
             namespace: field("/metadata/namespace"),
             name,
         };
-        self.authorize_ref("apply", &target).await?;
+        let label = self.authorize_ref("apply", &target).await?;
         let cluster = self.cluster.clone();
         let stored = self
-            .perform("apply", describe(&target), None, true, async move {
+            .perform("apply", label, None, true, async move {
                 cluster.apply(value).await
             })
             .await?;
@@ -361,7 +371,7 @@ impl cluster::Host for RunState {
         body: String,
     ) -> Result<String, Error> {
         let body = parse_json(&body, "the patch")?;
-        self.authorize_ref("patch", &target).await?;
+        let label = self.authorize_ref("patch", &target).await?;
         let kind = match kind {
             cluster::PatchType::Merge => k8s::PatchKind::Merge,
             cluster::PatchType::Json => k8s::PatchKind::Json,
@@ -370,7 +380,7 @@ impl cluster::Host for RunState {
         };
         let (cluster, object) = (self.cluster.clone(), to_k8s_ref(&target));
         let stored = self
-            .perform("patch", describe(&target), None, true, async move {
+            .perform("patch", label, None, true, async move {
                 cluster.patch(&object, kind, body).await
             })
             .await?;
@@ -378,18 +388,18 @@ impl cluster::Host for RunState {
     }
 
     async fn delete(&mut self, target: ObjectRef) -> Result<(), Error> {
-        self.authorize_ref("delete", &target).await?;
+        let label = self.authorize_ref("delete", &target).await?;
         let (cluster, object) = (self.cluster.clone(), to_k8s_ref(&target));
-        self.perform("delete", describe(&target), None, true, async move {
+        self.perform("delete", label, None, true, async move {
             cluster.delete(&object).await
         })
         .await
     }
 
     async fn scale(&mut self, target: ObjectRef, replicas: u32) -> Result<(), Error> {
-        self.authorize_ref("scale", &target).await?;
+        let label = self.authorize_ref("scale", &target).await?;
         let (cluster, object) = (self.cluster.clone(), to_k8s_ref(&target));
-        let label = format!("{} to {replicas}", describe(&target));
+        let label = format!("{} to {replicas}", label);
         self.perform("scale", label, None, true, async move {
             cluster.scale(&object, replicas).await
         })
@@ -446,7 +456,7 @@ impl cluster::Host for RunState {
         until: cluster::Condition,
         timeout_ms: u64,
     ) -> Result<String, Error> {
-        self.authorize_ref("wait", &target).await?;
+        let label = self.authorize_ref("wait", &target).await?;
         let condition = match until {
             cluster::Condition::Ready => k8s::Condition::Ready,
             cluster::Condition::RolledOut => k8s::Condition::RolledOut,
@@ -460,7 +470,7 @@ impl cluster::Host for RunState {
         let (cluster, object) = (self.cluster.clone(), to_k8s_ref(&target));
         let slack = Some(own + Duration::from_secs(1));
         let value = self
-            .perform("wait", describe(&target), slack, false, async move {
+            .perform("wait", label, slack, false, async move {
                 cluster.wait(&object, &condition, own).await
             })
             .await?;

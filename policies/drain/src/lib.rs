@@ -10,7 +10,7 @@ mod pod;
 
 use cutover_guest_sdk::params::Duration;
 use cutover_guest_sdk::{
-    Condition, Context, Error, ListParams, Timestamp, export_policy, info, warn,
+    Condition, Context, Error, ListParams, Timestamp, export_policy, warn,
 };
 use serde::Deserialize;
 
@@ -30,7 +30,7 @@ struct Params {
     uncordon: bool,
 }
 
-/// Reports `step` of `total` and logs it, so the log reads as the progress display did.
+/// Reports `step` of `total` (the host shows it and puts it in the run's record).
 struct Steps<'a> {
     ctx: &'a Context,
     done: u32,
@@ -41,7 +41,6 @@ impl Steps<'_> {
     fn next(&mut self, message: &str) {
         self.done += 1;
         self.ctx.progress(self.done, self.total, message);
-        info!("{message}");
     }
 }
 
