@@ -267,6 +267,9 @@ pub enum Condition {
     RolledOut,
     /// The object is gone (or replaced by a new object with another uid).
     Deleted,
+    /// The object with this uid is gone, or replaced by a new object of the same name: what to
+    /// wait for after evicting or deleting a pod that a StatefulSet recreates under its name.
+    DeletedUid(String),
     /// A field, named by a JSON pointer (`/status/phase`), equals a JSON value.
     Field {
         /// A JSON pointer into the object.
@@ -296,6 +299,7 @@ impl Condition {
             Condition::Ready => wit::Condition::Ready,
             Condition::RolledOut => wit::Condition::RolledOut,
             Condition::Deleted => wit::Condition::Deleted,
+            Condition::DeletedUid(uid) => wit::Condition::DeletedUid(uid.clone()),
             Condition::Field { pointer, equals } => wit::Condition::Field(wit::FieldCondition {
                 pointer: pointer.clone(),
                 equals: equals.to_string(),

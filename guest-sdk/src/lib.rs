@@ -4,7 +4,7 @@
 //! [`export_policy!`], which also embeds the policy's manifest (name, version, parameters,
 //! capabilities) in the component's `cutover-manifest` custom section. The host runs it in a
 //! sandbox: every cluster call goes through the host, which checks it against the declared and
-//! granted capabilities, audits it, and performs it with kube-rs.
+//! granted capabilities, bounds it by a deadline, and performs it with kube-rs.
 //!
 //! Build a policy as a `cdylib` for `wasm32-wasip2`; rustc links it straight into a component
 //! (see `docs/writing-policies.md`).

@@ -113,6 +113,9 @@ impl TryFrom<wit::Revision> for Revision {
 }
 
 /// Release history. Each call needs the matching `revisions/...` capability.
+///
+/// The host of this version checks the capability but does not store history yet: every call
+/// returns [`Error::Unavailable`](crate::Error) until release storage lands.
 impl Context {
     /// Records a new revision of the run's release with the manifests it applies; returns its
     /// number. Needs `revisions/store-revision`.

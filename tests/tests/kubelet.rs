@@ -267,12 +267,13 @@ async fn heartbeat_keeps_nodes_ready_past_the_grace_period() {
                 .and_then(|s| s.conditions.as_ref())
                 .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
                 .map(|c| c.status.as_str());
-            let tainted = node
+            let taints = node
                 .spec
                 .as_ref()
                 .and_then(|s| s.taints.as_ref())
-                .is_some_and(|t| !t.is_empty());
-            if ready != Some("True") || tainted {
+                .map(|t| t.iter().map(|t| t.key.as_str()).collect::<Vec<_>>())
+                .unwrap_or_default();
+            if ready != Some("True") || !taints.is_empty() {
                 Ok(())
             } else {
                 Err("healthy".into())
@@ -282,7 +283,15 @@ async fn heartbeat_keeps_nodes_ready_past_the_grace_period() {
     .await;
     match result {
         Err(e) => assert!(e.to_string().contains("timed out"), "{e:#}"),
-        Ok(node) => panic!("the node degraded: {node:?}"),
+        Ok(None) => panic!("node {name} was deleted under the test"),
+        Ok(Some(node)) => {
+            let status = node.status.unwrap_or_default();
+            panic!(
+                "node {name} degraded: conditions {:?}, taints {:?}",
+                status.conditions,
+                node.spec.and_then(|s| s.taints)
+            );
+        }
     }
 
     env.finish().await.expect("cleanup");

@@ -149,6 +149,8 @@ pub enum Condition {
     RolledOut,
     /// The object is gone, or was replaced by a new object with another uid.
     Deleted,
+    /// The object with this uid is gone, or replaced by one of another uid.
+    DeletedUid(String),
     /// The value at a JSON pointer (`/status/phase`) equals `equals`.
     Field {
         /// An RFC 6901 JSON pointer into the object.

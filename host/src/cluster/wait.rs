@@ -91,7 +91,7 @@ impl<'a> Waiter<'a> {
         match self.until {
             Condition::Ready => "become ready".into(),
             Condition::RolledOut => "roll out".into(),
-            Condition::Deleted => "be deleted".into(),
+            Condition::Deleted | Condition::DeletedUid(_) => "be deleted".into(),
             Condition::Field { pointer, equals } => format!("have {pointer} = {equals}"),
         }
     }
@@ -122,7 +122,7 @@ impl<'a> Waiter<'a> {
     fn object(&mut self, obj: Option<Value>) -> Option<Value> {
         match obj {
             None => {
-                if *self.until == Condition::Deleted {
+                if matches!(self.until, Condition::Deleted | Condition::DeletedUid(_)) {
                     return Some(Value::Null);
                 }
                 // It may be created (again) later: a StatefulSet recreates a deleted pod under the
@@ -132,7 +132,7 @@ impl<'a> Waiter<'a> {
                 None
             }
             Some(obj) => {
-                if *self.until == Condition::Deleted {
+                if matches!(self.until, Condition::Deleted | Condition::DeletedUid(_)) {
                     let uid = uid_of(&obj).map(str::to_string);
                     match (&self.first_uid, uid) {
                         (Some(first), Some(now)) if *first != now => return Some(Value::Null),
@@ -181,7 +181,7 @@ impl<'a> Waiter<'a> {
             Condition::Ready => readiness::ready(obj),
             Condition::RolledOut => readiness::rolled_out(obj),
             Condition::Field { pointer, equals } => readiness::field_equals(obj, pointer, equals),
-            Condition::Deleted => return Ok(None),
+            Condition::Deleted | Condition::DeletedUid(_) => return Ok(None),
         };
         match verdict {
             Verdict::Done => return Ok(Some(obj.clone())),
@@ -287,7 +287,11 @@ impl Cluster {
             loc: &loc,
             until,
             last: None,
-            first_uid: None,
+            // With a uid given, any other uid (or none) means the object asked about is gone.
+            first_uid: match until {
+                Condition::DeletedUid(uid) => Some(uid.clone()),
+                _ => None,
+            },
             pending: "no answer from the API server yet".into(),
             stuck: BTreeMap::new(),
             current_rs: HashMap::new(),

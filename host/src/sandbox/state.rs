@@ -461,6 +461,7 @@ impl cluster::Host for RunState {
             cluster::Condition::Ready => k8s::Condition::Ready,
             cluster::Condition::RolledOut => k8s::Condition::RolledOut,
             cluster::Condition::Deleted => k8s::Condition::Deleted,
+            cluster::Condition::DeletedUid(uid) => k8s::Condition::DeletedUid(uid),
             cluster::Condition::Field(field) => k8s::Condition::Field {
                 pointer: field.pointer,
                 equals: parse_json(&field.equals, "the field condition's value")?,

@@ -114,7 +114,14 @@ fn drain(ctx: &Context) -> Result<String, Error> {
     for pod in &plan.evict {
         let what = format!("pod {pod} was deleted");
         let left = time_left(ctx, deadline, p.timeout, &what)?;
-        ctx.wait_in::<Pod>(&pod.namespace, &pod.name, &Condition::Deleted, left)
+        // By uid, as kubectl does: a StatefulSet's successor of the same name is not the pod
+        // that was evicted. (A pod always has a uid; the fallback only guards odd answers.)
+        let gone = if pod.uid.is_empty() {
+            Condition::Deleted
+        } else {
+            Condition::DeletedUid(pod.uid.clone())
+        };
+        ctx.wait_in::<Pod>(&pod.namespace, &pod.name, &gone, left)
             .map_err(|e| e.context(format!("waiting for evicted pod {pod} to be deleted")))?;
         steps.next(&format!("pod {pod} deleted"));
     }
@@ -211,6 +218,7 @@ mod tests {
         let key = |name: &str| PodKey {
             namespace: "shop".into(),
             name: name.into(),
+            uid: format!("uid-{name}"),
         };
         let plan = Plan {
             evict: vec![key("a"), key("b"), key("c")],

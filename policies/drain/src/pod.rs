@@ -25,6 +25,8 @@ pub struct Metadata {
     pub name: String,
     #[serde(default)]
     pub namespace: String,
+    #[serde(default)]
+    pub uid: String,
     /// Only the keys matter (the mirror-pod annotation).
     #[serde(default)]
     pub annotations: BTreeMap<String, IgnoredAny>,
@@ -100,15 +102,18 @@ impl Pod {
         PodKey {
             namespace: self.metadata.namespace.clone(),
             name: self.metadata.name.clone(),
+            uid: self.metadata.uid.clone(),
         }
     }
 }
 
-/// `namespace/name` of a pod to evict.
+/// A pod to evict: shown as `namespace/name`; its uid tells it from a successor of the same
+/// name (a StatefulSet recreates evicted pods under their old names).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PodKey {
     pub namespace: String,
     pub name: String,
+    pub uid: String,
 }
 
 impl fmt::Display for PodKey {
