@@ -1,0 +1,23 @@
+//! cutover-sim: an in-memory Kubernetes API server emulator that `kube::Client` talks to in-process.
+//!
+//! [`Simulator::client`] gives a `kube::Client` backed by a tower service; [`Simulator::handle`]
+//! serves already-read requests (for an HTTP front end); [`Simulator::store`] gives direct access
+//! to the object store and its change feed (for tests and, later, controllers).
+
+pub mod api;
+pub mod clock;
+pub mod error;
+pub mod eviction;
+pub mod kinds;
+pub mod patch;
+pub mod selectors;
+pub mod service;
+pub mod store;
+
+pub use api::SimBody;
+pub use clock::{Clock, SystemClock};
+pub use error::ApiError;
+pub use service::{SimService, Simulator};
+pub use store::{
+    DeleteOptions, DeleteOutcome, EventType, Propagation, Store, UpdateTarget, WatchEvent,
+};

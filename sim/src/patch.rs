@@ -1,0 +1,429 @@
+//! Patches: JSON merge (RFC 7386), JSON patch (RFC 6902), strategic merge, and simplified apply.
+//!
+//! Strategic merge knows the patch merge keys of the built-in kinds' common list fields
+//! (containers, volumes, env, ports, conditions, ...); every other list is replaced, as the real
+//! server does for lists without a patch strategy. Directives: `$patch: replace|delete` on maps
+//! and list elements, `$deleteFromPrimitiveList/<field>`, `$retainKeys`; `$setElementOrder/<field>`
+//! is accepted and ignored (element order is not rearranged).
+
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// The patch content types the server accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchType {
+    /// `application/merge-patch+json` (RFC 7386).
+    Merge,
+    /// `application/json-patch+json` (RFC 6902).
+    Json,
+    /// `application/strategic-merge-patch+json`.
+    Strategic,
+    /// `application/apply-patch+yaml` (server-side apply, simplified).
+    Apply,
+}
+
+impl PatchType {
+    /// The patch type for a `Content-Type` header value; `None` when unsupported (the caller answers 415).
+    pub fn from_content_type(content_type: &str) -> Option<Self> {
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        match mime {
+            "application/merge-patch+json" => Some(PatchType::Merge),
+            "application/json-patch+json" => Some(PatchType::Json),
+            "application/strategic-merge-patch+json" => Some(PatchType::Strategic),
+            "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
+                Some(PatchType::Apply)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn rejected(detail: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        422,
+        "Invalid",
+        format!("the server rejected our request due to an error in our request: {detail}"),
+    )
+}
+
+/// Applies an RFC 7386 JSON merge patch. The patch must be a JSON object.
+pub fn merge_patch(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
+    if !patch.is_object() {
+        return Err(ApiError::bad_request(
+            "json: cannot unmarshal merge patch: the patch is not a JSON object",
+        ));
+    }
+    json_patch::merge(target, patch);
+    Ok(())
+}
+
+/// Applies an RFC 6902 JSON patch (a list of operations); failed operations are 422.
+pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
+    let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
+    json_patch::patch(target, &ops).map_err(rejected)
+}
+
+/// Parses a server-side apply body (YAML or JSON) into a JSON object.
+pub fn parse_apply(body: &[u8]) -> Result<Value, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::bad_request(format!("apply patch is not UTF-8: {e}")))?;
+    let value: Value = serde_saphyr::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "apply patch must be a YAML or JSON object",
+        ));
+    }
+    Ok(value)
+}
+
+/// The patch merge key of a list field, given the path of field names leading to it.
+pub fn merge_key(path: &[String], field: &str) -> Option<&'static str> {
+    let in_container = path.iter().any(|p| {
+        matches!(
+            p.as_str(),
+            "containers" | "initContainers" | "ephemeralContainers"
+        )
+    });
+    Some(match field {
+        "containers" | "initContainers" | "ephemeralContainers" => "name",
+        "volumes" | "env" | "imagePullSecrets" | "resourceClaims" => "name",
+        "volumeMounts" => "mountPath",
+        "volumeDevices" => "devicePath",
+        "ports" if in_container => "containerPort",
+        "ports" => "port",
+        "conditions" | "addresses" => "type",
+        "hostAliases" => "ip",
+        "ownerReferences" => "uid",
+        _ => return None,
+    })
+}
+
+/// Lists of scalars merged as sets rather than replaced.
+fn is_primitive_merge_list(path: &[String], field: &str) -> bool {
+    field == "finalizers" && path.last().is_some_and(|p| p == "metadata")
+}
+
+fn directive(v: &Value) -> Option<&str> {
+    v.get("$patch").and_then(Value::as_str)
+}
+
+/// Removes every `$`-directive from a value that is inserted wholesale.
+fn strip_directives(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, _| !k.starts_with('$'));
+            m.values_mut().for_each(strip_directives);
+        }
+        Value::Array(items) => {
+            items.retain(|i| directive(i) != Some("delete"));
+            items.iter_mut().for_each(strip_directives);
+        }
+        _ => {}
+    }
+}
+
+/// Applies a strategic merge patch to `target` (an object).
+pub fn strategic_merge(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
+    let Some(patch) = patch.as_object() else {
+        return Err(ApiError::bad_request(
+            "strategic merge patch must be a JSON object",
+        ));
+    };
+    if directive(&Value::Object(patch.clone())) == Some("delete") {
+        return Err(rejected(
+            "a $patch: delete directive cannot delete the object",
+        ));
+    }
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let map = target.as_object_mut().expect("made an object above");
+    merge_map(map, patch, &mut Vec::new())
+}
+
+fn merge_map(
+    target: &mut Map<String, Value>,
+    patch: &Map<String, Value>,
+    path: &mut Vec<String>,
+) -> Result<(), ApiError> {
+    match patch.get("$patch").and_then(Value::as_str) {
+        Some("replace") => {
+            let mut replacement = Value::Object(patch.clone());
+            strip_directives(&mut replacement);
+            *target = match replacement {
+                Value::Object(m) => m,
+                _ => unreachable!("an object stays an object"),
+            };
+            return Ok(());
+        }
+        Some("merge") | None => {}
+        Some(other) => return Err(rejected(format!("unknown patch type: {other}"))),
+    }
+    for (key, value) in patch {
+        if let Some(field) = key.strip_prefix("$deleteFromPrimitiveList/") {
+            if let (Some(Value::Array(list)), Some(remove)) =
+                (target.get_mut(field), value.as_array())
+            {
+                list.retain(|item| !remove.contains(item));
+            }
+            continue;
+        }
+        if key.starts_with('$') {
+            continue; // $setElementOrder/..., $retainKeys (below), $patch (above)
+        }
+        match value {
+            Value::Null => {
+                target.remove(key);
+            }
+            Value::Object(sub) if directive(value) == Some("delete") => {
+                let _ = sub;
+                target.remove(key);
+            }
+            Value::Object(sub) => {
+                path.push(key.clone());
+                let slot = target
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !slot.is_object() {
+                    *slot = Value::Object(Map::new());
+                }
+                let result = merge_map(slot.as_object_mut().expect("object"), sub, path);
+                path.pop();
+                result?;
+            }
+            Value::Array(items) => {
+                let merged = merge_list(target.get(key), items, path, key)?;
+                target.insert(key.clone(), merged);
+            }
+            scalar => {
+                target.insert(key.clone(), scalar.clone());
+            }
+        }
+    }
+    if let Some(retain) = patch.get("$retainKeys").and_then(Value::as_array) {
+        target.retain(|k, _| retain.iter().any(|r| r.as_str() == Some(k)));
+    }
+    Ok(())
+}
+
+fn merge_list(
+    live: Option<&Value>,
+    items: &[Value],
+    path: &mut Vec<String>,
+    field: &str,
+) -> Result<Value, ApiError> {
+    let replace_all = items.iter().any(|i| directive(i) == Some("replace"));
+    let live_items = match live {
+        Some(Value::Array(l)) if !replace_all => l.clone(),
+        _ => Vec::new(),
+    };
+    if is_primitive_merge_list(path, field) {
+        let mut out = live_items;
+        for item in items {
+            if !out.contains(item) {
+                out.push(item.clone());
+            }
+        }
+        return Ok(Value::Array(out));
+    }
+    let key = merge_key(path, field);
+    let Some(key) = key.filter(|_| items.iter().all(Value::is_object)) else {
+        let mut replacement = Value::Array(items.to_vec());
+        strip_directives(&mut replacement);
+        return Ok(replacement);
+    };
+    let mut out = live_items;
+    path.push(field.to_string());
+    for item in items {
+        if directive(item) == Some("replace") {
+            continue;
+        }
+        let Some(item_key) = item.get(key) else {
+            path.pop();
+            return Err(rejected(format!(
+                "map: {item} does not contain declared merge key: {key}"
+            )));
+        };
+        let position = out.iter().position(|o| o.get(key) == Some(item_key));
+        if directive(item) == Some("delete") {
+            out.retain(|o| o.get(key) != Some(item_key));
+            continue;
+        }
+        match position {
+            Some(i) => {
+                let slot = out[i]
+                    .as_object_mut()
+                    .expect("merge list items are objects");
+                if let Err(e) = merge_map(slot, item.as_object().expect("checked"), path) {
+                    path.pop();
+                    return Err(e);
+                }
+            }
+            None => {
+                let mut fresh = item.clone();
+                strip_directives(&mut fresh);
+                out.push(fresh);
+            }
+        }
+    }
+    path.pop();
+    Ok(Value::Array(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod() -> Value {
+        json!({
+            "metadata": {"name": "p", "labels": {"a": "1", "b": "2"}, "finalizers": ["x"]},
+            "spec": {
+                "containers": [
+                    {"name": "app", "image": "app:1", "env": [{"name": "A", "value": "1"}],
+                     "ports": [{"containerPort": 80, "name": "http"}]},
+                    {"name": "side", "image": "side:1"}
+                ],
+                "tolerations": [{"key": "k", "operator": "Exists"}]
+            }
+        })
+    }
+
+    #[test]
+    fn merge_patch_rfc7386() {
+        let mut v = pod();
+        merge_patch(
+            &mut v,
+            &json!({"metadata": {"labels": {"a": null, "c": "3"}}}),
+        )
+        .unwrap();
+        assert_eq!(v["metadata"]["labels"], json!({"b": "2", "c": "3"}));
+        merge_patch(&mut v, &json!({"spec": {"containers": []}})).unwrap();
+        assert_eq!(v["spec"]["containers"], json!([]));
+        assert_eq!(merge_patch(&mut v, &json!([1])).unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn json_patch_rfc6902() {
+        let mut v = pod();
+        json_patch(
+            &mut v,
+            &json!([
+                {"op": "replace", "path": "/spec/containers/0/image", "value": "app:2"},
+                {"op": "add", "path": "/metadata/labels/d", "value": "4"},
+                {"op": "remove", "path": "/metadata/labels/a"}
+            ]),
+        )
+        .unwrap();
+        assert_eq!(v["spec"]["containers"][0]["image"], "app:2");
+        assert_eq!(v["metadata"]["labels"], json!({"b": "2", "d": "4"}));
+        let err = json_patch(
+            &mut v,
+            &json!([{"op": "test", "path": "/metadata/name", "value": "q"}]),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, 422);
+        assert_eq!(
+            json_patch(&mut v, &json!({"op": "x"})).unwrap_err().code,
+            400
+        );
+    }
+
+    #[test]
+    fn strategic_merges_lists_by_merge_key() {
+        let mut v = pod();
+        strategic_merge(
+            &mut v,
+            &json!({"spec": {"containers": [
+                {"name": "app", "image": "app:2", "env": [{"name": "B", "value": "2"}],
+                 "ports": [{"containerPort": 80, "protocol": "TCP"}]},
+                {"name": "new", "image": "new:1"}
+            ], "tolerations": [{"key": "other", "operator": "Exists"}]}}),
+        )
+        .unwrap();
+        let c = &v["spec"]["containers"];
+        assert_eq!(c.as_array().unwrap().len(), 3);
+        assert_eq!(c[0]["image"], "app:2");
+        assert_eq!(
+            c[0]["env"],
+            json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+        );
+        assert_eq!(
+            c[0]["ports"],
+            json!([{"containerPort": 80, "name": "http", "protocol": "TCP"}])
+        );
+        assert_eq!(c[1]["name"], "side");
+        assert_eq!(c[2]["name"], "new");
+        // tolerations have no patch strategy: replaced
+        assert_eq!(
+            v["spec"]["tolerations"],
+            json!([{"key": "other", "operator": "Exists"}])
+        );
+    }
+
+    #[test]
+    fn strategic_directives() {
+        let mut v = pod();
+        strategic_merge(
+            &mut v,
+            &json!({
+                "metadata": {"labels": {"$patch": "replace", "z": "9"}, "finalizers": ["y"]},
+                "spec": {"containers": [{"name": "side", "$patch": "delete"}],
+                         "$setElementOrder/containers": [{"name": "app"}]}
+            }),
+        )
+        .unwrap();
+        assert_eq!(v["metadata"]["labels"], json!({"z": "9"}));
+        assert_eq!(v["metadata"]["finalizers"], json!(["x", "y"]));
+        assert_eq!(v["spec"]["containers"].as_array().unwrap().len(), 1);
+        strategic_merge(
+            &mut v,
+            &json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["x"], "labels": {"$patch": "delete"}}}),
+        )
+        .unwrap();
+        assert_eq!(v["metadata"]["finalizers"], json!(["y"]));
+        assert!(v["metadata"].get("labels").is_none());
+        strategic_merge(
+            &mut v,
+            &json!({"spec": {"containers": [{"$patch": "replace"}, {"name": "only", "image": "o"}]}}),
+        )
+        .unwrap();
+        assert_eq!(
+            v["spec"]["containers"],
+            json!([{"name": "only", "image": "o"}])
+        );
+        let err = strategic_merge(&mut v, &json!({"spec": {"containers": [{"image": "x"}]}}));
+        assert_eq!(err.unwrap_err().code, 422);
+    }
+
+    #[test]
+    fn service_ports_merge_on_port() {
+        let mut svc = json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}]}});
+        strategic_merge(
+            &mut svc,
+            &json!({"spec": {"ports": [{"port": 80, "targetPort": 9090}, {"port": 443}]}}),
+        )
+        .unwrap();
+        assert_eq!(
+            svc["spec"]["ports"],
+            json!([{"port": 80, "targetPort": 9090}, {"port": 443}])
+        );
+    }
+
+    #[test]
+    fn apply_bodies_are_yaml_or_json() {
+        let v = parse_apply(b"apiVersion: v1\nkind: ConfigMap\ndata:\n  a: '1'\n  n: 3\n").unwrap();
+        assert_eq!(v["data"]["a"], "1");
+        assert_eq!(v["data"]["n"], 3);
+        assert_eq!(parse_apply(br#"{"kind": "Pod"}"#).unwrap()["kind"], "Pod");
+        assert_eq!(parse_apply(b"- 1\n").unwrap_err().code, 400);
+        assert_eq!(
+            PatchType::from_content_type("application/apply-patch+yaml; charset=utf-8"),
+            Some(PatchType::Apply)
+        );
+        assert_eq!(PatchType::from_content_type("text/plain"), None);
+    }
+}
