@@ -8,7 +8,8 @@
 //!   `cutover.test/group=<group>`, 4 CPUs, 8Gi of memory, room for 110 pods, condition Ready=True.
 //!   A heartbeat refreshes the conditions' `lastHeartbeatTime` every 10 s through `nodes/status`:
 //!   the node lifecycle controller marks a node Unknown after 40 s without one, taints it, and
-//!   later evicts its pods.
+//!   later evicts its pods. `start` returns once the controller has lifted the `not-ready` taint
+//!   that every new node gets at admission, so that pods can be scheduled at once.
 //! - **Pods** bound to its nodes (a watch per node, on `spec.nodeName`) get a status through
 //!   `pods/status`: phase, pod IP, start time, conditions and container statuses, chosen by the
 //!   **image convention**:
@@ -112,7 +113,10 @@ impl TestKubelet {
         let (stop, stopped) = oneshot::channel();
         let player = Player::new(client.clone(), options.clone(), node_ips);
         kubelet.stop = Some(stop);
-        kubelet.task = Some(tokio::spawn(run(player, names, options, stopped)));
+        kubelet.task = Some(tokio::spawn(run(player, names.clone(), options, stopped)));
+        for name in &names {
+            usable(client, name).await?;
+        }
         Ok(kubelet)
     }
 
@@ -201,6 +205,38 @@ async fn register(client: &Client, name: &str, group: &str, ip: &str) -> Result<
     api.patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
         .await
         .with_context(|| format!("reporting node {name} Ready"))?;
+    Ok(())
+}
+
+/// The taint the `TaintNodesByCondition` admission plugin puts on every new node, until the node
+/// lifecycle controller has seen it Ready and removes it.
+const NOT_READY_TAINT: &str = "node.kubernetes.io/not-ready";
+
+/// How long the node lifecycle controller may take to lift that taint on a busy machine.
+const USABLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Waits until the node can take pods: Ready and no longer tainted not-ready. Until then the
+/// scheduler leaves pods pending, which a test would see as flakiness in whatever it tests.
+async fn usable(client: &Client, name: &str) -> Result<()> {
+    let api: Api<Node> = Api::all(client.clone());
+    let what = format!("node {name} to be untainted by the node lifecycle controller");
+    crate::wait::until(&api, name, USABLE_TIMEOUT, &what, |node| {
+        let Some(node) = node else {
+            return Err("it does not exist".into());
+        };
+        let taints: Vec<&str> = node
+            .spec
+            .iter()
+            .flat_map(|s| s.taints.iter().flatten())
+            .map(|t| t.key.as_str())
+            .collect();
+        if taints.contains(&NOT_READY_TAINT) {
+            Err(format!("taints {taints:?}"))
+        } else {
+            Ok(())
+        }
+    })
+    .await?;
     Ok(())
 }
 

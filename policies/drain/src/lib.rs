@@ -139,9 +139,10 @@ fn evict(ctx: &Context, pod: &PodKey, deadline: Timestamp, timeout: Duration) ->
     let left = time_left(ctx, deadline, timeout, &format!("evicting pod {pod}"))?;
     match ctx.evict(&pod.namespace, &pod.name, left) {
         Ok(()) => Ok(()),
-        // The host retries a budget's 429 until the time given, then says `timeout`.
+        // The host retries a budget's 429 until the time given, then says `timeout`; its reason
+        // already names the pod and the budget.
         Err(e) if e.is_timeout() => Err(Error::timeout(format!(
-            "cannot evict pod {pod}: a PodDisruptionBudget blocks it (drain timeout {timeout}): {}",
+            "{} (drain timeout {timeout})",
             e.reason()
         ))),
         Err(e) => Err(e.context(format!("evicting pod {pod}"))),
