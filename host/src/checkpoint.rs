@@ -14,14 +14,7 @@ impl CheckpointStore {
     /// The store for `release` in `namespace` on the cluster at `server`: under
     /// `$CUTOVER_STATE_DIR`, else `$XDG_STATE_HOME/cutover`, else `~/.local/state/cutover`.
     pub fn for_release(server: &str, namespace: &str, release: &str) -> CheckpointStore {
-        let var = |name: &str| {
-            std::env::var_os(name)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        let dir = var("CUTOVER_STATE_DIR")
-            .or_else(|| var("XDG_STATE_HOME").map(|d| d.join("cutover")))
-            .or_else(|| var("HOME").map(|h| h.join(".local/state/cutover")));
+        let dir = crate::paths::state_dir();
         let mut hasher = DefaultHasher::new();
         server.hash(&mut hasher);
         let file = format!("{namespace}.{release}.{:016x}.json", hasher.finish());

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cluster;
 pub mod manifest;
 pub mod params;
+pub mod paths;
 pub mod report;
 pub mod sandbox;
 pub mod source;

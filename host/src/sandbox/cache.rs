@@ -7,18 +7,10 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// Where compiled components are kept: `$CUTOVER_CACHE_DIR`, else `$XDG_CACHE_HOME/cutover`,
-/// else `~/.cache/cutover`; None when no home is known (then nothing is cached).
+/// Where compiled components are kept: `compiled/` in the cache directory
+/// ([`crate::paths::cache_dir`]); None when no home is known (then nothing is cached).
 pub fn default_dir() -> Option<PathBuf> {
-    let var = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    var("CUTOVER_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("cutover")))
-        .or_else(|| var("HOME").map(|h| h.join(".cache").join("cutover")))
-        .map(|d| d.join("compiled"))
+    crate::paths::cache_dir().map(|d| d.join("compiled"))
 }
 
 /// Compiles components, or loads them compiled from the cache.
