@@ -6,16 +6,21 @@
 
 pub mod api;
 pub mod clock;
+pub mod controllers;
 pub mod error;
 pub mod eviction;
 pub mod kinds;
 pub mod patch;
 pub mod selectors;
+pub mod serve;
 pub mod service;
 pub mod store;
 
 pub use api::SimBody;
 pub use clock::{Clock, SystemClock};
+pub use controllers::{
+    ControllerConfig, Controllers, Faults, ImageConvention, PodFate, TokioClock,
+};
 pub use error::ApiError;
 pub use service::{SimService, Simulator};
 pub use store::{

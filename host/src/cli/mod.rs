@@ -6,6 +6,7 @@ mod inspect;
 mod output;
 mod policies;
 mod run;
+mod sim;
 
 use std::path::PathBuf;
 
@@ -29,6 +30,29 @@ enum Command {
     Inspect(InspectArgs),
     /// Run a policy against the cluster.
     Run(Box<RunArgs>),
+    /// The simulated cluster.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SimCommand {
+    /// Serve the simulated cluster over HTTP on loopback and write a kubeconfig for kubectl.
+    Serve(SimServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct SimServeArgs {
+    /// The port on 127.0.0.1 (0: pick a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Where to write the kubeconfig (default: ~/.cache/cutover/sim/kubeconfig-<port>.yaml,
+    /// removed on exit).
+    #[arg(long, value_name = "PATH")]
+    write_kubeconfig: Option<PathBuf>,
+    /// The seed uids and generated names derive from.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +153,7 @@ pub async fn main() -> std::process::ExitCode {
         Command::Policies(args) => policies::execute(args),
         Command::Inspect(args) => inspect::execute(&args.policy, args.output.output),
         Command::Run(args) => run::execute(*args).await,
+        Command::Sim(SimCommand::Serve(args)) => sim::serve(args).await,
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code as u8),
