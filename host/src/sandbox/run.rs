@@ -3,7 +3,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// The run's clock is tokio's, as for every host-call deadline and sleep: virtual when the
+// simulator runs under a paused clock. Only the epoch ticker (guest CPU) follows wall time.
+use tokio::time::Instant;
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, Trap};
