@@ -1,6 +1,5 @@
 //! The `cutover` binary.
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    cutover::cli::main().await
+fn main() -> std::process::ExitCode {
+    cutover::cli::main()
 }

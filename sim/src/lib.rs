@@ -9,8 +9,10 @@ pub mod clock;
 pub mod controllers;
 pub mod error;
 pub mod eviction;
+pub mod faults;
 pub mod kinds;
 pub mod patch;
+pub mod scenario;
 pub mod selectors;
 pub mod serve;
 pub mod service;
@@ -22,6 +24,7 @@ pub use controllers::{
     ControllerConfig, Controllers, Faults, ImageConvention, PodFate, TokioClock,
 };
 pub use error::ApiError;
+pub use scenario::{Scenario, ScenarioError};
 pub use service::{SimService, Simulator};
 pub use store::{
     DeleteOptions, DeleteOutcome, EventType, Propagation, Store, UpdateTarget, WatchEvent,

@@ -4,7 +4,8 @@
 //! (containers, volumes, env, ports, conditions, ...); every other list is replaced, as the real
 //! server does for lists without a patch strategy. Directives: `$patch: replace|delete` on maps
 //! and list elements, `$deleteFromPrimitiveList/<field>`, `$retainKeys`; `$setElementOrder/<field>`
-//! is accepted and ignored (element order is not rearranged).
+//! is accepted and ignored. Merged lists are ordered as the real server orders them without
+//! `$setElementOrder`: the patch's items in patch order, live-only items interleaved by their live order.
 
 use serde_json::{Map, Value};
 
@@ -221,13 +222,22 @@ fn merge_list(
         _ => Vec::new(),
     };
     if is_primitive_merge_list(path, field) {
+        let server_order = live_items.clone();
         let mut out = live_items;
         for item in items {
             if !out.contains(item) {
                 out.push(item.clone());
             }
         }
-        return Ok(Value::Array(out));
+        let (patched, server_only): (Vec<Value>, Vec<Value>) =
+            out.into_iter().partition(|o| items.contains(o));
+        let patched = in_order_of(patched, items, |a, b| a == b);
+        return Ok(Value::Array(merge_sorted(
+            server_only,
+            patched,
+            &server_order,
+            |a, b| a == b,
+        )));
     }
     let key = merge_key(path, field);
     let Some(key) = key.filter(|_| items.iter().all(Value::is_object)) else {
@@ -235,6 +245,7 @@ fn merge_list(
         strip_directives(&mut replacement);
         return Ok(replacement);
     };
+    let server_order = live_items.clone();
     let mut out = live_items;
     path.push(field.to_string());
     for item in items {
@@ -270,7 +281,55 @@ fn merge_list(
         }
     }
     path.pop();
-    Ok(Value::Array(out))
+    // The real server's order: the patch's items in patch order, the live-only items
+    // interleaved where the live order puts them (`normalizeElementOrder`).
+    let same = |a: &Value, b: &Value| a.get(key).is_some() && a.get(key) == b.get(key);
+    let (patched, server_only): (Vec<Value>, Vec<Value>) = out
+        .into_iter()
+        .partition(|o| items.iter().any(|i| same(o, i)));
+    let patched = in_order_of(patched, items, same);
+    Ok(Value::Array(merge_sorted(
+        server_only,
+        patched,
+        &server_order,
+        same,
+    )))
+}
+
+/// `items` sorted by where they appear in `order` (apimachinery's `normalizeSliceOrder`).
+fn in_order_of(
+    mut items: Vec<Value>,
+    order: &[Value],
+    same: impl Fn(&Value, &Value) -> bool,
+) -> Vec<Value> {
+    items.sort_by_key(|i| order.iter().position(|o| same(i, o)).unwrap_or(usize::MAX));
+    items
+}
+
+/// Interleaves the live-only items (`left`) into the patch's (`right`), keeping the relative
+/// order of each; a left item goes before a right one when the live list has it first
+/// (apimachinery's `mergeSortedSlice`).
+fn merge_sorted(
+    left: Vec<Value>,
+    right: Vec<Value>,
+    server_order: &[Value],
+    same: impl Fn(&Value, &Value) -> bool,
+) -> Vec<Value> {
+    let index = |v: &Value| server_order.iter().position(|o| same(v, o));
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let mut left = left.into_iter().peekable();
+    let mut right = right.into_iter().peekable();
+    loop {
+        let take_left = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(l), Some(r)) => matches!((index(l), index(r)), (Some(li), Some(ri)) if li < ri),
+        };
+        let next = if take_left { left.next() } else { right.next() };
+        out.extend(next);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -349,14 +408,15 @@ mod tests {
         assert_eq!(c[0]["image"], "app:2");
         assert_eq!(
             c[0]["env"],
-            json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+            json!([{"name": "B", "value": "2"}, {"name": "A", "value": "1"}])
         );
         assert_eq!(
             c[0]["ports"],
             json!([{"containerPort": 80, "name": "http", "protocol": "TCP"}])
         );
-        assert_eq!(c[1]["name"], "side");
-        assert_eq!(c[2]["name"], "new");
+        // The patch's items first, in its order; the live-only one after (as the real server).
+        assert_eq!(c[1]["name"], "new");
+        assert_eq!(c[2]["name"], "side");
         // tolerations have no patch strategy: replaced
         assert_eq!(
             v["spec"]["tolerations"],
@@ -377,7 +437,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v["metadata"]["labels"], json!({"z": "9"}));
-        assert_eq!(v["metadata"]["finalizers"], json!(["x", "y"]));
+        assert_eq!(v["metadata"]["finalizers"], json!(["y", "x"]));
         assert_eq!(v["spec"]["containers"].as_array().unwrap().len(), 1);
         strategic_merge(
             &mut v,

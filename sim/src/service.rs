@@ -23,6 +23,8 @@ pub const INITIAL_NAMESPACES: &[&str] =
 #[derive(Clone, Debug)]
 pub struct Simulator {
     state: Arc<ApiState>,
+    /// The API fault layer (scenario `faults.api`), consulted before every request once set.
+    api_faults: Arc<std::sync::OnceLock<crate::faults::ApiFaults>>,
 }
 
 impl Simulator {
@@ -45,6 +47,7 @@ impl Simulator {
                 store,
                 eviction_lock: std::sync::Mutex::new(()),
             }),
+            api_faults: Arc::default(),
         }
     }
 
@@ -68,7 +71,20 @@ impl Simulator {
         &self,
         req: http::Request<Bytes>,
     ) -> impl Future<Output = http::Response<SimBody>> + Send + 'static {
-        api::handle(self.state.clone(), req)
+        let injected = self.api_faults.get().and_then(|faults| faults.check(&req));
+        let state = self.state.clone();
+        async move {
+            match injected {
+                Some(response) => response,
+                None => api::handle(state, req).await,
+            }
+        }
+    }
+
+    /// Installs the API fault layer: from now on, requests its rules match fail at their rate.
+    /// Only the first call takes effect.
+    pub fn set_api_faults(&self, faults: crate::faults::ApiFaults) {
+        let _ = self.api_faults.set(faults);
     }
 }
 

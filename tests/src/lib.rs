@@ -5,6 +5,7 @@
 //! parallel in one process never see each other's pods. The test kubelet's image convention (how an
 //! image name makes a pod ready, unready, crash-looping or stuck pulling) is in [`kubelet`].
 
+pub mod conformance;
 pub mod control_plane;
 pub mod cutover;
 pub mod env;

@@ -50,9 +50,12 @@ struct SimServeArgs {
     /// removed on exit).
     #[arg(long, value_name = "PATH")]
     write_kubeconfig: Option<PathBuf>,
-    /// The seed uids and generated names derive from.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// The seed uids and generated names derive from (default: the scenario's, else 0).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A scenario file to load first (docs/simulator.md); default: an empty cluster.
+    #[arg(value_name = "SCENARIO")]
+    scenario: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -101,6 +104,11 @@ struct RunArgs {
     /// Send every change as a server-side dry run: validated by the API server, stored nowhere.
     #[arg(long)]
     dry_run: bool,
+    /// Run against the in-process simulated cluster, on virtual time, loaded from a scenario
+    /// file (docs/simulator.md); `--sim` alone: the built-in scenario (3 Ready nodes). Also the
+    /// target when no cluster is configured at all.
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1)]
+    sim: Option<Option<PathBuf>>,
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]
@@ -136,7 +144,11 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
 }
 
 /// Runs the command line; returns the process exit code.
-pub async fn main() -> std::process::ExitCode {
+///
+/// Builds the tokio runtime itself: `run` on the simulator gets a current-thread runtime with a
+/// paused clock (virtual time, see [`run::uses_simulator`]); everything else a multi-thread
+/// runtime on the real clock.
+pub fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -149,12 +161,35 @@ pub async fn main() -> std::process::ExitCode {
             });
         }
     };
-    let result = match cli.command {
-        Command::Policies(args) => policies::execute(args),
-        Command::Inspect(args) => inspect::execute(&args.policy, args.output.output),
-        Command::Run(args) => run::execute(*args).await,
-        Command::Sim(SimCommand::Serve(args)) => sim::serve(args).await,
+    let simulated = matches!(&cli.command, Command::Run(args) if run::uses_simulator(args));
+    let runtime = if simulated {
+        // Virtual time: the clock stands still while anything can run and jumps to the next
+        // timer when every task waits (needs tokio's `test-util`, see host/Cargo.toml). The
+        // guest's CPU deadline is unaffected: the epoch ticker is a std thread on wall time.
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
     };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(ExitCode::PolicyFailed as u8);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Policies(args) => policies::execute(args),
+            Command::Inspect(args) => inspect::execute(&args.policy, args.output.output),
+            Command::Run(args) => run::execute(*args).await,
+            Command::Sim(SimCommand::Serve(args)) => sim::serve(args).await,
+        }
+    });
     match result {
         Ok(code) => std::process::ExitCode::from(code as u8),
         Err(error) => {

@@ -4,18 +4,30 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use cutover_sim::serve::{Server, write_kubeconfig};
-use cutover_sim::{ControllerConfig, Simulator};
+use cutover_sim::{Scenario, Simulator};
 
 use super::{CliError, ExitCode, SimServeArgs};
 
 pub(super) async fn serve(args: SimServeArgs) -> Result<ExitCode, CliError> {
-    let sim = Simulator::new(args.seed);
+    // Without a scenario: an empty cluster (no nodes), as before.
+    let mut scenario = match &args.scenario {
+        Some(path) => Scenario::load(path).map_err(|e| CliError::bad_input(e.to_string()))?,
+        None => Scenario {
+            nodes: Vec::new(),
+            ..Scenario::default()
+        },
+    };
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let sim = Simulator::new(scenario.seed);
+    scenario
+        .install(&sim)
+        .map_err(|e| CliError::bad_input(e.to_string()))?;
     // Deployment/ReplicaSet/DaemonSet/StatefulSet controllers, the scheduler and the kubelet
     // stand-in, on wall-clock time (tokio's clock): what kubectl applies moves on as it would.
-    let controllers = sim.start_controllers(ControllerConfig {
-        seed: args.seed,
-        ..ControllerConfig::default()
-    });
+    let controllers = sim.start_controllers(scenario.controller_config());
+    let _node_faults = scenario.start_node_faults(&sim);
     let server = Server::bind(sim, args.port).await.map_err(|e| {
         CliError::bad_input(format!("cannot listen on 127.0.0.1:{}: {e}", args.port))
     })?;
@@ -32,9 +44,13 @@ pub(super) async fn serve(args: SimServeArgs) -> Result<ExitCode, CliError> {
     })?;
     let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
 
+    let loaded = match &args.scenario {
+        Some(path) => format!("scenario {}, ", path.display()),
+        None => String::new(),
+    };
     println!(
-        "Serving the simulated cluster at {url} (seed {})",
-        args.seed
+        "Serving the simulated cluster at {url} ({loaded}seed {})",
+        scenario.seed
     );
     println!("Kubeconfig: {} (context cutover-sim)", shown.display());
     println!(

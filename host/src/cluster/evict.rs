@@ -89,12 +89,13 @@ impl Cluster {
         }
         let body = serde_json::to_vec(&body).map_err(|e| ClusterError::Other(ctx.line(e)))?;
         let url = format!("/api/v1/namespaces/{namespace}/pods/{name}/eviction");
-        let mut delays = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_secs(1))
-            .with_max_delay(Duration::from_secs(5))
-            .with_jitter()
-            .without_max_times()
-            .build();
+        let mut delays = super::retry::jittered(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_secs(1))
+                .with_max_delay(Duration::from_secs(5))
+                .without_max_times(),
+        )
+        .build();
         let mut last: Option<kube::Error> = None;
         loop {
             if Instant::now() >= deadline {

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use connect::{ConnectOptions, Target};
 pub use error::ClusterError;
+pub use retry::seed_jitter;
 
 use error::Ctx;
 use resolve::{DiscoveryCache, Resolved};

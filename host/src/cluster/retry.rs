@@ -36,11 +36,36 @@ impl Retry {
 
 /// The backoff between attempts: 200 ms doubling to 2 s, jittered, three retries (about 3.5 s at most).
 fn backoff() -> ExponentialBuilder {
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(200))
-        .with_max_delay(Duration::from_secs(2))
-        .with_max_times(3)
-        .with_jitter()
+    jittered(
+        ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(2))
+            .with_max_times(3),
+    )
+}
+
+/// The jitter seed set by [`seed_jitter`], plus one per backoff made; `0`: not seeded.
+static JITTER_SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Makes every later backoff's jitter follow `seed` (one seed per backoff, in the order they
+/// are made) instead of a random one, so that a run on the simulator repeats exactly, virtual
+/// timings included. For the process: `cutover run --sim` is one run per process.
+pub fn seed_jitter(seed: u64) {
+    JITTER_SEED.store(
+        seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// Adds jitter to `builder`, seeded when [`seed_jitter`] was called.
+pub(crate) fn jittered(builder: ExponentialBuilder) -> ExponentialBuilder {
+    let builder = builder.with_jitter();
+    let seed = JITTER_SEED.load(std::sync::atomic::Ordering::Relaxed);
+    if seed == 0 {
+        return builder;
+    }
+    let seed = JITTER_SEED.fetch_add(2, std::sync::atomic::Ordering::Relaxed);
+    builder.with_jitter_seed(seed)
 }
 
 /// Runs `attempt` until it succeeds, fails in a way `policy` does not retry, or the budget is spent.

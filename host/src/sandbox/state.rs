@@ -47,6 +47,10 @@ pub struct RunState {
     cluster: Cluster,
     grants: Grants,
     deadline: Instant,
+    /// The wall-clock time and the tokio instant at the start: `now` is the first plus the tokio
+    /// time since the second, so it follows virtual time on the simulator's paused clock (and
+    /// the wall clock otherwise).
+    started: (SystemTime, Instant),
     request_timeout: Duration,
     checkpoint: CheckpointStore,
     observer: Observer,
@@ -81,6 +85,7 @@ impl RunState {
             cluster,
             grants,
             deadline: Instant::now() + limits.timeout,
+            started: (SystemTime::now(), Instant::now()),
             request_timeout: limits.request_timeout,
             checkpoint,
             observer,
@@ -551,7 +556,8 @@ impl runtime::Host for RunState {
     }
 
     async fn now(&mut self) -> u64 {
-        SystemTime::now()
+        let (wall, instant) = self.started;
+        (wall + instant.elapsed())
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0)

@@ -176,5 +176,13 @@ fn write_ds_status(
         "updatedNumberScheduled": updated,
         "observedGeneration": util::generation(ds),
     });
+    let status = util::omit_zero(
+        status,
+        &[
+            "updatedNumberScheduled",
+            "numberAvailable",
+            "numberUnavailable",
+        ],
+    );
     write_status(ctx.store(), daemonsets(), ds, status)
 }

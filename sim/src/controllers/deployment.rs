@@ -458,5 +458,15 @@ fn write_deployment_status(
         "unavailableReplicas": (spec_total.max(desired) - ready).max(0),
         "conditions": [available_condition, progressing],
     });
+    let status = util::omit_zero(
+        status,
+        &[
+            "replicas",
+            "updatedReplicas",
+            "readyReplicas",
+            "availableReplicas",
+            "unavailableReplicas",
+        ],
+    );
     write_status(ctx.store(), util::deployments(), d, status)
 }

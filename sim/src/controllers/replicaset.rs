@@ -95,5 +95,9 @@ fn write_rs_status(ctx: &mut Ctx, rs: &Value) -> Result<(), ApiError> {
     {
         status["conditions"] = c.clone();
     }
+    let status = util::omit_zero(
+        status,
+        &["fullyLabeledReplicas", "readyReplicas", "availableReplicas"],
+    );
     write_status(ctx.store(), replicasets(), rs, status)
 }

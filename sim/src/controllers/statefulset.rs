@@ -173,5 +173,9 @@ fn write_sts_status(
         "updateRevision": update_revision,
         "collisionCount": 0,
     });
+    let status = util::omit_zero(
+        status,
+        &["readyReplicas", "currentReplicas", "updatedReplicas"],
+    );
     write_status(ctx.store(), statefulsets(), sts, status)
 }

@@ -157,6 +157,19 @@ pub(crate) fn int_or_percent(v: Option<&Value>, total: i64, default: &str, round
     }
 }
 
+/// Drops those of `fields` that are 0, as the API server's JSON leaves out `omitempty` integers
+/// (e.g. a ReplicaSet scaled to 0 has no `readyReplicas`).
+pub(crate) fn omit_zero(mut status: Value, fields: &[&str]) -> Value {
+    if let Some(map) = status.as_object_mut() {
+        for field in fields {
+            if map.get(*field).and_then(Value::as_i64) == Some(0) {
+                map.remove(*field);
+            }
+        }
+    }
+    status
+}
+
 /// Writes `status` unless it is already the live one. Conflicts with a concurrent write are
 /// reported (409) so that the reconcile is retried.
 pub(crate) fn write_status(

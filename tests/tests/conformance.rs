@@ -1,0 +1,46 @@
+//! Fidelity of the simulator, measured: each API-level scenario runs against the simulator and
+//! against the real local control plane (Kubernetes 1.20 with the test kubelet), and the two
+//! normalized outcomes must be equal. The scenarios are in `cutover_tests::conformance::scenarios`;
+//! known differences, left out of the outcomes, are listed in docs/conformance.md.
+
+use cutover_tests::conformance::{compare, scenarios};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_get() {
+    compare("conf-create", &[], scenarios::create_get).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn patch_of_each_type() {
+    compare("conf-patch", &[], scenarios::patch).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_update_conflicts() {
+    compare("conf-conflict", &[], scenarios::conflict).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_sees_changes_in_order() {
+    compare("conf-watch", &[], scenarios::watch).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eviction_with_a_budget() {
+    compare("conf-evict", &["a", "b"], scenarios::eviction).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deployment_rollout() {
+    compare("conf-deploy", &["a", "b"], scenarios::deployment_rollout).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn daemon_set_pod_replacement() {
+    compare("conf-ds", &["a", "b"], scenarios::daemon_set_replacement).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cordon() {
+    compare("conf-cordon", &["a", "b"], scenarios::cordon).await;
+}
