@@ -1,0 +1,115 @@
+//! kubectl against `cutover sim serve`: the issue's promise that an operator's usual tool works
+//! on the simulated cluster (get, apply, cordon). kubectl comes with the machine image or from
+//! Debian through `scripts/setup`; a missing kubectl fails this test, it never skips.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cutover_tests::Cutover;
+
+/// The served simulator, killed when dropped.
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl runs (scripts/setup installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn kubectl_gets_applies_and_cordons_against_sim_serve() {
+    let dir = std::env::temp_dir().join(format!("cutover-sim-kubectl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let kubeconfig = dir.join("kubeconfig");
+    let child = Command::new(Cutover::bin())
+        .args(["sim", "serve", "--port", "0", "--write-kubeconfig"])
+        .arg(&kubeconfig)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("cutover sim serve starts");
+    let _served = Served(child);
+    let started = Instant::now();
+    while !kubeconfig.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "sim serve wrote no kubeconfig"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let manifests = dir.join("objects.yaml");
+    std::fs::write(
+        &manifests,
+        r#"apiVersion: v1
+kind: Node
+metadata: {name: worker-1, labels: {kubernetes.io/hostname: worker-1}}
+status: {conditions: [{type: Ready, status: "True"}], allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: app, image: registry.test/app:1}]}
+"#,
+    )
+    .expect("write manifests");
+
+    let namespaces = kubectl(&kubeconfig, &["get", "namespaces", "-o", "name"]);
+    assert!(namespaces.contains("namespace/default"), "{namespaces}");
+    let applied = kubectl(
+        &kubeconfig,
+        &["apply", "-f", manifests.to_str().expect("utf-8 path")],
+    );
+    assert!(applied.contains("node/worker-1 created"), "{applied}");
+    assert!(applied.contains("deployment.apps/web created"), "{applied}");
+    let image = kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ],
+    );
+    assert_eq!(image, "registry.test/app:1");
+
+    let cordoned = kubectl(&kubeconfig, &["cordon", "worker-1"]);
+    assert!(cordoned.contains("cordoned"), "{cordoned}");
+    let unschedulable = kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "node",
+            "worker-1",
+            "-o",
+            "jsonpath={.spec.unschedulable}",
+        ],
+    );
+    assert_eq!(unschedulable, "true");
+    let _ = std::fs::remove_dir_all(&dir);
+}
