@@ -29,7 +29,7 @@
 
 pub mod status;
 
-pub use status::{Behaviour, CRASHLOOP_RESTARTS, Stage};
+pub use status::{Behaviour, CRASHLOOP_RESTARTS, Stage, behaviour_of};
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -375,7 +375,7 @@ impl Player {
             .first_seen
             .entry(uid.clone())
             .or_insert_with(Instant::now);
-        let behaviour = Behaviour::of_pod(&pod);
+        let behaviour = behaviour_of(&pod);
         let waited = seen.elapsed();
         let starting = behaviour == Behaviour::Ready && waited < self.options.ready_delay;
         let stage = Stage::of(behaviour, starting);

@@ -18,53 +18,17 @@ use kube::api::ObjectMeta;
 
 use crate::GROUP_LABEL;
 
-/// How a pod behaves, decided by the images of its containers (see the module docs of
-/// [`crate::kubelet`]). When several containers say different things, the worst one wins.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Behaviour {
-    /// Containers run and become ready (after the kubelet's start-up delay).
-    Ready,
-    /// An image contains `never-ready`: containers run, the readiness probe never passes.
-    NeverReady,
-    /// An image contains `crashloop`: containers keep exiting; `CrashLoopBackOff`.
-    CrashLoop,
-    /// An image contains `no-such-image`: the pull fails; `ImagePullBackOff`, phase Pending.
-    ImagePullBackOff,
-}
+/// How a pod behaves, decided by the images of its containers: the image convention is the
+/// simulator's ([`cutover_sim::PodFate`]), so the test kubelet and the simulated one agree by
+/// construction. When several containers say different things, the worst one wins.
+pub use cutover_sim::PodFate as Behaviour;
 
-impl Behaviour {
-    /// The behaviour one image asks for.
-    pub fn of_image(image: &str) -> Self {
-        if image.contains("no-such-image") {
-            Behaviour::ImagePullBackOff
-        } else if image.contains("crashloop") {
-            Behaviour::CrashLoop
-        } else if image.contains("never-ready") {
-            Behaviour::NeverReady
-        } else {
-            Behaviour::Ready
-        }
-    }
-
-    /// The behaviour of a pod: its worst container.
-    pub fn of_pod(pod: &Pod) -> Self {
-        pod.spec
-            .iter()
-            .flat_map(|spec| spec.containers.iter())
-            .filter_map(|c| c.image.as_deref())
-            .map(Behaviour::of_image)
-            .max_by_key(|b| b.severity())
-            .unwrap_or(Behaviour::Ready)
-    }
-
-    fn severity(self) -> u8 {
-        match self {
-            Behaviour::Ready => 0,
-            Behaviour::NeverReady => 1,
-            Behaviour::CrashLoop => 2,
-            Behaviour::ImagePullBackOff => 3,
-        }
-    }
+/// The behaviour of a typed pod: its worst container.
+pub fn behaviour_of(pod: &Pod) -> Behaviour {
+    // The simulator reads pods as JSON; a Pod always serializes.
+    serde_json::to_value(pod)
+        .map(|value| Behaviour::of_pod(&value))
+        .unwrap_or(Behaviour::Ready)
 }
 
 /// What the kubelet reports for a pod at one moment.
@@ -403,21 +367,18 @@ mod tests {
 
     #[test]
     fn images_choose_the_behaviour_and_the_worst_container_wins() {
-        assert_eq!(Behaviour::of_pod(&pod(&["nginx:1"])), Behaviour::Ready);
+        assert_eq!(behaviour_of(&pod(&["nginx:1"])), Behaviour::Ready);
         assert_eq!(
-            Behaviour::of_pod(&pod(&["x/never-ready:1"])),
+            behaviour_of(&pod(&["x/never-ready:1"])),
             Behaviour::NeverReady
         );
+        assert_eq!(behaviour_of(&pod(&["x/crashloop"])), Behaviour::CrashLoop);
         assert_eq!(
-            Behaviour::of_pod(&pod(&["x/crashloop"])),
-            Behaviour::CrashLoop
-        );
-        assert_eq!(
-            Behaviour::of_pod(&pod(&["no-such-image"])),
+            behaviour_of(&pod(&["no-such-image"])),
             Behaviour::ImagePullBackOff
         );
         assert_eq!(
-            Behaviour::of_pod(&pod(&["nginx", "never-ready", "crashloop"])),
+            behaviour_of(&pod(&["nginx", "never-ready", "crashloop"])),
             Behaviour::CrashLoop
         );
     }
