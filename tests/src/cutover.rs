@@ -72,6 +72,10 @@ impl Cutover {
             .env("HOME", &home)
             .env("XDG_CACHE_HOME", &cache)
             .env("NO_COLOR", "1")
+            // The tests name their cluster through KUBECONFIG alone: when the suite itself runs
+            // in a pod, its in-cluster configuration must not become the cluster under test.
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
