@@ -53,8 +53,6 @@ impl SimRun {
     /// starts its controllers and fault timers.
     fn start(scenario: Scenario) -> Result<SimRun, CliError> {
         let sim = Simulator::with_clock(scenario.seed, Arc::new(TokioClock::new()));
-        // Retry backoff jitter from the seed too: the same scenario repeats to the millisecond.
-        crate::cluster::seed_jitter(scenario.seed);
         scenario
             .install(&sim)
             .map_err(|e| CliError::bad_input(e.to_string()))?;
@@ -130,7 +128,9 @@ pub(super) async fn execute(args: RunArgs) -> Result<ExitCode, CliError> {
                 .namespace
                 .clone()
                 .unwrap_or_else(|| "default".to_string());
-            let cluster = Cluster::from_client(sim.sim.client(), namespace.clone());
+            // Retry backoff jitter from the seed too: the same scenario repeats to the millisecond.
+            let cluster = Cluster::from_client(sim.sim.client(), namespace.clone())
+                .with_jitter_seed(sim.scenario.seed);
             let target = Target {
                 context: None,
                 server: "simulator".to_string(),

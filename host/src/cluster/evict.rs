@@ -89,13 +89,16 @@ impl Cluster {
         }
         let body = serde_json::to_vec(&body).map_err(|e| ClusterError::Other(ctx.line(e)))?;
         let url = format!("/api/v1/namespaces/{namespace}/pods/{name}/eviction");
-        let mut delays = super::retry::jittered(
-            ExponentialBuilder::default()
-                .with_min_delay(Duration::from_secs(1))
-                .with_max_delay(Duration::from_secs(5))
-                .without_max_times(),
-        )
-        .build();
+        let mut delays = self
+            .shared
+            .jitter
+            .apply(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_secs(1))
+                    .with_max_delay(Duration::from_secs(5))
+                    .without_max_times(),
+            )
+            .build();
         let mut last: Option<kube::Error> = None;
         loop {
             if Instant::now() >= deadline {
@@ -130,7 +133,7 @@ impl Cluster {
                 let core = self
                     .shared
                     .discovery
-                    .group_version(&self.client, "v1", ctx)
+                    .group_version(&self.client, &self.shared.jitter, "v1", ctx)
                     .await?;
                 if let Some(sub) = core.subresource("pods/eviction")
                     && let (Some(group), Some(version)) = (&sub.group, &sub.version)

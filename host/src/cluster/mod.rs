@@ -27,7 +27,6 @@ use serde::{Deserialize, Serialize};
 
 pub use connect::{ConnectOptions, Target};
 pub use error::ClusterError;
-pub use retry::seed_jitter;
 
 use error::Ctx;
 use resolve::{DiscoveryCache, Resolved};
@@ -53,6 +52,8 @@ struct Shared {
     discovery: DiscoveryCache,
     /// The apiVersion of the Eviction body this server takes, decided once (see `evict.rs`).
     eviction_version: tokio::sync::OnceCell<String>,
+    /// The jitter of every retry backoff (see `retry.rs`).
+    jitter: retry::Jitter,
 }
 
 impl fmt::Debug for Cluster {
@@ -211,6 +212,13 @@ impl Cluster {
         }
     }
 
+    /// Seeds the jitter of every retry backoff (eviction retries included), so that a run on the
+    /// simulator repeats exactly, virtual timings included. Real clusters keep random jitter.
+    pub fn with_jitter_seed(self, seed: u64) -> Cluster {
+        self.shared.jitter.seed(seed);
+        self
+    }
+
     /// Makes every mutation a server-side dry run (`dryRun=All`): apply, patch, delete, scale,
     /// cordon, uncordon and evict are validated by the server but change nothing, and
     /// [`wait`](Cluster::wait) returns the current object at once.
@@ -249,7 +257,7 @@ impl Cluster {
         let resolved = self
             .shared
             .discovery
-            .resolve(&self.client, api_version, kind, &ctx)
+            .resolve(&self.client, &self.shared.jitter, api_version, kind, &ctx)
             .await?;
         Ok(resolved
             .namespaced
@@ -272,6 +280,7 @@ impl Cluster {
             .discovery
             .resolve(
                 &self.client,
+                &self.shared.jitter,
                 &target.api_version,
                 &target.kind,
                 &self.ctx(op, &early),

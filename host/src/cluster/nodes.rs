@@ -48,7 +48,7 @@ impl Cluster {
         let params = self.patch_params(false);
         let body = json!({ "spec": { "unschedulable": value } });
         let patch = Patch::Merge(&body);
-        retry::send(Retry::Always, || {
+        retry::send(&self.shared.jitter, Retry::Always, || {
             let req = request.patch(node, &params, &patch);
             async move {
                 self.client

@@ -46,7 +46,7 @@ impl Cluster {
     {
         let ctx = self.ctx(op, &loc.what);
         let base = loc.request();
-        retry::send(policy, || {
+        retry::send(&self.shared.jitter, policy, || {
             let req = build(&base);
             async move {
                 let req = req.map_err(kube::Error::BuildRequest)?;
@@ -75,7 +75,13 @@ impl Cluster {
         let resolved = self
             .shared
             .discovery
-            .resolve(&self.client, &query.api_version, &query.kind, &early_ctx)
+            .resolve(
+                &self.client,
+                &self.shared.jitter,
+                &query.api_version,
+                &query.kind,
+                &early_ctx,
+            )
             .await?;
         let namespace = match query.namespace.as_deref() {
             _ if !resolved.namespaced => None,
@@ -104,7 +110,7 @@ impl Cluster {
             params = params.fields(f);
         }
         let request = kube::core::Request::new(resolved.url_path(namespace.as_deref()));
-        let mut answer = retry::send(Retry::Always, || {
+        let mut answer = retry::send(&self.shared.jitter, Retry::Always, || {
             let req = request.list(&params);
             async move {
                 self.client

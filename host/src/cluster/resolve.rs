@@ -8,7 +8,7 @@ use kube::core::ApiResource;
 use tokio::sync::OnceCell;
 
 use super::error::{ClusterError, Ctx};
-use super::retry::{self, Retry};
+use super::retry::{self, Jitter, Retry};
 
 /// One kind as the cluster serves it.
 #[derive(Debug, Clone)]
@@ -148,6 +148,7 @@ impl DiscoveryCache {
     pub(crate) async fn group_version(
         &self,
         client: &kube::Client,
+        jitter: &Jitter,
         api_version: &str,
         ctx: &Ctx<'_>,
     ) -> Result<Arc<GroupVersionResources>, ClusterError> {
@@ -164,7 +165,7 @@ impl DiscoveryCache {
                 } else {
                     format!("/apis/{group}/{version}")
                 };
-                let list: APIResourceList = retry::send(Retry::Always, || {
+                let list: APIResourceList = retry::send(jitter, Retry::Always, || {
                     let req = http::Request::get(path.as_str()).body(Vec::new());
                     async move {
                         let req = req.map_err(kube::Error::HttpError)?;
@@ -194,16 +195,17 @@ impl DiscoveryCache {
     pub(crate) async fn resolve(
         &self,
         client: &kube::Client,
+        jitter: &Jitter,
         api_version: &str,
         kind: &str,
         ctx: &Ctx<'_>,
     ) -> Result<Resolved, ClusterError> {
-        let gv = self.group_version(client, api_version, ctx).await?;
+        let gv = self.group_version(client, jitter, api_version, ctx).await?;
         if let Some(r) = gv.kind(kind) {
             return Ok(r.clone());
         }
         self.forget(api_version);
-        let gv = self.group_version(client, api_version, ctx).await?;
+        let gv = self.group_version(client, jitter, api_version, ctx).await?;
         gv.kind(kind).cloned().ok_or_else(|| {
             ClusterError::Invalid(ctx.line(format_args!(
                 "no kind {kind} in {api_version} on this cluster"

@@ -6,6 +6,7 @@
 //! gets a budget of a few seconds instead, and only where a retry cannot do harm.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -35,8 +36,8 @@ impl Retry {
 }
 
 /// The backoff between attempts: 200 ms doubling to 2 s, jittered, three retries (about 3.5 s at most).
-fn backoff() -> ExponentialBuilder {
-    jittered(
+fn backoff(jitter: &Jitter) -> ExponentialBuilder {
+    jitter.apply(
         ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(200))
             .with_max_delay(Duration::from_secs(2))
@@ -44,37 +45,44 @@ fn backoff() -> ExponentialBuilder {
     )
 }
 
-/// The jitter seed set by [`seed_jitter`], plus one per backoff made; `0`: not seeded.
-static JITTER_SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Makes every later backoff's jitter follow `seed` (one seed per backoff, in the order they
-/// are made) instead of a random one, so that a run on the simulator repeats exactly, virtual
-/// timings included. For the process: `cutover run --sim` is one run per process.
-pub fn seed_jitter(seed: u64) {
-    JITTER_SEED.store(
-        seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
-        std::sync::atomic::Ordering::Relaxed,
-    );
+/// The jitter of one cluster's backoffs: random by default; seeded (one seed per backoff, in the
+/// order they are made) so that a run on the simulator repeats exactly, virtual timings included.
+#[derive(Debug, Default)]
+pub(crate) struct Jitter {
+    /// The next backoff's seed; `0`: not seeded.
+    next: AtomicU64,
 }
 
-/// Adds jitter to `builder`, seeded when [`seed_jitter`] was called.
-pub(crate) fn jittered(builder: ExponentialBuilder) -> ExponentialBuilder {
-    let builder = builder.with_jitter();
-    let seed = JITTER_SEED.load(std::sync::atomic::Ordering::Relaxed);
-    if seed == 0 {
-        return builder;
+impl Jitter {
+    /// Makes every later backoff's jitter follow `seed`.
+    pub(crate) fn seed(&self, seed: u64) {
+        self.next.store(
+            seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+            Ordering::Relaxed,
+        );
     }
-    let seed = JITTER_SEED.fetch_add(2, std::sync::atomic::Ordering::Relaxed);
-    builder.with_jitter_seed(seed)
+
+    /// Adds jitter to `builder`, seeded when [`Jitter::seed`] was called.
+    pub(crate) fn apply(&self, builder: ExponentialBuilder) -> ExponentialBuilder {
+        let builder = builder.with_jitter();
+        if self.next.load(Ordering::Relaxed) == 0 {
+            return builder;
+        }
+        builder.with_jitter_seed(self.next.fetch_add(2, Ordering::Relaxed))
+    }
 }
 
 /// Runs `attempt` until it succeeds, fails in a way `policy` does not retry, or the budget is spent.
-pub(crate) async fn send<T, F, Fut>(policy: Retry, attempt: F) -> Result<T, kube::Error>
+pub(crate) async fn send<T, F, Fut>(
+    jitter: &Jitter,
+    policy: Retry,
+    attempt: F,
+) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
 {
-    send_with(backoff(), policy, attempt).await
+    send_with(backoff(jitter), policy, attempt).await
 }
 
 async fn send_with<T, F, Fut>(
@@ -97,6 +105,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use backon::BackoffBuilder;
     use kube::core::Status;
     use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -119,10 +128,23 @@ mod tests {
         assert!(!Retry::Rejected.allows(&kube::Error::Service(Box::new(io))));
     }
 
+    #[test]
+    fn seeded_jitter_repeats_and_stays_per_cluster() {
+        let delays = |jitter: &Jitter| -> Vec<Duration> { backoff(jitter).build().collect() };
+        let (a, b) = (Jitter::default(), Jitter::default());
+        a.seed(7);
+        b.seed(7);
+        assert_eq!(delays(&a), delays(&b));
+        // The next backoff of a cluster gets the next seed, the same on every run.
+        assert_eq!(delays(&a), delays(&b));
+        // Seeding one cluster leaves another's jitter random (not seeded).
+        assert_eq!(Jitter::default().next.load(Ordering::Relaxed), 0);
+    }
+
     #[tokio::test]
     async fn retries_transient_then_gives_up() {
         let fast = || {
-            backoff()
+            backoff(&Jitter::default())
                 .with_min_delay(Duration::from_millis(1))
                 .with_max_delay(Duration::from_millis(2))
         };
