@@ -197,6 +197,18 @@ impl Context {
         runtime::now()
     }
 
+    /// When the run's deadline (`--timeout`) falls. A policy that waits should stop before it,
+    /// so that its own message (what it was waiting for) reaches the operator.
+    ///
+    /// ```no_run
+    /// # let ctx = cutover_guest_sdk::Context::new("d", "default", "{}", false);
+    /// let left = ctx.deadline().saturating_duration_since(ctx.now());
+    /// # let _ = left;
+    /// ```
+    pub fn deadline(&self) -> Timestamp {
+        runtime::deadline()
+    }
+
     /// Pauses for `duration` of the run's clock. Returns `false` when the run's deadline cut
     /// it short. Prefer [`Context::wait`] to sleeping in a loop.
     ///
@@ -222,7 +234,8 @@ impl Context {
     }
 
     /// Saves `state` (as JSON) for a later run of this release to resume from; replaces the
-    /// previous checkpoint, which the host clears when a run succeeds.
+    /// previous checkpoint, which the host clears when a run succeeds. At most 1 MiB of JSON;
+    /// a dry run keeps nothing.
     ///
     /// ```no_run
     /// # let ctx = cutover_guest_sdk::Context::new("d", "default", "{}", false);
@@ -235,8 +248,7 @@ impl Context {
     /// ```
     pub fn checkpoint<T: Serialize + ?Sized>(&self, state: &T) -> Result<(), Error> {
         let json = serde_json::to_string(state)?;
-        runtime::checkpoint_raw(&json);
-        Ok(())
+        runtime::checkpoint_raw(&json)
     }
 
     /// The state the last [`Context::checkpoint`] of this release saved, if a run left one.

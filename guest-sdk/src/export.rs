@@ -17,8 +17,8 @@
 /// A manifest the docs would refuse (an unknown type, a default of the wrong type, a malformed
 /// capability, a required parameter with a default...) does not compile.
 ///
-/// The exported `run` installs a panic hook that logs `policy panicked: <message>` at error
-/// level through the host before the module traps, so the operator sees why.
+/// The exported `run` installs a panic hook that hands the panic message to the host
+/// (`runtime.report-panic`) before the module traps, so the operator sees why.
 ///
 /// Use it once per crate, in a `cdylib` built for `wasm32-wasip2`.
 ///
@@ -233,7 +233,7 @@ macro_rules! __cutover_param {
 #[doc(hidden)]
 pub mod __private {
     use crate::bindings::{Error as WitError, Invocation, Outcome};
-    use crate::{Context, Error, Level, runtime};
+    use crate::{Context, Error, runtime};
 
     /// The body of the exported `run`: panic hook, context, the policy, the result back to WIT.
     pub fn run<S: Into<String>>(
@@ -251,20 +251,16 @@ pub mod __private {
     }
 
     /// A panic traps the module (release builds abort), and the default hook writes to a
-    /// stderr the operator may never see; send the message through the run's log instead.
+    /// stderr the operator may never see; hand the message to the host instead, which reports
+    /// the run as a panic once the trap follows.
     fn install_panic_hook() {
         std::panic::set_hook(Box::new(|info| {
             let message = info.payload_as_str().unwrap_or("a panic without a message");
             let line = match info.location() {
-                Some(at) => format!(
-                    "policy panicked: {message} (at {}:{}:{})",
-                    at.file(),
-                    at.line(),
-                    at.column()
-                ),
-                None => format!("policy panicked: {message}"),
+                Some(at) => format!("{message} (at {}:{}:{})", at.file(), at.line(), at.column()),
+                None => message.to_string(),
             };
-            runtime::log(Level::Error, &line);
+            runtime::report_panic(&line);
         }));
     }
 }

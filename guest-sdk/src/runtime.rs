@@ -1,4 +1,4 @@
-//! The host's `runtime` interface: log, clock, sleep, progress and checkpoints; no capability needed.
+//! The host's `runtime` interface: log, clock, deadline, sleep, progress, checkpoints; no capability needed.
 //!
 //! The same calls are methods of [`Context`](crate::Context); these free functions exist for
 //! code that has no context at hand (the `info!` macros, a panic hook).
@@ -70,6 +70,18 @@ pub fn sleep(duration: Duration) -> bool {
     wit::sleep(millis_ceil(duration))
 }
 
+/// When the run's deadline (`--timeout`) falls, by the run's clock. Plan your own timeouts
+/// below it, so that a wait that cannot finish ends with your message, not the host's.
+///
+/// ```no_run
+/// let left = cutover_guest_sdk::runtime::deadline()
+///     .saturating_duration_since(cutover_guest_sdk::runtime::now());
+/// # let _ = left;
+/// ```
+pub fn deadline() -> Timestamp {
+    Timestamp::from_unix_millis(wit::deadline())
+}
+
 /// Reports progress: step `step` of `total`, with a one-line message.
 ///
 /// ```no_run
@@ -83,11 +95,14 @@ pub fn progress(step: u32, total: u32, message: &str) {
 /// previous checkpoint. [`Context::checkpoint`](crate::Context::checkpoint) takes any
 /// `Serialize` value instead.
 ///
+/// At most 1 MiB; a larger state is refused with [`Error::invalid`](crate::Error::invalid).
+///
 /// ```no_run
-/// cutover_guest_sdk::runtime::checkpoint_raw(r#"{"step":3}"#);
+/// cutover_guest_sdk::runtime::checkpoint_raw(r#"{"step":3}"#)?;
+/// # Ok::<(), cutover_guest_sdk::Error>(())
 /// ```
-pub fn checkpoint_raw(state: &str) {
-    wit::checkpoint(state);
+pub fn checkpoint_raw(state: &str) -> Result<(), crate::Error> {
+    wit::checkpoint(state).map_err(crate::Error::from)
 }
 
 /// The state the last [`checkpoint_raw`] of this release saved, if a run left one.
@@ -99,6 +114,12 @@ pub fn checkpoint_raw(state: &str) {
 /// ```
 pub fn restore_raw() -> Option<String> {
     wit::restore()
+}
+
+/// Tells the host that the policy panicked, just before the module traps (the SDK's panic
+/// hook calls it; see [`export_policy!`](crate::export_policy)).
+pub(crate) fn report_panic(message: &str) {
+    wit::report_panic(message);
 }
 
 /// Milliseconds for the host, rounded up so that a short non-zero wait never becomes "no

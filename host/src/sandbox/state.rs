@@ -20,8 +20,6 @@ use types::{Error, ObjectRef};
 
 /// Bytes of guest stdout/stderr kept for the report.
 const OUTPUT_CAPACITY: usize = 256 << 10;
-/// The SDK's panic hook logs the panic message with this prefix before the guest traps.
-pub const PANIC_PREFIX: &str = "policy panicked: ";
 
 /// Counters and records of one run.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -549,9 +547,6 @@ impl runtime::Host for RunState {
             runtime::Level::Warn => Level::Warn,
             runtime::Level::Error => Level::Error,
         };
-        if let Some(panic) = message.strip_prefix(PANIC_PREFIX) {
-            self.stats.panic = Some(panic.to_string());
-        }
         (self.observer)(&Event::Log { level, message });
     }
 
@@ -578,7 +573,19 @@ impl runtime::Host for RunState {
         });
     }
 
-    async fn checkpoint(&mut self, state: String) {
+    async fn deadline(&mut self) -> u64 {
+        let (wall, instant) = self.started;
+        (wall + self.deadline.saturating_duration_since(instant))
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+
+    async fn report_panic(&mut self, message: String) {
+        self.stats.panic = Some(message);
+    }
+
+    async fn checkpoint(&mut self, state: String) -> Result<(), Error> {
         if let Err(e) = self.checkpoint.save(&state) {
             let message = format!("cannot save the checkpoint: {e}");
             (self.observer)(&Event::Log {
@@ -586,6 +593,7 @@ impl runtime::Host for RunState {
                 message,
             });
         }
+        Ok(())
     }
 
     async fn restore(&mut self) -> Option<String> {
