@@ -4,16 +4,20 @@
 //! - [`capabilities`] decides what a run may do; [`params`] checks what it was asked;
 //! - [`sandbox`] compiles, caches and runs it under wasmtime with limits;
 //! - [`cluster`] performs every cluster operation through kube-rs;
+//! - [`text`] makes a policy's text safe for a terminal; [`release`] names what a run acts for;
 //! - [`cli`] is the `cutover` command line.
 
 pub mod capabilities;
 pub mod checkpoint;
 pub mod cli;
 pub mod cluster;
+pub mod implied;
 pub mod manifest;
 pub mod params;
 pub mod paths;
+pub mod release;
 pub mod report;
 pub mod sandbox;
 pub mod source;
+pub mod text;
 pub mod units;

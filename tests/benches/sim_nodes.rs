@@ -22,10 +22,14 @@ use cutover::capabilities::Grants;
 use cutover::checkpoint::CheckpointStore;
 use cutover::cluster::Cluster;
 use cutover::sandbox::bindings::Invocation;
+use cutover::sandbox::cancel::Cancel;
+use cutover::sandbox::host::wasi::WasiOptions;
 use cutover::sandbox::limits::Limits;
-use cutover::sandbox::run::{Outcome, Sandbox};
-use cutover::sandbox::state::RunState;
+use cutover::sandbox::outcome::Outcome;
+use cutover::sandbox::run::Sandbox;
+use cutover::sandbox::state::{RunSetup, RunState};
 use cutover::source::{Origin, PolicySource};
+use cutover_clock::Clock;
 use cutover_sim::{ControllerConfig, Simulator, kinds};
 use k8s_openapi::api::core::v1::Node;
 use serde_json::json;
@@ -77,8 +81,8 @@ struct Point {
     load: Duration,
     run: Duration,
     requests: u64,
-    host_calls: u32,
-    changed: usize,
+    host_calls: u64,
+    changed: u64,
     peak_rss_kib: u64,
 }
 
@@ -158,15 +162,19 @@ async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize) -> Poin
             .to_string(),
         dry_run: false,
     };
-    let state = RunState::new(
-        Cluster::from_client(client, "default".into()),
+    let clock = Clock::tokio();
+    let state = RunState::new(RunSetup {
+        cluster: Cluster::from_client(client, "default".into(), clock.clone()),
         grants,
-        &limits,
-        CheckpointStore::none(),
-        cutover::report::discard(),
-    );
+        limits,
+        clock,
+        checkpoint: CheckpointStore::none(),
+        observer: cutover::report::discard(),
+        cancel: Cancel::default(),
+        wasi: WasiOptions { random_seed: None },
+    });
     let started = Instant::now();
-    let report = sandbox.run(&prepared, state, &invocation, &limits).await;
+    let report = sandbox.run(&prepared, state, &invocation).await;
     let run = started.elapsed();
     let requests = count.load(Ordering::Relaxed);
     let by_kind = kinds.lock().expect("the counter's lock").clone();
@@ -196,7 +204,7 @@ async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize) -> Poin
         run,
         requests,
         host_calls: report.stats.calls,
-        changed: report.stats.changed.len(),
+        changed: report.stats.changed.total(),
         peak_rss_kib: peak_rss_kib(),
     }
 }

@@ -1,8 +1,11 @@
-//! `cutover inspect`: a policy's manifest, read without running any guest code.
+//! `cutover inspect`: a policy's manifest, read without running any guest code, every field
+//! escaped for the terminal, and the reads its capabilities imply.
 
 use super::output;
 use super::{CliError, ExitCode, Format};
+use crate::implied::implied_reads;
 use crate::source::{Origin, PolicySource};
+use crate::text;
 
 pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError> {
     let source = PolicySource::resolve(policy).map_err(CliError::bad_input)?;
@@ -11,58 +14,72 @@ pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError
         Origin::Bundled(_) => "bundled".to_string(),
         Origin::File(path) => path.display().to_string(),
     };
-    match format {
-        Format::Json => {
-            let value = serde_json::json!({
-                "source": origin,
-                "digest": format!("sha256:{}", source.digest),
-                "size": source.bytes.len(),
-                "manifest": manifest,
-            });
-            println!("{}", output::json(&value));
+    let declared = manifest.capabilities().map_err(CliError::bad_input)?;
+    let implied = implied_reads(&declared);
+    if format != Format::Table {
+        let value = serde_json::json!({
+            "source": origin,
+            "digest": format!("sha256:{}", source.digest),
+            "size": source.bytes.len(),
+            "manifest": manifest,
+            "impliedReads": implied,
+        });
+        println!("{}", output::machine(&value, format));
+        return Ok(ExitCode::Ok);
+    }
+    let line = text::line;
+    println!("Name:         {}", line(&manifest.name));
+    println!("Version:      {}", line(&manifest.version));
+    println!("Description:  {}", line(&manifest.description));
+    println!("Source:       {}", line(&origin));
+    println!("Digest:       sha256:{}", source.digest);
+    println!("Size:         {} bytes", source.bytes.len());
+    println!("Parameters:");
+    if manifest.params.is_empty() {
+        println!("  (none)");
+    } else {
+        let rows = manifest
+            .params
+            .iter()
+            .map(|p| {
+                vec![
+                    p.name.clone(),
+                    p.kind.as_str().to_string(),
+                    if p.required { "yes" } else { "no" }.to_string(),
+                    p.default
+                        .as_ref()
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                    p.description.clone(),
+                ]
+            })
+            .collect();
+        let table = output::table(
+            &["name", "type", "required", "default", "description"],
+            rows,
+        );
+        for row in table.lines() {
+            println!("  {row}");
         }
-        Format::Table => {
-            println!("Name:         {}", manifest.name);
-            println!("Version:      {}", manifest.version);
-            println!("Description:  {}", manifest.description);
-            println!("Source:       {origin}");
-            println!("Digest:       sha256:{}", source.digest);
-            println!("Size:         {} bytes", source.bytes.len());
-            println!("Parameters:");
-            if manifest.params.is_empty() {
-                println!("  (none)");
-            } else {
-                let rows = manifest
-                    .params
-                    .iter()
-                    .map(|p| {
-                        vec![
-                            p.name.clone(),
-                            p.kind.as_str().to_string(),
-                            if p.required { "yes" } else { "no" }.to_string(),
-                            p.default
-                                .as_ref()
-                                .map(|d| d.to_string())
-                                .unwrap_or_default(),
-                            p.description.clone(),
-                        ]
-                    })
-                    .collect();
-                let table = output::table(
-                    &["name", "type", "required", "default", "description"],
-                    rows,
-                );
-                for line in table.lines() {
-                    println!("  {line}");
-                }
-            }
-            println!("Capabilities:");
-            if manifest.capabilities.is_empty() {
-                println!("  (none)");
-            }
-            for capability in &manifest.capabilities {
-                println!("  {capability}");
-            }
+    }
+    println!("Capabilities:");
+    if declared.is_empty() {
+        println!("  (none)");
+    }
+    // The parsed, canonical form: what is checked is what is shown.
+    for capability in &declared {
+        println!("  {}", line(&capability.to_string()));
+    }
+    if !implied.is_empty() {
+        println!("Implied reads (made by the host for a wait; never handed to the policy):");
+        for read in &implied {
+            println!(
+                "  wait on {} ({}): also reads {} in namespace {}",
+                read.waited_on,
+                line(&read.capability),
+                read.reads.join(" and "),
+                line(&read.namespace)
+            );
         }
     }
     Ok(ExitCode::Ok)

@@ -1,16 +1,19 @@
-//! The `cutover` command line: argument parsing, dispatch, and the one-line errors with their
-//! documented exit codes.
+//! The `cutover` command line: argument parsing, the host's own logs (`-v`), the runtime each
+//! command runs on, dispatch, and the one-line errors with their documented exit codes.
 
+mod completion;
 mod exit;
 mod inspect;
 mod output;
 mod policies;
 mod run;
+mod signals;
 mod sim;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use cutover_clock::Clock;
 
 pub use exit::{CliError, ExitCode};
 
@@ -18,6 +21,10 @@ pub use exit::{CliError, ExitCode};
 #[derive(Debug, Parser)]
 #[command(name = "cutover", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Show cutover's own logs on stderr (-v: info, -vv: debug, -vvv: trace); RUST_LOG
+    /// overrides (e.g. RUST_LOG=cutover=debug,kube=debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,11 +35,13 @@ enum Command {
     Policies(OutputArgs),
     /// Show a policy's manifest (parameters, capabilities) without running it.
     Inspect(InspectArgs),
-    /// Run a policy against the cluster.
+    /// Run a policy against a cluster, or the simulated cluster with --sim.
     Run(Box<RunArgs>),
     /// The simulated cluster.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Print a shell completion script: `source <(cutover completion bash)`.
+    Completion(CompletionArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,9 +62,16 @@ struct SimServeArgs {
     /// The seed uids and generated names derive from (default: the scenario's, else 0).
     #[arg(long)]
     seed: Option<u64>,
-    /// A scenario file to load first (docs/simulator.md); default: an empty cluster.
+    /// A scenario file to load first (docs/simulator.md); default: the built-in scenario.
     #[arg(value_name = "SCENARIO")]
     scenario: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CompletionArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: completion::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -77,7 +93,8 @@ struct InspectArgs {
 struct RunArgs {
     /// A bundled policy's name or a path to a .wasm file.
     policy: String,
-    /// The release (target) name the run acts for; defaults to the policy's name.
+    /// The release (target) name the run acts for: a DNS-1123 name of at most 53 characters,
+    /// as Helm's; defaults to the policy's name.
     #[arg(long)]
     release: Option<String>,
     /// Set a parameter (repeatable): --set node=worker-1.
@@ -92,10 +109,11 @@ struct RunArgs {
     /// Grant exactly the capabilities the policy declares (read them first with `cutover inspect`).
     #[arg(long)]
     allow_declared: bool,
-    /// Stop the policy after this long (Helm's syntax: 90s, 5m, 1h).
+    /// Stop the policy after this long (Go/Helm durations: 90s, 5m, 1h).
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     timeout: std::time::Duration,
-    /// Deadline for one cluster request that has no timeout of its own.
+    /// Deadline for one cluster request that has no timeout of its own, for connecting, and
+    /// for the first check that the cluster answers.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     request_timeout: std::time::Duration,
     /// Cap on the policy's memory (64Mi, 1Gi, or bytes).
@@ -104,9 +122,8 @@ struct RunArgs {
     /// Send every change as a server-side dry run: validated by the API server, stored nowhere.
     #[arg(long)]
     dry_run: bool,
-    /// Run against the in-process simulated cluster, on virtual time, loaded from a scenario
-    /// file (docs/simulator.md); `--sim` alone: the built-in scenario (3 Ready nodes). Also the
-    /// target when no cluster is configured at all.
+    /// Run against the built-in simulated cluster, on virtual time, loaded from a scenario
+    /// file (docs/simulator.md); `--sim` alone: the built-in scenario (3 Ready nodes).
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1)]
     sim: Option<Option<PathBuf>>,
     #[command(flatten)]
@@ -133,6 +150,7 @@ struct ClusterArgs {
 enum Format {
     Table,
     Json,
+    Yaml,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -143,11 +161,38 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
     crate::units::parse_bytes(text)
 }
 
+/// Turns on the host's own logs: `-v` levels, or `RUST_LOG` when set. Off by default, so that a
+/// run's output is the run's; errors are reported as one `error:` line either way.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => return init_filter(std::env::var("RUST_LOG").ok()),
+        1 => "cutover=info,cutover_sim=info",
+        2 => "cutover=debug,cutover_sim=debug,kube=debug",
+        _ => "trace",
+    };
+    init_filter(Some(
+        std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string()),
+    ));
+}
+
+fn init_filter(filter: Option<String>) {
+    let Some(filter) = filter.filter(|f| !f.is_empty()) else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("cutover=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .try_init();
+}
+
 /// Runs the command line; returns the process exit code.
 ///
-/// Builds the tokio runtime itself: `run` on the simulator gets a current-thread runtime with a
-/// paused clock (virtual time, see [`run::uses_simulator`]); everything else a multi-thread
-/// runtime on the real clock.
+/// Builds the tokio runtime itself: `run --sim` gets a current-thread runtime whose idle moments
+/// advance the run's virtual clock (see [`run::uses_simulator`] and the `cutover-clock` crate);
+/// everything else a multi-thread runtime on the real clock.
 pub fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -161,19 +206,17 @@ pub fn main() -> std::process::ExitCode {
             });
         }
     };
+    init_logging(cli.verbose);
     let simulated = matches!(&cli.command, Command::Run(args) if run::uses_simulator(args));
-    let runtime = if simulated {
-        // Virtual time: the clock stands still while anything can run and jumps to the next
-        // timer when every task waits (needs tokio's `test-util`, see host/Cargo.toml). The
-        // guest's CPU deadline is unaffected: the epoch ticker is a std thread on wall time.
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
+    let (runtime, clock) = if simulated {
+        run::simulator_runtime()
     } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
+        (
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build(),
+            None,
+        )
     };
     let runtime = match runtime {
         Ok(runtime) => runtime,
@@ -186,15 +229,19 @@ pub fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Policies(args) => policies::execute(args),
             Command::Inspect(args) => inspect::execute(&args.policy, args.output.output),
-            Command::Run(args) => run::execute(*args).await,
+            Command::Run(args) => {
+                let clock = clock.unwrap_or_else(Clock::tokio);
+                run::execute(*args, clock).await
+            }
             Command::Sim(SimCommand::Serve(args)) => sim::serve(args).await,
+            Command::Completion(args) => completion::execute(args.shell),
         }
     });
     match result {
-        Ok(code) => std::process::ExitCode::from(code as u8),
+        Ok(code) => std::process::ExitCode::from(code.as_u8()),
         Err(error) => {
             eprintln!("error: {}", error.message);
-            std::process::ExitCode::from(error.code as u8)
+            std::process::ExitCode::from(error.code.as_u8())
         }
     }
 }

@@ -8,7 +8,7 @@ pub(super) fn execute(args: OutputArgs) -> Result<ExitCode, CliError> {
     // A bundled policy that does not load is a broken build, not bad input: still one line.
     let policies = PolicySource::bundled().map_err(|e| CliError::new(ExitCode::PolicyFailed, e))?;
     match args.output {
-        Format::Json => {
+        Format::Json | Format::Yaml => {
             let list: Vec<_> = policies
                 .iter()
                 .map(|p| {
@@ -20,7 +20,10 @@ pub(super) fn execute(args: OutputArgs) -> Result<ExitCode, CliError> {
                     })
                 })
                 .collect();
-            println!("{}", output::json(&serde_json::Value::Array(list)));
+            println!(
+                "{}",
+                output::machine(&serde_json::Value::Array(list), args.output)
+            );
         }
         Format::Table => {
             let rows = policies

@@ -2,14 +2,24 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use cutover_clock::Clock;
+use http::{HeaderName, HeaderValue};
 use kube::config::{Config, KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 use super::error::{ClusterError, chain};
 use super::{Cluster, Ctx};
 
-/// Where to find the cluster, as the CLI's `--kubeconfig`, `--context` and `-n` give it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What every request says it comes from, so that API-server audit logs name the tool.
+pub const USER_AGENT: &str = concat!("cutover/", env!("CARGO_PKG_VERSION"));
+
+/// Slack between a watch's server-side timeout and the client's read timeout.
+const WATCH_SLACK: Duration = Duration::from_secs(5);
+
+/// Where to find the cluster, as the CLI's `--kubeconfig`, `--context` and `-n` give it, and
+/// how long one request may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectOptions {
     /// `--kubeconfig`; `None` for `$KUBECONFIG`, else `~/.kube/config`, else in-cluster.
     pub kubeconfig: Option<PathBuf>,
@@ -17,6 +27,20 @@ pub struct ConnectOptions {
     pub context: Option<String>,
     /// `-n`; `None` for the context's namespace, else `default`.
     pub namespace: Option<String>,
+    /// `--request-timeout`: the connect timeout, the bound on the reachability check, and
+    /// (plus a few seconds) the read timeout; watches are asked to end before it.
+    pub request_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            kubeconfig: None,
+            context: None,
+            namespace: None,
+            request_timeout: crate::sandbox::limits::DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
 }
 
 /// What a [`Cluster`] talks to. The CLI prints it before anything else, so that an operator
@@ -114,10 +138,27 @@ impl Cluster {
     ///
     /// No request is made yet; call [`check_reachable`](Cluster::check_reachable) to find out
     /// whether the server answers.
-    pub async fn connect(opts: &ConnectOptions) -> Result<(Cluster, Target), ClusterError> {
+    ///
+    /// Every request carries the `User-Agent` [`USER_AGENT`], a connect timeout of
+    /// `request_timeout` and a read timeout a little longer; watches ask the server to end
+    /// them (`timeoutSeconds`) before the read timeout, and are resumed.
+    pub async fn connect(
+        opts: &ConnectOptions,
+        clock: Clock,
+    ) -> Result<(Cluster, Target), ClusterError> {
         let (mut config, context) = load(opts).await?;
         // This layer retries with a small budget of its own (see retry.rs).
         config.default_retry = false;
+        config.connect_timeout = Some(opts.request_timeout);
+        config.read_timeout = Some(opts.request_timeout + WATCH_SLACK);
+        config.write_timeout = Some(opts.request_timeout);
+        config.headers.push((
+            HeaderName::from_static("user-agent"),
+            HeaderValue::from_static(USER_AGENT),
+        ));
+        let watch_timeout_secs = u32::try_from(opts.request_timeout.as_secs())
+            .unwrap_or(u32::MAX)
+            .clamp(1, super::DEFAULT_WATCH_TIMEOUT_SECS);
         let server = config
             .cluster_url
             .to_string()
@@ -127,11 +168,7 @@ impl Cluster {
             .namespace
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
-        if !super::valid_path_segment(&namespace) {
-            return Err(ClusterError::Invalid(format!(
-                "{namespace:?} is not a valid namespace"
-            )));
-        }
+        super::target::check_namespace(&namespace).map_err(ClusterError::Invalid)?;
         let client = kube::Client::try_from(config).map_err(|e| {
             config_error(format_args!(
                 "cannot build a client for {server}: {}",
@@ -143,7 +180,14 @@ impl Cluster {
             namespace: namespace.clone(),
             dry_run: false,
             server: Some(server.clone()),
-            shared: Arc::default(),
+            watch_timeout_secs,
+            shared: Arc::new(super::Shared {
+                retrier: super::retry::Retrier {
+                    jitter: super::retry::Jitter::default(),
+                    clock,
+                },
+                ..super::Shared::default()
+            }),
         };
         Ok((
             cluster,
@@ -156,14 +200,24 @@ impl Cluster {
     }
 
     /// One cheap request (`GET /version`), so that an unreachable cluster is reported before any
-    /// guest code runs. Returns the server's git version (`v1.20.2`).
-    pub async fn check_reachable(&self) -> Result<String, ClusterError> {
+    /// guest code runs, within `timeout`. Returns the server's git version (`v1.20.2`).
+    pub async fn check_reachable(&self, timeout: Duration) -> Result<String, ClusterError> {
         let place = match &self.server {
             Some(url) => format!("the cluster at {url}"),
             None => "the cluster".to_string(),
         };
         // No retries: this check exists to fail fast.
-        let info = self.client.apiserver_version().await.map_err(|e| {
+        let answer = self
+            .clock()
+            .timeout(timeout, self.client.apiserver_version())
+            .await
+            .map_err(|_| {
+                ClusterError::Unavailable(format!(
+                    "cannot reach {place}: no answer within {} (--request-timeout); check --kubeconfig/--context",
+                    super::error::human(timeout)
+                ))
+            })?;
+        let info = answer.map_err(|e| {
             let cause = match &e {
                 kube::Error::Api(status) => super::error::status_detail(status),
                 other => super::error::transport_cause(other),
@@ -220,10 +274,14 @@ current-context: first
         }
     }
 
+    async fn connect(o: &ConnectOptions) -> Result<(Cluster, Target), ClusterError> {
+        Cluster::connect(o, Clock::tokio()).await
+    }
+
     #[tokio::test]
     async fn current_context_and_its_namespace() {
         let f = file();
-        let (cluster, target) = Cluster::connect(&opts(&f)).await.unwrap();
+        let (cluster, target) = connect(&opts(&f)).await.unwrap();
         assert_eq!(
             target,
             Target {
@@ -246,7 +304,7 @@ current-context: first
             context: Some("second".into()),
             ..opts(&f)
         };
-        let (_, target) = Cluster::connect(&o).await.unwrap();
+        let (_, target) = connect(&o).await.unwrap();
         assert_eq!(target.server, "https://127.0.0.2:2");
         assert_eq!(
             target.namespace, "default",
@@ -256,7 +314,7 @@ current-context: first
             namespace: Some("ops".into()),
             ..o
         };
-        assert_eq!(Cluster::connect(&o).await.unwrap().1.namespace, "ops");
+        assert_eq!(connect(&o).await.unwrap().1.namespace, "ops");
     }
 
     #[tokio::test]
@@ -266,7 +324,7 @@ current-context: first
             context: Some("nope".into()),
             ..opts(&f)
         };
-        let e = Cluster::connect(&o).await.unwrap_err();
+        let e = connect(&o).await.unwrap_err();
         assert!(
             matches!(&e, ClusterError::Invalid(m) if m.contains("no context \"nope\"")),
             "{e:?}"
@@ -275,18 +333,18 @@ current-context: first
             kubeconfig: Some("/nonexistent/kubeconfig".into()),
             ..Default::default()
         };
-        assert!(matches!(
-            Cluster::connect(&o).await,
-            Err(ClusterError::Invalid(_))
-        ));
+        assert!(matches!(connect(&o).await, Err(ClusterError::Invalid(_))));
     }
 
     #[tokio::test]
     async fn unreachable_server_is_unavailable_with_hint() {
         let f = file();
-        let (cluster, _) = Cluster::connect(&opts(&f)).await.unwrap();
+        let (cluster, _) = connect(&opts(&f)).await.unwrap();
         // Port 1 on loopback refuses connections at once.
-        let e = cluster.check_reachable().await.unwrap_err();
+        let e = cluster
+            .check_reachable(Duration::from_secs(5))
+            .await
+            .unwrap_err();
         let ClusterError::Unavailable(m) = &e else {
             panic!("{e:?}")
         };

@@ -4,20 +4,30 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroup;
+use kube::api::GetParams;
 use kube::core::Status;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 use super::error::{ClusterError, Ctx, human, is_transport, status_detail, transport_cause};
-use super::{Cluster, describe, valid_path_segment};
+use super::retry::retry_after;
+use super::target::segment;
+use super::{Cluster, Located};
 
-/// Whether a refused eviction may succeed later: a budget (429), or a server that is busy or
-/// briefly unreachable.
+/// Whether a refused eviction may succeed later: a budget (429), a server that is busy or
+/// briefly unreachable, or an internal error after which the pod's state decides (see
+/// [`Cluster::evicted_anyway`]).
 fn worth_retrying(err: &kube::Error) -> bool {
     match err {
-        kube::Error::Api(s) => matches!(s.code, 429 | 503 | 504),
+        kube::Error::Api(s) if s.code == 500 => !is_permanent_internal(s),
+        kube::Error::Api(s) => matches!(s.code, 429 | 502 | 503 | 504),
         other => is_transport(other),
     }
+}
+
+/// A 500 that says the eviction can never work as things stand: the pod has more than one
+/// PodDisruptionBudget (kube-apiserver answers that with an InternalError).
+fn is_permanent_internal(status: &Status) -> bool {
+    status.message.contains("more than one PodDisruptionBudget")
 }
 
 /// Whether a 429 came from a PodDisruptionBudget rather than from API priority and fairness.
@@ -62,21 +72,17 @@ impl Cluster {
     ///
     /// The Eviction version (policy/v1 or policy/v1beta1) is decided once per `Cluster` from
     /// discovery, as `kubectl drain` does: Kubernetes before 1.22 has no policy/v1 Eviction.
-    pub async fn evict(
-        &self,
-        namespace: &str,
-        name: &str,
-        timeout: Duration,
-    ) -> Result<(), ClusterError> {
-        let what = describe("Pod", Some(namespace), name);
-        let ctx = self.ctx("evict", &what);
-        if !valid_path_segment(namespace) || !valid_path_segment(name) {
-            return Err(ClusterError::Invalid(
-                ctx.line("not a valid pod namespace/name"),
-            ));
-        }
-        let deadline = Instant::now() + timeout;
-        let version = tokio::time::timeout_at(deadline, self.eviction_version(&ctx))
+    ///
+    /// A request that fails in a way that may have evicted the pod after all (a 500, a lost
+    /// connection) is judged by what the cluster then holds: a pod that is gone or terminating
+    /// was evicted.
+    pub async fn evict(&self, pod: &Located, timeout: Duration) -> Result<(), ClusterError> {
+        let (namespace, name) = (pod.namespace().unwrap_or_default(), pod.name());
+        let ctx = self.ctx("evict", &pod.what);
+        let clock = self.clock().clone();
+        let deadline = clock.now() + timeout;
+        let version = clock
+            .timeout_at(deadline, self.eviction_version(&ctx))
             .await
             .map_err(|_| gave_up(&ctx, timeout, None))??;
         let mut body = json!({
@@ -88,9 +94,14 @@ impl Cluster {
             body["deleteOptions"] = json!({ "dryRun": ["All"] });
         }
         let body = serde_json::to_vec(&body).map_err(|e| ClusterError::Other(ctx.line(e)))?;
-        let url = format!("/api/v1/namespaces/{namespace}/pods/{name}/eviction");
+        let url = format!(
+            "/api/v1/namespaces/{}/pods/{}/eviction",
+            segment(namespace),
+            segment(name)
+        );
         let mut delays = self
             .shared
+            .retrier
             .jitter
             .apply(
                 ExponentialBuilder::default()
@@ -101,25 +112,57 @@ impl Cluster {
             .build();
         let mut last: Option<kube::Error> = None;
         loop {
-            if Instant::now() >= deadline {
+            if clock.now() >= deadline {
                 return Err(gave_up(&ctx, timeout, last.as_ref()));
             }
             let req = http::Request::post(url.as_str())
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(body.clone())
                 .map_err(|e| ClusterError::Invalid(ctx.line(e)))?;
-            match tokio::time::timeout_at(deadline, self.client.request::<Value>(req)).await {
+            match clock
+                .timeout_at(deadline, self.client.request::<Value>(req))
+                .await
+            {
                 Err(_elapsed) => return Err(gave_up(&ctx, timeout, last.as_ref())),
                 Ok(Ok(_)) => return Ok(()),
                 Ok(Err(kube::Error::Api(s))) if s.code == 404 => return Ok(()),
                 Ok(Err(e)) if worth_retrying(&e) => {
-                    tracing::debug!(pod = %what, error = %e, "eviction refused, will retry");
+                    tracing::debug!(pod = %pod.what, error = %e, "eviction refused, will retry");
+                    let ambiguous = !matches!(&e, kube::Error::Api(s) if s.code != 500);
+                    if ambiguous
+                        && !self.dry_run
+                        && clock
+                            .timeout_at(deadline, self.evicted_anyway(pod))
+                            .await
+                            .unwrap_or(false)
+                    {
+                        return Ok(());
+                    }
                     last = Some(e);
                 }
                 Ok(Err(e)) => return Err(ctx.map(&e)),
             }
             let delay = delays.next().unwrap_or(Duration::from_secs(5));
-            tokio::time::sleep_until(deadline.min(Instant::now() + delay)).await;
+            let delay = last
+                .as_ref()
+                .and_then(retry_after)
+                .map_or(delay, |a| a.max(delay));
+            clock.sleep_until(deadline.min(clock.now() + delay)).await;
+        }
+    }
+
+    /// After an eviction request that may or may not have been carried out: whether the pod is
+    /// gone or terminating now. A read that fails says "not evicted" (the eviction is tried again).
+    async fn evicted_anyway(&self, pod: &Located) -> bool {
+        let name = pod.encoded_name();
+        let req = match pod.request().get(&name, &GetParams::default()) {
+            Ok(req) => req,
+            Err(_) => return false,
+        };
+        match self.client.request::<Value>(req).await {
+            Err(kube::Error::Api(s)) if s.code == 404 => true,
+            Ok(obj) => obj.pointer("/metadata/deletionTimestamp").is_some(),
+            Err(_) => false,
         }
     }
 
@@ -133,7 +176,7 @@ impl Cluster {
                 let core = self
                     .shared
                     .discovery
-                    .group_version(&self.client, &self.shared.jitter, "v1", ctx)
+                    .group_version(&self.client, &self.shared.retrier, "v1", ctx)
                     .await?;
                 if let Some(sub) = core.subresource("pods/eviction")
                     && let (Some(group), Some(version)) = (&sub.group, &sub.version)
@@ -240,10 +283,13 @@ mod tests {
         let forbidden = Status::failure("no", "Forbidden").with_code(403);
         assert!(!worth_retrying(&kube::Error::Api(Box::new(forbidden))));
         let multi = Status::failure(
-            "This pod has more than one PodDisruptionBudget",
+            "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
             "InternalError",
         )
         .with_code(500);
         assert!(!worth_retrying(&kube::Error::Api(Box::new(multi))));
+        let flaky =
+            Status::failure("etcdserver: request timed out", "InternalError").with_code(500);
+        assert!(worth_retrying(&kube::Error::Api(Box::new(flaky))));
     }
 }

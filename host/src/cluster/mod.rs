@@ -18,6 +18,7 @@ mod pods;
 pub mod readiness;
 mod resolve;
 mod retry;
+pub mod target;
 mod wait;
 
 use std::fmt;
@@ -27,9 +28,13 @@ use serde::{Deserialize, Serialize};
 
 pub use connect::{ConnectOptions, Target};
 pub use error::ClusterError;
+pub use objects::{ListBounds, Selectors};
+pub use target::{Located, LocatedList};
+pub use wait::WaitOptions;
 
+use cutover_clock::Clock;
 use error::Ctx;
-use resolve::{DiscoveryCache, Resolved};
+use resolve::DiscoveryCache;
 
 /// The field manager cutover's server-side applies and patches are recorded under.
 pub const FIELD_MANAGER: &str = "cutover";
@@ -43,8 +48,14 @@ pub struct Cluster {
     dry_run: bool,
     /// The API server URL for error messages; `None` for an in-process client.
     server: Option<String>,
+    /// The server-side timeout of each watch request (`timeoutSeconds`), below the client's
+    /// read timeout so that a quiet watch ends cleanly and is resumed, never cut by the client.
+    watch_timeout_secs: u32,
     shared: Arc<Shared>,
 }
+
+/// kube-rs's default watch timeout (the API server's own limit is 30 minutes).
+const DEFAULT_WATCH_TIMEOUT_SECS: u32 = 290;
 
 /// State shared by every clone of a `Cluster`.
 #[derive(Debug, Default)]
@@ -52,8 +63,8 @@ struct Shared {
     discovery: DiscoveryCache,
     /// The apiVersion of the Eviction body this server takes, decided once (see `evict.rs`).
     eviction_version: tokio::sync::OnceCell<String>,
-    /// The jitter of every retry backoff (see `retry.rs`).
-    jitter: retry::Jitter,
+    /// The jitter and clock of every retry backoff (see `retry.rs`).
+    retrier: retry::Retrier,
 }
 
 impl fmt::Debug for Cluster {
@@ -162,27 +173,6 @@ pub enum Condition {
     },
 }
 
-/// One object as a resolved request target.
-#[derive(Debug, Clone)]
-struct Located {
-    resolved: Resolved,
-    /// The namespace, for namespaced kinds only.
-    namespace: Option<String>,
-    name: String,
-    /// `deployment shop/web`, for messages.
-    what: String,
-}
-
-impl Located {
-    fn url_path(&self) -> String {
-        self.resolved.url_path(self.namespace.as_deref())
-    }
-
-    fn request(&self) -> kube::core::Request {
-        kube::core::Request::new(self.url_path())
-    }
-}
-
 /// `deployment shop/web`; `node node-1` when there is no namespace.
 pub(crate) fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
     match namespace {
@@ -191,32 +181,37 @@ pub(crate) fn describe(kind: &str, namespace: Option<&str>, name: &str) -> Strin
     }
 }
 
-/// Whether `s` can be one segment of a request path. Names come from policies, which are not
-/// trusted: a name like `../../secrets/x` must not reach another resource's URL. These are the
-/// API server's own rules for names (`IsValidPathSegmentName`).
-pub(crate) fn valid_path_segment(s: &str) -> bool {
-    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '%']) && s.len() <= 253
-}
-
 impl Cluster {
     /// Wraps an existing client (the simulator's in-process client, or one built by the caller).
     /// `namespace` is the run's namespace. Transient failures are retried by this layer, so the
     /// client should not carry kube-rs's default retry layer (see `retry.rs`).
-    pub fn from_client(client: kube::Client, namespace: String) -> Cluster {
+    pub fn from_client(client: kube::Client, namespace: String, clock: Clock) -> Cluster {
         Cluster {
             client,
             namespace,
             dry_run: false,
             server: None,
-            shared: Arc::default(),
+            watch_timeout_secs: DEFAULT_WATCH_TIMEOUT_SECS,
+            shared: Arc::new(Shared {
+                retrier: retry::Retrier {
+                    jitter: retry::Jitter::default(),
+                    clock,
+                },
+                ..Shared::default()
+            }),
         }
     }
 
     /// Seeds the jitter of every retry backoff (eviction retries included), so that a run on the
     /// simulator repeats exactly, virtual timings included. Real clusters keep random jitter.
     pub fn with_jitter_seed(self, seed: u64) -> Cluster {
-        self.shared.jitter.seed(seed);
+        self.shared.retrier.jitter.seed(seed);
         self
+    }
+
+    /// The clock this cluster's retries, waits and deadlines follow.
+    pub fn clock(&self) -> &Clock {
+        &self.shared.retrier.clock
     }
 
     /// Makes every mutation a server-side dry run (`dryRun=All`): apply, patch, delete, scale,
@@ -242,28 +237,6 @@ impl Cluster {
         &self.client
     }
 
-    /// The namespace an operation on `kind` reaches: `None` for a cluster-scoped kind, else
-    /// `namespace` or, without one, the run's. This is exactly the namespace the operations of
-    /// this type use, so a capability check made with it covers the request that follows.
-    /// Costs at most one discovery request per group-version (cached).
-    pub async fn effective_namespace(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: Option<&str>,
-    ) -> Result<Option<String>, ClusterError> {
-        let what = format!("{kind} objects");
-        let ctx = self.ctx("resolve", &what);
-        let resolved = self
-            .shared
-            .discovery
-            .resolve(&self.client, &self.shared.jitter, api_version, kind, &ctx)
-            .await?;
-        Ok(resolved
-            .namespaced
-            .then(|| namespace.map_or_else(|| self.namespace.clone(), str::to_string)))
-    }
-
     fn ctx<'a>(&'a self, op: &'a str, what: &'a str) -> Ctx<'a> {
         Ctx {
             op,
@@ -272,18 +245,22 @@ impl Cluster {
         }
     }
 
-    /// Resolves a target's kind and namespace, and checks its name, before any request about it.
-    async fn locate(&self, target: &ObjectRef, op: &str) -> Result<Located, ClusterError> {
+    /// Checks a reference by Kubernetes' name rules, then resolves its kind and namespace: at
+    /// most one discovery request per group-version (cached). The result is what a capability
+    /// check looks at and exactly what the operations on it reach.
+    pub async fn locate(&self, target: &ObjectRef) -> Result<Located, ClusterError> {
         let early = target.to_string();
+        let ctx = self.ctx("resolve", &early);
+        target::check_ref(target).map_err(|e| ClusterError::Invalid(ctx.line(e)))?;
         let resolved = self
             .shared
             .discovery
             .resolve(
                 &self.client,
-                &self.shared.jitter,
+                &self.shared.retrier,
                 &target.api_version,
                 &target.kind,
-                &self.ctx(op, &early),
+                &ctx,
             )
             .await?;
         let namespace = resolved.namespaced.then(|| {
@@ -293,24 +270,72 @@ impl Cluster {
                 .unwrap_or_else(|| self.namespace.clone())
         });
         let what = describe(&target.kind, namespace.as_deref(), &target.name);
-        let ctx = self.ctx(op, &what);
-        if !valid_path_segment(&target.name) {
-            return Err(ClusterError::Invalid(ctx.line(format_args!(
-                "{:?} is not a valid object name",
-                target.name
-            ))));
-        }
-        if let Some(ns) = &namespace
-            && !valid_path_segment(ns)
-        {
-            return Err(ClusterError::Invalid(
-                ctx.line(format_args!("{ns:?} is not a valid namespace")),
-            ));
-        }
         Ok(Located {
             resolved,
             namespace,
             name: target.name.clone(),
+            what,
+        })
+    }
+
+    /// Checks a list query (all but its selectors, which travel encoded in the query string and
+    /// are parsed by the server), then resolves its kind and namespace as [`locate`](Cluster::locate) does.
+    pub async fn locate_list(&self, query: &ListQuery) -> Result<LocatedList, ClusterError> {
+        let early = format!("{} objects", query.kind);
+        let ctx = self.ctx("list", &early);
+        target::check_list(query).map_err(|e| ClusterError::Invalid(ctx.line(e)))?;
+        let resolved = self
+            .shared
+            .discovery
+            .resolve(
+                &self.client,
+                &self.shared.retrier,
+                &query.api_version,
+                &query.kind,
+                &ctx,
+            )
+            .await?;
+        let namespace = match query.namespace.as_deref() {
+            _ if !resolved.namespaced => None,
+            Some("*") => None,
+            Some(ns) => Some(ns.to_string()),
+            None => Some(self.namespace.clone()),
+        };
+        let what = match &namespace {
+            Some(ns) => format!("{} in namespace {ns}", query.kind),
+            None if resolved.namespaced => format!("{} in all namespaces", query.kind),
+            None => query.kind.clone(),
+        };
+        Ok(LocatedList {
+            resolved,
+            namespace,
+            what,
+        })
+    }
+
+    /// A node, located without discovery: nodes are core v1 and cluster-scoped everywhere.
+    pub fn locate_node(&self, node: &str) -> Result<Located, ClusterError> {
+        let what = describe("Node", None, node);
+        target::check_node(node)
+            .map_err(|e| ClusterError::Invalid(self.ctx("resolve", &what).line(e)))?;
+        Ok(Located {
+            resolved: nodes::resolved(),
+            namespace: None,
+            name: node.to_string(),
+            what,
+        })
+    }
+
+    /// A pod, located without discovery: pods are core v1 and namespaced everywhere.
+    pub fn locate_pod(&self, namespace: &str, name: &str) -> Result<Located, ClusterError> {
+        let reference = ObjectRef::new("v1", "Pod", name).in_namespace(namespace);
+        let what = reference.to_string();
+        target::check_ref(&reference)
+            .map_err(|e| ClusterError::Invalid(self.ctx("resolve", &what).line(e)))?;
+        Ok(Located {
+            resolved: pods::resolved(),
+            namespace: Some(namespace.to_string()),
+            name: name.to_string(),
             what,
         })
     }
@@ -332,14 +357,6 @@ mod tests {
     }
 
     #[test]
-    fn path_segments() {
-        assert!(valid_path_segment("web-1.example"));
-        for bad in ["", ".", "..", "a/b", "../x", "a%2fb"] {
-            assert!(!valid_path_segment(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
     fn cluster_is_send_sync_clone() {
         fn check<T: Send + Sync + Clone + 'static>() {}
         check::<Cluster>();
@@ -348,21 +365,27 @@ mod tests {
     /// Host imports run on wasmtime's async executor, which needs `Send` futures: this does not
     /// run, it only has to compile.
     #[allow(dead_code)]
-    fn futures_are_send(c: &Cluster, r: &ObjectRef, q: &ListQuery) {
+    fn futures_are_send(c: &Cluster, r: &ObjectRef, q: &ListQuery, l: &Located, ll: &LocatedList) {
         fn send<T: Send>(_: T) {}
         let t = std::time::Duration::ZERO;
-        send(Cluster::connect(&ConnectOptions::default()));
-        send(c.check_reachable());
-        send(c.effective_namespace("v1", "Pod", None));
-        send(c.get(r));
-        send(c.list(q));
-        send(c.apply(serde_json::Value::Null));
-        send(c.patch(r, PatchKind::Merge, serde_json::Value::Null));
-        send(c.delete(r));
-        send(c.scale(r, 1));
-        send(c.cordon("n"));
-        send(c.uncordon("n"));
-        send(c.evict("ns", "p", t));
-        send(c.wait(r, &Condition::Ready, t));
+        send(Cluster::connect(&ConnectOptions::default(), Clock::tokio()));
+        send(c.check_reachable(t));
+        send(c.locate(r));
+        send(c.locate_list(q));
+        send(c.get(l));
+        let bounds = ListBounds {
+            page: 1,
+            max_items: 1,
+            max_bytes: 1,
+        };
+        send(c.list(ll, &Selectors::default(), bounds));
+        send(c.apply(l, serde_json::Value::Null));
+        send(c.patch(l, PatchKind::Merge, serde_json::Value::Null));
+        send(c.delete(l));
+        send(c.scale(l, 1));
+        send(c.cordon(l));
+        send(c.uncordon(l));
+        send(c.evict(l, t));
+        send(c.wait(l, &Condition::Ready, t, WaitOptions::default()));
     }
 }

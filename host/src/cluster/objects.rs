@@ -1,11 +1,30 @@
-//! Object operations: get, list, server-side apply, patch, delete and scale, each one request.
+//! Object operations on a located target: get, list (page by page, bounded), server-side apply,
+//! patch, delete and scale.
 
 use kube::api::{DeleteParams, GetParams, ListParams, Patch, PatchParams, PropagationPolicy};
 use serde_json::{Value, json};
 
 use super::error::ClusterError;
-use super::retry::{self, Retry};
-use super::{Cluster, FIELD_MANAGER, ListQuery, Located, ObjectRef, PatchKind, describe};
+use super::retry::Retry;
+use super::{Cluster, FIELD_MANAGER, Located, LocatedList, PatchKind};
+
+/// What a list may hand back, and how it is read.
+#[derive(Debug, Clone, Copy)]
+pub struct ListBounds {
+    /// Items asked for per request (`limit`); the rest follow with `continue`.
+    pub page: u32,
+    /// The most items returned; more is an error naming the bound.
+    pub max_items: usize,
+    /// The most JSON text read, all pages together; more is an error naming the bound.
+    pub max_bytes: usize,
+}
+
+/// Label and field selectors of a list, as `kubectl -l` and `--field-selector` take them.
+#[derive(Debug, Clone, Default)]
+pub struct Selectors<'a> {
+    pub labels: Option<&'a str>,
+    pub fields: Option<&'a str>,
+}
 
 /// Fills in `apiVersion` and `kind` where the server left them out (items of a list).
 fn fill_type(obj: &mut Value, api_version: &str, kind: &str) {
@@ -14,11 +33,6 @@ fn fill_type(obj: &mut Value, api_version: &str, kind: &str) {
             .or_insert_with(|| Value::from(api_version));
         map.entry("kind").or_insert_with(|| Value::from(kind));
     }
-}
-
-/// A string field of a manifest, for messages and lookups.
-fn str_at<'a>(obj: &'a Value, pointer: &str) -> Option<&'a str> {
-    obj.pointer(pointer).and_then(Value::as_str)
 }
 
 impl Cluster {
@@ -46,150 +60,131 @@ impl Cluster {
     {
         let ctx = self.ctx(op, &loc.what);
         let base = loc.request();
-        retry::send(&self.shared.jitter, policy, || {
-            let req = build(&base);
-            async move {
-                let req = req.map_err(kube::Error::BuildRequest)?;
-                self.client.request::<Value>(req).await
-            }
-        })
-        .await
-        .map_err(|e| ctx.map(&e))
+        self.shared
+            .retrier
+            .send(policy, || {
+                let req = build(&base);
+                async move {
+                    let req = req.map_err(kube::Error::BuildRequest)?;
+                    self.client.request::<Value>(req).await
+                }
+            })
+            .await
+            .map_err(|e| ctx.map(&e))
     }
 
     /// Reads one object, as the server sent it.
-    pub async fn get(&self, target: &ObjectRef) -> Result<Value, ClusterError> {
-        let loc = self.locate(target, "get").await?;
-        self.send_json(&loc, "get", Retry::Always, |r| {
-            r.get(&loc.name, &GetParams::default())
+    pub async fn get(&self, loc: &Located) -> Result<Value, ClusterError> {
+        let name = loc.encoded_name();
+        self.send_json(loc, "get", Retry::Always, |r| {
+            r.get(&name, &GetParams::default())
         })
         .await
     }
 
-    /// Lists objects in one request. Each item has `apiVersion` and `kind` filled in (the server
-    /// leaves them out of list items). For a namespaced kind, `namespace: None` lists the run's
-    /// namespace and `Some("*")` all namespaces; cluster-scoped kinds ignore the namespace.
-    pub async fn list(&self, query: &ListQuery) -> Result<Vec<Value>, ClusterError> {
-        let plural_what = format!("{} objects", query.kind);
-        let early_ctx = self.ctx("list", &plural_what);
-        let resolved = self
-            .shared
-            .discovery
-            .resolve(
-                &self.client,
-                &self.shared.jitter,
-                &query.api_version,
-                &query.kind,
-                &early_ctx,
-            )
-            .await?;
-        let namespace = match query.namespace.as_deref() {
-            _ if !resolved.namespaced => None,
-            Some("*") => None,
-            Some(ns) => Some(ns.to_string()),
-            None => Some(self.namespace.clone()),
-        };
-        let what = match &namespace {
-            Some(ns) => format!("{} in namespace {ns}", query.kind),
-            None if resolved.namespaced => format!("{} in all namespaces", query.kind),
-            None => query.kind.clone(),
-        };
-        let ctx = self.ctx("list", &what);
-        if let Some(ns) = &namespace
-            && !super::valid_path_segment(ns)
-        {
-            return Err(ClusterError::Invalid(
-                ctx.line(format_args!("{ns:?} is not a valid namespace")),
-            ));
-        }
-        let mut params = ListParams::default();
-        if let Some(l) = &query.label_selector {
-            params = params.labels(l);
-        }
-        if let Some(f) = &query.field_selector {
-            params = params.fields(f);
-        }
-        let request = kube::core::Request::new(resolved.url_path(namespace.as_deref()));
-        let mut answer = retry::send(&self.shared.jitter, Retry::Always, || {
-            let req = request.list(&params);
-            async move {
-                self.client
-                    .request::<Value>(req.map_err(kube::Error::BuildRequest)?)
-                    .await
+    /// Lists objects page by page (`limit`, then `continue`), as `kubectl get` does, and
+    /// stops with `Invalid` naming the bound once more than `bounds` allow would come back.
+    /// Each item has `apiVersion` and `kind` filled in (the server leaves them out of list items).
+    pub async fn list(
+        &self,
+        loc: &LocatedList,
+        selectors: &Selectors<'_>,
+        bounds: ListBounds,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let ctx = self.ctx("list", &loc.what);
+        let request = loc.request();
+        let mut items = Vec::new();
+        let mut bytes = 0usize;
+        let mut token: Option<String> = None;
+        loop {
+            let mut params = ListParams::default().limit(bounds.page);
+            if let Some(l) = selectors.labels {
+                params = params.labels(l);
             }
-        })
-        .await
-        .map_err(|e| ctx.map(&e))?;
-        let items = match answer.get_mut("items").map(Value::take) {
-            Some(Value::Array(items)) => items,
-            Some(Value::Null) | None => Vec::new(),
-            Some(_) => {
-                return Err(ClusterError::Other(
-                    ctx.line("the API server answered a list without an items array"),
-                ));
+            if let Some(f) = selectors.fields {
+                params = params.fields(f);
             }
-        };
-        Ok(items
-            .into_iter()
-            .map(|mut item| {
-                fill_type(
-                    &mut item,
-                    &resolved.resource.api_version,
-                    &resolved.resource.kind,
-                );
-                item
-            })
-            .collect())
+            if let Some(t) = &token {
+                params = params.continue_token(t);
+            }
+            let text = self
+                .shared
+                .retrier
+                .send(Retry::Always, || {
+                    let req = request.list(&params);
+                    async move {
+                        self.client
+                            .request_text(req.map_err(kube::Error::BuildRequest)?)
+                            .await
+                    }
+                })
+                .await
+                .map_err(|e| ctx.map(&e))?;
+            bytes = bytes.saturating_add(text.len());
+            if bytes > bounds.max_bytes {
+                return Err(ClusterError::Invalid(ctx.line(format_args!(
+                    "the list is larger than the {} MiB a policy may be handed at once; narrow it with a label or field selector",
+                    bounds.max_bytes >> 20
+                ))));
+            }
+            let mut page: Value = serde_json::from_str(&text).map_err(|e| {
+                ClusterError::Other(ctx.line(format_args!(
+                    "the API server sent a list that is not valid JSON: {e}"
+                )))
+            })?;
+            match page.get_mut("items").map(Value::take) {
+                Some(Value::Array(page_items)) => items.extend(page_items),
+                Some(Value::Null) | None => {}
+                Some(_) => {
+                    return Err(ClusterError::Other(
+                        ctx.line("the API server answered a list without an items array"),
+                    ));
+                }
+            }
+            if items.len() > bounds.max_items {
+                return Err(ClusterError::Invalid(ctx.line(format_args!(
+                    "the list has more than the {} items a policy may be handed at once; narrow it with a label or field selector",
+                    bounds.max_items
+                ))));
+            }
+            token = page
+                .pointer("/metadata/continue")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        for item in &mut items {
+            fill_type(item, loc.api_version(), loc.kind());
+        }
+        Ok(items)
     }
 
-    /// Server-side applies a whole manifest (field manager `cutover`, conflicts forced) and
-    /// returns the object as stored. A namespaced manifest without a namespace gets the run's
+    /// Server-side applies a whole manifest (field manager `cutover`, conflicts forced) to the
+    /// object `loc` names (located from the manifest's own apiVersion, kind, namespace and
+    /// name) and returns the object as stored. A namespaced manifest gets the located
     /// namespace; a cluster-scoped one has its namespace dropped, as kubectl does.
     /// `metadata.managedFields` is dropped too, so that an object read back with `get` can be
     /// applied again.
-    pub async fn apply(&self, mut manifest: Value) -> Result<Value, ClusterError> {
-        let api_version = str_at(&manifest, "/apiVersion")
-            .unwrap_or_default()
-            .to_string();
-        let kind = str_at(&manifest, "/kind").unwrap_or_default().to_string();
-        let name = str_at(&manifest, "/metadata/name")
-            .unwrap_or_default()
-            .to_string();
-        let early = describe(if kind.is_empty() { "object" } else { &kind }, None, &name);
-        let ctx = self.ctx("apply", &early);
-        if !manifest.is_object() {
+    pub async fn apply(&self, loc: &Located, mut manifest: Value) -> Result<Value, ClusterError> {
+        let ctx = self.ctx("apply", &loc.what);
+        let Some(meta) = manifest.get_mut("metadata").and_then(Value::as_object_mut) else {
             return Err(ClusterError::Invalid(
-                ctx.line("the manifest is not a JSON object"),
+                ctx.line("the manifest has no metadata object"),
             ));
-        }
-        if api_version.is_empty() || kind.is_empty() {
-            return Err(ClusterError::Invalid(
-                ctx.line("the manifest has no apiVersion or no kind"),
-            ));
-        }
-        if name.is_empty() {
-            return Err(ClusterError::Invalid(ctx.line(
-                "the manifest has no metadata.name (server-side apply needs one)",
-            )));
-        }
-        let target = ObjectRef {
-            api_version: api_version.clone(),
-            kind: kind.clone(),
-            namespace: str_at(&manifest, "/metadata/namespace").map(str::to_string),
-            name,
         };
-        let loc = self.locate(&target, "apply").await?;
-        if let Some(meta) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.remove("managedFields");
-            match &loc.namespace {
-                Some(ns) => meta.insert("namespace".into(), Value::from(ns.as_str())),
-                None => meta.remove("namespace"),
-            };
-        }
+        meta.remove("managedFields");
+        match &loc.namespace {
+            Some(ns) => meta.insert("namespace".into(), Value::from(ns.as_str())),
+            None => meta.remove("namespace"),
+        };
         let params = self.patch_params(true);
         let patch = Patch::Apply(&manifest);
-        self.send_json(&loc, "apply", Retry::Always, |r| {
-            r.patch(&loc.name, &params, &patch)
+        let name = loc.encoded_name();
+        self.send_json(loc, "apply", Retry::Always, |r| {
+            r.patch(&name, &params, &patch)
         })
         .await
     }
@@ -198,12 +193,12 @@ impl Cluster {
     /// `kind`, `metadata.name` and `metadata.namespace` from `target` when the body leaves them out.
     pub async fn patch(
         &self,
-        target: &ObjectRef,
+        loc: &Located,
         kind: PatchKind,
         body: Value,
     ) -> Result<Value, ClusterError> {
-        let loc = self.locate(target, "patch").await?;
         let ctx = self.ctx("patch", &loc.what);
+        let name = loc.encoded_name();
         match kind {
             PatchKind::Merge | PatchKind::Strategic => {
                 let params = self.patch_params(false);
@@ -212,8 +207,8 @@ impl Cluster {
                 } else {
                     Patch::Strategic(&body)
                 };
-                self.send_json(&loc, "patch", Retry::Always, |r| {
-                    r.patch(&loc.name, &params, &patch)
+                self.send_json(loc, "patch", Retry::Always, |r| {
+                    r.patch(&name, &params, &patch)
                 })
                 .await
             }
@@ -227,8 +222,8 @@ impl Cluster {
                 })?);
                 let params = self.patch_params(false);
                 // A JSON patch may not be idempotent (`add` to a list): never sent twice.
-                self.send_json(&loc, "patch", Retry::Rejected, |r| {
-                    r.patch(&loc.name, &params, &patch)
+                self.send_json(loc, "patch", Retry::Rejected, |r| {
+                    r.patch(&name, &params, &patch)
                 })
                 .await
             }
@@ -239,24 +234,26 @@ impl Cluster {
                         ctx.line("an apply patch must be a JSON object"),
                     ));
                 };
-                map.entry("apiVersion")
-                    .or_insert_with(|| Value::from(target.api_version.as_str()));
-                map.entry("kind")
-                    .or_insert_with(|| Value::from(target.kind.as_str()));
+                // The target's type and name, whatever the body says: an apply patch names the
+                // object it reaches, and that must be the object that was authorized.
+                map.insert("apiVersion".into(), Value::from(loc.api_version()));
+                map.insert("kind".into(), Value::from(loc.kind()));
                 let meta = map.entry("metadata").or_insert_with(|| json!({}));
-                if let Some(meta) = meta.as_object_mut() {
-                    meta.entry("name")
-                        .or_insert_with(|| Value::from(loc.name.as_str()));
-                    meta.remove("managedFields");
-                    if let Some(ns) = &loc.namespace {
-                        meta.entry("namespace")
-                            .or_insert_with(|| Value::from(ns.as_str()));
-                    }
-                }
+                let Some(meta) = meta.as_object_mut() else {
+                    return Err(ClusterError::Invalid(
+                        ctx.line("an apply patch's metadata must be a JSON object"),
+                    ));
+                };
+                meta.insert("name".into(), Value::from(loc.name.as_str()));
+                meta.remove("managedFields");
+                match &loc.namespace {
+                    Some(ns) => meta.insert("namespace".into(), Value::from(ns.as_str())),
+                    None => meta.remove("namespace"),
+                };
                 let params = self.patch_params(true);
                 let patch = Patch::Apply(&body);
-                self.send_json(&loc, "patch", Retry::Always, |r| {
-                    r.patch(&loc.name, &params, &patch)
+                self.send_json(loc, "patch", Retry::Always, |r| {
+                    r.patch(&name, &params, &patch)
                 })
                 .await
             }
@@ -265,17 +262,15 @@ impl Cluster {
 
     /// Deletes one object with background propagation, as kubectl does. An object that is
     /// already gone is not an error.
-    pub async fn delete(&self, target: &ObjectRef) -> Result<(), ClusterError> {
-        let loc = self.locate(target, "delete").await?;
+    pub async fn delete(&self, loc: &Located) -> Result<(), ClusterError> {
+        let name = loc.encoded_name();
         let params = DeleteParams {
             dry_run: self.dry_run,
             propagation_policy: Some(PropagationPolicy::Background),
             ..Default::default()
         };
         match self
-            .send_json(&loc, "delete", Retry::Always, |r| {
-                r.delete(&loc.name, &params)
-            })
+            .send_json(loc, "delete", Retry::Always, |r| r.delete(&name, &params))
             .await
         {
             Ok(_) | Err(ClusterError::NotFound(_)) => Ok(()),
@@ -285,8 +280,8 @@ impl Cluster {
 
     /// Sets the replica count through the scale subresource (Deployment, StatefulSet,
     /// ReplicaSet, or any CRD that has one).
-    pub async fn scale(&self, target: &ObjectRef, replicas: u32) -> Result<(), ClusterError> {
-        let loc = self.locate(target, "scale").await?;
+    pub async fn scale(&self, loc: &Located, replicas: u32) -> Result<(), ClusterError> {
+        let name = loc.encoded_name();
         if !loc.resolved.has_subresource("scale") {
             return Err(ClusterError::Invalid(self.ctx("scale", &loc.what).line(
                 format_args!("{} has no scale subresource", loc.resolved.resource.kind),
@@ -295,8 +290,8 @@ impl Cluster {
         let params = self.patch_params(false);
         let body = json!({ "spec": { "replicas": replicas } });
         let patch = Patch::Merge(&body);
-        self.send_json(&loc, "scale", Retry::Always, |r| {
-            r.patch_subresource("scale", &loc.name, &params, &patch)
+        self.send_json(loc, "scale", Retry::Always, |r| {
+            r.patch_subresource("scale", &name, &params, &patch)
         })
         .await
         .map(drop)

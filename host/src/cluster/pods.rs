@@ -17,6 +17,24 @@ const POD_TEMPLATE_GENERATION: &str = "pod-template-generation";
 /// A StatefulSet pod's revision label; `status.updateRevision` names the revision being rolled out.
 const CONTROLLER_REVISION_HASH: &str = "controller-revision-hash";
 
+/// Pods are core v1 and namespaced on every cluster: no discovery needed.
+pub(crate) fn resolved() -> super::resolve::Resolved {
+    super::resolve::Resolved {
+        resource: kube::core::ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&()),
+        namespaced: true,
+        subresources: vec!["eviction".into(), "status".into()],
+    }
+}
+
+/// ReplicaSets are apps/v1 and namespaced on every cluster this host supports.
+pub(crate) fn replica_sets_resolved() -> super::resolve::Resolved {
+    super::resolve::Resolved {
+        resource: kube::core::ApiResource::erase::<k8s_openapi::api::apps::v1::ReplicaSet>(&()),
+        namespaced: true,
+        subresources: vec!["scale".into(), "status".into()],
+    }
+}
+
 /// Whether a wait on this object also watches its pods.
 pub(crate) fn watches_pods(obj: &Value) -> bool {
     let api_version = obj

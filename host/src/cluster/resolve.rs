@@ -8,7 +8,7 @@ use kube::core::ApiResource;
 use tokio::sync::OnceCell;
 
 use super::error::{ClusterError, Ctx};
-use super::retry::{self, Jitter, Retry};
+use super::retry::{Retrier, Retry};
 
 /// One kind as the cluster serves it.
 #[derive(Debug, Clone)]
@@ -23,21 +23,22 @@ pub(crate) struct Resolved {
 
 impl Resolved {
     /// The collection URL path: `/apis/apps/v1/namespaces/shop/deployments` or `/api/v1/nodes`.
+    /// Every segment is percent-encoded (see `target.rs`), discovery's answers included.
     pub(crate) fn url_path(&self, namespace: Option<&str>) -> String {
-        let root = if self.resource.group.is_empty() {
-            "api"
+        use super::target::segment;
+        let gv = if self.resource.group.is_empty() {
+            format!("/api/{}", segment(&self.resource.version))
         } else {
-            "apis"
+            format!(
+                "/apis/{}/{}",
+                segment(&self.resource.group),
+                segment(&self.resource.version)
+            )
         };
+        let plural = segment(&self.resource.plural);
         match namespace {
-            Some(ns) if self.namespaced => format!(
-                "/{root}/{}/namespaces/{ns}/{}",
-                self.resource.api_version, self.resource.plural
-            ),
-            _ => format!(
-                "/{root}/{}/{}",
-                self.resource.api_version, self.resource.plural
-            ),
+            Some(ns) if self.namespaced => format!("{gv}/namespaces/{}/{plural}", segment(ns)),
+            _ => format!("{gv}/{plural}"),
         }
     }
 
@@ -148,7 +149,7 @@ impl DiscoveryCache {
     pub(crate) async fn group_version(
         &self,
         client: &kube::Client,
-        jitter: &Jitter,
+        retrier: &Retrier,
         api_version: &str,
         ctx: &Ctx<'_>,
     ) -> Result<Arc<GroupVersionResources>, ClusterError> {
@@ -161,24 +162,29 @@ impl DiscoveryCache {
         let gv = cell
             .get_or_try_init(|| async {
                 let path = if group.is_empty() {
-                    format!("/api/{version}")
+                    format!("/api/{}", super::target::segment(version))
                 } else {
-                    format!("/apis/{group}/{version}")
+                    format!(
+                        "/apis/{}/{}",
+                        super::target::segment(group),
+                        super::target::segment(version)
+                    )
                 };
-                let list: APIResourceList = retry::send(jitter, Retry::Always, || {
-                    let req = http::Request::get(path.as_str()).body(Vec::new());
-                    async move {
-                        let req = req.map_err(kube::Error::HttpError)?;
-                        client.request::<APIResourceList>(req).await
-                    }
-                })
-                .await
-                .map_err(|e| match e {
-                    kube::Error::Api(s) if s.code == 404 => ClusterError::Invalid(ctx.line(
-                        format_args!("the cluster serves no API version {api_version}"),
-                    )),
-                    e => ctx.map(&e),
-                })?;
+                let list: APIResourceList = retrier
+                    .send(Retry::Always, || {
+                        let req = http::Request::get(path.as_str()).body(Vec::new());
+                        async move {
+                            let req = req.map_err(kube::Error::HttpError)?;
+                            client.request::<APIResourceList>(req).await
+                        }
+                    })
+                    .await
+                    .map_err(|e| match e {
+                        kube::Error::Api(s) if s.code == 404 => ClusterError::Invalid(ctx.line(
+                            format_args!("the cluster serves no API version {api_version}"),
+                        )),
+                        e => ctx.map(&e),
+                    })?;
                 Ok::<_, ClusterError>(Arc::new(GroupVersionResources::from_list(
                     api_version,
                     group,
@@ -195,17 +201,21 @@ impl DiscoveryCache {
     pub(crate) async fn resolve(
         &self,
         client: &kube::Client,
-        jitter: &Jitter,
+        retrier: &Retrier,
         api_version: &str,
         kind: &str,
         ctx: &Ctx<'_>,
     ) -> Result<Resolved, ClusterError> {
-        let gv = self.group_version(client, jitter, api_version, ctx).await?;
+        let gv = self
+            .group_version(client, retrier, api_version, ctx)
+            .await?;
         if let Some(r) = gv.kind(kind) {
             return Ok(r.clone());
         }
         self.forget(api_version);
-        let gv = self.group_version(client, jitter, api_version, ctx).await?;
+        let gv = self
+            .group_version(client, retrier, api_version, ctx)
+            .await?;
         gv.kind(kind).cloned().ok_or_else(|| {
             ClusterError::Invalid(ctx.line(format_args!(
                 "no kind {kind} in {api_version} on this cluster"

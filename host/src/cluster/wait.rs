@@ -1,28 +1,80 @@
 //! Waiting on an object with one watch (plus one pod watch for workloads), failing fast when it cannot succeed.
 //!
-//! The object is watched with kube-rs's `watch_object` (a list, then a watch, restarted with
-//! backoff when the connection drops); nothing is polled. For a Deployment, DaemonSet,
+//! The object is watched by name (a list, then a watch, restarted after a backoff on the run's
+//! clock when the connection drops); nothing is polled. For a Deployment, DaemonSet,
 //! StatefulSet or ReplicaSet waited on for `Ready` or `RolledOut`, a second watch follows its
 //! pods (by its selector), so that a pod of the new revision stuck in `CrashLoopBackOff` or
-//! `ImagePullBackOff` ends the wait at once instead of at its timeout.
+//! `ImagePullBackOff` ends the wait at once instead of at its timeout. Those reads of pods (and
+//! of a Deployment's ReplicaSets) are the wait's *implied reads*, declared in
+//! docs/capabilities.md: what they find reaches the caller only as the reason for aborting,
+//! and names a pod only when [`WaitOptions::pod_detail`] says the caller may read it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::StreamExt;
 use futures::stream::{BoxStream, SelectAll};
 use kube::api::{Api, DynamicObject};
 use kube::core::ApiResource;
-use kube::runtime::WatchStreamExt as _;
-use kube::runtime::watcher::{self, watch_object};
+use kube::runtime::watcher;
 use serde_json::Value;
-use tokio::time::Instant;
 
 use super::error::{ClusterError, Ctx, human};
 use super::pods::{Relevance, pod_selector, relevance, replica_set_is_current, watches_pods};
 use super::readiness::{self, PodProblem, Verdict, pod_problem};
-use super::{Cluster, Condition, Located, ObjectRef};
+use super::{Cluster, Condition, Located};
+
+/// How a wait reports what its implied reads found.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WaitOptions {
+    /// Whether an abort may name the stuck pod, its container and the kubelet's message
+    /// (the caller may read pods in that namespace); otherwise it gives only the reason.
+    pub pod_detail: bool,
+}
+
+/// The object watch of a wait, by name: `Some(object)` when it is seen, `None` when it is gone
+/// (or was not there when the watch started). As kube-rs's `watch_object`, with the watch's
+/// server-side timeout set so that a quiet watch ends before the client's read timeout.
+fn watch_named(
+    api: Api<DynamicObject>,
+    name: &str,
+    timeout_secs: u32,
+) -> BoxStream<'static, watcher::Result<Option<DynamicObject>>> {
+    let config = watcher::Config::default()
+        .fields(&format!("metadata.name={name}"))
+        .timeout(timeout_secs);
+    watcher::watcher(api, config)
+        .scan(false, |seen, event| {
+            if matches!(event, Ok(watcher::Event::Init)) {
+                *seen = false;
+            } else if matches!(event, Ok(watcher::Event::InitApply(_))) {
+                *seen = true;
+            }
+            future::ready(Some((*seen, event)))
+        })
+        .filter_map(|(seen, event)| async move {
+            match event {
+                Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj)) => {
+                    Some(Ok(Some(obj)))
+                }
+                Ok(watcher::Event::Delete(_)) => Some(Ok(None)),
+                Ok(watcher::Event::InitDone) if !seen => Some(Ok(None)),
+                Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
+                Err(err) => Some(Err(err)),
+            }
+        })
+        .boxed()
+}
+
+/// The pause after a watch error before the watch is tried again: 200 ms doubling to 5 s.
+fn watch_backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(200))
+        .with_max_delay(Duration::from_secs(5))
+        .without_max_times()
+}
 
 /// What the merged watch streams deliver.
 enum Event {
@@ -73,6 +125,7 @@ struct Waiter<'a> {
     cluster: &'a Cluster,
     loc: &'a Located,
     until: &'a Condition,
+    options: WaitOptions,
     /// The object as last seen; `None` before the first sighting or after a deletion.
     last: Option<Value>,
     /// The uid of the first object seen, for `Deleted` (a new uid means it was replaced).
@@ -195,6 +248,7 @@ impl<'a> Waiter<'a> {
         if obj.get("kind").and_then(Value::as_str) == Some("Pod")
             && obj.get("apiVersion").and_then(Value::as_str) == Some("v1")
         {
+            // The object waited on is this pod: its own state is the caller's to know.
             if let Some(problem) = pod_problem(&obj) {
                 return Err(self.aborted(problem));
             }
@@ -208,10 +262,23 @@ impl<'a> Waiter<'a> {
                 Relevance::AskReplicaSet(rs) => self.replica_set_is_current(&obj, &rs).await,
             };
             if counts {
-                return Err(self.aborted(problem));
+                return Err(self.aborted(self.describe_stuck(&problem)));
             }
         }
         Ok(None)
+    }
+
+    /// A stuck pod found by the implied pod watch, as much as the caller may know of it.
+    fn describe_stuck(&self, problem: &PodProblem) -> String {
+        if self.options.pod_detail {
+            problem.to_string()
+        } else {
+            let ns = self.loc.namespace().unwrap_or_default();
+            format!(
+                "a pod of its current revision is in {} (grant cluster/get:v1/Pod@{ns} to see which)",
+                problem.reason
+            )
+        }
     }
 
     /// Whether ReplicaSet `name` is the Deployment's current one: one read per ReplicaSet and
@@ -227,11 +294,11 @@ impl<'a> Waiter<'a> {
         if let Some(known) = self.current_rs.get(&key) {
             return *known;
         }
-        let target = ObjectRef {
-            api_version: "apps/v1".into(),
-            kind: "ReplicaSet".into(),
+        let target = Located {
+            resolved: super::pods::replica_sets_resolved(),
             namespace: self.loc.namespace.clone(),
             name: name.to_string(),
+            what: super::describe("ReplicaSet", self.loc.namespace(), name),
         };
         let current = match self.cluster.get(&target).await {
             Ok(rs) => replica_set_is_current(deployment, &rs),
@@ -257,18 +324,19 @@ impl Cluster {
     /// when it does not exist).
     pub async fn wait(
         &self,
-        target: &ObjectRef,
+        loc: &Located,
         until: &Condition,
         timeout: Duration,
+        options: WaitOptions,
     ) -> Result<Value, ClusterError> {
-        let loc = self.locate(target, "wait for").await?;
         if self.dry_run {
-            return match self.get(target).await {
+            return match self.get(loc).await {
                 Err(ClusterError::NotFound(_)) => Ok(Value::Null),
                 other => other,
             };
         }
-        let deadline = Instant::now() + timeout;
+        let clock = self.clock().clone();
+        let deadline: Instant = clock.now() + timeout;
         let ctx = self.ctx("wait for", &loc.what);
         let resource = loc.resolved.resource.clone();
         let api: Api<DynamicObject> = match &loc.namespace {
@@ -277,15 +345,15 @@ impl Cluster {
         };
         let mut events: SelectAll<BoxStream<'static, Event>> = SelectAll::new();
         events.push(
-            watch_object(api, &loc.name)
-                .default_backoff()
+            watch_named(api, &loc.name, self.watch_timeout_secs)
                 .map(Event::Object)
                 .boxed(),
         );
         let mut waiter = Waiter {
             cluster: self,
-            loc: &loc,
+            loc,
             until,
+            options,
             last: None,
             // With a uid given, any other uid (or none) means the object asked about is gone.
             first_uid: match until {
@@ -297,8 +365,10 @@ impl Cluster {
             current_rs: HashMap::new(),
             pods_watched: false,
         };
+        let mut object_errors = watch_backoff().build();
+        let mut pod_errors = watch_backoff().build();
         loop {
-            let event = match tokio::time::timeout_at(deadline, events.next()).await {
+            let event = match clock.timeout_at(deadline, events.next()).await {
                 Err(_) => return Err(waiter.timed_out(timeout)),
                 Ok(None) => {
                     return Err(ClusterError::Other(
@@ -313,9 +383,12 @@ impl Cluster {
                         return Err(err);
                     }
                     tracing::debug!(object = %loc.what, error = %e, "watch interrupted, resuming");
+                    let pause = object_errors.next().unwrap_or(Duration::from_secs(5));
+                    clock.sleep_until(deadline.min(clock.now() + pause)).await;
                     continue;
                 }
                 Event::Object(Ok(obj)) => {
+                    object_errors = watch_backoff().build();
                     if let Some(done) = waiter.object(obj.map(|o| to_json(&o, &resource))) {
                         return Ok(done);
                     }
@@ -326,14 +399,22 @@ impl Cluster {
                         && let Some(selector) = pod_selector(obj)
                     {
                         waiter.pods_watched = true;
-                        events.push(self.watch_pods(&loc, &selector));
+                        events.push(self.watch_pods(loc, &selector));
                     }
                 }
-                Event::Pods(Err(_)) => continue,
-                Event::Pods(Ok(event)) => waiter.pod_event(event),
+                Event::Pods(Err(e)) => {
+                    tracing::debug!(object = %loc.what, error = %e, "pod watch interrupted, resuming");
+                    let pause = pod_errors.next().unwrap_or(Duration::from_secs(5));
+                    clock.sleep_until(deadline.min(clock.now() + pause)).await;
+                    continue;
+                }
+                Event::Pods(Ok(event)) => {
+                    pod_errors = watch_backoff().build();
+                    waiter.pod_event(event)
+                }
             }
             // The check may read a ReplicaSet: that read counts against the deadline too.
-            match tokio::time::timeout_at(deadline, waiter.check()).await {
+            match clock.timeout_at(deadline, waiter.check()).await {
                 Err(_) => return Err(waiter.timed_out(timeout)),
                 Ok(Err(e)) => return Err(e),
                 Ok(Ok(Some(done))) => return Ok(done),
@@ -354,8 +435,10 @@ impl Cluster {
         let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), &ns, &pod_resource);
         let what = format!("pods of {}", loc.what);
         let server = self.server.clone();
-        watcher::watcher(api, watcher::Config::default().labels(selector))
-            .default_backoff()
+        let config = watcher::Config::default()
+            .labels(selector)
+            .timeout(self.watch_timeout_secs);
+        watcher::watcher(api, config)
             .take_while(move |event| {
                 let ctx = Ctx {
                     op: "watch",

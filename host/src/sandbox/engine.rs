@@ -2,9 +2,6 @@
 
 use wasmtime::{Config, Engine, OptLevel};
 
-/// How often the epoch ticks: the granularity of the run deadline.
-pub const EPOCH_TICK: std::time::Duration = std::time::Duration::from_millis(10);
-
 /// Builds the engine. Compiled artifacts only load into an engine of this same configuration,
 /// which is why the compile cache keys on [`Engine::precompile_compatibility_hash`].
 pub fn build() -> wasmtime::Result<Engine> {
@@ -13,7 +10,8 @@ pub fn build() -> wasmtime::Result<Engine> {
     // the host awaits the API server (wasmtime 48 enables this by default for async linkers).
     config.wasm_component_model(true);
     // CPU deadline by epochs: a load and compare at loop back-edges and function entries, much
-    // cheaper than fuel, at the price of a deadline granular to EPOCH_TICK.
+    // cheaper than fuel. Each tick (ticker.rs) runs the run's epoch callback, which reads the
+    // run's clock: the deadline is measured, not counted in ticks.
     config.epoch_interruption(true);
     // Policies are small and run once; Speed costs little more compile time than None, and the
     // compiled artifact is cached on disk anyway.

@@ -1,24 +1,28 @@
 //! One run of a policy: the prepared component (compiled once, pre-instantiated) and a fresh
-//! store per run with its deadline and memory cap; every way a run can end, typed.
+//! store per run whose epoch callback stops the guest at the run's deadline or on
+//! cancellation; every way a run can end, typed.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-// The run's clock is tokio's, as for every host-call deadline and sleep: virtual when the
-// simulator runs under a paused clock. Only the epoch ticker (guest CPU) follows wall time.
-use tokio::time::Instant;
-
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, UpdateDeadline};
 
 use super::bindings::{Invocation, RolloutPolicy, RolloutPolicyPre};
 use super::cache::ComponentCache;
-use super::engine::{self, EPOCH_TICK};
-use super::limits::{Limits, MemoryCapExceeded};
-use super::state::{RunState, RunStats, error_kind, error_message};
+use super::engine;
+use super::host::call::{error_kind, error_message};
+use super::host::wasi;
+use super::outcome::{Evidence, Interrupt, Outcome, Stop, classify};
+use super::state::{RunState, RunStats};
+use super::ticker::EpochTicker;
 use super::world::{self, WorldError};
 use crate::source::PolicySource;
+use crate::text;
+
+/// How long after its deadline a run stuck outside guest code (in a host call, which epochs
+/// cannot interrupt) is abandoned. Host calls end at the deadline themselves; this is the
+/// backstop, well inside the promise of "at most a second past --timeout".
+const BACKSTOP: Duration = Duration::from_millis(500);
 
 /// Why a component could not be prepared to run.
 #[derive(Debug, thiserror::Error)]
@@ -31,11 +35,12 @@ pub enum PrepareError {
     Link(String, String),
 }
 
-/// The engine, the compile cache and the linker every run shares.
+/// The engine, its epoch ticker, the compile cache and the linker every run shares.
 pub struct Sandbox {
     engine: Engine,
     cache: ComponentCache,
     linker: Linker<RunState>,
+    _ticker: EpochTicker,
 }
 
 /// A policy compiled and pre-instantiated: each run instantiates from it in microseconds.
@@ -44,17 +49,20 @@ pub struct Prepared {
 }
 
 impl Sandbox {
-    /// Builds the engine and the linker: cutover's own interfaces plus WASI with nothing behind it.
+    /// Builds the engine, starts its one epoch ticker, and builds the linker: cutover's own
+    /// interfaces plus WASI with nothing behind it.
     pub fn new(cache_dir: Option<std::path::PathBuf>) -> wasmtime::Result<Sandbox> {
         let engine = engine::build()?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasi::add_to_linker(&mut linker)?;
         RolloutPolicy::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |state| state)?;
         let cache = ComponentCache::new(&engine, cache_dir);
+        let ticker = EpochTicker::start(&engine)?;
         Ok(Sandbox {
             engine,
             cache,
             linker,
+            _ticker: ticker,
         })
     }
 
@@ -76,106 +84,85 @@ impl Sandbox {
         Ok(Prepared { pre })
     }
 
-    /// Runs a prepared policy once in a fresh store, within `limits`.
+    /// Runs a prepared policy once in a fresh store. The run ends when the policy returns, at
+    /// its deadline (by the run's clock, or by the wall clock while the guest computes), when it
+    /// is cancelled, or when it traps.
     pub async fn run(
         &self,
         prepared: &Prepared,
         state: RunState,
         invocation: &Invocation,
-        limits: &Limits,
     ) -> RunReport {
-        let started = Instant::now();
+        let time = state.time.clone();
+        let started = time.clock.now();
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.memory);
-        let ticks = (limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
-        let ticker = EpochTicker::start(self.engine.clone());
+        store.limiter(|state| &mut state.limiter);
+        // Every tick, look at the clock: the deadline is measured, never counted in ticks, so
+        // runs sharing the engine (and its one ticker) never shorten each other's. Yielding at
+        // each tick lets the runtime run the signal handler and the simulator's controllers
+        // even while a guest spins.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            let time = &ctx.data().time;
+            if time.cancel.is_cancelled() {
+                return Err(Interrupt::Cancelled.into());
+            }
+            if time.expired() {
+                return Err(Interrupt::Deadline.into());
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
 
-        // The epoch deadline stops guest code; this backstop stops a run stuck in a host call,
-        // which epochs cannot interrupt (host calls also have their own deadlines).
-        let backstop = limits.timeout + Duration::from_secs(2);
-        let result = tokio::time::timeout(backstop, async {
+        let mut instantiating = true;
+        let backstop = time.deadline + BACKSTOP;
+        let call = async {
             let instance = prepared.pre.instantiate_async(&mut store).await?;
+            instantiating = false;
             instance.call_run(&mut store, invocation).await
-        })
-        .await;
-        ticker.stop();
+        };
+        let result = tokio::select! {
+            biased;
+            () = time.cancel.cancelled() => None,
+            r = time.clock.timeout_at(backstop, call) => Some(r),
+        };
 
         let state = store.data();
+        let evidence = Evidence {
+            memory: state.limiter.exceeded,
+            table: state.limiter.table_exceeded,
+            panic: state.panic.clone(),
+            instantiating,
+        };
         let outcome = match result {
-            Err(_elapsed) => Outcome::Stopped(Stop::Deadline(limits.timeout)),
+            _ if time.cancel.is_cancelled() => {
+                Outcome::Cancelled(time.cancel.reason().unwrap_or("cancelled").to_string())
+            }
+            None => Outcome::Cancelled("cancelled".into()),
+            Some(Err(_elapsed)) => Outcome::Stopped(Stop::Deadline(time.timeout)),
             // The deadline is hard: a guest that returns after it (its host calls cut short,
             // with no guest instruction left to interrupt) has still overrun.
-            Ok(Ok(_)) if started.elapsed() >= limits.timeout => {
-                Outcome::Stopped(Stop::Deadline(limits.timeout))
+            Some(Ok(Ok(_))) if time.expired() => Outcome::Stopped(Stop::Deadline(time.timeout)),
+            Some(Ok(Ok(Ok(outcome)))) => {
+                Outcome::Succeeded(text::cap(&outcome.summary, text::MAX_LINE))
             }
-            Ok(Ok(Ok(outcome))) => Outcome::Succeeded(outcome.summary),
-            Ok(Ok(Err(error))) => Outcome::Failed {
+            Some(Ok(Ok(Err(error)))) => Outcome::Failed {
                 kind: error_kind(&error).to_string(),
-                message: error_message(&error).to_string(),
+                message: text::cap(error_message(&error), text::MAX_LINE),
             },
-            Ok(Err(error)) => classify(
-                &error,
-                state.memory.exceeded,
-                state.stats.panic.clone(),
-                limits,
-            ),
+            Some(Ok(Err(error))) => {
+                tracing::debug!("the policy stopped: {error:?}");
+                Outcome::Stopped(classify(&error, &evidence, time.timeout))
+            }
         };
         if matches!(outcome, Outcome::Succeeded(_)) {
             state.checkpoint().clear();
         }
         RunReport {
             outcome,
-            elapsed: started.elapsed(),
+            elapsed: time.clock.since(started),
             stats: state.stats.clone(),
-            guest_stdout: String::from_utf8_lossy(&state.stdout.contents()).into_owned(),
-            guest_stderr: String::from_utf8_lossy(&state.stderr.contents()).into_owned(),
-        }
-    }
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// The policy returned Ok with this summary.
-    Succeeded(String),
-    /// The policy returned an error (a WIT `error` variant and its message).
-    Failed { kind: String, message: String },
-    /// The sandbox stopped the policy.
-    Stopped(Stop),
-    /// The host itself failed (instantiation, a bug): not the policy's doing.
-    HostError(String),
-}
-
-/// Why the sandbox stopped a policy; decided from typed traps and limiter state, never from
-/// error text.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Stop {
-    /// The run's deadline (`--timeout`) passed.
-    Deadline(Duration),
-    /// The policy grew its memory past the cap.
-    Memory(MemoryCapExceeded),
-    /// The policy panicked; the message as its panic hook reported it.
-    Panic(String),
-    /// Any other trap (stack overflow, out-of-bounds access, ...).
-    Trap(String),
-}
-
-impl std::fmt::Display for Stop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Stop::Deadline(limit) => write!(
-                f,
-                "the policy ran past its deadline of {} and was stopped (raise it with --timeout)",
-                crate::units::format_duration(*limit)
-            ),
-            Stop::Memory(exceeded) => write!(
-                f,
-                "{exceeded} and was stopped (raise it with --memory-limit)"
-            ),
-            Stop::Panic(message) => write!(f, "the policy panicked: {message}"),
-            Stop::Trap(trap) => write!(f, "the policy trapped: {trap}"),
+            guest_stdout: String::from_utf8_lossy(&state.wasi.stdout.contents()).into_owned(),
+            guest_stderr: String::from_utf8_lossy(&state.wasi.stderr.contents()).into_owned(),
         }
     }
 }
@@ -184,59 +171,12 @@ impl std::fmt::Display for Stop {
 #[derive(Debug, Clone)]
 pub struct RunReport {
     pub outcome: Outcome,
+    /// How long the run took by its clock (simulated time on the simulator).
     pub elapsed: Duration,
     pub stats: RunStats,
+    /// What the guest wrote to stdout and stderr, unescaped (print it with `text::line`).
     pub guest_stdout: String,
     pub guest_stderr: String,
-}
-
-fn classify(
-    error: &wasmtime::Error,
-    memory: Option<MemoryCapExceeded>,
-    panic: Option<String>,
-    limits: &Limits,
-) -> Outcome {
-    if let Some(exceeded) = memory {
-        return Outcome::Stopped(Stop::Memory(exceeded));
-    }
-    match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => Outcome::Stopped(Stop::Deadline(limits.timeout)),
-        Some(Trap::UnreachableCodeReached) if panic.is_some() => {
-            Outcome::Stopped(Stop::Panic(panic.unwrap_or_default()))
-        }
-        Some(trap) => Outcome::Stopped(Stop::Trap(trap.to_string())),
-        None => Outcome::HostError(one_line(error)),
-    }
-}
-
-/// Advances the engine's epoch every tick on its own thread, so a guest spinning on the only
-/// async worker is still interrupted.
-struct EpochTicker {
-    stop: Arc<AtomicBool>,
-}
-
-impl EpochTicker {
-    fn start(engine: Engine) -> EpochTicker {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                engine.increment_epoch();
-            }
-        });
-        EpochTicker { stop }
-    }
-
-    fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 fn one_line(error: &wasmtime::Error) -> String {

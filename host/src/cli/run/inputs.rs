@@ -1,0 +1,77 @@
+//! Stage 2 of `cutover run`: check every input before anything touches a cluster: parameters
+//! against the manifest, the scenario file, the release name, the capabilities granted.
+
+use std::path::Path;
+
+use cutover_sim::Scenario;
+use serde_json::Value;
+
+use crate::capabilities::Capability;
+use crate::cli::{CliError, RunArgs};
+use crate::sandbox::limits::Limits;
+use crate::source::PolicySource;
+
+/// What the run was asked to do, checked.
+pub(super) struct Inputs {
+    /// The parameters, defaults filled in.
+    pub(super) params: Value,
+    /// The simulated cluster to load, with `--sim`.
+    pub(super) scenario: Option<Scenario>,
+    /// The release the run acts for.
+    pub(super) release: String,
+    /// What the policy declares and what the operator granted (unresolved: `{namespace}`
+    /// is filled in once the namespace is known).
+    pub(super) declared: Vec<Capability>,
+    pub(super) granted: Vec<Capability>,
+    pub(super) limits: Limits,
+}
+
+pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, CliError> {
+    let manifest = &policy.manifest;
+    let values: Vec<&Path> = args.values.iter().map(|p| p.as_path()).collect();
+    let params =
+        crate::params::resolve(manifest, &values, &args.sets).map_err(CliError::bad_input)?;
+    // The scenario is input too: a bad one is refused before anything starts.
+    let scenario = match &args.sim {
+        Some(Some(path)) => {
+            Some(Scenario::load(path).map_err(|e| CliError::bad_input(e.to_string()))?)
+        }
+        Some(None) => Some(Scenario::default()),
+        None => None,
+    };
+    let release = match &args.release {
+        Some(release) => release.clone(),
+        None => manifest.name.clone(),
+    };
+    crate::release::check_name(&release).map_err(|e| {
+        let hint = if args.release.is_none() {
+            " (it defaults to the policy's name: give --release)"
+        } else {
+            ""
+        };
+        CliError::bad_input(format!("release name {e}{hint}"))
+    })?;
+    let declared = manifest.capabilities().map_err(CliError::bad_input)?;
+    let mut granted = args
+        .allow
+        .iter()
+        .map(|c| Capability::parse(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(CliError::bad_input)?;
+    if args.allow_declared {
+        granted.extend(declared.iter().cloned());
+    }
+    let limits = Limits {
+        timeout: args.timeout,
+        memory: args.memory_limit,
+        request_timeout: args.request_timeout,
+    };
+    Ok(Inputs {
+        params,
+        scenario,
+        release,
+        declared,
+        granted,
+        limits,
+    })
+}

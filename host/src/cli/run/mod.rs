@@ -1,0 +1,107 @@
+//! `cutover run`: a pipeline of stages with one job and one module each — resolve the policy,
+//! check the inputs, prepare the sandbox, connect, authorize, run, report (docs/cli.md lists
+//! them in this order). A later feature goes into exactly one stage: the signature check into
+//! `resolve`, a grant file into `authorize`, the release lock and pending revision into a stage
+//! of their own before `execute`, settling the revision after it.
+
+mod authorize;
+mod connect;
+mod execute;
+mod inputs;
+mod prepare;
+mod report;
+mod resolve;
+
+use std::future::Future;
+
+use cutover_clock::Clock;
+
+pub(super) use connect::uses_simulator;
+
+use super::signals::{Interrupts, Signal};
+use super::{CliError, ExitCode, RunArgs};
+use crate::sandbox::cancel::Cancel;
+
+/// The runtime of a run on the simulator: one thread, on virtual time (see `cutover-clock`).
+pub(super) fn simulator_runtime() -> (std::io::Result<tokio::runtime::Runtime>, Option<Clock>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build();
+    (runtime, None)
+}
+
+pub(super) async fn execute(args: RunArgs, clock: Clock) -> Result<ExitCode, CliError> {
+    let cancel = Cancel::default();
+    let interrupts = Interrupts::install(cancel.clone()).map_err(|e| {
+        CliError::new(
+            ExitCode::PolicyFailed,
+            format!("cannot listen for Ctrl-C: {e}"),
+        )
+    })?;
+    let format = args.output.output;
+
+    // Everything that can be checked without a cluster is checked first, so that bad input
+    // never costs a connection and never touches anything.
+    let policy = resolve::policy(&args.policy)?;
+    let mut inputs = inputs::check(&args, &policy)?;
+    let (sandbox, prepared) = prepare::prepare(&policy)?;
+
+    let mut connection = cancellable(&interrupts, &cancel, async {
+        connect::connect(&args, &mut inputs, &clock).await
+    })
+    .await?;
+    let grants = authorize::grants(&policy, &inputs, connection.namespace(), &args.policy)?;
+    report::target(format, &connection);
+    cancellable(&interrupts, &cancel, connect::reach(&connection, &args)).await?;
+
+    let dry = if args.dry_run { " (dry run)" } else { "" };
+    report::announce(
+        format,
+        &format!(
+            "Running {}@{} for release {}{dry}",
+            policy.manifest.name, policy.manifest.version, inputs.release
+        ),
+    );
+    let ran = execute::run(
+        &sandbox,
+        &prepared,
+        &args,
+        &inputs,
+        &mut connection,
+        grants,
+        &clock,
+        &cancel,
+        report::printer(format),
+    )
+    .await;
+    report::finish(
+        format,
+        &args,
+        &policy,
+        &inputs,
+        &connection,
+        &ran,
+        interrupts.received(),
+    )
+}
+
+/// A stage before the run, cut short by Ctrl-C: nothing has been changed yet, so the command
+/// ends at once with the signal's exit code.
+async fn cancellable<T>(
+    interrupts: &Interrupts,
+    cancel: &Cancel,
+    stage: impl Future<Output = Result<T, CliError>>,
+) -> Result<T, CliError> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => {
+            let signal = interrupts.received().unwrap_or(Signal::Interrupt);
+            Err(CliError::new(
+                signal.exit_code(),
+                format!("cancelled by {} before the policy ran; nothing was changed", signal.name()),
+            ))
+        }
+        result = stage => result,
+    }
+}

@@ -1,0 +1,18 @@
+//! Stage 3 of `cutover run`: the sandbox (engine, compile cache) and the policy compiled or
+//! loaded from the cache and pre-instantiated. Local work only: a module that does not fit the
+//! world is refused before any connection is made.
+
+use crate::cli::{CliError, ExitCode};
+use crate::sandbox::run::{Prepared, Sandbox};
+use crate::source::PolicySource;
+
+pub(super) fn prepare(policy: &PolicySource) -> Result<(Sandbox, Prepared), CliError> {
+    let sandbox = Sandbox::new(crate::sandbox::cache::default_dir()).map_err(|e| {
+        CliError::new(
+            ExitCode::PolicyFailed,
+            format!("cannot start the WebAssembly engine: {e:#}"),
+        )
+    })?;
+    let prepared = sandbox.prepare(policy).map_err(CliError::bad_input)?;
+    Ok((sandbox, prepared))
+}

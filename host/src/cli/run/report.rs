@@ -1,0 +1,228 @@
+//! Stage 7 of `cutover run`: what the operator sees: the target and progress as they happen,
+//! then the summary (or `-o json|yaml` for machines) and one `error:` line for a failure.
+//! Every string that came from the policy is escaped and capped before it is printed.
+
+use std::io::Write;
+
+use super::connect::Connection;
+use super::execute::Ran;
+use super::inputs::Inputs;
+use crate::cli::output;
+use crate::cli::signals::Signal;
+use crate::cli::{CliError, ExitCode, Format, RunArgs};
+use crate::report::{Event, Level, Observer};
+use crate::sandbox::outcome::Outcome;
+use crate::source::PolicySource;
+use crate::text;
+use crate::units::format_duration;
+
+/// Progress lines: stdout for people, stderr when stdout carries JSON or YAML.
+pub(super) fn announce(format: Format, line: &str) {
+    if format == Format::Table {
+        println!("{line}");
+        let _ = std::io::stdout().flush();
+    } else {
+        eprintln!("{line}");
+    }
+}
+
+/// The target line, before anything else happens.
+pub(super) fn target(format: Format, connection: &Connection) {
+    let namespace = connection.namespace();
+    let line = match &connection.sim {
+        Some(sim) => format!(
+            "Target: simulator ({}), namespace {namespace}",
+            sim.describe()
+        ),
+        None => {
+            let context = connection
+                .target
+                .context
+                .as_deref()
+                .unwrap_or("(in-cluster)");
+            format!(
+                "Target: context {context}, server {}, namespace {namespace}",
+                connection.target.server
+            )
+        }
+    };
+    announce(format, &line);
+}
+
+/// Renders a run's events as they happen, every guest string escaped and capped.
+pub(super) fn printer(format: Format) -> Observer {
+    Box::new(move |event| {
+        let line = match event {
+            Event::Log {
+                level: Level::Debug,
+                ..
+            } => return,
+            Event::Log { level, message } => format!("  {level}: {}", text::line(message)),
+            Event::Progress {
+                step,
+                total,
+                message,
+            } => format!("[{step}/{total}] {}", text::line(message)),
+            Event::Call {
+                operation,
+                target,
+                outcome,
+            } if outcome != "ok" => format!(
+                "  {operation} {}: {}",
+                text::line(target),
+                text::line(outcome)
+            ),
+            Event::Call { .. } => return,
+            Event::Denied { call, reason } => {
+                format!("  denied: {}: {}", text::line(call), text::line(reason))
+            }
+        };
+        announce(format, &line);
+    })
+}
+
+/// The exit code of an outcome.
+fn exit_code(outcome: &Outcome, signal: Option<Signal>) -> ExitCode {
+    match outcome {
+        Outcome::Succeeded(_) => ExitCode::Ok,
+        Outcome::Failed { .. } => ExitCode::PolicyFailed,
+        Outcome::Stopped(stop) if stop.is_policys_choice() => ExitCode::PolicyFailed,
+        Outcome::Stopped(_) => ExitCode::Stopped,
+        Outcome::Cancelled(_) => signal.map_or(ExitCode::Interrupted, Signal::exit_code),
+    }
+}
+
+fn error_of(outcome: &Outcome) -> Option<String> {
+    match outcome {
+        Outcome::Succeeded(_) => None,
+        Outcome::Failed { kind, message } => Some(format!("{} ({kind})", text::line(message))),
+        Outcome::Stopped(stop) => Some(stop.to_string()),
+        Outcome::Cancelled(reason) => {
+            Some(format!("cancelled by {reason}; the policy was interrupted"))
+        }
+    }
+}
+
+/// Prints the result and returns the exit code (or the one error line to print).
+pub(super) fn finish(
+    format: Format,
+    args: &RunArgs,
+    policy: &PolicySource,
+    inputs: &Inputs,
+    connection: &Connection,
+    ran: &Ran,
+    signal: Option<Signal>,
+) -> Result<ExitCode, CliError> {
+    let manifest = &policy.manifest;
+    let report = &ran.report;
+    let code = exit_code(&report.outcome, signal);
+    let error = error_of(&report.outcome);
+    if format == Format::Table {
+        print_human(ran);
+    } else {
+        let status = match (&report.outcome, code) {
+            (Outcome::Cancelled(_), _) => "cancelled",
+            (_, ExitCode::Ok) => "succeeded",
+            _ => "failed",
+        };
+        let summary = match &report.outcome {
+            Outcome::Succeeded(summary) => Some(summary.as_str()),
+            _ => None,
+        };
+        let mut value = serde_json::json!({
+            "policy": manifest.name,
+            "version": manifest.version,
+            "digest": format!("sha256:{}", policy.digest),
+            "release": inputs.release,
+            "namespace": connection.namespace(),
+            "context": connection.target.context,
+            "server": connection.target.server,
+            "dryRun": args.dry_run,
+            "status": status,
+            "summary": summary,
+            "error": error,
+            "elapsedMs": report.elapsed.as_millis() as u64,
+            "calls": report.stats.calls,
+            "changed": report.stats.changed.kept(),
+            "changedTotal": report.stats.changed.total(),
+            "denied": report.stats.denied.kept(),
+            "deniedTotal": report.stats.denied.total(),
+            "logLinesDropped": report.stats.log_dropped,
+        });
+        if let Some(simulated) = ran.simulated {
+            value["simulatedMs"] = serde_json::json!(simulated.as_millis() as u64);
+            value["wallMs"] = serde_json::json!(ran.wall.as_millis() as u64);
+        }
+        println!("{}", output::machine(&value, format));
+    }
+    forward_guest_output(ran);
+    match (code, error) {
+        (ExitCode::Ok, _) | (_, None) => Ok(code),
+        (code, Some(message)) => Err(CliError::new(
+            code,
+            format!("{} failed: {message}", manifest.name),
+        )),
+    }
+}
+
+fn print_human(ran: &Ran) {
+    let report = &ran.report;
+    let elapsed = format_duration(report.elapsed);
+    let stats = &report.stats;
+    match &report.outcome {
+        Outcome::Succeeded(summary) => {
+            println!("Succeeded in {elapsed}: {}", text::line(summary))
+        }
+        Outcome::Cancelled(_) => println!("Cancelled after {elapsed}"),
+        _ => println!("Failed after {elapsed}"),
+    }
+    if !stats.changed.is_empty() {
+        println!("Changed ({}):", stats.changed.total());
+        for change in stats.changed.kept() {
+            println!("  {}", text::line(change));
+        }
+        let more = stats.changed.total() - stats.changed.kept().len() as u64;
+        if more > 0 {
+            println!("  ... and {more} more");
+        }
+    }
+    if !stats.denied.is_empty() {
+        let kept: Vec<String> = stats.denied.kept().iter().map(|d| text::line(d)).collect();
+        let more = stats.denied.total() - kept.len() as u64;
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        println!(
+            "Denied ({}): {}{tail}",
+            stats.denied.total(),
+            kept.join(", ")
+        );
+    }
+    if stats.log_dropped > 0 {
+        println!(
+            "Log: {} lines dropped past the run's log bound",
+            stats.log_dropped
+        );
+    }
+    if let Some(simulated) = ran.simulated {
+        println!(
+            "Simulated time: {} (wall time {})",
+            format_duration(simulated),
+            format_duration(ran.wall)
+        );
+    }
+}
+
+/// What the guest wrote to stdout/stderr (normally nothing) goes to our stderr, marked and escaped.
+fn forward_guest_output(ran: &Ran) {
+    let report = &ran.report;
+    for line in report
+        .guest_stdout
+        .lines()
+        .chain(report.guest_stderr.lines())
+    {
+        eprintln!("  [policy output] {}", text::line(line));
+    }
+}

@@ -1,0 +1,379 @@
+//! The host side of the `cluster` interface: each call's names checked, authorized before any
+//! request (again once discovery has resolved the target), performed on exactly that target.
+//!
+//! The order, for every call: check every name by Kubernetes' rules → capability check on what
+//! the call could reach → discovery (inside the call's deadline) → capability check on the
+//! resolved target → the request(s) → a size-bounded answer back to the guest.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::call::{CallError, Done, authorize, pre_authorize};
+use crate::capabilities::{Call, Grants};
+use crate::cluster::{self as k8s, Cluster, ListBounds, Located, LocatedList, Selectors};
+use crate::sandbox::bindings::cutover::policy::{cluster, types};
+use crate::sandbox::limits::{LIST_PAGE, MAX_LIST_BYTES, MAX_LIST_ITEMS, MAX_REQUEST_BODY};
+use crate::sandbox::state::RunState;
+use crate::text;
+
+use types::{Error, ObjectRef};
+
+/// The call on a located object, as the capability check sees it.
+fn call_on<'a>(operation: &'a str, loc: &'a Located) -> Call<'a> {
+    Call {
+        interface: "cluster",
+        operation,
+        api_version: Some(loc.api_version()),
+        kind: Some(loc.kind()),
+        namespace: loc.namespace(),
+    }
+}
+
+/// The call as it could reach, before discovery says whether the kind is namespaced.
+fn call_before<'a>(operation: &'a str, target: &'a k8s::ObjectRef, run_ns: &'a str) -> Call<'a> {
+    Call {
+        interface: "cluster",
+        operation,
+        api_version: Some(&target.api_version),
+        kind: Some(&target.kind),
+        namespace: Some(target.namespace.as_deref().unwrap_or(run_ns)),
+    }
+}
+
+/// How reports name a target before it is located: as the guest gave it, escaped and short.
+fn requested(target: &k8s::ObjectRef) -> String {
+    let q = |s: &str| text::escape(s, 128);
+    match &target.namespace {
+        Some(ns) => format!(
+            "{}/{} {}/{}",
+            q(&target.api_version),
+            q(&target.kind),
+            q(ns),
+            q(&target.name)
+        ),
+        None => format!(
+            "{}/{} {}",
+            q(&target.api_version),
+            q(&target.kind),
+            q(&target.name)
+        ),
+    }
+}
+
+fn to_k8s_ref(target: ObjectRef) -> k8s::ObjectRef {
+    k8s::ObjectRef {
+        api_version: target.api_version,
+        kind: target.kind,
+        namespace: target.namespace,
+        name: target.name,
+    }
+}
+
+/// JSON text from the guest, bounded in size (and, by serde_json, in nesting depth: 128).
+fn parse_json(text: &str, what: &str) -> Result<Value, Error> {
+    if text.len() > MAX_REQUEST_BODY {
+        return Err(Error::Invalid(format!(
+            "{what} is {} bytes, more than the {} MiB the API server takes in one request",
+            text.len(),
+            MAX_REQUEST_BODY >> 20
+        )));
+    }
+    serde_json::from_str(text).map_err(|e| Error::Invalid(format!("{what} is not valid JSON: {e}")))
+}
+
+/// Validates, pre-authorizes, locates and authorizes one object for `operation`.
+async fn locate_authorized(
+    cluster: &Cluster,
+    grants: &Grants,
+    operation: &'static str,
+    target: &k8s::ObjectRef,
+) -> Result<Located, CallError> {
+    k8s::target::check_ref(target)
+        .map_err(|e| Error::Invalid(format!("cannot {operation} {target}: {e}")))?;
+    pre_authorize(grants, &call_before(operation, target, cluster.namespace()))?;
+    let loc = cluster.locate(target).await?;
+    authorize(grants, &call_on(operation, &loc))?;
+    Ok(loc)
+}
+
+/// Whether the run may read pods in `namespace` itself (then a wait's abort may name them).
+fn may_read_pods(grants: &Grants, namespace: Option<&str>) -> bool {
+    ["get", "list"].iter().any(|operation| {
+        grants
+            .check(&Call {
+                interface: "cluster",
+                operation,
+                api_version: Some("v1"),
+                kind: Some("Pod"),
+                namespace,
+            })
+            .is_ok()
+    })
+}
+
+impl types::Host for RunState {}
+
+impl cluster::Host for RunState {
+    async fn get(&mut self, target: ObjectRef) -> Result<String, Error> {
+        let target = to_k8s_ref(target);
+        let label = requested(&target);
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        self.perform("get", label, None, false, async move {
+            let loc = locate_authorized(&cluster, &grants, "get", &target).await?;
+            let value = cluster.get(&loc).await?;
+            Ok((value.to_string(), loc.label()))
+        })
+        .await
+    }
+
+    async fn list(&mut self, query: cluster::ListQuery) -> Result<Vec<String>, Error> {
+        let query = k8s::ListQuery {
+            api_version: query.api_version,
+            kind: query.kind,
+            namespace: query.namespace,
+            label_selector: query.label_selector,
+            field_selector: query.field_selector,
+        };
+        let label = format!(
+            "{}/{} in {}",
+            text::escape(&query.api_version, 128),
+            text::escape(&query.kind, 128),
+            text::escape(
+                query.namespace.as_deref().unwrap_or("the run's namespace"),
+                128
+            )
+        );
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        self.perform("list", label, None, false, async move {
+            k8s::target::check_list(&query)
+                .map_err(|e| Error::Invalid(format!("cannot list {} objects: {e}", query.kind)))?;
+            let all = query.namespace.as_deref() == Some("*");
+            let run_ns = cluster.namespace().to_string();
+            let before = Call {
+                interface: "cluster",
+                operation: "list",
+                api_version: Some(&query.api_version),
+                kind: Some(&query.kind),
+                namespace: if all {
+                    None
+                } else {
+                    Some(query.namespace.as_deref().unwrap_or(&run_ns))
+                },
+            };
+            pre_authorize(&grants, &before)?;
+            let loc: LocatedList = cluster.locate_list(&query).await?;
+            authorize(
+                &grants,
+                &Call {
+                    interface: "cluster",
+                    operation: "list",
+                    api_version: Some(loc.api_version()),
+                    kind: Some(loc.kind()),
+                    namespace: loc.namespace(),
+                },
+            )?;
+            let selectors = Selectors {
+                labels: query.label_selector.as_deref(),
+                fields: query.field_selector.as_deref(),
+            };
+            let bounds = ListBounds {
+                page: LIST_PAGE,
+                max_items: MAX_LIST_ITEMS,
+                max_bytes: MAX_LIST_BYTES,
+            };
+            let items = cluster.list(&loc, &selectors, bounds).await?;
+            Ok((items.iter().map(Value::to_string).collect(), loc.label()))
+        })
+        .await
+    }
+
+    async fn apply(&mut self, manifest: String) -> Result<String, Error> {
+        let parsed = parse_json(&manifest, "the manifest");
+        drop(manifest);
+        let field = |value: &Value, name: &str| {
+            value
+                .pointer(name)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let (value, target) = match parsed {
+            Ok(value) => {
+                let target = match (
+                    field(&value, "/apiVersion"),
+                    field(&value, "/kind"),
+                    field(&value, "/metadata/name"),
+                ) {
+                    (Some(api_version), Some(kind), Some(name)) => Some(k8s::ObjectRef {
+                        api_version,
+                        kind,
+                        namespace: field(&value, "/metadata/namespace"),
+                        name,
+                    }),
+                    _ => None,
+                };
+                (Some(value), target)
+            }
+            Err(e) => {
+                return self
+                    .perform("apply", "a manifest".into(), None, true, async move {
+                        Err::<Done<String>, _>(CallError::Refused(e))
+                    })
+                    .await;
+            }
+        };
+        let Some(target) = target else {
+            return self
+                .perform("apply", "a manifest".into(), None, true, async move {
+                    Err::<Done<String>, _>(CallError::Refused(Error::Invalid(
+                        "the manifest needs apiVersion, kind and metadata.name (strings)".into(),
+                    )))
+                })
+                .await;
+        };
+        let value = value.unwrap_or(Value::Null);
+        let label = requested(&target);
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        self.perform("apply", label, None, true, async move {
+            let loc = locate_authorized(&cluster, &grants, "apply", &target).await?;
+            let stored = cluster.apply(&loc, value).await?;
+            Ok((stored.to_string(), loc.label()))
+        })
+        .await
+    }
+
+    async fn patch(
+        &mut self,
+        target: ObjectRef,
+        kind: cluster::PatchType,
+        body: String,
+    ) -> Result<String, Error> {
+        let target = to_k8s_ref(target);
+        let label = requested(&target);
+        let body = parse_json(&body, "the patch");
+        let kind = match kind {
+            cluster::PatchType::Merge => k8s::PatchKind::Merge,
+            cluster::PatchType::Json => k8s::PatchKind::Json,
+            cluster::PatchType::Strategic => k8s::PatchKind::Strategic,
+            cluster::PatchType::Apply => k8s::PatchKind::Apply,
+        };
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        self.perform("patch", label, None, true, async move {
+            let loc = locate_authorized(&cluster, &grants, "patch", &target).await?;
+            let stored = cluster.patch(&loc, kind, body?).await?;
+            Ok((stored.to_string(), loc.label()))
+        })
+        .await
+    }
+
+    async fn delete(&mut self, target: ObjectRef) -> Result<(), Error> {
+        let target = to_k8s_ref(target);
+        let label = requested(&target);
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        self.perform("delete", label, None, true, async move {
+            let loc = locate_authorized(&cluster, &grants, "delete", &target).await?;
+            cluster.delete(&loc).await?;
+            Ok(((), loc.label()))
+        })
+        .await
+    }
+
+    async fn scale(&mut self, target: ObjectRef, replicas: u32) -> Result<(), Error> {
+        let target = to_k8s_ref(target);
+        let label = format!("{} to {replicas}", requested(&target));
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        self.perform("scale", label, None, true, async move {
+            let loc = locate_authorized(&cluster, &grants, "scale", &target).await?;
+            cluster.scale(&loc, replicas).await?;
+            Ok(((), format!("{} to {replicas}", loc.label())))
+        })
+        .await
+    }
+
+    async fn cordon(&mut self, node: String) -> Result<(), Error> {
+        self.node_call("cordon", node).await
+    }
+
+    async fn uncordon(&mut self, node: String) -> Result<(), Error> {
+        self.node_call("uncordon", node).await
+    }
+
+    async fn evict(
+        &mut self,
+        namespace: String,
+        name: String,
+        timeout_ms: u64,
+    ) -> Result<(), Error> {
+        let own = Duration::from_millis(timeout_ms).min(self.time.remaining());
+        let label = format!(
+            "v1/Pod {}/{}",
+            text::escape(&namespace, 128),
+            text::escape(&name, 128)
+        );
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        // One second of slack so the cluster layer's own, clearer timeout message wins the race.
+        let slack = Some(own + Duration::from_secs(1));
+        self.perform("evict", label, slack, true, async move {
+            let pod = cluster.locate_pod(&namespace, &name)?;
+            authorize(&grants, &call_on("evict", &pod))?;
+            cluster.evict(&pod, own).await?;
+            Ok(((), pod.label()))
+        })
+        .await
+    }
+
+    async fn wait(
+        &mut self,
+        target: ObjectRef,
+        until: cluster::Condition,
+        timeout_ms: u64,
+    ) -> Result<String, Error> {
+        let target = to_k8s_ref(target);
+        let label = requested(&target);
+        let condition = match until {
+            cluster::Condition::Ready => Ok(k8s::Condition::Ready),
+            cluster::Condition::RolledOut => Ok(k8s::Condition::RolledOut),
+            cluster::Condition::Deleted => Ok(k8s::Condition::Deleted),
+            cluster::Condition::DeletedUid(uid) => Ok(k8s::Condition::DeletedUid(uid)),
+            cluster::Condition::Field(field) => {
+                parse_json(&field.equals, "the field condition's value").map(|equals| {
+                    k8s::Condition::Field {
+                        pointer: field.pointer,
+                        equals,
+                    }
+                })
+            }
+        };
+        let own = Duration::from_millis(timeout_ms).min(self.time.remaining());
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        let slack = Some(own + Duration::from_secs(1));
+        self.perform("wait", label, slack, false, async move {
+            let condition = condition?;
+            let loc = locate_authorized(&cluster, &grants, "wait", &target).await?;
+            let options = k8s::WaitOptions {
+                pod_detail: may_read_pods(&grants, loc.namespace()),
+            };
+            let value = cluster.wait(&loc, &condition, own, options).await?;
+            Ok((value.to_string(), loc.label()))
+        })
+        .await
+    }
+}
+
+impl RunState {
+    /// `cordon` and `uncordon`: a node needs no discovery.
+    async fn node_call(&mut self, operation: &'static str, node: String) -> Result<(), Error> {
+        let label = format!("v1/Node {}", text::escape(&node, 128));
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        self.perform(operation, label, None, true, async move {
+            let loc = cluster.locate_node(&node)?;
+            authorize(&grants, &call_on(operation, &loc))?;
+            match operation {
+                "cordon" => cluster.cordon(&loc).await?,
+                _ => cluster.uncordon(&loc).await?,
+            }
+            Ok(((), loc.label()))
+        })
+        .await
+    }
+}

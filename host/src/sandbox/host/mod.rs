@@ -1,0 +1,15 @@
+//! The host side of each WIT interface, one module each (as Spin keeps one per host capability):
+//! `cluster` and `revisions` go through the one call path in `call`; `runtime` serves log, time,
+//! progress and checkpoints; `wasi` is the WASI a policy gets.
+//!
+//! Where later features go: the audit log records every call in `call::RunState::perform`
+//! (one funnel for every cluster and revisions call, with the target as located and authorized,
+//! and its outcome); the undo journal takes a mutation's before-image in `cluster.rs`, between
+//! authorization and the request, through the same funnel; revisions storage replaces
+//! `revisions.rs`.
+
+pub mod call;
+pub mod cluster;
+pub mod revisions;
+pub mod runtime;
+pub mod wasi;

@@ -1,0 +1,99 @@
+//! The host side of the `runtime` interface: log and progress lines (capped, within the run's
+//! log bound), the run's clock and deadline, sleeps cut by the deadline, bounded checkpoints,
+//! and the panic report.
+
+use std::time::Duration;
+
+use crate::report::{Event, Level};
+use crate::sandbox::bindings::cutover::policy::runtime;
+use crate::sandbox::bindings::cutover::policy::types::Error;
+use crate::sandbox::limits::MAX_CHECKPOINT;
+use crate::sandbox::state::RunState;
+use crate::text::{self, Admit};
+
+impl RunState {
+    /// Offers one line to the run's log bound; emits it, or the one note when the bound is hit.
+    fn log_line(&mut self, event: Event) {
+        let size = match &event {
+            Event::Log { message, .. } | Event::Progress { message, .. } => message.len(),
+            _ => 0,
+        };
+        match self.log.admit(size) {
+            Admit::Line => self.emit(event),
+            Admit::Cut(note) => self.emit(Event::Log {
+                level: Level::Warn,
+                message: note,
+            }),
+            Admit::Dropped => {}
+        }
+        self.stats.log_dropped = self.log.dropped();
+    }
+}
+
+impl runtime::Host for RunState {
+    async fn log(&mut self, level: runtime::Level, message: String) {
+        let level = match level {
+            runtime::Level::Debug => Level::Debug,
+            runtime::Level::Info => Level::Info,
+            runtime::Level::Warn => Level::Warn,
+            runtime::Level::Error => Level::Error,
+        };
+        let message = text::cap(&message, text::MAX_LINE);
+        self.log_line(Event::Log { level, message });
+    }
+
+    async fn now(&mut self) -> u64 {
+        self.time.clock.unix_millis()
+    }
+
+    async fn sleep(&mut self, ms: u64) -> bool {
+        let wanted = Duration::from_millis(ms);
+        let remaining = self.time.remaining();
+        let time = self.time.clone();
+        tokio::select! {
+            biased;
+            () = time.cancel.cancelled() => false,
+            () = time.clock.sleep(wanted.min(remaining)) => wanted <= remaining,
+        }
+    }
+
+    async fn deadline(&mut self) -> u64 {
+        let left = u64::try_from(self.time.remaining().as_millis()).unwrap_or(u64::MAX);
+        self.time.clock.unix_millis().saturating_add(left)
+    }
+
+    async fn progress(&mut self, step: u32, total: u32, message: String) {
+        let message = text::cap(&message, text::MAX_LINE);
+        self.log_line(Event::Progress {
+            step,
+            total,
+            message,
+        });
+    }
+
+    async fn checkpoint(&mut self, state: String) -> Result<(), Error> {
+        if state.len() > MAX_CHECKPOINT {
+            return Err(Error::Invalid(format!(
+                "a checkpoint of {} bytes is larger than the {} MiB a run may keep",
+                state.len(),
+                MAX_CHECKPOINT >> 20
+            )));
+        }
+        if let Err(e) = self.checkpoint.save(&state) {
+            let message = format!("cannot save the checkpoint: {e}");
+            self.emit(Event::Log {
+                level: Level::Warn,
+                message,
+            });
+        }
+        Ok(())
+    }
+
+    async fn restore(&mut self) -> Option<String> {
+        self.checkpoint.load()
+    }
+
+    async fn report_panic(&mut self, message: String) {
+        self.panic = Some(text::cap(&message, text::MAX_QUOTE));
+    }
+}
