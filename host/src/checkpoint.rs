@@ -1,8 +1,13 @@
 //! Checkpoints: opaque state a policy saves so that a later run of the same release can resume.
-//! Kept as one file per (cluster, namespace, release) under the state directory.
+//! Kept as one private file per (cluster, namespace, release) under the state directory.
+//! (The releases work moves them into the cluster, beside the release's revisions.)
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::fs::{self, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
 
 /// The checkpoint file of one release on one cluster.
 #[derive(Debug, Clone)]
@@ -13,45 +18,62 @@ pub struct CheckpointStore {
 impl CheckpointStore {
     /// The store for `release` in `namespace` on the cluster at `server`: under
     /// `$CUTOVER_STATE_DIR`, else `$XDG_STATE_HOME/cutover`, else `~/.local/state/cutover`.
+    /// The file is named by the SHA-256 of the three, so no name reaches the path itself.
     pub fn for_release(server: &str, namespace: &str, release: &str) -> CheckpointStore {
         let dir = crate::paths::state_dir();
-        let mut hasher = DefaultHasher::new();
-        server.hash(&mut hasher);
-        let file = format!("{namespace}.{release}.{:016x}.json", hasher.finish());
+        let mut key = Sha256::new();
+        for part in [server, namespace, release] {
+            key.update(part.as_bytes());
+            key.update([0]);
+        }
+        let file = format!("{}.json", hex::encode(key.finalize()));
         CheckpointStore {
             path: dir.map(|d| d.join("checkpoints").join(file)),
         }
     }
 
-    /// A store that keeps nothing (tests, or no home directory).
+    /// A store that keeps nothing (a dry run, the simulator, or no home directory).
     pub fn none() -> CheckpointStore {
         CheckpointStore { path: None }
     }
 
-    /// Saves `state`, replacing the previous checkpoint.
+    /// Saves `state`, replacing the previous checkpoint (a private file, written whole).
     pub fn save(&self, state: &str) -> std::io::Result<()> {
         let Some(path) = &self.path else {
             return Ok(());
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
         }
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, state)?;
-        std::fs::rename(tmp, path)
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(state.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(tmp, path)
     }
 
-    /// The saved state, if any.
+    /// The saved state, if any (at most the size a checkpoint may have).
     pub fn load(&self) -> Option<String> {
-        self.path
-            .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
+        let path = self.path.as_ref()?;
+        let meta = fs::metadata(path).ok()?;
+        if meta.len() > crate::sandbox::limits::MAX_CHECKPOINT as u64 {
+            return None;
+        }
+        fs::read_to_string(path).ok()
     }
 
     /// Forgets the checkpoint (after a successful run).
     pub fn clear(&self) {
         if let Some(path) = &self.path {
-            let _ = std::fs::remove_file(path);
+            let _ = fs::remove_file(path);
         }
     }
 }
@@ -71,5 +93,22 @@ mod tests {
         assert_eq!(store.load().as_deref(), Some("{\"step\":2}"));
         store.clear();
         assert_eq!(store.load(), None);
+    }
+
+    #[test]
+    fn file_names_are_digests_not_names() {
+        let a = CheckpointStore::for_release("https://k", "shop", "web");
+        let b = CheckpointStore::for_release("https://k", "shop", "web2");
+        let name = |s: &CheckpointStore| {
+            s.path
+                .as_ref()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+        };
+        if let (Some(a), Some(b)) = (name(&a), name(&b)) {
+            assert_ne!(a, b);
+            assert_eq!(a.len(), 64 + ".json".len());
+            assert!(!a.contains("web"));
+        }
     }
 }

@@ -10,6 +10,15 @@ use crate::capabilities::{Capability, ParseError};
 pub const SECTION: &str = "cutover-manifest";
 /// The manifest format this host reads.
 pub const MANIFEST_VERSION: u32 = 1;
+/// The largest manifest section read.
+pub const MAX_SECTION: usize = 64 << 10;
+/// The longest policy or parameter name.
+pub const MAX_NAME: usize = 63;
+/// The longest description (of the policy or of a parameter), in characters.
+pub const MAX_DESCRIPTION: usize = 256;
+/// The most parameters, and the most capabilities, a manifest may declare.
+pub const MAX_PARAMS: usize = 256;
+pub const MAX_CAPABILITIES: usize = 256;
 
 /// What a policy says about itself.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -104,6 +113,7 @@ impl Manifest {
             return Err(ManifestError::NotWasm(what.into()));
         }
         let mut found: Option<&[u8]> = None;
+        let mut sections = 0usize;
         let mut outermost = true;
         for payload in Parser::new(0).parse_all(bytes) {
             match payload.map_err(|e| ManifestError::Malformed(e.to_string()))? {
@@ -114,13 +124,27 @@ impl Manifest {
                         return Err(ManifestError::CoreModule);
                     }
                 }
+                // Anywhere in the component, nested modules included: one manifest, or none.
                 Payload::CustomSection(section) if section.name() == SECTION => {
+                    sections += 1;
                     found.get_or_insert(section.data());
                 }
                 _ => {}
             }
         }
         let data = found.ok_or(ManifestError::Missing)?;
+        if sections > 1 {
+            return Err(ManifestError::Invalid(format!(
+                "the component holds {sections} `{SECTION}` sections; a policy has exactly one"
+            )));
+        }
+        if data.len() > MAX_SECTION {
+            return Err(ManifestError::Invalid(format!(
+                "the section is {} bytes, more than the {} KiB a manifest may take",
+                data.len(),
+                MAX_SECTION >> 10
+            )));
+        }
         let manifest: Manifest =
             serde_json::from_slice(data).map_err(|e| ManifestError::Invalid(e.to_string()))?;
         manifest.check()?;
@@ -140,35 +164,128 @@ impl Manifest {
         self.params.iter().find(|p| p.name == name)
     }
 
+    /// The rules of docs/manifest.md, each checked in time linear in the manifest's size.
     fn check(&self) -> Result<(), ManifestError> {
         if self.manifest_version != MANIFEST_VERSION {
             return Err(ManifestError::Version(self.manifest_version));
         }
         let invalid = |m: String| Err(ManifestError::Invalid(m));
-        let name_ok = !self.name.is_empty()
-            && self
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !name_ok {
+        if !is_policy_name(&self.name) {
             return invalid(format!(
-                "name `{}` must be lowercase letters, digits and -",
-                self.name
+                "name `{}` must be 1 to {MAX_NAME} lowercase letters, digits and -",
+                shown(&self.name)
             ));
         }
-        for (i, param) in self.params.iter().enumerate() {
-            if self.params[..i].iter().any(|p| p.name == param.name) {
+        if !is_semver(&self.version) {
+            return invalid(format!(
+                "version `{}` is not semver (MAJOR.MINOR.PATCH[-pre][+build])",
+                shown(&self.version)
+            ));
+        }
+        check_description(&self.description, "the description")?;
+        if self.params.len() > MAX_PARAMS {
+            return invalid(format!(
+                "{} parameters declared; at most {MAX_PARAMS}",
+                self.params.len()
+            ));
+        }
+        let mut names = std::collections::HashSet::with_capacity(self.params.len());
+        for param in &self.params {
+            if !is_param_name(&param.name) {
+                return invalid(format!(
+                    "parameter name `{}` must be 1 to {MAX_NAME} letters, digits, - and _",
+                    shown(&param.name)
+                ));
+            }
+            if !names.insert(param.name.as_str()) {
                 return invalid(format!("parameter `{}` is declared twice", param.name));
             }
+            check_description(
+                &param.description,
+                &format!("the description of parameter `{}`", param.name),
+            )?;
             if let Some(default) = &param.default
                 && let Err(e) = crate::params::check_value(param, default)
             {
-                return invalid(format!("the default of parameter `{}` {e}", param.name));
+                return invalid(format!(
+                    "the default of parameter `{}` {}",
+                    param.name,
+                    crate::text::quote(&e)
+                ));
             }
+        }
+        if self.capabilities.len() > MAX_CAPABILITIES {
+            return invalid(format!(
+                "{} capabilities declared; at most {MAX_CAPABILITIES}",
+                self.capabilities.len()
+            ));
         }
         self.capabilities()?;
         Ok(())
     }
+}
+
+/// Hostile text quoted in an error: escaped and short.
+fn shown(s: &str) -> String {
+    crate::text::escape(s, 64)
+}
+
+/// One line of at most [`MAX_DESCRIPTION`] characters with nothing that could steer a terminal.
+fn check_description(text: &str, what: &str) -> Result<(), ManifestError> {
+    if text.chars().any(crate::text::is_unsafe) {
+        return Err(ManifestError::Invalid(format!(
+            "{what} must be one line of plain text (it holds control or format characters: `{}`)",
+            shown(text)
+        )));
+    }
+    if text.chars().count() > MAX_DESCRIPTION {
+        return Err(ManifestError::Invalid(format!(
+            "{what} is longer than {MAX_DESCRIPTION} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn is_policy_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_NAME
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// As the guest SDK's rule: letters, digits, `-` and `_`.
+fn is_param_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_NAME
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Semantic Versioning 2.0: `MAJOR.MINOR.PATCH`, numbers without leading zeros, then
+/// optionally `-pre` (dot-separated identifiers, numeric ones without leading zeros) and
+/// `+build` (dot-separated identifiers).
+fn is_semver(s: &str) -> bool {
+    let ident =
+        |i: &str| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let number = |n: &str| {
+        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n == "0" || !n.starts_with('0'))
+    };
+    let (rest, build) = match s.split_once('+') {
+        Some((rest, build)) => (rest, Some(build)),
+        None => (s, None),
+    };
+    let (core, pre) = match rest.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (rest, None),
+    };
+    let mut parts = core.split('.');
+    let core_ok = (0..3).all(|_| parts.next().is_some_and(number)) && parts.next().is_none();
+    let pre_ok = pre.is_none_or(|p| {
+        p.split('.')
+            .all(|i| ident(i) && (!i.bytes().all(|b| b.is_ascii_digit()) || number(i)))
+    });
+    let build_ok = build.is_none_or(|b| b.split('.').all(ident));
+    core_ok && pre_ok && build_ok
 }
 
 #[cfg(test)]
@@ -210,6 +327,77 @@ mod tests {
     }
 
     #[test]
+    fn descriptions_are_one_plain_line() {
+        let with = |description: &str| {
+            let text = serde_json::json!({
+                "manifestVersion": 1, "name": "x", "version": "0.1.0",
+                "description": description,
+            });
+            serde_json::from_value::<Manifest>(text).unwrap().check()
+        };
+        assert!(with("Drain a node.").is_ok());
+        for bad in [
+            "a\nb",
+            "clear\x1b[2J",
+            "hide\x1b[1A\x1b[2K",
+            "\u{9b}c",
+            "rtl\u{202e}x",
+        ] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.contains("one line"), "{bad:?}: {err}");
+            assert!(!err.chars().any(crate::text::is_unsafe), "{err}");
+        }
+        assert!(with(&"x".repeat(MAX_DESCRIPTION + 1)).is_err());
+    }
+
+    #[test]
+    fn one_manifest_section_only_and_bounded() {
+        let json = br#"{"manifestVersion":1,"name":"a","version":"0.1.0"}"#;
+        // A component with the section twice (in two nested places is the same to the reader).
+        let mut bytes = b"\0asm\x0d\0\x01\0".to_vec();
+        for _ in 0..2 {
+            let mut body = vec![SECTION.len() as u8];
+            body.extend_from_slice(SECTION.as_bytes());
+            body.extend_from_slice(json);
+            bytes.push(0);
+            bytes.push(body.len() as u8);
+            bytes.extend(body);
+        }
+        let err = Manifest::read(&bytes).unwrap_err().to_string();
+        assert!(err.contains("2 `cutover-manifest` sections"), "{err}");
+    }
+
+    #[test]
+    fn a_large_manifest_is_checked_in_one_pass() {
+        // 256 parameters and 256 capabilities: the duplicate check is a set, not a pairwise scan.
+        let params: Vec<_> = (0..MAX_PARAMS)
+            .map(|i| serde_json::json!({"name": format!("p{i}"), "type": "string"}))
+            .collect();
+        let caps: Vec<_> = (0..MAX_CAPABILITIES)
+            .map(|i| format!("cluster/get:v1/Kind{i}"))
+            .collect();
+        let text = serde_json::json!({
+            "manifestVersion": 1, "name": "big", "version": "1.0.0",
+            "params": params, "capabilities": caps,
+        });
+        let manifest: Manifest = serde_json::from_value(text.clone()).unwrap();
+        manifest.check().unwrap();
+        let mut over = text;
+        over["params"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"name": "one-too-many", "type": "string"}));
+        let manifest: Manifest = serde_json::from_value(over).unwrap();
+        assert!(
+            manifest
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("at most")
+        );
+    }
+
+    #[test]
     fn manifest_json_is_checked() {
         let good = r#"{"manifestVersion":1,"name":"drain","version":"0.1.0","params":[
             {"name":"node","type":"string","required":true},
@@ -235,6 +423,28 @@ mod tests {
             manifest.check(),
             Err(ManifestError::Capability(_))
         ));
+
+        for (from, to, why) in [
+            ("0.1.0", "1.0", "semver"),
+            ("0.1.0", "01.0.0", "semver"),
+            ("0.1.0", "1.0.0-\\u001b[2J", "semver"),
+            ("\"drain\"", "\"Drain\"", "lowercase"),
+            ("\"node\",\"type\"", "\"no de\",\"type\"", "parameter name"),
+        ] {
+            let text = good.replacen(from, to, 1);
+            let manifest: Manifest = serde_json::from_str(&text).unwrap();
+            let err = manifest.check().unwrap_err().to_string();
+            assert!(err.contains(why), "{to}: {err}");
+            assert!(!err.contains('\x1b'), "{err}");
+        }
+        for version in ["0.1.0", "1.2.3-rc.1+build.5", "10.20.30-alpha-beta.0"] {
+            assert!(is_semver(version), "{version}");
+        }
+        for version in [
+            "1.2", "1.2.3.4", "1.02.3", "1.2.3-", "1.2.3-01", "v1.2.3", "1.2.3+",
+        ] {
+            assert!(!is_semver(version), "{version}");
+        }
 
         let future = good.replace("\"manifestVersion\":1", "\"manifestVersion\":7");
         let manifest: Manifest = serde_json::from_str(&future).unwrap();

@@ -34,6 +34,13 @@ pub fn resolve(
     values_files: &[&Path],
     sets: &[String],
 ) -> Result<Value, ParamError> {
+    // One index, so that checking n values against m parameters is n + m work, not n * m.
+    let index: std::collections::HashMap<&str, &ParamSpec> = manifest
+        .params
+        .iter()
+        .map(|p| (p.name.as_str(), p))
+        .collect();
+    let spec_for = |name: &str| spec_for(manifest, &index, name);
     let mut params = Map::new();
     for path in values_files {
         for (name, value) in read_values_file(path)? {
@@ -44,11 +51,11 @@ pub fn resolve(
         let (name, raw) = set
             .split_once('=')
             .ok_or_else(|| ParamError::SetSyntax(set.clone()))?;
-        let spec = spec_for(manifest, name.trim())?;
+        let spec = spec_for(name.trim())?;
         params.insert(spec.name.clone(), from_flag(spec, raw)?);
     }
     for (name, value) in &params {
-        let spec = spec_for(manifest, name)?;
+        let spec = spec_for(name)?;
         check_value(spec, value).map_err(|reason| ParamError::Type {
             name: name.clone(),
             reason,
@@ -106,11 +113,15 @@ fn describe(kind: ParamType) -> &'static str {
     }
 }
 
-fn spec_for<'m>(manifest: &'m Manifest, name: &str) -> Result<&'m ParamSpec, ParamError> {
-    manifest.param(name).ok_or_else(|| {
+fn spec_for<'m>(
+    manifest: &'m Manifest,
+    index: &std::collections::HashMap<&str, &'m ParamSpec>,
+    name: &str,
+) -> Result<&'m ParamSpec, ParamError> {
+    index.get(name).copied().ok_or_else(|| {
         let known: Vec<&str> = manifest.params.iter().map(|p| p.name.as_str()).collect();
         ParamError::Unknown {
-            name: name.to_string(),
+            name: crate::text::escape(name, 64),
             policy: manifest.name.clone(),
             known: if known.is_empty() {
                 "no parameters".into()

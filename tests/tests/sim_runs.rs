@@ -308,23 +308,42 @@ async fn api_faults_at_a_rate_repeat_with_the_seed() {
     assert_eq!(strip(first.json()), strip(second.json()));
 }
 
+/// Never a silent simulator: with no cluster configured and no `--sim`, a run is refused with
+/// exit 4 and a hint, and nothing runs. (It would break if `cutover run` fell back to the
+/// simulator, or failed with a less helpful line.)
 #[tokio::test]
-async fn without_any_cluster_configured_the_run_goes_to_the_simulator() {
+async fn without_any_cluster_configured_the_run_is_refused_with_a_hint() {
     assert!(
         !Cutover::test_home().join(".kube/config").exists(),
         "the test HOME has no kubeconfig"
     );
     // An empty $KUBECONFIG counts as unset, as for kubectl.
     let out = Cutover::run(
-        &["run", &guest("sleeper"), "--set", "ms=1000"],
+        &[
+            "run",
+            &guest("sleeper"),
+            "--set",
+            "ms=1000",
+            "--allow-declared",
+        ],
+        Path::new(""),
+    )
+    .await;
+    out.expect_error(4, &["no cluster is configured", "--sim"]);
+    assert!(
+        !out.stdout.contains("Target:") && !out.stdout.contains("Running"),
+        "nothing may run\n{out}"
+    );
+    // With --sim it runs, on the built-in scenario.
+    let out = Cutover::run(
+        &["run", &guest("sleeper"), "--set", "ms=1000", "--sim"],
         Path::new(""),
     )
     .await;
     out.expect_code(0);
     assert!(
         out.stdout
-            .starts_with("Target: simulator (built-in scenario")
-            && out.stdout.contains("no cluster is configured"),
+            .starts_with("Target: simulator (built-in scenario: 3 Ready nodes"),
         "{out}"
     );
 }

@@ -121,6 +121,60 @@ pub fn check_list(query: &ListQuery) -> Result<(), String> {
     }
 }
 
+/// Whether objects of a built-in kind live in a namespace, known without asking the server;
+/// `None` for kinds this table does not know (custom resources), which discovery decides.
+/// The capability check before discovery uses it, so that a call on a cluster-scoped built-in
+/// kind is checked (and a denial named) without a namespace.
+pub fn known_scope(api_version: &str, kind: &str) -> Option<bool> {
+    let (group, _) = split_api_version(api_version)?;
+    const CLUSTER_SCOPED: &[(&str, &str)] = &[
+        ("", "Namespace"),
+        ("", "Node"),
+        ("", "PersistentVolume"),
+        ("", "ComponentStatus"),
+        ("rbac.authorization.k8s.io", "ClusterRole"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        ("storage.k8s.io", "StorageClass"),
+        ("storage.k8s.io", "CSIDriver"),
+        ("storage.k8s.io", "CSINode"),
+        ("storage.k8s.io", "VolumeAttachment"),
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+        ("apiregistration.k8s.io", "APIService"),
+        (
+            "admissionregistration.k8s.io",
+            "MutatingWebhookConfiguration",
+        ),
+        (
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration",
+        ),
+        ("scheduling.k8s.io", "PriorityClass"),
+        ("node.k8s.io", "RuntimeClass"),
+        ("certificates.k8s.io", "CertificateSigningRequest"),
+        ("networking.k8s.io", "IngressClass"),
+        ("policy", "PodSecurityPolicy"),
+        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ];
+    const NAMESPACED_GROUPS: &[&str] = &[
+        "",
+        "apps",
+        "batch",
+        "autoscaling",
+        "policy",
+        "networking.k8s.io",
+        "rbac.authorization.k8s.io",
+        "storage.k8s.io",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "events.k8s.io",
+    ];
+    if CLUSTER_SCOPED.contains(&(group, kind)) {
+        return Some(false);
+    }
+    NAMESPACED_GROUPS.contains(&group).then_some(true)
+}
+
 const LABEL_RULE: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (at most 63 characters)";
 const SUBDOMAIN_RULE: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (at most 253 characters)";
 const DNS1035_RULE: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (at most 63 characters)";
@@ -333,6 +387,18 @@ mod tests {
         let e = check_ref(&r("v1", "ConfigMap", None, &huge)).unwrap_err();
         assert!(e.len() < 600, "{} bytes", e.len());
         assert!(!e.contains('\x1b'));
+    }
+
+    #[test]
+    fn built_in_scopes() {
+        assert_eq!(known_scope("v1", "Namespace"), Some(false));
+        assert_eq!(known_scope("v1", "Pod"), Some(true));
+        assert_eq!(known_scope("apps/v1", "Deployment"), Some(true));
+        assert_eq!(
+            known_scope("rbac.authorization.k8s.io/v1", "ClusterRole"),
+            Some(false)
+        );
+        assert_eq!(known_scope("example.com/v1", "Widget"), None);
     }
 
     #[test]

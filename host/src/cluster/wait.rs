@@ -27,11 +27,13 @@ use super::readiness::{self, PodProblem, Verdict, pod_problem};
 use super::{Cluster, Condition, Located};
 
 /// How a wait reports what its implied reads found.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct WaitOptions {
     /// Whether an abort may name the stuck pod, its container and the kubelet's message
     /// (the caller may read pods in that namespace); otherwise it gives only the reason.
     pub pod_detail: bool,
+    /// Where the detail left out of an abort is put, for the operator's eyes only.
+    pub withheld: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 /// The object watch of a wait, by name: `Some(object)` when it is seen, `None` when it is gone
@@ -273,6 +275,7 @@ impl<'a> Waiter<'a> {
         if self.options.pod_detail {
             problem.to_string()
         } else {
+            let _ = self.options.withheld.set(problem.to_string());
             let ns = self.loc.namespace().unwrap_or_default();
             format!(
                 "a pod of its current revision is in {} (grant cluster/get:v1/Pod@{ns} to see which)",

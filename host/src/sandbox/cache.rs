@@ -1,11 +1,25 @@
-//! The on-disk cache of compiled components, keyed by the module's digest and the engine's
+//! The on-disk cache of compiled components, keyed by SHA-256 of the module and of the engine's
 //! configuration, so a policy is compiled once per machine rather than once per run.
+//!
+//! A cache entry is native code that wasmtime maps and runs, so the cache trusts nothing it did
+//! not write itself: the directory and each entry must belong to the user running cutover and
+//! be writable by nobody else, or the cache is not used at all; and each entry carries the
+//! SHA-256 of its contents, checked before wasmtime sees it, so that a torn or corrupted entry is
+//! compiled again, never executed.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::fs::{self, OpenOptions};
+use std::hash::{Hash, Hasher};
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+/// The first bytes of an entry: the format, then the SHA-256 of the rest.
+const MAGIC: &[u8; 8] = b"cutovc01";
+const HEADER: usize = MAGIC.len() + 32;
 
 /// Where compiled components are kept: `compiled/` in the cache directory
 /// ([`crate::paths::cache_dir`]); None when no home is known (then nothing is cached).
@@ -17,38 +31,79 @@ pub fn default_dir() -> Option<PathBuf> {
 pub struct ComponentCache {
     dir: Option<PathBuf>,
     engine_key: String,
+    /// Why the cache directory is not used, when it is not.
+    refused: Option<String>,
+}
+
+/// A `Hasher` that feeds SHA-256, so that `Engine::precompile_compatibility_hash` (which only
+/// offers `Hash`) gives a key that does not depend on `DefaultHasher`'s unspecified algorithm.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        // Not used: the key is the whole digest (see `ComponentCache::new`).
+        0
+    }
 }
 
 impl ComponentCache {
-    /// A cache in `dir` (None: compile every time) for components of `engine`.
+    /// A cache in `dir` (None: compile every time) for components of `engine`. A directory that
+    /// another user owns or can write to is not used (see [`ComponentCache::refused`]).
     pub fn new(engine: &Engine, dir: Option<PathBuf>) -> ComponentCache {
-        let mut hasher = DefaultHasher::new();
+        let mut hasher = Sha256Hasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_key = hex::encode(&hasher.0.finalize()[..16]);
+        let (dir, refused) = match dir {
+            Some(dir) => match prepare_dir(&dir) {
+                Ok(()) => (Some(dir), None),
+                Err(why) => {
+                    tracing::warn!("{why}");
+                    (None, Some(why))
+                }
+            },
+            None => (None, None),
+        };
         ComponentCache {
             dir,
-            engine_key: format!("{:016x}", hasher.finish()),
+            engine_key,
+            refused,
         }
+    }
+
+    /// Why the cache directory is not used, if it is not (the CLI says so once).
+    pub fn refused(&self) -> Option<&str> {
+        self.refused.as_deref()
     }
 
     /// The compiled component for `bytes`, whose SHA-256 is `digest` (hex).
     ///
-    /// A cache entry that cannot be read or does not load (another wasmtime, a torn write) is
-    /// ignored and replaced. A cache that cannot be written only costs the next run a compile.
+    /// An entry that cannot be read, is not ours alone, fails its digest or does not load
+    /// (another wasmtime) is ignored and replaced. A cache that cannot be written only costs the
+    /// next run a compile.
     pub fn load(&self, engine: &Engine, digest: &str, bytes: &[u8]) -> wasmtime::Result<Component> {
         let Some(path) = self.path(digest) else {
             return Component::new(engine, bytes);
         };
-        if path.exists() {
-            // SAFETY: the file was written by `Component::serialize` of this engine
-            // configuration (the engine key is in its name) into the operator's own cache
-            // directory, and wasmtime checks its header and compatibility before use.
-            match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok(component),
-                Err(e) => tracing::debug!("ignoring cache entry {}: {e:#}", path.display()),
+        match read_entry(&path) {
+            Ok(Some(compiled)) => {
+                // SAFETY: the bytes were written by `Component::serialize` of this engine
+                // configuration (its key is in the entry's name) into a directory and file that
+                // only this user can write, and their SHA-256 matches what was written with
+                // them; wasmtime checks the header and compatibility again before use.
+                match unsafe { Component::deserialize(engine, compiled) } {
+                    Ok(component) => return Ok(component),
+                    Err(e) => tracing::debug!("ignoring cache entry {}: {e:#}", path.display()),
+                }
             }
+            Ok(None) => {}
+            Err(why) => tracing::warn!("ignoring cache entry {}: {why}", path.display()),
         }
         let component = Component::new(engine, bytes)?;
-        if let Err(e) = write_atomically(&path, &component.serialize()?) {
+        if let Err(e) = write_entry(&path, &component.serialize()?) {
             tracing::debug!(
                 "cannot cache the compiled policy in {}: {e}",
                 path.display()
@@ -64,36 +119,180 @@ impl ComponentCache {
     }
 }
 
-/// Writes to a temporary file beside `path`, then renames: a reader never sees half a file.
-fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+/// The user this process runs as.
+fn current_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Whether `meta` belongs to us and nobody else can write it.
+fn ours_alone(meta: &fs::Metadata) -> Result<(), String> {
+    if meta.uid() != current_uid() {
+        return Err(format!("it belongs to user {}", meta.uid()));
+    }
+    if meta.permissions().mode() & 0o022 != 0 {
+        return Err(format!(
+            "it is writable by other users (mode {:o})",
+            meta.permissions().mode() & 0o777
+        ));
+    }
+    Ok(())
+}
+
+/// Creates the directory (mode 0700) or checks the existing one.
+fn prepare_dir(dir: &Path) -> Result<(), String> {
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create the cache directory {}: {e}", dir.display()))?;
+    }
+    let meta = fs::symlink_metadata(dir)
+        .map_err(|e| format!("cannot read the cache directory {}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!(
+            "not using the compile cache {}: it is not a directory",
+            dir.display()
+        ));
+    }
+    ours_alone(&meta).map_err(|why| {
+        format!(
+            "not using the compile cache {}: {why}; compiled policies could be replaced by another user (fix: chmod go-w, or set CUTOVER_CACHE_DIR)",
+            dir.display()
+        )
+    })
+}
+
+/// The compiled bytes of an entry, once its ownership, mode and digest check out; `None` when
+/// there is no entry.
+fn read_entry(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    ours_alone(&meta)?;
+    let data = fs::read(path).map_err(|e| e.to_string())?;
+    if data.len() < HEADER || &data[..MAGIC.len()] != MAGIC {
+        return Err("it is not a cutover cache entry".into());
+    }
+    let (header, compiled) = data.split_at(HEADER);
+    if Sha256::digest(compiled).as_slice() != &header[MAGIC.len()..] {
+        return Err("its contents do not match their digest (corrupted)".into());
+    }
+    Ok(Some(compiled.to_vec()))
+}
+
+/// Writes an entry (header, then the compiled bytes) to a private temporary file beside `path`,
+/// then renames it: a reader never sees half an entry.
+fn write_entry(path: &Path, compiled: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
         ".{}.{}",
         std::process::id(),
         path.file_name().and_then(|n| n.to_str()).unwrap_or("entry")
     ));
-    std::fs::write(&tmp, data)?;
-    std::fs::rename(&tmp, path)
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    file.write_all(MAGIC)?;
+    file.write_all(&Sha256::digest(compiled))?;
+    file.write_all(compiled)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The smallest component: the preamble of the component binary format.
+    const EMPTY: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    fn private_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        dir
+    }
+
     #[test]
-    fn a_corrupt_entry_is_replaced() {
+    fn a_corrupt_entry_is_recompiled_never_loaded() {
+        let engine = crate::sandbox::engine::build().unwrap();
+        let dir = private_dir();
+        let cache = ComponentCache::new(&engine, Some(dir.path().to_path_buf()));
+        assert!(cache.refused().is_none());
+        cache.load(&engine, "abc", EMPTY).unwrap();
+        let path = cache.path("abc").unwrap();
+        let good = fs::read(&path).unwrap();
+        assert_eq!(&good[..MAGIC.len()], MAGIC);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Flip one byte of the compiled code: the digest no longer matches.
+        let mut bad = good.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0xff;
+        fs::write(&path, &bad).unwrap();
+        assert!(read_entry(&path).unwrap_err().contains("digest"));
+        cache.load(&engine, "abc", EMPTY).unwrap();
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            good,
+            "the entry was written again"
+        );
+    }
+
+    #[test]
+    fn an_entry_others_can_write_is_not_used() {
+        let engine = crate::sandbox::engine::build().unwrap();
+        let dir = private_dir();
+        let cache = ComponentCache::new(&engine, Some(dir.path().to_path_buf()));
+        cache.load(&engine, "abc", EMPTY).unwrap();
+        let path = cache.path("abc").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(
+            read_entry(&path)
+                .unwrap_err()
+                .contains("writable by other users")
+        );
+        // Loading replaces it with a private one.
+        cache.load(&engine, "abc", EMPTY).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_not_used_at_all() {
         let engine = crate::sandbox::engine::build().unwrap();
         let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
         let cache = ComponentCache::new(&engine, Some(dir.path().to_path_buf()));
-        // The smallest component: the preamble of the component binary format.
-        let bytes = b"\0asm\x0d\0\x01\0";
-        let path = cache.path("abc").unwrap();
-        std::fs::write(&path, b"garbage").unwrap();
-        cache.load(&engine, "abc", bytes).unwrap();
-        let reloaded = std::fs::read(&path).unwrap();
-        assert_ne!(reloaded, b"garbage");
-        // The second load comes from the cache entry just written.
-        cache.load(&engine, "abc", bytes).unwrap();
+        let why = cache.refused().expect("refused");
+        assert!(why.contains("writable by other users"), "{why}");
+        cache.load(&engine, "abc", EMPTY).unwrap();
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+    }
+
+    #[test]
+    fn keys_are_sha256_of_the_engine_config() {
+        let engine = crate::sandbox::engine::build().unwrap();
+        let a = ComponentCache::new(&engine, None);
+        let b = ComponentCache::new(&engine, None);
+        assert_eq!(a.engine_key, b.engine_key);
+        assert_eq!(a.engine_key.len(), 32);
     }
 }

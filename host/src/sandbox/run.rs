@@ -66,6 +66,11 @@ impl Sandbox {
         })
     }
 
+    /// Why the compile cache is not used, if it is not (its directory is not ours alone).
+    pub fn cache_refused(&self) -> Option<&str> {
+        self.cache.refused()
+    }
+
     /// Compiles (or loads from the cache) and pre-instantiates a policy.
     pub fn prepare(&self, policy: &PolicySource) -> Result<Prepared, PrepareError> {
         let label = policy.label();

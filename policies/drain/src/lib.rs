@@ -21,7 +21,8 @@ use crate::pod::{Pod, PodKey};
 #[serde(rename_all = "kebab-case")]
 struct Params {
     node: String,
-    timeout: Duration,
+    #[serde(default)]
+    timeout: Option<Duration>,
     ignore_daemonsets: bool,
     delete_emptydir_data: bool,
     force: bool,
@@ -44,6 +45,26 @@ impl Steps<'_> {
     }
 }
 
+/// When the drain gives up: after its `timeout` parameter, and in any case a little before the
+/// run's own deadline (`--timeout`), so that a drain held up by a PodDisruptionBudget ends with
+/// the budget's name rather than being stopped by the host. Returns the deadline and how long
+/// that is from now.
+fn drain_deadline(ctx: &Context, timeout: Option<Duration>) -> (Timestamp, Duration) {
+    let now = ctx.now();
+    let run_left = ctx.deadline().saturating_duration_since(now);
+    // Keep 5% of what the run has left (1 to 30 seconds) to report in.
+    let margin = (run_left / 20).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(30),
+    );
+    let ours = run_left.saturating_sub(margin);
+    let budget = match timeout {
+        Some(t) => (*t).min(ours),
+        None => ours,
+    };
+    (now + budget, Duration::from(budget))
+}
+
 /// Time left until `deadline`; a timeout error naming `what` once none is left.
 fn time_left(
     ctx: &Context,
@@ -62,7 +83,7 @@ fn time_left(
 
 fn drain(ctx: &Context) -> Result<String, Error> {
     let p: Params = ctx.params()?;
-    let deadline = ctx.now() + *p.timeout;
+    let (deadline, timeout) = drain_deadline(ctx, p.timeout);
     let node = p.node.as_str();
 
     ctx.cordon(node)
@@ -107,13 +128,13 @@ fn drain(ctx: &Context) -> Result<String, Error> {
     // Evict one by one: the host retries a budget's refusal until the time given, and a budget
     // typically lets the next pod go once the previous one's replacement is ready.
     for pod in &plan.evict {
-        evict(ctx, pod, deadline, p.timeout)?;
+        evict(ctx, pod, deadline, timeout)?;
         steps.next(&format!("evicted pod {pod}"));
     }
     // Then wait for them all: their deletions (grace periods) run in parallel meanwhile.
     for pod in &plan.evict {
         let what = format!("pod {pod} was deleted");
-        let left = time_left(ctx, deadline, p.timeout, &what)?;
+        let left = time_left(ctx, deadline, timeout, &what)?;
         // By uid, as kubectl does: a StatefulSet's successor of the same name is not the pod
         // that was evicted. (A pod always has a uid; the fallback only guards odd answers.)
         let gone = if pod.uid.is_empty() {
@@ -187,8 +208,8 @@ export_policy! {
     description: "Cordon a node and evict its pods, honouring PodDisruptionBudgets (kubectl drain).",
     params: [
         { name: "node", type: "string", required: true, description: "The node to drain." },
-        { name: "timeout", type: "duration", default: "5m",
-          description: "Give up when evicting and deleting the pods takes longer than this." },
+        { name: "timeout", type: "duration",
+          description: "Give up when evicting and deleting the pods takes longer than this; by default, a little before the run's --timeout." },
         { name: "ignore-daemonsets", type: "boolean", default: true,
           description: "Skip DaemonSet-managed pods; when false, their presence refuses the drain." },
         { name: "delete-emptydir-data", type: "boolean", default: false,
@@ -252,7 +273,7 @@ mod tests {
         );
         let p: Params = ctx.params().expect("params decode");
         assert_eq!(p.node, "n1");
-        assert_eq!(p.timeout.as_secs(), 300);
+        assert_eq!(p.timeout.map(|t| t.as_secs()), Some(300));
         assert!(p.pod_selector.is_none());
     }
 }

@@ -13,6 +13,9 @@ pub(super) fn prepare(policy: &PolicySource) -> Result<(Sandbox, Prepared), CliE
             format!("cannot start the WebAssembly engine: {e:#}"),
         )
     })?;
+    if let Some(why) = sandbox.cache_refused() {
+        eprintln!("warning: {why}");
+    }
     let prepared = sandbox.prepare(policy).map_err(CliError::bad_input)?;
     Ok((sandbox, prepared))
 }

@@ -18,6 +18,9 @@ pub enum CallError {
     Denied { call: String, denial: Denial },
     /// Anything else, as the guest will see it.
     Refused(Error),
+    /// Refused, with more for the operator than the guest may see (what a wait's implied reads
+    /// found, when the run may not read it itself).
+    Withheld { guest: Error, operator: String },
 }
 
 impl From<Error> for CallError {
@@ -43,18 +46,25 @@ pub fn authorize(grants: &Grants, call: &Call<'_>) -> Result<(), CallError> {
     })
 }
 
-/// Before the kind's scope is known (that takes discovery, a request made for the call), a
-/// call must be allowed either as a call in `namespace` or as one on a cluster-scoped kind;
-/// otherwise it is refused without any request. After discovery it is checked again, exactly.
+/// Before discovery (a request made for the call) says whether the kind is namespaced, a call
+/// is checked as it would reach: a built-in kind's scope is known without asking; a custom
+/// kind must be allowed either in `call.namespace` or cluster-wide. Otherwise it is refused
+/// without any request. After discovery it is checked again, exactly.
 pub fn pre_authorize(grants: &Grants, call: &Call<'_>) -> Result<(), CallError> {
     let cluster_scoped = Call {
         namespace: None,
         ..*call
     };
-    if grants.check(call).is_ok() || grants.check(&cluster_scoped).is_ok() {
-        return Ok(());
+    let known = match (call.api_version, call.kind) {
+        (Some(v), Some(k)) => crate::cluster::target::known_scope(v, k),
+        _ => None,
+    };
+    match known {
+        Some(true) => authorize(grants, call),
+        Some(false) => authorize(grants, &cluster_scoped),
+        None if grants.check(&cluster_scoped).is_ok() => Ok(()),
+        None => authorize(grants, call),
     }
-    authorize(grants, call)
 }
 
 impl RunState {
@@ -119,6 +129,14 @@ impl RunState {
                     outcome: error_message(&error).to_string(),
                 });
                 Err(error)
+            }
+            Err(CallError::Withheld { guest, operator }) => {
+                self.emit(Event::Call {
+                    operation: operation.to_string(),
+                    target: requested,
+                    outcome: operator,
+                });
+                Err(guest)
             }
         }
     }

@@ -352,9 +352,24 @@ impl cluster::Host for RunState {
             let loc = locate_authorized(&cluster, &grants, "wait", &target).await?;
             let options = k8s::WaitOptions {
                 pod_detail: may_read_pods(&grants, loc.namespace()),
+                ..k8s::WaitOptions::default()
             };
-            let value = cluster.wait(&loc, &condition, own, options).await?;
-            Ok((value.to_string(), loc.label()))
+            match cluster.wait(&loc, &condition, own, options.clone()).await {
+                Ok(value) => Ok((value.to_string(), loc.label())),
+                Err(e) => {
+                    let guest = super::call::to_wit_error(e);
+                    match options.withheld.get() {
+                        Some(detail) => Err(CallError::Withheld {
+                            operator: format!(
+                                "{} [for the operator: {detail}]",
+                                super::call::error_message(&guest)
+                            ),
+                            guest,
+                        }),
+                        None => Err(CallError::Refused(guest)),
+                    }
+                }
+            }
         })
         .await
     }
