@@ -1,0 +1,262 @@
+//! Operability of `cutover run` against servers that misbehave or are watched: a server that
+//! accepts connections and never answers, the `User-Agent` on every request, the host's own
+//! logs with `-v`, `-o yaml`, and shell completion. No control plane: the servers are the
+//! test's own (a silent TCP listener, and `cutover sim serve` behind a recording proxy).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cutover_tests::{Cutover, Output};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+const UNREACHABLE: i32 = 4;
+
+/// A kubeconfig for a plain-HTTP server on loopback.
+fn kubeconfig(dir: &Path, port: u16) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\n\
+         users:\n- name: u\n  user: {{}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u, namespace: default}}\n\
+         current-context: c\n"
+    );
+    std::fs::write(&path, text).expect("write the kubeconfig");
+    path
+}
+
+/// A server that accepts connections, reads what comes, and never answers. Breaks when
+/// reachability or a request has no deadline: the run would hang until the harness kills it.
+#[tokio::test]
+async fn a_server_that_never_answers_ends_the_run_within_the_request_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            held.push(socket);
+        }
+    });
+    let dir = tempfile::tempdir().expect("scratch dir");
+    let config = kubeconfig(dir.path(), port);
+    let out = Cutover::run(
+        &[
+            "run",
+            "drain",
+            "--set",
+            "node=node-1",
+            "--allow-declared",
+            "--request-timeout",
+            "2s",
+        ],
+        &config,
+    )
+    .await;
+    let line = out.expect_error(UNREACHABLE, &["no answer within 2s", "--request-timeout"]);
+    assert!(line.contains(&format!("127.0.0.1:{port}")), "{out}");
+    assert!(
+        out.elapsed <= Duration::from_secs(3),
+        "took longer than --request-timeout plus a second\n{out}"
+    );
+}
+
+/// `cutover sim serve` in the background, on a free port.
+struct SimServe {
+    child: tokio::process::Child,
+    port: u16,
+}
+
+impl SimServe {
+    async fn start(dir: &Path) -> SimServe {
+        let mut child = tokio::process::Command::new(Cutover::bin())
+            .args(["sim", "serve", "--port", "0", "--write-kubeconfig"])
+            .arg(dir.join("sim.kubeconfig"))
+            .env("HOME", Cutover::test_home())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start cutover sim serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut port = None;
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
+                port = rest
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|p| p.parse().ok());
+                break;
+            }
+        }
+        let port = port.expect("sim serve printed its URL");
+        SimServe { child, port }
+    }
+}
+
+/// Forwards connections to `upstream` and records every request head sent through it.
+async fn recording_proxy(upstream: u16) -> (u16, Arc<Mutex<Vec<u8>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let up = async {
+                    let mut buf = vec![0u8; 16 << 10];
+                    loop {
+                        let n = match client_read.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        record.lock().expect("record").extend_from_slice(&buf[..n]);
+                        if server_write.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                };
+                let down = tokio::io::copy(&mut server_read, &mut client_write);
+                let _ = tokio::join!(up, down);
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// Every request carries `User-Agent: cutover/<version>`, so that API-server audit logs name
+/// the tool. Breaks if any request (discovery, reads, patches, evictions, watches) lacks it.
+#[tokio::test]
+async fn every_request_says_it_comes_from_cutover() {
+    let dir = tempfile::tempdir().expect("scratch dir");
+    let sim = SimServe::start(dir.path()).await;
+    let (port, seen) = recording_proxy(sim.port).await;
+    let config = kubeconfig(dir.path(), port);
+    let out = Cutover::run(
+        &[
+            "run",
+            "drain",
+            "--set",
+            "node=node-1",
+            "--allow-declared",
+            "--timeout",
+            "20s",
+        ],
+        &config,
+    )
+    .await;
+    drop(sim);
+    let text = String::from_utf8_lossy(&seen.lock().expect("record")).into_owned();
+    let methods = ["GET /", "POST /", "PATCH /", "PUT /", "DELETE /"];
+    let mut requests = 0;
+    let mut agents = Vec::new();
+    for head in text.split("\r\n\r\n") {
+        let first = head.trim_start_matches(|c: char| c != 'G' && c != 'P' && c != 'D');
+        if !methods.iter().any(|m| first.starts_with(m)) {
+            continue;
+        }
+        requests += 1;
+        let agent = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("user-agent:")
+                    .map(|v| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        agents.push(agent);
+    }
+    assert!(requests >= 2, "too few requests seen ({requests})\n{out}");
+    let expected = format!("cutover/{}", env!("CARGO_PKG_VERSION"));
+    assert!(
+        agents.iter().all(|a| *a == expected),
+        "requests without `User-Agent: {expected}`: {agents:?}\n{out}"
+    );
+}
+
+/// A kubeconfig that does not exist: `--sim` never reads one.
+const NO_KUBECONFIG: &str = "/nonexistent/cutover-operability/kubeconfig";
+
+async fn sim(args: &[&str]) -> Output {
+    Cutover::run(args, Path::new(NO_KUBECONFIG)).await
+}
+
+/// `-o yaml` is the same report as `-o json`, in YAML. Breaks if either format loses a field.
+#[tokio::test]
+async fn yaml_output_is_the_json_report() {
+    let base = ["run", "drain", "--sim", "--set", "node=node-1", "--allow-declared"];
+    let json = sim(&[&base[..], &["-o", "json"]].concat()).await;
+    json.expect_code(0);
+    let yaml = sim(&[&base[..], &["-o", "yaml"]].concat()).await;
+    yaml.expect_code(0);
+    let from_yaml: serde_json::Value =
+        serde_saphyr::from_str(&yaml.stdout).expect("stdout is YAML");
+    let strip = |mut v: serde_json::Value| {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("wallMs");
+        }
+        v
+    };
+    assert_eq!(strip(from_yaml), strip(json.json()), "{yaml}");
+    let inspect = sim(&["inspect", "drain", "-o", "yaml"]).await;
+    inspect.expect_code(0);
+    let value: serde_json::Value = serde_saphyr::from_str(&inspect.stdout).expect("YAML");
+    assert_eq!(value["manifest"]["name"], "drain", "{inspect}");
+}
+
+/// `-v` turns on the host's own logs (here, the retries of a request the simulator fails).
+/// Breaks if the flag is ignored, or if the logs appear without it.
+#[tokio::test]
+async fn verbose_shows_the_hosts_own_logs() {
+    let dir = tempfile::tempdir().expect("scratch dir");
+    let scenario = dir.path().join("s.yaml");
+    std::fs::write(
+        &scenario,
+        "nodes: 1\nfaults:\n  api:\n    - {verb: patch, kind: Node, status: 500, rate: 1.0}\n",
+    )
+    .expect("scenario");
+    let scenario = scenario.to_str().expect("UTF-8 path");
+    let args = [
+        "run",
+        "drain",
+        "--sim",
+        scenario,
+        "--set",
+        "node=node-1",
+        "--allow-declared",
+    ];
+    let quiet = sim(&args).await;
+    assert!(
+        !quiet.stderr.contains("retrying"),
+        "host logs without -v\n{quiet}"
+    );
+    let loud = sim(&[&["-vv"][..], &args[..]].concat()).await;
+    assert!(
+        loud.stderr.contains("transient API error, retrying"),
+        "no host logs with -vv\n{loud}"
+    );
+}
+
+/// `cutover completion <shell>` prints clap's completion script for the shell.
+#[tokio::test]
+async fn completion_scripts_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef cutover"),
+        ("fish", "complete -c cutover"),
+    ] {
+        let out = sim(&["completion", shell]).await;
+        out.expect_code(0);
+        assert!(out.stdout.contains(marker), "{shell}: {out}");
+        assert!(out.stdout.contains("inspect"), "{shell}: subcommands\n{out}");
+    }
+}
