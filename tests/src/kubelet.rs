@@ -57,6 +57,9 @@ pub struct KubeletOptions {
     pub ready_delay: Duration,
     /// The node heartbeat period. The node lifecycle controller's grace period is 40 s.
     pub heartbeat: Duration,
+    /// How long a deleted pod stays Terminating before the kubelet finishes deleting it (its
+    /// containers stopping); zero by default. Tests of "waits until the pod is gone" use one.
+    pub deletion_delay: Duration,
 }
 
 impl Default for KubeletOptions {
@@ -64,6 +67,7 @@ impl Default for KubeletOptions {
         KubeletOptions {
             ready_delay: Duration::ZERO,
             heartbeat: Duration::from_secs(10),
+            deletion_delay: Duration::ZERO,
         }
     }
 }
@@ -299,6 +303,8 @@ struct Player {
     played: HashMap<String, Stage>,
     /// Pod uids whose deletion was finished (the watch still shows them until it lands).
     deleting: HashSet<String>,
+    /// Pod uid → when the kubelet first saw it terminating (the start of the deletion delay).
+    terminating_since: HashMap<String, Instant>,
     next_ip: u32,
     wake: Option<mpsc::UnboundedSender<(String, String)>>,
 }
@@ -313,6 +319,7 @@ impl Player {
             first_seen: HashMap::new(),
             played: HashMap::new(),
             deleting: HashSet::new(),
+            terminating_since: HashMap::new(),
             next_ip: 0,
             wake: None,
         }
@@ -339,6 +346,7 @@ impl Player {
             self.first_seen.remove(&uid);
             self.played.remove(&uid);
             self.deleting.remove(&uid);
+            self.terminating_since.remove(&uid);
         }
     }
 
@@ -361,6 +369,15 @@ impl Player {
         };
         let name = pod.name_any();
         if pod.metadata.deletion_timestamp.is_some() {
+            let since = *self
+                .terminating_since
+                .entry(uid.clone())
+                .or_insert_with(Instant::now);
+            let waited = since.elapsed();
+            if waited < self.options.deletion_delay {
+                self.wake_later(&namespace, &name, self.options.deletion_delay - waited);
+                return;
+            }
             self.finish_deletion(&pod, &uid, &namespace, &name).await;
             return;
         }

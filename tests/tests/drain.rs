@@ -434,3 +434,45 @@ async fn drain_with_uncordon_leaves_the_node_schedulable() {
 
     env.finish().await.expect("cleanup");
 }
+
+/// Drain returns only once the pods it evicted are gone, as `kubectl drain` does: with a
+/// kubelet that takes seconds to stop a pod's containers, the evicted pods are terminating for
+/// that long, and none of them may still exist when the run reports success. Breaks if drain
+/// stops waiting (or waits on the wrong object) before returning.
+#[tokio::test(flavor = "multi_thread")]
+async fn drain_returns_only_once_its_evicted_pods_are_gone() {
+    let options = cutover_tests::KubeletOptions {
+        deletion_delay: Duration::from_secs(3),
+        ..cutover_tests::KubeletOptions::default()
+    };
+    let env = TestEnv::start_with("drain-gone", &["a", "b"], options)
+        .await
+        .expect("test environment");
+    let web = web_on_node_a(&env, &["b"], 2).await;
+    let out = env
+        .cutover(&[
+            "run",
+            "drain",
+            "-n",
+            env.namespace(),
+            "--set",
+            &format!("node={}", env.node("a")),
+            "--allow-declared",
+        ])
+        .await;
+    out.expect_code(0);
+    // Right after the run: every evicted pod is gone (or replaced by another of its name).
+    let pods = env.api::<Pod>();
+    for pod in &web {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        match pods.get_opt(&name).await.expect("read pod") {
+            None => {}
+            Some(now) => assert_ne!(
+                state::uid(&now),
+                state::uid(pod),
+                "evicted pod {name} still exists when drain returned\n{out}"
+            ),
+        }
+    }
+    env.finish().await.expect("cleanup");
+}

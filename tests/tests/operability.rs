@@ -193,7 +193,14 @@ async fn sim(args: &[&str]) -> Output {
 /// `-o yaml` is the same report as `-o json`, in YAML. Breaks if either format loses a field.
 #[tokio::test]
 async fn yaml_output_is_the_json_report() {
-    let base = ["run", "drain", "--sim", "--set", "node=node-1", "--allow-declared"];
+    let base = [
+        "run",
+        "drain",
+        "--sim",
+        "--set",
+        "node=node-1",
+        "--allow-declared",
+    ];
     let json = sim(&[&base[..], &["-o", "json"]].concat()).await;
     json.expect_code(0);
     let yaml = sim(&[&base[..], &["-o", "yaml"]].concat()).await;
@@ -257,6 +264,9 @@ async fn completion_scripts_for_each_shell() {
         let out = sim(&["completion", shell]).await;
         out.expect_code(0);
         assert!(out.stdout.contains(marker), "{shell}: {out}");
-        assert!(out.stdout.contains("inspect"), "{shell}: subcommands\n{out}");
+        assert!(
+            out.stdout.contains("inspect"),
+            "{shell}: subcommands\n{out}"
+        );
     }
 }

@@ -23,7 +23,12 @@ fn guest(name: &str) -> PolicySource {
     PolicySource::from_bytes(Origin::File(path), bytes).expect("a policy")
 }
 
-async fn run(sandbox: &Sandbox, policy: &PolicySource, params: &str, timeout: Duration) -> RunReport {
+async fn run(
+    sandbox: &Sandbox,
+    policy: &PolicySource,
+    params: &str,
+    timeout: Duration,
+) -> RunReport {
     let prepared = sandbox.prepare(policy).expect("prepares");
     let clock = Clock::tokio();
     let sim = cutover_sim::Simulator::new(0);
@@ -120,7 +125,11 @@ async fn a_cancelled_run_stops_at_once() {
         });
         let started = std::time::Instant::now();
         let report = sandbox.run(&prepared, state, &invocation).await;
-        assert_eq!(report.outcome, Outcome::Cancelled("the test".into()), "{name}");
+        assert_eq!(
+            report.outcome,
+            Outcome::Cancelled("the test".into()),
+            "{name}"
+        );
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "{name}: cancelled after {:?}",
