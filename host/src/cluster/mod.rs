@@ -249,9 +249,20 @@ impl Cluster {
     /// most one discovery request per group-version (cached). The result is what a capability
     /// check looks at and exactly what the operations on it reach.
     pub async fn locate(&self, target: &ObjectRef) -> Result<Located, ClusterError> {
+        target::check_ref(target).map_err(|e| {
+            let shown = describe(
+                &crate::text::escape(&target.kind, 64),
+                target
+                    .namespace
+                    .as_deref()
+                    .map(|ns| crate::text::escape(ns, 64))
+                    .as_deref(),
+                &crate::text::escape(&target.name, 64),
+            );
+            ClusterError::Invalid(self.ctx("resolve", &shown).line(e))
+        })?;
         let early = target.to_string();
         let ctx = self.ctx("resolve", &early);
-        target::check_ref(target).map_err(|e| ClusterError::Invalid(ctx.line(e)))?;
         let resolved = self
             .shared
             .discovery
@@ -281,7 +292,7 @@ impl Cluster {
     /// Checks a list query (all but its selectors, which travel encoded in the query string and
     /// are parsed by the server), then resolves its kind and namespace as [`locate`](Cluster::locate) does.
     pub async fn locate_list(&self, query: &ListQuery) -> Result<LocatedList, ClusterError> {
-        let early = format!("{} objects", query.kind);
+        let early = format!("{} objects", crate::text::escape(&query.kind, 64));
         let ctx = self.ctx("list", &early);
         target::check_list(query).map_err(|e| ClusterError::Invalid(ctx.line(e)))?;
         let resolved = self
@@ -315,9 +326,11 @@ impl Cluster {
 
     /// A node, located without discovery: nodes are core v1 and cluster-scoped everywhere.
     pub fn locate_node(&self, node: &str) -> Result<Located, ClusterError> {
+        target::check_node(node).map_err(|e| {
+            let shown = describe("Node", None, &crate::text::escape(node, 64));
+            ClusterError::Invalid(self.ctx("resolve", &shown).line(e))
+        })?;
         let what = describe("Node", None, node);
-        target::check_node(node)
-            .map_err(|e| ClusterError::Invalid(self.ctx("resolve", &what).line(e)))?;
         Ok(Located {
             resolved: nodes::resolved(),
             namespace: None,
@@ -329,9 +342,15 @@ impl Cluster {
     /// A pod, located without discovery: pods are core v1 and namespaced everywhere.
     pub fn locate_pod(&self, namespace: &str, name: &str) -> Result<Located, ClusterError> {
         let reference = ObjectRef::new("v1", "Pod", name).in_namespace(namespace);
+        target::check_ref(&reference).map_err(|e| {
+            let shown = describe(
+                "Pod",
+                Some(&crate::text::escape(namespace, 64)),
+                &crate::text::escape(name, 64),
+            );
+            ClusterError::Invalid(self.ctx("resolve", &shown).line(e))
+        })?;
         let what = reference.to_string();
-        target::check_ref(&reference)
-            .map_err(|e| ClusterError::Invalid(self.ctx("resolve", &what).line(e)))?;
         Ok(Located {
             resolved: pods::resolved(),
             namespace: Some(namespace.to_string()),

@@ -127,6 +127,30 @@ impl RunState {
         (self.observer)(&event);
     }
 
+    /// Hands an event the guest caused to the observer, within the run's log bound: its lines
+    /// (log, progress, denials, failed calls) count towards [`crate::text::MAX_LOG`]; past it,
+    /// one note, then nothing but a count.
+    pub(crate) fn emit_guest(&mut self, event: Event) {
+        use crate::report::Level;
+        use crate::text::Admit;
+        let size = match &event {
+            Event::Log { message, .. } | Event::Progress { message, .. } => message.len(),
+            Event::Call {
+                target, outcome, ..
+            } => target.len() + outcome.len(),
+            Event::Denied { call, reason } => call.len() + reason.len(),
+        };
+        match self.log.admit(size) {
+            Admit::Line => self.emit(event),
+            Admit::Cut(note) => self.emit(Event::Log {
+                level: Level::Warn,
+                message: note,
+            }),
+            Admit::Dropped => {}
+        }
+        self.stats.log_dropped = self.log.dropped();
+    }
+
     /// The checkpoint store, for clearing it after success.
     pub fn checkpoint(&self) -> &CheckpointStore {
         &self.checkpoint

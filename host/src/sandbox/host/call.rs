@@ -116,14 +116,14 @@ impl RunState {
             Err(CallError::Denied { call, denial }) => {
                 let reason = denial.to_string();
                 self.stats.denied.push(call.clone(), MAX_DENIAL_RECORDS);
-                self.emit(Event::Denied {
+                self.emit_guest(Event::Denied {
                     call,
                     reason: reason.clone(),
                 });
                 Err(Error::Forbidden(format!("denied by cutover: {reason}")))
             }
             Err(CallError::Refused(error)) => {
-                self.emit(Event::Call {
+                self.emit_guest(Event::Call {
                     operation: operation.to_string(),
                     target: requested,
                     outcome: error_message(&error).to_string(),
@@ -131,7 +131,7 @@ impl RunState {
                 Err(error)
             }
             Err(CallError::Withheld { guest, operator }) => {
-                self.emit(Event::Call {
+                self.emit_guest(Event::Call {
                     operation: operation.to_string(),
                     target: requested,
                     outcome: operator,

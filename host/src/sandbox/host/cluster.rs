@@ -82,6 +82,23 @@ fn parse_json(text: &str, what: &str) -> Result<Value, Error> {
     serde_json::from_str(text).map_err(|e| Error::Invalid(format!("{what} is not valid JSON: {e}")))
 }
 
+/// The longest label or field selector passed on (it travels in the request's URL).
+const MAX_SELECTOR: usize = 8 << 10;
+/// The longest uid or JSON pointer a wait takes.
+const MAX_WAIT_ARG: usize = 1 << 10;
+
+/// A selector within its bound.
+fn check_selector(selector: Option<&str>, what: &str) -> Result<(), Error> {
+    match selector {
+        Some(s) if s.len() > MAX_SELECTOR => Err(Error::Invalid(format!(
+            "the {what} selector is {} bytes, more than the {} KiB a request may carry",
+            s.len(),
+            MAX_SELECTOR >> 10
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Validates, pre-authorizes, locates and authorizes one object for `operation`.
 async fn locate_authorized(
     cluster: &Cluster,
@@ -90,7 +107,7 @@ async fn locate_authorized(
     target: &k8s::ObjectRef,
 ) -> Result<Located, CallError> {
     k8s::target::check_ref(target)
-        .map_err(|e| Error::Invalid(format!("cannot {operation} {target}: {e}")))?;
+        .map_err(|e| Error::Invalid(format!("cannot {operation} {}: {e}", requested(target))))?;
     pre_authorize(grants, &call_before(operation, target, cluster.namespace()))?;
     let loc = cluster.locate(target).await?;
     authorize(grants, &call_on(operation, &loc))?;
@@ -146,8 +163,14 @@ impl cluster::Host for RunState {
         );
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
         self.perform("list", label, None, false, async move {
-            k8s::target::check_list(&query)
-                .map_err(|e| Error::Invalid(format!("cannot list {} objects: {e}", query.kind)))?;
+            k8s::target::check_list(&query).map_err(|e| {
+                Error::Invalid(format!(
+                    "cannot list {} objects: {e}",
+                    text::escape(&query.kind, 64)
+                ))
+            })?;
+            check_selector(query.label_selector.as_deref(), "label")?;
+            check_selector(query.field_selector.as_deref(), "field")?;
             let all = query.namespace.as_deref() == Some("*");
             let run_ns = cluster.namespace().to_string();
             let before = Call {
@@ -330,7 +353,19 @@ impl cluster::Host for RunState {
     ) -> Result<String, Error> {
         let target = to_k8s_ref(target);
         let label = requested(&target);
+        let too_long = |what: &str, s: &str| {
+            Error::Invalid(format!(
+                "the {what} is {} bytes, more than the {MAX_WAIT_ARG} a wait takes",
+                s.len()
+            ))
+        };
         let condition = match until {
+            cluster::Condition::DeletedUid(uid) if uid.len() > MAX_WAIT_ARG => {
+                Err(too_long("uid", &uid))
+            }
+            cluster::Condition::Field(field) if field.pointer.len() > MAX_WAIT_ARG => {
+                Err(too_long("JSON pointer", &field.pointer))
+            }
             cluster::Condition::Ready => Ok(k8s::Condition::Ready),
             cluster::Condition::RolledOut => Ok(k8s::Condition::RolledOut),
             cluster::Condition::Deleted => Ok(k8s::Condition::Deleted),

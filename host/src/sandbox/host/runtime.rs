@@ -9,26 +9,7 @@ use crate::sandbox::bindings::cutover::policy::runtime;
 use crate::sandbox::bindings::cutover::policy::types::Error;
 use crate::sandbox::limits::MAX_CHECKPOINT;
 use crate::sandbox::state::RunState;
-use crate::text::{self, Admit};
-
-impl RunState {
-    /// Offers one line to the run's log bound; emits it, or the one note when the bound is hit.
-    fn log_line(&mut self, event: Event) {
-        let size = match &event {
-            Event::Log { message, .. } | Event::Progress { message, .. } => message.len(),
-            _ => 0,
-        };
-        match self.log.admit(size) {
-            Admit::Line => self.emit(event),
-            Admit::Cut(note) => self.emit(Event::Log {
-                level: Level::Warn,
-                message: note,
-            }),
-            Admit::Dropped => {}
-        }
-        self.stats.log_dropped = self.log.dropped();
-    }
-}
+use crate::text;
 
 impl runtime::Host for RunState {
     async fn log(&mut self, level: runtime::Level, message: String) {
@@ -39,7 +20,7 @@ impl runtime::Host for RunState {
             runtime::Level::Error => Level::Error,
         };
         let message = text::cap(&message, text::MAX_LINE);
-        self.log_line(Event::Log { level, message });
+        self.emit_guest(Event::Log { level, message });
     }
 
     async fn now(&mut self) -> u64 {
@@ -64,7 +45,7 @@ impl runtime::Host for RunState {
 
     async fn progress(&mut self, step: u32, total: u32, message: String) {
         let message = text::cap(&message, text::MAX_LINE);
-        self.log_line(Event::Progress {
+        self.emit_guest(Event::Progress {
             step,
             total,
             message,
