@@ -22,6 +22,7 @@ const WORKLOADS: &[(&str, &str, &[&str])] = &[
 
 /// What one declared capability makes the host read besides its targets.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImpliedRead {
     /// The declared capability, as written.
     pub capability: String,

@@ -270,3 +270,29 @@ async fn completion_scripts_for_each_shell() {
         );
     }
 }
+
+/// `cutover inspect` lists the reads a policy's capabilities imply (restart's waits read the
+/// workloads' pods). Breaks if inspect hides what the host reads on a policy's behalf.
+#[tokio::test]
+async fn inspect_lists_the_implied_reads() {
+    let out = sim(&["inspect", "restart", "-o", "json"]).await;
+    out.expect_code(0);
+    let reads = out.json()["impliedReads"].clone();
+    let waited: Vec<&str> = reads
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|r| r["waitedOn"].as_str())
+        .collect();
+    assert_eq!(
+        waited,
+        ["apps/v1/Deployment", "apps/v1/DaemonSet", "apps/v1/StatefulSet"],
+        "{out}"
+    );
+    let table = sim(&["inspect", "restart"]).await;
+    assert!(
+        table.stdout.contains("Implied reads")
+            && table.stdout.contains("also reads v1/Pod (list, watch)"),
+        "{table}"
+    );
+}

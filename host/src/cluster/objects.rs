@@ -301,6 +301,64 @@ impl Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::ListQuery;
+
+    async fn sim_with_config_maps(n: usize) -> Cluster {
+        let sim = cutover_sim::Simulator::new(1);
+        let kind = cutover_sim::kinds::find("", "v1", "configmaps").expect("served");
+        for i in 0..n {
+            sim.store()
+                .create(kind, "default", json!({"metadata": {"name": format!("cm-{i:03}")}}), false)
+                .expect("created");
+        }
+        Cluster::from_client(sim.client(), "default".into(), cutover_clock::Clock::tokio())
+    }
+
+    fn query() -> ListQuery {
+        ListQuery {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            ..ListQuery::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn lists_are_read_page_by_page_and_bounded() {
+        let cluster = sim_with_config_maps(7).await;
+        let loc = cluster.locate_list(&query()).await.unwrap();
+        let bounds = ListBounds {
+            page: 2,
+            max_items: 100,
+            max_bytes: 1 << 20,
+        };
+        let items = cluster
+            .list(&loc, &Selectors::default(), bounds)
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 7, "all four pages");
+        assert!(items.iter().all(|i| i["kind"] == "ConfigMap"));
+        let few = ListBounds {
+            max_items: 5,
+            ..bounds
+        };
+        let err = cluster
+            .list(&loc, &Selectors::default(), few)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ClusterError::Invalid(m) if m.contains("more than the 5 items")),
+            "{err:?}"
+        );
+        let small = ListBounds {
+            max_bytes: 200,
+            ..bounds
+        };
+        let err = cluster
+            .list(&loc, &Selectors::default(), small)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ClusterError::Invalid(_)), "{err:?}");
+    }
 
     #[test]
     fn fills_missing_type_only() {
