@@ -286,7 +286,11 @@ async fn inspect_lists_the_implied_reads() {
         .collect();
     assert_eq!(
         waited,
-        ["apps/v1/Deployment", "apps/v1/DaemonSet", "apps/v1/StatefulSet"],
+        [
+            "apps/v1/Deployment",
+            "apps/v1/DaemonSet",
+            "apps/v1/StatefulSet"
+        ],
         "{out}"
     );
     let table = sim(&["inspect", "restart"]).await;

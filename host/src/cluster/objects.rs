@@ -308,10 +308,19 @@ mod tests {
         let kind = cutover_sim::kinds::find("", "v1", "configmaps").expect("served");
         for i in 0..n {
             sim.store()
-                .create(kind, "default", json!({"metadata": {"name": format!("cm-{i:03}")}}), false)
+                .create(
+                    kind,
+                    "default",
+                    json!({"metadata": {"name": format!("cm-{i:03}")}}),
+                    false,
+                )
                 .expect("created");
         }
-        Cluster::from_client(sim.client(), "default".into(), cutover_clock::Clock::tokio())
+        Cluster::from_client(
+            sim.client(),
+            "default".into(),
+            cutover_clock::Clock::tokio(),
+        )
     }
 
     fn query() -> ListQuery {
