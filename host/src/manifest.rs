@@ -145,18 +145,13 @@ impl Manifest {
             return Err(ManifestError::Version(self.manifest_version));
         }
         let invalid = |m: String| Err(ManifestError::Invalid(m));
-        let name_ok = !self.name.is_empty()
-            && self
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !name_ok {
-            return invalid(format!(
-                "name `{}` must be lowercase letters, digits and -",
-                self.name
-            ));
+        if let Err(e) = cutover_grammar::policy::check_policy_name(&self.name) {
+            return invalid(e.to_string());
         }
         for (i, param) in self.params.iter().enumerate() {
+            if let Err(e) = cutover_grammar::policy::check_parameter_name(&param.name) {
+                return invalid(e.to_string());
+            }
             if self.params[..i].iter().any(|p| p.name == param.name) {
                 return invalid(format!("parameter `{}` is declared twice", param.name));
             }
@@ -235,6 +230,21 @@ mod tests {
             manifest.check(),
             Err(ManifestError::Capability(_))
         ));
+
+        for (from, to, reason) in [
+            ("\"drain\"", "\"Drain\"", "invalid policy name \"Drain\""),
+            ("\"drain\"", "\"drain-\"", "a lowercase RFC 1123 label"),
+            (
+                "\"node\"",
+                "\"node.name\"",
+                "invalid parameter name \"node.name\"",
+            ),
+        ] {
+            let renamed = good.replacen(from, to, 1);
+            let manifest: Manifest = serde_json::from_str(&renamed).unwrap();
+            let error = manifest.check().unwrap_err().to_string();
+            assert!(error.contains(reason), "{to}: {error}");
+        }
 
         let future = good.replace("\"manifestVersion\":1", "\"manifestVersion\":7");
         let manifest: Manifest = serde_json::from_str(&future).unwrap();
