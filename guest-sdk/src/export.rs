@@ -7,7 +7,7 @@
 ///
 /// | field | what |
 /// |---|---|
-/// | `name` | the policy's name: lowercase letters, digits, `-` |
+/// | `name` | the policy's name: a DNS-1123 label (at most 63 of `a-z`, `0-9`, `-`; alphanumeric at both ends) |
 /// | `version` | semver, usually `env!("CARGO_PKG_VERSION")` |
 /// | `description` | one line |
 /// | `params` | `[{ name: "...", type: "...", required: bool, default: literal, description: "..." }, ...]`; `name` and `type` are required; `type` is `string`, `integer`, `number`, `boolean`, `duration` or `string-list`; `default` is a string, number or bool literal or `["a", "b"]` |

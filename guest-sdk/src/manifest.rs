@@ -5,8 +5,10 @@
 //! that the linker puts in the custom section. Everything here is `const fn`, so a manifest
 //! that `docs/manifest.md` would refuse (a bad name, an unknown parameter type, a default of the
 //! wrong type, a malformed capability) is a compile error, not a surprise at `cutover inspect`.
+//! Names, durations and capabilities are checked with `cutover-grammar`'s `const fn`s, the
+//! grammar the host reads them with, so what compiles here the host accepts.
 
-use crate::params;
+use cutover_grammar::{capability, duration, policy};
 
 /// The `manifestVersion` this SDK writes.
 pub const MANIFEST_VERSION: u32 = 1;
@@ -77,7 +79,7 @@ pub enum ParamType {
     Number,
     /// `boolean`: `true` or `false`.
     Boolean,
-    /// `duration`: a Go duration string (`90s`, `5m`), read with [`params::Duration`].
+    /// `duration`: a Go duration string (`90s`, `5m`), read with [`params::Duration`](crate::params::Duration).
     Duration,
     /// `string-list`: a JSON array of strings.
     StringList,
@@ -269,8 +271,8 @@ impl Param {
 
     /// Panics (a compile error in a `const`) unless the parameter is complete and consistent.
     const fn check(&self) {
-        if !is_param_name(self.name.as_bytes()) {
-            panic!("a parameter name must be non-empty letters, digits, '-' and '_'");
+        if let Err(reason) = policy::parameter_name(self.name) {
+            panic!("{}", reason);
         }
         let ty = match self.ty {
             Some(ty) => ty,
@@ -289,7 +291,7 @@ impl Param {
         match (ty, default) {
             (ParamType::String, Value::Str(_)) => {}
             (ParamType::Duration, Value::Str(s)) => {
-                if params::parse_nanos(s.as_bytes()).is_err() {
+                if duration::parse_nanos(s).is_err() {
                     panic!(
                         "the default of a duration parameter must be a Go duration: 90s, 5m, 1h30m, 500ms"
                     );
@@ -370,8 +372,10 @@ impl Manifest {
     /// Manifest::new("Bad Name", "0.1.0", "d", &[], &[]).check();
     /// ```
     pub const fn check(&self) {
-        if !is_policy_name(self.name.as_bytes()) {
-            panic!("a policy name must be non-empty lowercase letters, digits and '-'");
+        if policy::policy_name(self.name).is_err() {
+            panic!(
+                "a policy name must be a lowercase RFC 1123 label: at most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit"
+            );
         }
         if !is_semver(self.version.as_bytes()) {
             panic!("a policy version must be semver: MAJOR.MINOR.PATCH[-pre][+build]");
@@ -394,7 +398,9 @@ impl Manifest {
         }
         let mut i = 0;
         while i < self.capabilities.len() {
-            check_capability(self.capabilities[i].as_bytes());
+            if let Err(invalid) = capability::validate(self.capabilities[i]) {
+                panic!("{}", invalid.message());
+            }
             i += 1;
         }
     }
@@ -604,21 +610,6 @@ const fn eq(a: &[u8], b: &[u8]) -> bool {
     true
 }
 
-/// Whether `s[start..end]` equals `word`.
-const fn slice_eq(s: &[u8], start: usize, end: usize, word: &[u8]) -> bool {
-    if end - start != word.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < word.len() {
-        if s[start + i] != word[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
 const fn check_one_line(s: &str, message: &'static str) {
     let s = s.as_bytes();
     let mut i = 0;
@@ -628,36 +619,6 @@ const fn check_one_line(s: &str, message: &'static str) {
         }
         i += 1;
     }
-}
-
-const fn is_policy_name(s: &[u8]) -> bool {
-    if s.is_empty() {
-        return false;
-    }
-    let mut i = 0;
-    while i < s.len() {
-        let c = s[i];
-        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-const fn is_param_name(s: &[u8]) -> bool {
-    if s.is_empty() {
-        return false;
-    }
-    let mut i = 0;
-    while i < s.len() {
-        let c = s[i];
-        if !(c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 /// `MAJOR.MINOR.PATCH` of digits, then optionally `-pre` and `+build` of `[0-9A-Za-z.-]`.
@@ -734,169 +695,6 @@ const fn is_json_number(s: &[u8], fraction: bool) -> bool {
         }
     }
     i == s.len()
-}
-
-/// Panics unless `cap` follows `docs/capabilities.md`:
-/// `<interface>/<operation>[:<api-version>/<Kind>][@<namespace>]`.
-const fn check_capability(cap: &[u8]) {
-    const CLUSTER_OPS: [&[u8]; 10] = [
-        b"get",
-        b"list",
-        b"apply",
-        b"patch",
-        b"delete",
-        b"scale",
-        b"cordon",
-        b"uncordon",
-        b"evict",
-        b"wait",
-    ];
-    const REVISION_OPS: [&[u8]; 4] = [
-        b"store-revision",
-        b"set-status",
-        b"list-revisions",
-        b"get-revision",
-    ];
-    // Split into interface / operation, then the optional `:target` and `@namespace`.
-    let slash = match find(cap, 0, cap.len(), b'/') {
-        Some(i) => i,
-        None => panic!("a capability starts with <interface>/<operation>, e.g. cluster/get"),
-    };
-    let at = match find(cap, 0, cap.len(), b'@') {
-        Some(i) => i,
-        None => cap.len(),
-    };
-    let colon = match find(cap, slash, at, b':') {
-        Some(i) => i,
-        None => at,
-    };
-    let (iface_end, op_start, op_end) = (slash, slash + 1, colon);
-    let op_ok = if slice_eq(cap, op_start, op_end, b"*") {
-        true
-    } else if slice_eq(cap, 0, iface_end, b"cluster") {
-        in_list(cap, op_start, op_end, &CLUSTER_OPS)
-    } else if slice_eq(cap, 0, iface_end, b"revisions") {
-        in_list(cap, op_start, op_end, &REVISION_OPS)
-    } else if slice_eq(cap, 0, iface_end, b"*") {
-        in_list(cap, op_start, op_end, &CLUSTER_OPS)
-            || in_list(cap, op_start, op_end, &REVISION_OPS)
-    } else {
-        panic!("a capability's interface is cluster, revisions or *")
-    };
-    if !op_ok {
-        panic!("unknown operation in a capability (see docs/capabilities.md)");
-    }
-    if colon < at {
-        // `*`, or `<api-version>/<Kind>` where the api-version is `v1` or `group/version`
-        // and Kind may be `*`.
-        let (start, end) = (colon + 1, at);
-        if !slice_eq(cap, start, end, b"*") {
-            let last = match rfind(cap, start, end, b'/') {
-                Some(i) => i,
-                None => panic!(
-                    "a capability's target is <api-version>/<Kind>, e.g. v1/Pod or apps/v1/*"
-                ),
-            };
-            if !is_api_version(cap, start, last) || !is_kind(cap, last + 1, end) {
-                panic!("a capability's target is <api-version>/<Kind>, e.g. v1/Pod or apps/v1/*");
-            }
-        }
-    }
-    if at < cap.len() {
-        let (start, end) = (at + 1, cap.len());
-        if !(slice_eq(cap, start, end, b"*")
-            || slice_eq(cap, start, end, b"{namespace}")
-            || is_dns_label(cap, start, end))
-        {
-            panic!("a capability's namespace is @name, @* or @{{namespace}}");
-        }
-    }
-}
-
-const fn find(s: &[u8], start: usize, end: usize, c: u8) -> Option<usize> {
-    let mut i = start;
-    while i < end {
-        if s[i] == c {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
-}
-
-const fn rfind(s: &[u8], start: usize, end: usize, c: u8) -> Option<usize> {
-    let mut i = end;
-    while i > start {
-        i -= 1;
-        if s[i] == c {
-            return Some(i);
-        }
-    }
-    None
-}
-
-const fn in_list(s: &[u8], start: usize, end: usize, list: &[&[u8]]) -> bool {
-    let mut i = 0;
-    while i < list.len() {
-        if slice_eq(s, start, end, list[i]) {
-            return true;
-        }
-        i += 1;
-    }
-    false
-}
-
-/// `v1`, or `group/version` with a DNS-like group.
-const fn is_api_version(s: &[u8], start: usize, end: usize) -> bool {
-    if start >= end {
-        return false;
-    }
-    let mut slashes = 0;
-    let mut i = start;
-    while i < end {
-        let c = s[i];
-        if c == b'/' {
-            slashes += 1;
-        } else if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-') {
-            return false;
-        }
-        i += 1;
-    }
-    slashes <= 1 && s[start] != b'/' && s[end - 1] != b'/'
-}
-
-/// `*` or a CamelCase kind.
-const fn is_kind(s: &[u8], start: usize, end: usize) -> bool {
-    if slice_eq(s, start, end, b"*") {
-        return true;
-    }
-    if start >= end || !s[start].is_ascii_uppercase() {
-        return false;
-    }
-    let mut i = start;
-    while i < end {
-        if !s[i].is_ascii_alphanumeric() {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
-/// A namespace name: lowercase letters, digits and `-`.
-const fn is_dns_label(s: &[u8], start: usize, end: usize) -> bool {
-    if start >= end {
-        return false;
-    }
-    let mut i = start;
-    while i < end {
-        let c = s[i];
-        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 #[cfg(test)]
@@ -985,6 +783,7 @@ mod tests {
         let base = |params, caps| Manifest::new("ok", "0.1.0", "d", params, caps);
         assert!(!refused(base(&[], &["cluster/get"])));
         assert!(refused(Manifest::new("Drain", "0.1.0", "d", &[], &[])));
+        assert!(refused(Manifest::new("drain-", "0.1.0", "d", &[], &[])));
         assert!(refused(Manifest::new("drain", "0.1", "d", &[], &[])));
         assert!(refused(Manifest::new(
             "drain",
@@ -997,8 +796,11 @@ mod tests {
             "cluster",
             "cluster/fly",
             "cluster/get:Pod",
-            "cluster/get:v1/pod",
+            "cluster/get:v1/Pod-x",
             "cluster/get@Shop",
+            "cluster/get@shop-",
+            "*/get",
+            "revisions/*@shop",
             "revisions/get",
             "net/get",
             "cluster/get:v1/Pod@",
@@ -1009,6 +811,7 @@ mod tests {
         assert!(!refused(base(p(string), &[])));
         assert!(refused(base(p(Param::new().name("x")), &[])));
         assert!(refused(base(p(string.name("")), &[])));
+        assert!(refused(base(p(string.name("a.b")), &[])));
         assert!(refused(base(p(string.default(Value::Bool(true))), &[])));
         assert!(refused(base(
             p(string.required(true).default(Value::Str("a"))),
@@ -1016,6 +819,8 @@ mod tests {
         )));
         let duration = Param::new().name("t").type_name("duration");
         assert!(refused(base(p(duration.default(Value::Str("5 min"))), &[])));
+        assert!(refused(base(p(duration.default(Value::Str("300"))), &[])));
+        assert!(!refused(base(p(duration.default(Value::Str("1.5h"))), &[])));
         let integer = Param::new().name("n").type_name("integer");
         assert!(refused(base(p(integer.default(Value::Number("1.5"))), &[])));
         assert!(refused(base(

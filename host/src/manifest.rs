@@ -170,11 +170,8 @@ impl Manifest {
             return Err(ManifestError::Version(self.manifest_version));
         }
         let invalid = |m: String| Err(ManifestError::Invalid(m));
-        if !is_policy_name(&self.name) {
-            return invalid(format!(
-                "name `{}` must be 1 to {MAX_NAME} lowercase letters, digits and -",
-                shown(&self.name)
-            ));
+        if let Err(e) = cutover_grammar::policy::check_policy_name(&self.name) {
+            return invalid(e.to_string());
         }
         if !is_semver(&self.version) {
             return invalid(format!(
@@ -191,11 +188,14 @@ impl Manifest {
         }
         let mut names = std::collections::HashSet::with_capacity(self.params.len());
         for param in &self.params {
-            if !is_param_name(&param.name) {
+            if param.name.len() > MAX_NAME {
                 return invalid(format!(
-                    "parameter name `{}` must be 1 to {MAX_NAME} letters, digits, - and _",
+                    "parameter name `{}` is longer than {MAX_NAME} characters",
                     shown(&param.name)
                 ));
+            }
+            if let Err(e) = cutover_grammar::policy::check_parameter_name(&param.name) {
+                return invalid(e.to_string());
             }
             if !names.insert(param.name.as_str()) {
                 return invalid(format!("parameter `{}` is declared twice", param.name));
@@ -244,21 +244,6 @@ fn check_description(text: &str, what: &str) -> Result<(), ManifestError> {
         )));
     }
     Ok(())
-}
-
-fn is_policy_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_NAME
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-/// As the guest SDK's rule: letters, digits, `-` and `_`.
-fn is_param_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_NAME
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Semantic Versioning 2.0: `MAJOR.MINOR.PATCH`, numbers without leading zeros, then
@@ -428,8 +413,13 @@ mod tests {
             ("0.1.0", "1.0", "semver"),
             ("0.1.0", "01.0.0", "semver"),
             ("0.1.0", "1.0.0-\\u001b[2J", "semver"),
-            ("\"drain\"", "\"Drain\"", "lowercase"),
-            ("\"node\",\"type\"", "\"no de\",\"type\"", "parameter name"),
+            ("\"drain\"", "\"Drain\"", "invalid policy name \"Drain\""),
+            ("\"drain\"", "\"drain-\"", "a lowercase RFC 1123 label"),
+            (
+                "\"node\"",
+                "\"node.name\"",
+                "invalid parameter name \"node.name\"",
+            ),
         ] {
             let text = good.replacen(from, to, 1);
             let manifest: Manifest = serde_json::from_str(&text).unwrap();

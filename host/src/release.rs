@@ -3,30 +3,12 @@
 
 /// The longest release name, as Helm's: the name goes into object names and labels with a
 /// prefix and a revision suffix, which must stay within Kubernetes' limits.
-pub const MAX_NAME: usize = 53;
+pub const MAX_NAME: usize = cutover_grammar::names::RELEASE_NAME_MAX_LEN;
 
-/// A release name: a lowercase DNS-1123 subdomain of at most [`MAX_NAME`] characters (Helm's
-/// rule), checked before it reaches a file path or an object name.
+/// A release name by Helm's rule (a lowercase DNS-1123 subdomain of at most [`MAX_NAME`]
+/// characters), checked before it reaches a file path or an object name.
 pub fn check_name(name: &str) -> Result<(), String> {
-    let shown = crate::text::escape(name, 64);
-    if name.is_empty() || name.len() > MAX_NAME {
-        return Err(format!(
-            "\"{shown}\" must be 1 to {MAX_NAME} characters long"
-        ));
-    }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    if !name.split('.').all(label_ok) {
-        return Err(format!(
-            "\"{shown}\" is not valid: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
-        ));
-    }
-    Ok(())
+    cutover_grammar::names::check_release_name(name).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,44 +1,21 @@
-//! Parsing of the units operators type: durations (`5m`, `1h30m`, `500ms`, as Helm and kubectl
-//! take them) and byte sizes (`64Mi`, `1Gi`, `512M`, as Kubernetes quantities are written).
+//! Parsing of the units operators type: durations (`5m`, `1h30m`, `500ms`, in the one grammar of
+//! `cutover-grammar`) and byte sizes (`64Mi`, `1Gi`, `512M`, as Kubernetes quantities are written).
 
 use std::time::Duration;
 
-/// Parses a Go/Helm-style duration: `90s`, `5m`, `1h30m`, `500ms`, `2m30.5s`.
-/// A bare number is refused, because `--timeout 300` is ambiguous (kubectl refuses it too).
+use cutover_grammar::duration;
+
+/// Parses a Go/Helm-style duration: `90s`, `5m`, `1h30m`, `500ms`, `2m30.5s`, exactly as the
+/// guest SDK does. A bare number is refused, because `--timeout 300` is ambiguous (kubectl
+/// refuses it too).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!(
-            "`{text}` is not a duration: give a unit, e.g. 90s, 5m, 1h30m or 500ms"
-        ));
-    }
-    let signed: jiff::SignedDuration = trimmed
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration: use e.g. 90s, 5m, 1h30m or 500ms"))?;
-    Duration::try_from(signed)
-        .map_err(|_| format!("`{text}` is negative: a duration must be positive"))
+    duration::parse(text).map_err(|e| e.to_string())
 }
 
-/// Formats a duration the way Go prints one: `5m0s`, `1.5s`, `250ms`.
-pub fn format_duration(duration: Duration) -> String {
-    let millis = duration.as_millis();
-    if millis < 1000 {
-        return format!("{millis}ms");
-    }
-    let total_secs = duration.as_secs();
-    let (hours, minutes, secs) = (total_secs / 3600, (total_secs / 60) % 60, total_secs % 60);
-    let frac = duration.subsec_millis();
-    let secs = if frac == 0 {
-        format!("{secs}s")
-    } else {
-        let digits = format!("{frac:03}");
-        format!("{secs}.{}s", digits.trim_end_matches('0'))
-    };
-    match (hours, minutes) {
-        (0, 0) => secs,
-        (0, m) => format!("{m}m{secs}"),
-        (h, m) => format!("{h}h{m}m{secs}"),
-    }
+/// Formats a duration in the one spelling (`5m`, `1m30s`, `1.5s`, `250ms`), to the millisecond:
+/// the host's readings of time are no finer than that.
+pub fn format_duration(d: Duration) -> String {
+    duration::format(Duration::new(d.as_secs(), d.subsec_millis() * 1_000_000))
 }
 
 /// Parses a byte size: a plain number of bytes, or a number with a Kubernetes quantity suffix
@@ -87,17 +64,21 @@ mod tests {
     #[test]
     fn durations_without_unit_or_garbage_are_refused() {
         assert!(parse_duration("300").unwrap_err().contains("give a unit"));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("-5s").is_err());
+        for refused in ["soon", "", "-5s", "5 minutes", "PT5M", " 5m"] {
+            let error = parse_duration(refused).unwrap_err();
+            assert!(error.contains("write e.g. 90s, 5m"), "{refused:?}: {error}");
+        }
     }
 
     #[test]
-    fn durations_print_like_go() {
-        assert_eq!(format_duration(Duration::from_secs(300)), "5m0s");
+    fn durations_print_in_the_one_format_to_the_millisecond() {
+        assert_eq!(format_duration(Duration::from_secs(300)), "5m");
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
         assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
         assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
         assert_eq!(format_duration(Duration::from_secs(3725)), "1h2m5s");
+        assert_eq!(format_duration(Duration::from_micros(12_345)), "12ms");
+        assert_eq!(format_duration(Duration::from_micros(999)), "0s");
     }
 
     #[test]

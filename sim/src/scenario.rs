@@ -173,37 +173,6 @@ fn one_line(text: &str) -> String {
     first.strip_prefix("error: ").unwrap_or(first).to_string()
 }
 
-/// Parses `90s`, `5m`, `1h30m`, `250ms`, `2` (seconds).
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        if digits == 0 {
-            return None;
-        }
-        let number: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(1),
-            "s" => Duration::from_secs(1),
-            "m" => Duration::from_secs(60),
-            "h" => Duration::from_secs(3600),
-            _ => return None,
-        };
-        total += unit * u32::try_from(number).ok()?;
-        rest = &rest[unit_len..];
-    }
-    (!text.is_empty()).then_some(total)
-}
-
 impl Scenario {
     /// Reads and checks a scenario file (and its `manifests` folder).
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -228,12 +197,7 @@ impl Scenario {
         let bad =
             |field: &str, what: String| ScenarioError(format!("scenario {file}: {field}: {what}"));
         let duration = |field: &str, text: &str| {
-            parse_duration(text).ok_or_else(|| {
-                bad(
-                    field,
-                    format!("{text:?} is not a duration (examples: 500ms, 30s, 5m, 1h)"),
-                )
-            })
+            cutover_grammar::duration::parse(text).map_err(|e| bad(field, e.to_string()))
         };
         let mut scenario = Scenario {
             seed: raw.seed,
@@ -580,12 +544,19 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("7"), Some(Duration::from_secs(7)));
-        assert_eq!(parse_duration("soon"), None);
-        assert_eq!(parse_duration(""), None);
+        assert_eq!(
+            parse("startupDelay: 1h30m").unwrap().startup_delay,
+            Duration::from_secs(5400)
+        );
+        assert_eq!(
+            parse("startupDelay: 250ms").unwrap().startup_delay,
+            Duration::from_millis(250)
+        );
+        let bare = parse("startupDelay: \"7\"").unwrap_err().0;
+        assert!(
+            bare.contains("startupDelay") && bare.contains("give a unit"),
+            "{bare}"
+        );
     }
 
     #[test]

@@ -1,39 +1,12 @@
-//! Label selectors (string and `LabelSelector` object forms) and field selectors.
+//! Label selectors (string and `LabelSelector` object forms) and field selectors, matched
+//! against stored objects; the string forms are parsed by `cutover-grammar`.
 
+use cutover_grammar::selector::{self, Labels};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
-/// One requirement of a label selector.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Requirement {
-    /// `key=value` or `key==value`.
-    Equals(String, String),
-    /// `key!=value` (also true when the label is absent).
-    NotEquals(String, String),
-    /// `key in (a,b)`.
-    In(String, Vec<String>),
-    /// `key notin (a,b)` (also true when the label is absent).
-    NotIn(String, Vec<String>),
-    /// `key`.
-    Exists(String),
-    /// `!key`.
-    DoesNotExist(String),
-}
-
-impl Requirement {
-    fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
-        let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-        match self {
-            Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
-            Requirement::NotEquals(k, v) => get(k) != Some(v.as_str()),
-            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-            Requirement::NotIn(k, vs) => !get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-            Requirement::Exists(k) => get(k).is_some(),
-            Requirement::DoesNotExist(k) => get(k).is_none(),
-        }
-    }
-}
+pub use cutover_grammar::selector::{FieldRequirement, Requirement};
 
 /// A label selector: all requirements must hold. The empty selector matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,120 +15,23 @@ pub struct LabelSelector {
     pub requirements: Vec<Requirement>,
 }
 
-fn bad_selector(s: &str, why: &str) -> ApiError {
-    ApiError::bad_request(format!("unable to parse requirement: {why} in \"{s}\""))
-}
+/// An object's `metadata.labels` (possibly absent) as the grammar's label map.
+struct JsonLabels<'a>(Option<&'a Map<String, Value>>);
 
-fn valid_key(k: &str) -> bool {
-    !k.is_empty()
-        && k.len() <= 317
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
-}
-
-fn valid_value(v: &str) -> bool {
-    v.len() <= 63
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-/// Splits on commas that are not inside parentheses.
-fn split_terms(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut depth, mut start) = (0i32, 0usize);
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
+impl Labels for JsonLabels<'_> {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.0.and_then(|l| l.get(key)).and_then(Value::as_str)
     }
-    out.push(&s[start..]);
-    out
 }
 
 impl LabelSelector {
     /// Parses the string form used in `?labelSelector=`; errors are 400 BadRequest.
     pub fn parse(s: &str) -> Result<Self, ApiError> {
-        let mut requirements = Vec::new();
-        if s.trim().is_empty() {
-            return Ok(LabelSelector::default());
-        }
-        for raw in split_terms(s) {
-            let term = raw.trim();
-            if term.is_empty() {
-                return Err(bad_selector(s, "empty requirement"));
-            }
-            let req = if let Some(key) = term.strip_prefix('!') {
-                Requirement::DoesNotExist(key.trim().to_string())
-            } else if let Some((k, v)) = term.split_once("!=") {
-                Requirement::NotEquals(k.trim().to_string(), v.trim().to_string())
-            } else if let Some((k, v)) = term.split_once("==") {
-                Requirement::Equals(k.trim().to_string(), v.trim().to_string())
-            } else if let Some((k, v)) = term.split_once('=') {
-                Requirement::Equals(k.trim().to_string(), v.trim().to_string())
-            } else if let Some((key, rest)) = term.split_once(char::is_whitespace) {
-                let rest = rest.trim_start();
-                let (negate, list) = if let Some(l) = rest.strip_prefix("notin") {
-                    (true, l)
-                } else if let Some(l) = rest.strip_prefix("in") {
-                    (false, l)
-                } else {
-                    return Err(bad_selector(
-                        s,
-                        "found unexpected token, expected 'in' or 'notin'",
-                    ));
-                };
-                let list = list.trim();
-                let inner = list
-                    .strip_prefix('(')
-                    .and_then(|l| l.strip_suffix(')'))
-                    .ok_or_else(|| bad_selector(s, "expected a parenthesised list of values"))?;
-                let values: Vec<String> = inner
-                    .split(',')
-                    .map(|v| v.trim().to_string())
-                    .filter(|v| !v.is_empty())
-                    .collect();
-                if values.is_empty() {
-                    return Err(bad_selector(
-                        s,
-                        "for 'in', 'notin' operators, values set can't be empty",
-                    ));
-                }
-                if let Some(v) = values.iter().find(|v| !valid_value(v)) {
-                    return Err(bad_selector(s, &format!("invalid label value: \"{v}\"")));
-                }
-                let key = key.trim().to_string();
-                if negate {
-                    Requirement::NotIn(key, values)
-                } else {
-                    Requirement::In(key, values)
-                }
-            } else {
-                Requirement::Exists(term.to_string())
-            };
-            let (key, value) = match &req {
-                Requirement::Equals(k, v) | Requirement::NotEquals(k, v) => (k, Some(v)),
-                Requirement::In(k, _)
-                | Requirement::NotIn(k, _)
-                | Requirement::Exists(k)
-                | Requirement::DoesNotExist(k) => (k, None),
-            };
-            if !valid_key(key) {
-                return Err(bad_selector(s, &format!("invalid label key \"{key}\"")));
-            }
-            if let Some(v) = value
-                && !valid_value(v)
-            {
-                return Err(bad_selector(s, &format!("invalid label value: \"{v}\"")));
-            }
-            requirements.push(req);
-        }
-        Ok(LabelSelector { requirements })
+        let parsed =
+            selector::LabelSelector::parse(s).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok(LabelSelector {
+            requirements: parsed.requirements,
+        })
     }
 
     /// Builds a selector from a `metav1.LabelSelector` object (`matchLabels`, `matchExpressions`).
@@ -199,7 +75,8 @@ impl LabelSelector {
 
     /// Whether a label map (`metadata.labels`, possibly absent) satisfies every requirement.
     pub fn matches_labels(&self, labels: Option<&Map<String, Value>>) -> bool {
-        self.requirements.iter().all(|r| r.matches(labels))
+        let labels = JsonLabels(labels);
+        self.requirements.iter().all(|r| r.matches(&labels))
     }
 
     /// Whether an object's `metadata.labels` satisfy the selector.
@@ -220,31 +97,14 @@ impl LabelSelector {
 impl std::fmt::Display for LabelSelector {
     /// The string form (`a=b,c in (x,y),!d`), as in `Scale.status.selector`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let terms: Vec<String> = self
-            .requirements
-            .iter()
-            .map(|r| match r {
-                Requirement::Equals(k, v) => format!("{k}={v}"),
-                Requirement::NotEquals(k, v) => format!("{k}!={v}"),
-                Requirement::In(k, vs) => format!("{k} in ({})", vs.join(",")),
-                Requirement::NotIn(k, vs) => format!("{k} notin ({})", vs.join(",")),
-                Requirement::Exists(k) => k.clone(),
-                Requirement::DoesNotExist(k) => format!("!{k}"),
-            })
-            .collect();
-        f.write_str(&terms.join(","))
+        for (i, requirement) in self.requirements.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{requirement}")?;
+        }
+        Ok(())
     }
-}
-
-/// One term of a field selector.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldRequirement {
-    /// The field path, e.g. `spec.nodeName`.
-    pub field: String,
-    /// The value compared against (absent fields compare as `""`).
-    pub value: String,
-    /// `!=` rather than `=`/`==`.
-    pub negate: bool,
 }
 
 /// A field selector: all terms must hold.
@@ -269,36 +129,19 @@ pub fn supported_fields(kind: &str) -> &'static [&'static str] {
 }
 
 impl FieldSelector {
-    /// Parses `?fieldSelector=` for `kind`; unknown fields and syntax errors are 400 BadRequest.
+    /// Parses `?fieldSelector=` for `kind`; unknown fields and syntax errors are 400 BadRequest,
+    /// reported for the first bad term in the order they are written.
     pub fn parse(s: &str, kind: &str) -> Result<Self, ApiError> {
         let mut requirements = Vec::new();
-        if s.trim().is_empty() {
-            return Ok(FieldSelector::default());
-        }
-        for term in s.split(',') {
-            let term = term.trim();
-            let (field, value, negate) = if let Some((f, v)) = term.split_once("!=") {
-                (f, v, true)
-            } else if let Some((f, v)) = term.split_once("==") {
-                (f, v, false)
-            } else if let Some((f, v)) = term.split_once('=') {
-                (f, v, false)
-            } else {
+        for term in selector::FieldSelector::terms(s) {
+            let term = term.map_err(|e| ApiError::bad_request(e.to_string()))?;
+            if !supported_fields(kind).contains(&term.field.as_str()) {
                 return Err(ApiError::bad_request(format!(
-                    "invalid selector: '{s}'; can't understand '{term}'"
-                )));
-            };
-            let field = field.trim();
-            if !supported_fields(kind).contains(&field) {
-                return Err(ApiError::bad_request(format!(
-                    "field label not supported: {field}"
+                    "field label not supported: {}",
+                    term.field
                 )));
             }
-            requirements.push(FieldRequirement {
-                field: field.to_string(),
-                value: value.trim().to_string(),
-                negate,
-            });
+            requirements.push(term);
         }
         Ok(FieldSelector { requirements })
     }
@@ -307,11 +150,7 @@ impl FieldSelector {
     pub fn matches(&self, object: &Value) -> bool {
         self.requirements.iter().all(|r| {
             let pointer = format!("/{}", r.field.replace('.', "/"));
-            let actual = object
-                .pointer(&pointer)
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            (actual == r.value) != r.negate
+            r.matches(object.pointer(&pointer).and_then(Value::as_str))
         })
     }
 }

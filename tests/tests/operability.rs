@@ -65,7 +65,8 @@ async fn a_server_that_never_answers_ends_the_run_within_the_request_timeout() {
 
 /// `cutover sim serve` in the background, on a free port.
 struct SimServe {
-    child: tokio::process::Child,
+    /// Killed when dropped (kill_on_drop).
+    _child: tokio::process::Child,
     port: u16,
 }
 
@@ -93,7 +94,10 @@ impl SimServe {
             }
         }
         let port = port.expect("sim serve printed its URL");
-        SimServe { child, port }
+        SimServe {
+            _child: child,
+            port,
+        }
     }
 }
 

@@ -113,5 +113,8 @@ async fn bundled_policies_succeed_in_30_of_30_runs_with_transient_faults() {
         failures.join("\n\n")
     );
     // The faults did fire: most runs met some.
-    assert!(retried >= 10, "only {retried} of 60 runs met an injected fault");
+    assert!(
+        retried >= 10,
+        "only {retried} of 60 runs met an injected fault"
+    );
 }

@@ -34,7 +34,7 @@ pub fn build_workspace(manifest: &Path) -> PathBuf {
     let workspace_dir = manifest.parent().expect("manifest has a parent directory");
     println!("cargo:rerun-if-changed={}", workspace_dir.display());
     let root = workspace_root();
-    for shared in ["guest-sdk", "wit"] {
+    for shared in ["guest-sdk", "grammar", "wit"] {
         println!("cargo:rerun-if-changed={}", root.join(shared).display());
     }
     let target_dir = outer_target_dir(&root).join("policies");

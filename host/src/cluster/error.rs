@@ -244,17 +244,9 @@ pub(crate) fn one_line(s: &str) -> String {
     out
 }
 
-/// `30s`, `1m30s`, `250ms`: how long an operation gave it.
+/// `30s`, `1m30s`, `250ms`: how long an operation gave it, in the one duration format.
 pub(crate) fn human(d: std::time::Duration) -> String {
-    let secs = d.as_secs();
-    if secs == 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    match (secs / 60, secs % 60) {
-        (0, s) => format!("{s}s"),
-        (m, 0) => format!("{m}m"),
-        (m, s) => format!("{m}m{s}s"),
-    }
+    crate::units::format_duration(d)
 }
 
 #[cfg(test)]
@@ -361,7 +353,7 @@ mod tests {
         assert_eq!(human(std::time::Duration::from_secs(30)), "30s");
         assert_eq!(human(std::time::Duration::from_secs(120)), "2m");
         assert_eq!(human(std::time::Duration::from_secs(61)), "1m1s");
-        assert_eq!(human(std::time::Duration::from_millis(1500)), "1s");
+        assert_eq!(human(std::time::Duration::from_millis(1500)), "1.5s");
         assert_eq!(human(std::time::Duration::from_millis(20)), "20ms");
     }
 }

@@ -9,6 +9,8 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use cutover_grammar::names;
+
 use super::resolve::{Resolved, split_api_version};
 use super::{ListQuery, ObjectRef};
 use crate::text;
@@ -26,73 +28,38 @@ pub(crate) fn segment(s: &str) -> String {
 }
 
 /// An `apiVersion` as the API server takes it: `v1`, or `group/version` with a DNS-subdomain
-/// group and a DNS-label version.
+/// group and a DNS-label version (the shared grammar's rule).
 pub fn check_api_version(api_version: &str) -> Result<(), String> {
-    let bad = || {
-        format!(
-            "apiVersion {} is not of the form v1 or group/version",
-            quoted(api_version)
-        )
-    };
-    let (group, version) = split_api_version(api_version).ok_or_else(bad)?;
-    if !group.is_empty() && !is_dns_subdomain(group) {
-        return Err(bad());
-    }
-    if !is_dns_label(version) {
-        return Err(bad());
-    }
-    Ok(())
+    names::check_api_version(api_version).map_err(|e| e.to_string())
 }
 
 /// A kind: ASCII letters and digits, starting with a letter, at most 63 characters.
 pub fn check_kind(kind: &str) -> Result<(), String> {
-    let ok = !kind.is_empty()
-        && kind.len() <= 63
-        && kind.starts_with(|c: char| c.is_ascii_alphabetic())
-        && kind.bytes().all(|b| b.is_ascii_alphanumeric());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "kind {} is not a Kubernetes kind (letters and digits, e.g. Deployment)",
-            quoted(kind)
-        ))
-    }
+    names::check_kind(kind).map_err(|e| e.to_string())
 }
 
 /// A namespace: a DNS-1123 label, as the API server requires of Namespace names.
 pub fn check_namespace(namespace: &str) -> Result<(), String> {
-    if is_dns_label(namespace) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} is not a valid namespace: {LABEL_RULE}",
-            quoted(namespace)
-        ))
-    }
+    names::NameRule::Dns1123Label
+        .validate(namespace)
+        .map_err(|reason| names::NameError::new("namespace", namespace, reason).to_string())
 }
 
 /// The name of an object of `kind` in `api_version`, by the rule the API server applies to it.
+/// Names that are only path segments (the RBAC kinds) may still not hold characters that could
+/// steer a terminal: every name ends up in a report.
 pub fn check_name(api_version: &str, kind: &str, name: &str) -> Result<(), String> {
     let group = split_api_version(api_version).map_or("", |(g, _)| g);
-    let (ok, rule) = match (group, kind) {
-        ("", "Namespace") => (is_dns_label(name), LABEL_RULE),
-        ("", "Service") => (is_dns1035_label(name), DNS1035_RULE),
-        // RBAC names only need to be path segments (`system:controller:...`).
-        (
-            "rbac.authorization.k8s.io",
-            "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding",
-        ) => (is_path_segment(name), PATH_SEGMENT_RULE),
-        _ => (is_dns_subdomain(name), SUBDOMAIN_RULE),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} is not a valid name for a {kind}: {rule}",
+    let rule = names::name_rule(group, kind);
+    rule.check(name)
+        .map_err(|e| format!("{e} (for a {kind})"))?;
+    if name.chars().any(text::is_unsafe) {
+        return Err(format!(
+            "invalid name {}: may not hold control or format characters",
             quoted(name)
-        ))
+        ));
     }
+    Ok(())
 }
 
 /// A node's name: a DNS-1123 subdomain.
@@ -175,50 +142,8 @@ pub fn known_scope(api_version: &str, kind: &str) -> Option<bool> {
     NAMESPACED_GROUPS.contains(&group).then_some(true)
 }
 
-const LABEL_RULE: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (at most 63 characters)";
-const SUBDOMAIN_RULE: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (at most 253 characters)";
-const DNS1035_RULE: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (at most 63 characters)";
-const PATH_SEGMENT_RULE: &str =
-    "a name may not be '.' or '..', and may not contain '/' or '%' (at most 253 characters)";
-
 fn quoted(s: &str) -> String {
     format!("\"{}\"", text::escape(s, 64))
-}
-
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-fn is_dns1035_label(s: &str) -> bool {
-    is_dns_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
-}
-
-/// Kubernetes' subdomain: at most 253 characters in all, its dot-separated parts each of
-/// lowercase letters, digits and '-', starting and ending with a letter or digit (no limit on
-/// a part's length, unlike DNS).
-fn is_dns_subdomain(s: &str) -> bool {
-    let part = |p: &str| {
-        !p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !p.starts_with('-')
-            && !p.ends_with('-')
-    };
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(part)
-}
-
-fn is_path_segment(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s != "."
-        && s != ".."
-        && !s.contains(['/', '%'])
-        && !s.chars().any(text::is_unsafe)
 }
 
 /// One object, located: its kind resolved through discovery, its namespace decided (none for a

@@ -49,7 +49,7 @@ pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, Cli
         } else {
             ""
         };
-        CliError::bad_input(format!("release name {e}{hint}"))
+        CliError::bad_input(format!("{e}{hint}"))
     })?;
     let declared = manifest.capabilities().map_err(CliError::bad_input)?;
     let mut granted = args

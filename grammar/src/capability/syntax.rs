@@ -1,0 +1,277 @@
+//! The `const fn` validator of capability strings: where each part is, or why the string is refused.
+
+use crate::bytes;
+use crate::names::{api::api_version_bytes, api::kind_bytes, dns::dns1123_label_bytes};
+
+/// Operations of the `cluster` interface that a capability can name.
+pub const CLUSTER_OPERATIONS: &[&str] = &[
+    "get", "list", "apply", "patch", "delete", "scale", "cordon", "uncordon", "evict", "wait",
+];
+/// Operations of the `revisions` interface that a capability can name.
+pub const REVISION_OPERATIONS: &[&str] = &[
+    "store-revision",
+    "set-status",
+    "list-revisions",
+    "get-revision",
+];
+/// The placeholder for the run's namespace.
+pub const RUN_NAMESPACE: &str = "{namespace}";
+
+/// A byte range of the validated string; always on ASCII separators, so a `str` range too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// The first byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// The interface a capability names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interface {
+    /// `cluster`.
+    Cluster,
+    /// `revisions`.
+    Revisions,
+    /// `*`: every interface.
+    Any,
+}
+
+impl Interface {
+    /// The interface's name in the grammar.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Interface::Cluster => "cluster",
+            Interface::Revisions => "revisions",
+            Interface::Any => "*",
+        }
+    }
+
+    /// The operations a capability can name under this interface (none but `*` for `*`).
+    pub const fn operations(self) -> &'static [&'static str] {
+        match self {
+            Interface::Cluster => CLUSTER_OPERATIONS,
+            Interface::Revisions => REVISION_OPERATIONS,
+            Interface::Any => &[],
+        }
+    }
+}
+
+/// Which kinds a capability reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetPart {
+    /// No target, or `:*`.
+    Any,
+    /// `:<api-version>/*`: every kind of one group version.
+    GroupVersion {
+        /// The api-version.
+        api_version: Span,
+    },
+    /// `:<api-version>/<Kind>`.
+    Kind {
+        /// The api-version.
+        api_version: Span,
+        /// The kind.
+        kind: Span,
+    },
+}
+
+/// Which namespaces a capability reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NamespacePart {
+    /// No namespace, or `@*`.
+    Any,
+    /// `@{namespace}`: the run's namespace.
+    Run,
+    /// `@<namespace>`, a DNS-1123 label.
+    Exact(Span),
+}
+
+/// A valid capability, as byte ranges of the string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parts {
+    /// The interface.
+    pub interface: Interface,
+    /// The operation: `*` or one of the interface's operations.
+    pub operation: Span,
+    /// The kinds it reaches.
+    pub target: TargetPart,
+    /// The namespaces it reaches.
+    pub namespace: NamespacePart,
+}
+
+/// Why a capability string is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invalid {
+    /// No `/` between interface and operation.
+    NoOperation,
+    /// An interface other than `cluster`, `revisions` or `*`.
+    UnknownInterface,
+    /// An operation the interface does not have.
+    UnknownOperation(Interface),
+    /// `*/<operation>` with an operation other than `*`.
+    AnyInterfaceOneOperation,
+    /// The part after `:` is not `*`, `<api-version>/<Kind>` or `<api-version>/*`; the reason.
+    Target(&'static str),
+    /// The part after `@` is not `*`, `{namespace}` or a DNS-1123 label; the reason.
+    Namespace(&'static str),
+    /// A `revisions` capability with a kind or a namespace.
+    RevisionsScoped,
+}
+
+/// How a target must be written.
+const TARGET_SHAPE: &str =
+    "the kind must be written v1/Kind, group/version/Kind, group/version/* or *";
+
+impl Invalid {
+    /// The reason without the input (what the guest SDK's compile-time check prints).
+    pub const fn message(self) -> &'static str {
+        match self {
+            Invalid::NoOperation => "expected <interface>/<operation>, e.g. cluster/get",
+            Invalid::UnknownInterface => "the interface must be `cluster`, `revisions` or `*`",
+            Invalid::UnknownOperation(Interface::Cluster) => {
+                "unknown operation; cluster has: get, list, apply, patch, delete, scale, cordon, uncordon, evict, wait"
+            }
+            Invalid::UnknownOperation(Interface::Revisions) => {
+                "unknown operation; revisions has: store-revision, set-status, list-revisions, get-revision"
+            }
+            Invalid::UnknownOperation(Interface::Any) | Invalid::AnyInterfaceOneOperation => {
+                "with interface `*` the operation must be `*` too"
+            }
+            Invalid::Target(_) => TARGET_SHAPE,
+            Invalid::Namespace(_) => "the namespace must be a DNS label, `*` or `{namespace}`",
+            Invalid::RevisionsScoped => "revisions capabilities take no kind or namespace",
+        }
+    }
+
+    /// The name rule's message behind a bad target or namespace.
+    pub const fn detail(self) -> Option<&'static str> {
+        match self {
+            Invalid::Target(reason) | Invalid::Namespace(reason) => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+/// Validates a capability, `<interface>/<operation>[:<api-version>/<Kind>][@<namespace>]`
+/// (docs/capabilities.md), in `const` context. The runtime parser
+/// [`Capability::parse`](super::Capability::parse) is built on it, so both accept exactly the
+/// same strings.
+///
+/// ```
+/// use cutover_grammar::capability::{validate, Invalid};
+///
+/// const OK: bool = validate("cluster/patch:apps/v1/Deployment@{namespace}").is_ok();
+/// assert!(OK);
+/// assert_eq!(validate("cluster"), Err(Invalid::NoOperation));
+/// ```
+pub const fn validate(text: &str) -> Result<Parts, Invalid> {
+    let s = text.as_bytes();
+    let at = match bytes::find(s, 0, s.len(), b'@') {
+        Some(i) => i,
+        None => s.len(),
+    };
+    let colon = match bytes::find(s, 0, at, b':') {
+        Some(i) => i,
+        None => at,
+    };
+    let slash = match bytes::find(s, 0, colon, b'/') {
+        Some(i) => i,
+        None => return Err(Invalid::NoOperation),
+    };
+    let interface = bytes::slice(s, 0, slash);
+    let interface = if bytes::eq(interface, b"cluster") {
+        Interface::Cluster
+    } else if bytes::eq(interface, b"revisions") {
+        Interface::Revisions
+    } else if bytes::eq(interface, b"*") {
+        Interface::Any
+    } else {
+        return Err(Invalid::UnknownInterface);
+    };
+    let operation = Span {
+        start: slash + 1,
+        end: colon,
+    };
+    let op = bytes::slice(s, operation.start, operation.end);
+    if !bytes::eq(op, b"*") {
+        if matches!(interface, Interface::Any) {
+            return Err(Invalid::AnyInterfaceOneOperation);
+        }
+        if !bytes::one_of(op, interface.operations()) {
+            return Err(Invalid::UnknownOperation(interface));
+        }
+    }
+    let target = if colon < at {
+        match target(s, colon + 1, at) {
+            Ok(target) => target,
+            Err(reason) => return Err(Invalid::Target(reason)),
+        }
+    } else {
+        TargetPart::Any
+    };
+    let namespace = if at < s.len() {
+        match namespace(s, at + 1, s.len()) {
+            Ok(namespace) => namespace,
+            Err(reason) => return Err(Invalid::Namespace(reason)),
+        }
+    } else {
+        NamespacePart::Any
+    };
+    if matches!(interface, Interface::Revisions) && (colon < at || at < s.len()) {
+        return Err(Invalid::RevisionsScoped);
+    }
+    Ok(Parts {
+        interface,
+        operation,
+        target,
+        namespace,
+    })
+}
+
+/// `*`, `<api-version>/*` or `<api-version>/<Kind>` in `s[start..end]`.
+const fn target(s: &[u8], start: usize, end: usize) -> Result<TargetPart, &'static str> {
+    let part = bytes::slice(s, start, end);
+    if bytes::eq(part, b"*") {
+        return Ok(TargetPart::Any);
+    }
+    // The kind follows the last `/`.
+    let mut last = end;
+    while last > start && s[last - 1] != b'/' {
+        last -= 1;
+    }
+    if last == start {
+        return Err(TARGET_SHAPE);
+    }
+    let api_version = Span {
+        start,
+        end: last - 1,
+    };
+    if let Err(reason) = api_version_bytes(bytes::slice(s, api_version.start, api_version.end)) {
+        return Err(reason);
+    }
+    let kind = Span { start: last, end };
+    let kind_text = bytes::slice(s, kind.start, kind.end);
+    if bytes::eq(kind_text, b"*") {
+        return Ok(TargetPart::GroupVersion { api_version });
+    }
+    match kind_bytes(kind_text) {
+        Ok(()) => Ok(TargetPart::Kind { api_version, kind }),
+        Err(reason) => Err(reason),
+    }
+}
+
+/// `*`, `{namespace}` or a DNS-1123 label in `s[start..end]`.
+const fn namespace(s: &[u8], start: usize, end: usize) -> Result<NamespacePart, &'static str> {
+    let part = bytes::slice(s, start, end);
+    if bytes::eq(part, b"*") {
+        return Ok(NamespacePart::Any);
+    }
+    if bytes::eq(part, RUN_NAMESPACE.as_bytes()) {
+        return Ok(NamespacePart::Run);
+    }
+    match dns1123_label_bytes(part) {
+        Ok(()) => Ok(NamespacePart::Exact(Span { start, end })),
+        Err(reason) => Err(reason),
+    }
+}

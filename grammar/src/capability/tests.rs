@@ -1,0 +1,237 @@
+//! Tests of the capability grammar: the const validator and the runtime parser agree on every
+//! case, and coverage and calls follow the pattern order.
+
+use super::*;
+
+fn cap(text: &str) -> Capability {
+    Capability::parse(text).unwrap()
+}
+
+/// Every case runs through both [`validate`] and [`Capability::parse`]: `Ok(canonical)` is
+/// accepted (and prints as `canonical`), `Err(reason)` is refused with that reason.
+#[test]
+fn validator_and_parser_accept_exactly_the_same_strings() {
+    let huge = format!("cluster/get@{}", "a".repeat(1 << 20));
+    let cases: &[(&str, Result<&str, &str>)] = &[
+        ("cluster/cordon", Ok("cluster/cordon")),
+        ("cluster/evict:v1/Pod", Ok("cluster/evict:v1/Pod")),
+        (
+            "cluster/patch:apps/v1/Deployment@{namespace}",
+            Ok("cluster/patch:apps/v1/Deployment@{namespace}"),
+        ),
+        ("cluster/*:apps/v1/*@shop", Ok("cluster/*:apps/v1/*@shop")),
+        ("cluster/list:v1/Pod@*", Ok("cluster/list:v1/Pod")),
+        ("cluster/get:*", Ok("cluster/get")),
+        ("cluster/get:*@kube-system", Ok("cluster/get@kube-system")),
+        (
+            "cluster/get:cert-manager.io/v1/Certificate",
+            Ok("cluster/get:cert-manager.io/v1/Certificate"),
+        ),
+        ("cluster/get:v1/pod", Ok("cluster/get:v1/pod")),
+        (
+            "cluster/wait:policy/v1beta1/*",
+            Ok("cluster/wait:policy/v1beta1/*"),
+        ),
+        ("revisions/*", Ok("revisions/*")),
+        ("revisions/store-revision", Ok("revisions/store-revision")),
+        ("*/*", Ok("*/*")),
+        ("*/*:apps/v1/*@shop", Ok("*/*:apps/v1/*@shop")),
+        ("", Err("expected <interface>/<operation>")),
+        ("cluster", Err("expected <interface>/<operation>")),
+        (
+            "cluster:v1/Pod/get",
+            Err("expected <interface>/<operation>"),
+        ),
+        ("network/get", Err("the interface must be")),
+        ("Cluster/get", Err("the interface must be")),
+        ("/get", Err("the interface must be")),
+        (
+            "cluster/destroy",
+            Err("unknown operation `destroy`; cluster has: get, list"),
+        ),
+        ("cluster/", Err("unknown operation ``")),
+        ("cluster/Get", Err("unknown operation `Get`")),
+        ("cluster/get/x", Err("unknown operation `get/x`")),
+        (
+            "cluster/store-revision",
+            Err("unknown operation `store-revision`"),
+        ),
+        (
+            "revisions/get",
+            Err("unknown operation `get`; revisions has: store-revision"),
+        ),
+        ("*/get", Err("must be `*` too")),
+        ("cluster/get:", Err("the kind must be written")),
+        ("cluster/get:Pod", Err("the kind must be written")),
+        ("cluster/get:/Pod", Err("the kind must be written")),
+        (
+            "cluster/get:v1/",
+            Err("a kind must consist of ASCII letters"),
+        ),
+        (
+            "cluster/get:v1/Pod-x",
+            Err("a kind must consist of ASCII letters"),
+        ),
+        ("cluster/get:v1/*/Pod", Err("a lowercase RFC 1123 label")),
+        (
+            "cluster/get:*/v1/Pod",
+            Err("a lowercase RFC 1123 subdomain"),
+        ),
+        (
+            "cluster/get:apps/*/Deployment",
+            Err("a lowercase RFC 1123 label"),
+        ),
+        ("cluster/get:a/b/c/Pod", Err("an apiVersion is a version")),
+        (
+            "cluster/get:Apps/v1/Deployment",
+            Err("a lowercase RFC 1123 subdomain"),
+        ),
+        ("cluster/get:v1/Pod:x", Err("a kind must consist")),
+        (
+            "cluster/get:v1/Pod@",
+            Err("the namespace must be a DNS label"),
+        ),
+        ("cluster/get@Shop", Err("the namespace must be a DNS label")),
+        (
+            "cluster/get@shop-",
+            Err("a lowercase RFC 1123 label must consist"),
+        ),
+        ("cluster/get@a@b", Err("the namespace must be a DNS label")),
+        ("cluster/get@..", Err("the namespace must be a DNS label")),
+        ("cluster/get@%2f", Err("the namespace must be a DNS label")),
+        (
+            "cluster/get@{Namespace}",
+            Err("the namespace must be a DNS label"),
+        ),
+        (
+            "cluster/get@shop?x=1",
+            Err("the namespace must be a DNS label"),
+        ),
+        (
+            "cluster/get@shop#x",
+            Err("the namespace must be a DNS label"),
+        ),
+        ("cluster/get@shöp", Err("the namespace must be a DNS label")),
+        (
+            "cluster/get@sh\nop",
+            Err("the namespace must be a DNS label"),
+        ),
+        (&huge, Err("must be no more than 63 characters")),
+        (
+            "cluster/get@shop:v1/Pod",
+            Err("the namespace must be a DNS label"),
+        ),
+        (
+            "revisions/get-revision:v1/Pod",
+            Err("take no kind or namespace"),
+        ),
+        ("revisions/*@shop", Err("take no kind or namespace")),
+        ("revisions/*:*", Err("take no kind or namespace")),
+        (" cluster/get", Err("the interface must be")),
+        ("cluster/get ", Err("unknown operation `get `")),
+    ];
+    for (text, expected) in cases {
+        let validated = validate(text);
+        let parsed = Capability::parse(text);
+        assert_eq!(
+            validated.is_ok(),
+            parsed.is_ok(),
+            "{text:?}: validator and parser agree"
+        );
+        match (expected, parsed) {
+            (Ok(canonical), Ok(capability)) => {
+                assert_eq!(capability.to_string(), *canonical, "{text:?}");
+                assert_eq!(cap(canonical), capability, "the canonical form parses back");
+            }
+            (Err(reason), Err(error)) => {
+                let message = error.to_string();
+                assert!(message.contains(reason), "{text:?}: {message}");
+                assert_eq!(validated.err(), Some(error.invalid()));
+                assert!(message.chars().count() < 400, "bounded: {message}");
+            }
+            (expected, parsed) => panic!("{text:?}: expected {expected:?}, got {parsed:?}"),
+        }
+    }
+}
+
+#[test]
+fn errors_quote_the_input_escaped_and_cut() {
+    let error = Capability::parse("cluster/get@\u{1b}[2J")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("invalid capability `cluster/get@\\u{1b}[2J`"),
+        "{error}"
+    );
+    let long = format!("cluster/{}", "x".repeat(10_000));
+    let error = Capability::parse(&long).unwrap_err().to_string();
+    assert!(error.contains('…') && error.len() < 400, "{error}");
+}
+
+#[test]
+fn the_validator_runs_in_const_context() {
+    const DECLARED: Result<Parts, Invalid> = validate("cluster/evict:v1/Pod@*");
+    const REFUSED: Result<Parts, Invalid> = validate("cluster/fly");
+    assert!(DECLARED.is_ok());
+    assert_eq!(REFUSED, Err(Invalid::UnknownOperation(Interface::Cluster)));
+    assert!(
+        Invalid::UnknownOperation(Interface::Cluster)
+            .message()
+            .contains("uncordon")
+    );
+}
+
+#[test]
+fn coverage_follows_the_pattern_order() {
+    assert!(cap("cluster/*").covers(&cap("cluster/evict:v1/Pod")));
+    assert!(cap("cluster/patch:apps/v1/*").covers(&cap("cluster/patch:apps/v1/Deployment@shop")));
+    assert!(
+        !cap("cluster/patch:apps/v1/Deployment@shop")
+            .covers(&cap("cluster/patch:apps/v1/Deployment"))
+    );
+    assert!(!cap("cluster/get").covers(&cap("cluster/delete")));
+    assert!(cap("*/*").covers(&cap("revisions/store-revision")));
+    assert!(!cap("cluster/*").covers(&cap("revisions/store-revision")));
+    assert!(!cap("cluster/get@{namespace}").covers(&cap("cluster/get@shop")));
+    assert!(
+        cap("cluster/get@{namespace}")
+            .resolve("shop")
+            .covers(&cap("cluster/get@shop"))
+    );
+}
+
+#[test]
+fn calls_are_allowed_by_matching_capabilities() {
+    let call = |op, v, k, ns| Call {
+        interface: "cluster",
+        operation: op,
+        api_version: Some(v),
+        kind: Some(k),
+        namespace: ns,
+    };
+    let patch = call("patch", "apps/v1", "Deployment", Some("shop"));
+    assert!(cap("cluster/patch:apps/v1/Deployment@shop").allows(&patch));
+    assert!(cap("cluster/*:apps/v1/*").allows(&patch));
+    assert!(!cap("cluster/patch:apps/v1/Deployment@prod").allows(&patch));
+    assert!(!cap("cluster/patch:v1/Pod").allows(&patch));
+    let node = call("get", "v1", "Node", None);
+    assert!(
+        !cap("cluster/get@shop").allows(&node),
+        "a namespace never reaches a node"
+    );
+    assert!(cap("cluster/get").allows(&node));
+    assert_eq!(patch.to_string(), "cluster/patch:apps/v1/Deployment@shop");
+    let revisions = Call {
+        interface: "revisions",
+        operation: "store-revision",
+        api_version: None,
+        kind: None,
+        namespace: None,
+    };
+    assert!(cap("revisions/*").allows(&revisions));
+    assert!(!cap("cluster/*").allows(&revisions));
+    assert!(
+        !cap("*/*:v1/Pod").allows(&revisions),
+        "a kind never reaches a revisions call"
+    );
+}
