@@ -102,6 +102,8 @@ impl Sandbox {
         let started = time.clock.now();
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
+        // Resource handles a guest creates of its own types (`resource.new`): host memory too.
+        store.set_max_component_handles(super::limits::MAX_RESOURCES);
         // Every tick, look at the clock: the deadline is measured, never counted in ticks, so
         // runs sharing the engine (and its one ticker) never shorten each other's. Yielding at
         // each tick lets the runtime run the signal handler and the simulator's controllers

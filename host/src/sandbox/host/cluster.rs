@@ -87,16 +87,29 @@ const MAX_SELECTOR: usize = 8 << 10;
 /// The longest uid or JSON pointer a wait takes.
 const MAX_WAIT_ARG: usize = 1 << 10;
 
-/// A selector within its bound.
+/// A selector within its bound and by the shared grammar (the one the simulator parses with),
+/// refused before any request.
 fn check_selector(selector: Option<&str>, what: &str) -> Result<(), Error> {
-    match selector {
-        Some(s) if s.len() > MAX_SELECTOR => Err(Error::Invalid(format!(
+    let Some(s) = selector else {
+        return Ok(());
+    };
+    if s.len() > MAX_SELECTOR {
+        return Err(Error::Invalid(format!(
             "the {what} selector is {} bytes, more than the {} KiB a request may carry",
             s.len(),
             MAX_SELECTOR >> 10
-        ))),
-        _ => Ok(()),
+        )));
     }
+    let parsed = match what {
+        "label" => cutover_grammar::selector::LabelSelector::parse(s).map(drop),
+        _ => cutover_grammar::selector::FieldSelector::parse(s).map(drop),
+    };
+    parsed.map_err(|e| {
+        Error::Invalid(format!(
+            "the {what} selector is not valid: {}",
+            text::escape(&e.to_string(), 512)
+        ))
+    })
 }
 
 /// Validates, pre-authorizes, locates and authorizes one object for `operation`.
