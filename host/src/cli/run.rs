@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::output;
 use super::{CliError, ClusterArgs, ExitCode, Format, RunArgs};
@@ -20,7 +19,7 @@ use crate::units::format_duration;
 
 use cutover_sim::controllers::Controllers;
 use cutover_sim::scenario::NodeFaultTimers;
-use cutover_sim::{Scenario, Simulator, TokioClock};
+use cutover_sim::{Clock, Scenario, Simulator};
 
 /// Whether this run goes to the simulator: `--sim [scenario]`, or no cluster configured at all
 /// (no --kubeconfig or --context, no $KUBECONFIG, no ~/.kube/config, not inside a pod).
@@ -52,7 +51,7 @@ impl SimRun {
     /// Loads the scenario into a fresh simulator on tokio's (paused, so virtual) clock and
     /// starts its controllers and fault timers.
     fn start(scenario: Scenario) -> Result<SimRun, CliError> {
-        let sim = Simulator::with_clock(scenario.seed, Arc::new(TokioClock::new()));
+        let sim = Simulator::with_clock(scenario.seed, Clock::tokio());
         scenario
             .install(&sim)
             .map_err(|e| CliError::bad_input(e.to_string()))?;
