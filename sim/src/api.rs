@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -13,9 +13,11 @@ use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use crate::clock::Clock;
 use crate::error::{ApiError, success_status};
 use crate::eviction;
 use crate::kinds::{self, EVICTION, KindInfo, SCALE, STATUS};
+use crate::limits::{self, Nesting};
 use crate::patch::{self, PatchType};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{
@@ -183,7 +185,8 @@ fn json_response(code: u16, value: &Value) -> http::Response<SimBody> {
         .expect("static response parts are valid")
 }
 
-fn error_response(err: &ApiError) -> http::Response<SimBody> {
+/// The `Status` response for an error.
+pub fn error_response(err: &ApiError) -> http::Response<SimBody> {
     json_response(err.code, &err.to_status())
 }
 
@@ -221,9 +224,16 @@ enum Reply {
     Watch(SimBody),
 }
 
-fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
+/// Decodes a create, replace, eviction or options body meant to be a `kind`; a body nested
+/// too deep or not JSON gets the 400 the API server's decoder gives.
+fn parse_body(kind: &str, body: &[u8]) -> Result<Value, ApiError> {
+    limits::check_nesting(body).map_err(|n| n.in_object(kind, body))?;
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("the body of the request could not be decoded: {e}"))
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {kind}): couldn't get \
+             version/kind; json parse error: {e} ({})",
+            limits::summarize(body)
+        ))
     })
 }
 
@@ -278,7 +288,7 @@ fn dispatch(
         (Method::GET, None, None) if query.flag("watch") => watch(store, &route, query),
         (Method::GET, None, None) => list(store, &route, query),
         (Method::POST, None, None) if route.namespace.is_some() || !kind.namespaced => {
-            let obj = parse_body(body)?;
+            let obj = parse_body(kind.kind, body)?;
             check_type(kind, &obj)?;
             let created = store.create(kind, ns, obj, query.dry_run()?)?;
             Ok(Reply::Json(201, present(kind, &created)))
@@ -292,7 +302,7 @@ fn dispatch(
             scale_of(store.get(kind, ns, name)?.as_ref()),
         )),
         (Method::PUT, Some(name), None | Some(STATUS)) => {
-            let obj = parse_body(body)?;
+            let obj = parse_body(kind.kind, body)?;
             check_type(kind, &obj)?;
             let target = if sub == Some(STATUS) {
                 UpdateTarget::Status
@@ -303,7 +313,7 @@ fn dispatch(
             Ok(Reply::Json(200, present(kind, &updated)))
         }
         (Method::PUT, Some(name), Some(SCALE)) => {
-            let scale = parse_body(body)?;
+            let scale = parse_body("Scale", body)?;
             let live = store.get(kind, ns, name)?;
             let updated = write_scale(store, kind, ns, name, &live, &scale, query.dry_run()?)?;
             Ok(Reply::Json(200, scale_of(&updated)))
@@ -333,7 +343,7 @@ fn dispatch(
             })
         }
         (Method::POST, Some(name), Some(EVICTION)) => {
-            let ev = parse_body(body)?;
+            let ev = parse_body("Eviction", body)?;
             if let Some(av) = ev.get("apiVersion").and_then(Value::as_str)
                 && !matches!(av, "policy/v1" | "policy/v1beta1")
             {
@@ -472,7 +482,7 @@ fn delete_options(body: &Bytes, query: &Query) -> Result<DeleteOptions, ApiError
     let mut opts = if body.iter().all(u8::is_ascii_whitespace) {
         DeleteOptions::default()
     } else {
-        options_from_json(&parse_body(body)?)?
+        options_from_json(&parse_body("DeleteOptions", body)?)?
     };
     if let Some(g) = query.int("gracePeriodSeconds")? {
         opts.grace_period_seconds = Some(g);
@@ -559,6 +569,14 @@ fn write_scale(
     store.update(kind, ns, name, next, UpdateTarget::Main, dry_run)
 }
 
+/// A decoded patch body.
+enum PatchDoc {
+    Merge(Value),
+    Json(json_patch::Patch),
+    /// Strategic merge, and server-side apply (a strategic merge of the applied configuration).
+    Strategic(Value),
+}
+
 #[allow(clippy::too_many_arguments)]
 fn patch(
     store: &Store,
@@ -582,37 +600,55 @@ fn patch(
         )
     })?;
     let dry_run = query.dry_run()?;
-    let patch_doc = if patch_type == PatchType::Apply {
-        if query.get("fieldManager").is_none_or(str::is_empty) {
-            return Err(ApiError::bad_request(
-                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
-            ));
-        }
-        let doc = patch::parse_apply(body)?;
-        if sub != Some(SCALE) {
-            if doc.get("apiVersion").is_none() || doc.get("kind").is_none() {
+    let patch_doc = match patch_type {
+        PatchType::Apply => {
+            if query.get("fieldManager").is_none_or(str::is_empty) {
                 return Err(ApiError::bad_request(
-                    "apiVersion and kind must be set in a server-side apply patch",
+                    "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
                 ));
             }
-            check_type(kind, &doc)?;
+            let doc = patch::parse_apply(body)?;
+            if sub != Some(SCALE) {
+                if doc.get("apiVersion").is_none() || doc.get("kind").is_none() {
+                    return Err(ApiError::bad_request(
+                        "apiVersion and kind must be set in a server-side apply patch",
+                    ));
+                }
+                check_type(kind, &doc)?;
+            }
+            if let Some(n) = doc.pointer("/metadata/name").and_then(Value::as_str)
+                && n != name
+            {
+                return Err(ApiError::bad_request(format!(
+                    "the name of the object ({n}) does not match the name on the URL ({name})"
+                )));
+            }
+            PatchDoc::Strategic(doc)
         }
-        if let Some(n) = doc.pointer("/metadata/name").and_then(Value::as_str)
-            && n != name
-        {
-            return Err(ApiError::bad_request(format!(
-                "the name of the object ({n}) does not match the name on the URL ({name})"
-            )));
+        // kube-apiserver 1.20 answers any merge patch it cannot decode with a bare 500.
+        PatchType::Merge => PatchDoc::Merge(
+            limits::check_nesting(body)
+                .ok()
+                .and_then(|()| serde_json::from_slice(body).ok())
+                .ok_or_else(limits::undecodable_merge_patch)?,
+        ),
+        PatchType::Json | PatchType::Strategic => {
+            limits::check_nesting(body).map_err(Nesting::in_patch)?;
+            let doc: Value = serde_json::from_slice(body).map_err(|e| {
+                ApiError::bad_request(format!("the patch could not be decoded: {e}"))
+            })?;
+            if patch_type == PatchType::Json {
+                PatchDoc::Json(patch::parse_json_patch(doc)?)
+            } else {
+                PatchDoc::Strategic(doc)
+            }
         }
-        doc
-    } else {
-        parse_body(body)?
     };
     let apply = |target: &mut Value| -> Result<(), ApiError> {
-        match patch_type {
-            PatchType::Merge => patch::merge_patch(target, &patch_doc),
-            PatchType::Json => patch::json_patch(target, &patch_doc),
-            PatchType::Strategic | PatchType::Apply => patch::strategic_merge(target, &patch_doc),
+        match &patch_doc {
+            PatchDoc::Merge(doc) => patch::merge_patch(target, doc),
+            PatchDoc::Json(ops) => patch::json_patch(target, ops),
+            PatchDoc::Strategic(doc) => patch::strategic_merge(target, doc),
         }
     };
     // The real server retries a patch whose base changed underneath it; so do we, unless the
@@ -705,7 +741,8 @@ struct WatchState {
     filter: WatchFilter,
     replay: VecDeque<Bytes>,
     rx: broadcast::Receiver<WatchEvent>,
-    deadline: Option<tokio::time::Instant>,
+    /// `timeoutSeconds`, by the store's clock.
+    deadline: Option<(Clock, Instant)>,
     done: bool,
 }
 
@@ -754,7 +791,13 @@ fn watch(store: &Store, route: &Route, query: &Query) -> Result<Reply, ApiError>
         filter,
         replay,
         rx: rx.unwrap_or_else(|| store.subscribe()),
-        deadline: timeout.map(|t| tokio::time::Instant::now() + Duration::from_secs(t as u64)),
+        deadline: timeout.and_then(|t| {
+            let clock = store.clock().clone();
+            let at = clock
+                .now()
+                .checked_add(Duration::from_secs(t.unsigned_abs()))?;
+            Some((clock, at))
+        }),
         done: false,
     };
     let stream = futures::stream::unfold(state, |mut st| async move {
@@ -765,8 +808,8 @@ fn watch(store: &Store, route: &Route, query: &Query) -> Result<Reply, ApiError>
             return None;
         }
         loop {
-            let next = match st.deadline {
-                Some(d) => match tokio::time::timeout_at(d, st.rx.recv()).await {
+            let next = match &st.deadline {
+                Some((clock, at)) => match clock.timeout_at(*at, st.rx.recv()).await {
                     Ok(r) => r,
                     Err(_) => return None,
                 },

@@ -112,9 +112,25 @@ impl ApiError {
         )
     }
 
-    /// 500 InternalError.
-    pub fn internal(message: impl Into<String>) -> Self {
-        ApiError::new(500, "InternalError", message)
+    /// 500 InternalError, as apimachinery's `NewInternalError(err)` words it: the cause in
+    /// `details.causes`, the message `Internal error occurred: <cause>`.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        let cause = cause.into();
+        let mut err = ApiError::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {cause}"),
+        );
+        err.details = Some(json!({"causes": [{"message": cause}]}));
+        err
+    }
+
+    /// 429 TooManyRequests asking the client to come back in `retry_after_seconds`
+    /// (`details.retryAfterSeconds`, as apimachinery's `NewTooManyRequests` writes it).
+    pub fn too_many_requests(message: impl Into<String>, retry_after_seconds: u32) -> Self {
+        let mut err = ApiError::new(429, "TooManyRequests", message);
+        err.details = Some(json!({"retryAfterSeconds": retry_after_seconds}));
+        err
     }
 
     /// This error as a `Status` object.
@@ -125,9 +141,12 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         });
+        // An error without a reason (StatusReasonUnknown) has none on the wire either.
+        if !self.reason.is_empty() {
+            status["reason"] = json!(self.reason);
+        }
         if let Some(details) = &self.details {
             status["details"] = details.clone();
         }

@@ -82,11 +82,8 @@ impl ApiFaultStatus {
 
     fn error(self, resource: &str, name: &str) -> ApiError {
         match self {
-            ApiFaultStatus::Internal => ApiError::new(
-                500,
-                "InternalError",
-                "Internal error occurred: injected by the scenario's faults.api",
-            ),
+            // apimachinery's NewInternalError: the cause in details.causes.
+            ApiFaultStatus::Internal => ApiError::internal("injected by the scenario's faults.api"),
             ApiFaultStatus::Conflict => ApiError::new(
                 409,
                 "Conflict",
@@ -94,10 +91,11 @@ impl ApiFaultStatus {
                     "Operation cannot be fulfilled on {resource} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
                 ),
             ),
-            ApiFaultStatus::TooManyRequests => ApiError::new(
-                429,
-                "TooManyRequests",
+            // The priority-and-fairness filter's wording and its `Retry-After: 1` (the header
+            // is added by the caller).
+            ApiFaultStatus::TooManyRequests => ApiError::too_many_requests(
                 "Too many requests, please try again later.",
+                RETRY_AFTER_SECONDS,
             ),
             ApiFaultStatus::Timeout => ApiError::new(
                 504,
@@ -107,6 +105,10 @@ impl ApiFaultStatus {
         }
     }
 }
+
+/// How long an injected 429 asks the client to wait, as kube-apiserver's priority and fairness
+/// (and max-in-flight) filters do: `Retry-After: 1`.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// One API fault rule: requests of `verb` on `kind` fail with `status` at `rate`.
 #[derive(Debug, Clone, PartialEq)]
@@ -121,9 +123,15 @@ pub struct ApiFaultRule {
     pub rate: f64,
 }
 
-/// The API fault layer: consulted before every request the simulator serves. Which requests
-/// fail is decided by a RNG seeded from the scenario's seed, so the same requests in the same
-/// order fail the same way on every run.
+/// The API fault layer: consulted before every request the simulator serves, before anything
+/// is read or done (so a retry of a failed request is always safe). Which requests fail is
+/// decided by a RNG seeded from the scenario's seed, so the same requests in the same order
+/// fail the same way on every run.
+///
+/// The rules that match a request share one draw: each takes the next `rate` of the range, in
+/// order, so two rules matching every request at 0.05 fail 5% of requests with the first
+/// rule's status and another 5% with the second's (rates adding up past 1 leave later rules
+/// only what is left).
 #[derive(Debug)]
 pub struct ApiFaults {
     rules: Vec<ApiFaultRule>,
@@ -140,13 +148,13 @@ impl ApiFaults {
     }
 
     /// The error response for this request, if a rule fires for it.
-    pub fn check(&self, req: &http::Request<Bytes>) -> Option<http::Response<SimBody>> {
-        let Ok(Target::Resource(route)) = api::route(req.uri().path()) else {
+    pub fn check(&self, req: &http::request::Parts) -> Option<http::Response<SimBody>> {
+        let Ok(Target::Resource(route)) = api::route(req.uri.path()) else {
             return None;
         };
-        let query = api::Query::parse(req.uri().query());
+        let query = api::Query::parse(req.uri.query());
         let watch = matches!(query.get("watch"), Some("true" | "1"));
-        let verb = match (req.method().as_str(), route.subresource.as_deref()) {
+        let verb = match (req.method.as_str(), route.subresource.as_deref()) {
             ("POST", Some("eviction")) => "evict",
             ("GET", _) if watch => "watch",
             ("GET", _) if route.name.is_some() => "get",
@@ -157,13 +165,21 @@ impl ApiFaults {
             ("DELETE", _) => "delete",
             _ => return None,
         };
-        let rule = self.rules.iter().find(|r| {
+        let mut matching = self.rules.iter().filter(|r| {
             (r.verb == "*" || r.verb.eq_ignore_ascii_case(verb))
                 && (r.kind == "*" || r.kind.eq_ignore_ascii_case(route.kind.kind))
-        })?;
-        if !self.roll(rule.rate) {
-            return None;
-        }
+        });
+        let first = matching.next()?;
+        let rule = if first.rate >= 1.0 {
+            first // certain: no draw, as with a single rule
+        } else {
+            let draw = self.draw();
+            let mut upper = 0.0;
+            std::iter::once(first).chain(matching).find(|r| {
+                upper += r.rate.clamp(0.0, 1.0);
+                draw < upper
+            })?
+        };
         let resource = if route.kind.group.is_empty() {
             route.kind.plural.to_string()
         } else {
@@ -177,7 +193,7 @@ impl ApiFaults {
             .status(err.code)
             .header(http::header::CONTENT_TYPE, "application/json");
         if err.code == 429 {
-            resp = resp.header(http::header::RETRY_AFTER, "1");
+            resp = resp.header(http::header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string());
         }
         Some(
             resp.body(http_body_util::Full::new(Bytes::from(body)).boxed_unsync())
@@ -185,21 +201,15 @@ impl ApiFaults {
         )
     }
 
-    /// True with probability `rate`, from the seeded splitmix64 sequence.
-    fn roll(&self, rate: f64) -> bool {
-        if rate >= 1.0 {
-            return true;
-        }
-        if rate <= 0.0 {
-            return false;
-        }
+    /// The next number in [0, 1) of the seeded splitmix64 sequence.
+    fn draw(&self) -> f64 {
         let mut state = self.rng.lock().unwrap_or_else(|e| e.into_inner());
         *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = *state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^= z >> 31;
-        ((z >> 11) as f64 / (1u64 << 53) as f64) < rate
+        (z >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -207,12 +217,14 @@ impl ApiFaults {
 mod tests {
     use super::*;
 
-    fn request(method: &str, path: &str) -> http::Request<Bytes> {
+    fn request(method: &str, path: &str) -> http::request::Parts {
         http::Request::builder()
             .method(method)
             .uri(path)
-            .body(Bytes::new())
+            .body(())
             .unwrap()
+            .into_parts()
+            .0
     }
 
     #[test]
@@ -270,6 +282,82 @@ mod tests {
         assert_eq!(first, run(7));
         let failed = first.iter().filter(|f| **f).count();
         assert!((200..400).contains(&failed), "{failed} of 1000 failed");
+    }
+
+    #[test]
+    fn rules_matching_the_same_request_take_their_own_share() {
+        let rule = |status, rate| ApiFaultRule {
+            verb: "*".into(),
+            kind: "*".into(),
+            status,
+            rate,
+        };
+        let faults = ApiFaults::new(
+            vec![
+                rule(ApiFaultStatus::Internal, 0.05),
+                rule(ApiFaultStatus::TooManyRequests, 0.05),
+            ],
+            11,
+        );
+        let mut counts = BTreeMap::new();
+        for i in 0..20_000 {
+            let path = format!("/api/v1/namespaces/default/configmaps/c{i}");
+            let code = faults
+                .check(&request("GET", &path))
+                .map_or(200, |r| r.status().as_u16());
+            *counts.entry(code).or_insert(0) += 1;
+        }
+        // 5% each, within a few standard deviations (about 31 of 20,000).
+        for code in [500, 429] {
+            let n = counts.get(&code).copied().unwrap_or(0);
+            assert!((850..1150).contains(&n), "{n} of 20,000 got {code}");
+        }
+    }
+
+    #[test]
+    fn injected_errors_are_worded_like_the_api_servers() {
+        let faults = |status| {
+            ApiFaults::new(
+                vec![ApiFaultRule {
+                    verb: "watch".into(),
+                    kind: "pod".into(),
+                    status,
+                    rate: 1.0,
+                }],
+                0,
+            )
+        };
+        let watch = request("GET", "/api/v1/namespaces/default/pods?watch=true");
+        let body = |resp: http::Response<SimBody>| {
+            let bytes = futures::executor::block_on(resp.into_body().collect())
+                .unwrap()
+                .to_bytes();
+            serde_json::from_slice::<Value>(&bytes).unwrap()
+        };
+        let throttled = faults(ApiFaultStatus::TooManyRequests)
+            .check(&watch)
+            .expect("watches fail too");
+        assert_eq!(throttled.status(), 429);
+        assert_eq!(throttled.headers()[http::header::RETRY_AFTER], "1");
+        let status = body(throttled);
+        assert_eq!(status["reason"], "TooManyRequests");
+        assert_eq!(status["details"]["retryAfterSeconds"], 1);
+        let internal = faults(ApiFaultStatus::Internal).check(&watch).unwrap();
+        let status = body(internal);
+        assert_eq!(
+            (status["code"].as_u64(), status["reason"].as_str()),
+            (Some(500), Some("InternalError"))
+        );
+        assert_eq!(
+            status["message"],
+            "Internal error occurred: injected by the scenario's faults.api"
+        );
+        assert_eq!(
+            status["details"]["causes"][0]["message"],
+            "injected by the scenario's faults.api"
+        );
+        let list = request("GET", "/api/v1/namespaces/default/pods");
+        assert!(faults(ApiFaultStatus::Internal).check(&list).is_none());
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! cutover-sim: an in-memory Kubernetes API server emulator that `kube::Client` talks to in-process.
 //!
 //! [`Simulator::client`] gives a `kube::Client` backed by a tower service; [`Simulator::handle`]
-//! serves already-read requests (for an HTTP front end); [`Simulator::store`] gives direct access
-//! to the object store and its change feed (for tests and, later, controllers).
+//! serves one request (what `cutover sim serve` serves over HTTP); [`Simulator::store`] gives direct access
+//! to the object store and its change feed (for tests and controllers). One [`Clock`] (tokio's,
+//! or a virtual one) drives all of its time; [`limits`] bounds what one request may ask.
 
 pub mod api;
 pub mod clock;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod eviction;
 pub mod faults;
 pub mod kinds;
+pub mod limits;
 pub mod patch;
 pub mod scenario;
 pub mod selectors;
@@ -19,10 +21,8 @@ pub mod service;
 pub mod store;
 
 pub use api::SimBody;
-pub use clock::{Clock, SystemClock};
-pub use controllers::{
-    ControllerConfig, Controllers, Faults, ImageConvention, PodFate, TokioClock,
-};
+pub use clock::Clock;
+pub use controllers::{ControllerConfig, Controllers, Faults, ImageConvention, PodFate};
 pub use error::ApiError;
 pub use scenario::{Scenario, ScenarioError};
 pub use service::{SimService, Simulator};

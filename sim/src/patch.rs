@@ -10,6 +10,9 @@
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+use crate::limits::{
+    self, MAX_JSON_PATCH_COPY_BYTES, MAX_JSON_PATCH_OPERATIONS, MAX_NESTING_DEPTH, Nesting,
+};
 
 /// The patch content types the server accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,19 +62,86 @@ pub fn merge_patch(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Applies an RFC 6902 JSON patch (a list of operations); failed operations are 422.
-pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
-    let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+/// Reads an RFC 6902 JSON patch (a list of operations): 400 if it is not one, 413 beyond
+/// [`MAX_JSON_PATCH_OPERATIONS`] operations (the API server's order of checks).
+pub fn parse_json_patch(patch: Value) -> Result<json_patch::Patch, ApiError> {
+    let ops: json_patch::Patch = serde_json::from_value(patch)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
-    json_patch::patch(target, &ops).map_err(rejected)
+    if ops.0.len() > MAX_JSON_PATCH_OPERATIONS {
+        return Err(limits::too_many_operations(ops.0.len()));
+    }
+    Ok(ops)
 }
 
-/// Parses a server-side apply body (YAML or JSON) into a JSON object.
+/// 422 as kube-apiserver answers any JSON patch that fails to apply (json-patch's own error is
+/// not passed on): a failed `test`, a missing path, copies beyond the copy limit.
+fn json_patch_failed() -> ApiError {
+    let mut err = ApiError::new(
+        422,
+        "Invalid",
+        "the server rejected our request due to an error in our request",
+    );
+    err.details = Some(Value::Object(Map::new()));
+    err
+}
+
+/// Applies a JSON patch, one operation at a time, within the bounds of [`crate::limits`]: the
+/// bytes its `copy` operations copy add up to at most [`MAX_JSON_PATCH_COPY_BYTES`], and no
+/// operation may place a value deeper than [`MAX_NESTING_DEPTH`]. `target` is left half-patched
+/// on failure: callers patch a copy.
+pub fn json_patch(target: &mut Value, ops: &json_patch::Patch) -> Result<(), ApiError> {
+    use json_patch::PatchOperation as Op;
+    let mut copied = 0usize;
+    for op in &ops.0 {
+        // How deep the value this operation places is, and at which path.
+        let placed = match op {
+            Op::Add(a) => Some((a.path.count(), limits::depth(&a.value))),
+            Op::Replace(r) => Some((r.path.count(), limits::depth(&r.value))),
+            Op::Move(m) => target
+                .pointer(m.from.as_str())
+                .map(|v| (m.path.count(), limits::depth(v))),
+            Op::Copy(c) => {
+                let Some(source) = target.pointer(c.from.as_str()) else {
+                    return Err(json_patch_failed());
+                };
+                copied = copied.saturating_add(limits::json_size(source));
+                if copied > MAX_JSON_PATCH_COPY_BYTES {
+                    return Err(json_patch_failed());
+                }
+                Some((c.path.count(), limits::depth(source)))
+            }
+            Op::Remove(_) | Op::Test(_) => None,
+        };
+        json_patch::patch_unsafe(target, std::slice::from_ref(op))
+            .map_err(|_| json_patch_failed())?;
+        if let Some((segments, depth)) = placed
+            && segments + depth > MAX_NESTING_DEPTH
+        {
+            return Err(json_patch_failed());
+        }
+    }
+    Ok(())
+}
+
+/// Parses a server-side apply body (YAML or JSON) into a JSON object, nested at most
+/// [`MAX_NESTING_DEPTH`] levels.
 pub fn parse_apply(body: &[u8]) -> Result<Value, ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::bad_request(format!("apply patch is not UTF-8: {e}")))?;
-    let value: Value = serde_saphyr::from_str(text)
-        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_NESTING_DEPTH;
+    budget.flow_nesting_limit = budget.flow_nesting_limit.max(MAX_NESTING_DEPTH);
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    let value: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        match e.without_snippet() {
+            serde_saphyr::Error::Budget {
+                breach: serde_saphyr::budget::BudgetBreach::Depth { .. },
+                ..
+            } => Nesting::in_apply(),
+            _ => ApiError::bad_request(format!("error decoding YAML: {e}")),
+        }
+    })?;
     if !value.is_object() {
         return Err(ApiError::bad_request(
             "apply patch must be a YAML or JSON object",
@@ -365,12 +435,16 @@ mod tests {
         assert_eq!(merge_patch(&mut v, &json!([1])).unwrap_err().code, 400);
     }
 
+    fn apply_json_patch(target: &mut Value, ops: Value) -> Result<(), ApiError> {
+        json_patch(target, &parse_json_patch(ops)?)
+    }
+
     #[test]
     fn json_patch_rfc6902() {
         let mut v = pod();
-        json_patch(
+        apply_json_patch(
             &mut v,
-            &json!([
+            json!([
                 {"op": "replace", "path": "/spec/containers/0/image", "value": "app:2"},
                 {"op": "add", "path": "/metadata/labels/d", "value": "4"},
                 {"op": "remove", "path": "/metadata/labels/a"}
@@ -379,15 +453,91 @@ mod tests {
         .unwrap();
         assert_eq!(v["spec"]["containers"][0]["image"], "app:2");
         assert_eq!(v["metadata"]["labels"], json!({"b": "2", "d": "4"}));
-        let err = json_patch(
+        let err = apply_json_patch(
             &mut v,
-            &json!([{"op": "test", "path": "/metadata/name", "value": "q"}]),
+            json!([{"op": "test", "path": "/metadata/name", "value": "q"}]),
         )
         .unwrap_err();
-        assert_eq!(err.code, 422);
         assert_eq!(
-            json_patch(&mut v, &json!({"op": "x"})).unwrap_err().code,
+            (err.code, err.message.as_str()),
+            (
+                422,
+                "the server rejected our request due to an error in our request"
+            )
+        );
+        assert_eq!(err.to_status()["details"], json!({}));
+        assert_eq!(
+            apply_json_patch(&mut v, json!({"op": "x"}))
+                .unwrap_err()
+                .code,
             400
+        );
+    }
+
+    #[test]
+    fn json_patch_bounds() {
+        let ops = |n: usize| {
+            Value::Array(
+                (0..n)
+                    .map(|i| json!({"op": "add", "path": format!("/k{i}"), "value": i}))
+                    .collect(),
+            )
+        };
+        assert_eq!(
+            parse_json_patch(ops(MAX_JSON_PATCH_OPERATIONS))
+                .unwrap()
+                .0
+                .len(),
+            MAX_JSON_PATCH_OPERATIONS
+        );
+        let err = parse_json_patch(ops(MAX_JSON_PATCH_OPERATIONS + 1)).unwrap_err();
+        assert_eq!(
+            (err.code, err.reason, err.message.as_str()),
+            (
+                413,
+                "RequestEntityTooLarge",
+                "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001"
+            )
+        );
+
+        // Copies add up: six copies of a 600 KB value are over 3 MiB, five are not.
+        let big = json!({"a": "x".repeat(600 * 1024)});
+        let copies = |n: usize| {
+            Value::Array(
+                (0..n)
+                    .map(|i| json!({"op": "copy", "from": "/a", "path": format!("/b{i}")}))
+                    .collect(),
+            )
+        };
+        assert!(apply_json_patch(&mut big.clone(), copies(5)).is_ok());
+        assert_eq!(
+            apply_json_patch(&mut big.clone(), copies(6))
+                .unwrap_err()
+                .code,
+            422
+        );
+
+        // Nothing is placed deeper than the nesting bound: not by `add` ...
+        let deep = |levels: usize| (0..levels).fold(json!(1), |inner, _| json!([inner]));
+        let mut doc = json!({"a": {}});
+        let at_bound = json!([{"op": "add", "path": "/a/x", "value": deep(MAX_NESTING_DEPTH - 2)}]);
+        apply_json_patch(&mut doc, at_bound).unwrap();
+        assert_eq!(limits::depth(&doc), MAX_NESTING_DEPTH);
+        let over = json!([{"op": "add", "path": "/a/y", "value": deep(MAX_NESTING_DEPTH - 1)}]);
+        assert_eq!(
+            apply_json_patch(&mut doc.clone(), over).unwrap_err().code,
+            422
+        );
+        // ... nor by copying a subtree into itself again and again.
+        let mut doc = json!({"a": {"b": 1}});
+        let doubling: Vec<Value> = (0..MAX_NESTING_DEPTH)
+            .map(|_| json!({"op": "copy", "from": "/a", "path": "/a/a"}))
+            .collect();
+        assert_eq!(
+            apply_json_patch(&mut doc, Value::Array(doubling))
+                .unwrap_err()
+                .code,
+            422
         );
     }
 

@@ -391,17 +391,23 @@ impl Scenario {
         Ok(())
     }
 
-    /// Starts the timers of the node faults on the current tokio runtime (tokio time: virtual
-    /// under a paused clock). Dropping the handle cancels them.
+    /// Starts the timers of the node faults on the current tokio runtime, by the simulator's
+    /// clock (virtual time on a virtual clock), counted from now. Dropping the handle cancels them.
     pub fn start_node_faults(&self, sim: &Simulator) -> NodeFaultTimers {
+        let clock = sim.clock().clone();
+        let start = clock.now();
         let tasks = self
             .node_faults
             .iter()
             .map(|fault| {
                 let sim = sim.clone();
                 let fault = fault.clone();
+                let clock = clock.clone();
                 tokio::spawn(async move {
-                    tokio::time::sleep(fault.not_ready_at).await;
+                    match start.checked_add(fault.not_ready_at) {
+                        Some(at) => clock.sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
                     mark_not_ready(&sim, &fault.name);
                 })
             })
@@ -432,7 +438,7 @@ fn mark_not_ready(sim: &Simulator, name: &str) {
         return;
     };
     let mut node = (*node).clone();
-    let now = crate::clock::format_time(sim.store().clock().now());
+    let now = crate::clock::now(sim.clock());
     let ready = json!({"type": "Ready", "status": "False", "reason": "KubeletNotReady",
                        "message": "injected by the scenario's faults.nodes",
                        "lastTransitionTime": now, "lastHeartbeatTime": now});
@@ -593,28 +599,48 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn install_creates_namespaces_and_node_faults_fire_on_time() {
+    #[test]
+    fn install_creates_namespaces_and_node_faults_fire_on_time() {
         let s = parse(
             "nodes: 2\nobjects:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: shop}}\n\
              faults: {nodes: [{name: node-2, notReadyAt: 30s}]}",
         )
         .unwrap();
-        let sim = Simulator::with_clock(0, Arc::new(crate::TokioClock::new()));
-        s.install(&sim).unwrap();
-        assert!(sim.store().namespace_exists("shop"));
-        let _timers = s.start_node_faults(&sim);
-        let nodes = kinds::find("", "v1", "nodes").unwrap();
-        let ready = |sim: &Simulator| {
-            sim.store().get(nodes, "", "node-2").unwrap()["status"]["conditions"]
+        let clock = crate::Clock::virtual_at(std::time::UNIX_EPOCH);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .on_thread_park(clock.park_hook())
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let sim = Simulator::with_clock(0, clock.clone());
+            s.install(&sim).unwrap();
+            assert!(sim.store().namespace_exists("shop"));
+            let _timers = s.start_node_faults(&sim);
+            let nodes = kinds::find("", "v1", "nodes").unwrap();
+            let ready = |sim: &Simulator| {
+                sim.store().get(nodes, "", "node-2").unwrap()["status"]["conditions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            };
+            clock.sleep(Duration::from_secs(29)).await;
+            assert!(ready(&sim));
+            clock.sleep(Duration::from_secs(2)).await;
+            assert!(!ready(&sim));
+            let node = sim.store().get(nodes, "", "node-2").unwrap();
+            let condition = node["status"]["conditions"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True")
-        };
-        tokio::time::sleep(Duration::from_secs(29)).await;
-        assert!(ready(&sim));
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        assert!(!ready(&sim));
+                .find(|c| c["type"] == "Ready")
+                .cloned()
+                .unwrap();
+            assert_eq!(
+                condition["lastTransitionTime"], "1970-01-01T00:00:30Z",
+                "stamped at the virtual time the fault fired"
+            );
+        });
     }
 }

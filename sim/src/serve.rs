@@ -33,18 +33,10 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::api::SimBody;
-use crate::error::ApiError;
 use crate::service::Simulator;
 
 /// The name of the cluster, user and context in the kubeconfig [`write_kubeconfig`] writes.
 pub const CONTEXT: &str = "cutover-sim";
-
-/// The largest request body accepted (the real API server's limit is 3 MiB).
-pub const MAX_BODY: usize = 3 * 1024 * 1024;
-
-/// How much of a too-large body is read and dropped before answering 413 (beyond it, the
-/// connection is answered and closed at once).
-pub const DISCARD_LIMIT: usize = 64 * 1024 * 1024;
 
 /// How long open connections (watches, above all) get to finish once shutdown starts, before
 /// they are closed.
@@ -179,51 +171,13 @@ async fn serve_connection(
     }
 }
 
-/// Reads the request body (up to [`MAX_BODY`]) and lets the simulator answer; serves the few
+/// Lets the simulator answer (which reads the body within [`crate::limits`]); serves the few
 /// endpoints clients expect that are not part of the Kubernetes API proper.
 async fn respond(sim: &Simulator, req: http::Request<Incoming>) -> http::Response<SimBody> {
-    let (parts, body) = req.into_parts();
-    if let Some(resp) = extra_endpoint(&parts) {
+    if let Some(resp) = extra_endpoint(&req) {
         return resp;
     }
-    let bytes = match read_body(body).await {
-        Ok(bytes) => bytes,
-        Err(err) => return status_response(&err),
-    };
-    sim.handle(http::Request::from_parts(parts, bytes)).await
-}
-
-/// Reads a request body of up to [`MAX_BODY`] bytes. A larger one is read on (up to
-/// [`DISCARD_LIMIT`]) and dropped before the 413 goes out, so that the client, still sending,
-/// gets the answer rather than a connection reset.
-async fn read_body(mut body: Incoming) -> Result<Bytes, ApiError> {
-    let mut data = Vec::new();
-    let mut total = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame =
-            frame.map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
-        if let Ok(chunk) = frame.into_data() {
-            total = total.saturating_add(chunk.len());
-            if total <= MAX_BODY {
-                data.extend_from_slice(&chunk);
-            } else if total > DISCARD_LIMIT {
-                break;
-            }
-        }
-    }
-    if total > MAX_BODY {
-        return Err(ApiError::new(
-            413,
-            "RequestEntityTooLarge",
-            format!("the request body is larger than {MAX_BODY} bytes"),
-        ));
-    }
-    Ok(Bytes::from(data))
-}
-
-fn status_response(err: &ApiError) -> http::Response<SimBody> {
-    let body = serde_json::to_vec(&err.to_status()).expect("JSON values serialise");
-    bytes_response(err.code, "application/json", Bytes::from(body))
+    sim.handle(req).await
 }
 
 fn bytes_response(code: u16, content_type: &str, body: Bytes) -> http::Response<SimBody> {
@@ -243,14 +197,14 @@ fn bytes_response(code: u16, content_type: &str, body: Bytes) -> http::Response<
 ///   zero bytes), otherwise JSON.
 /// - `/openapi/v3`: 404, so newer clients fall back to v2.
 /// - `/healthz`, `/livez`, `/readyz`: `ok`.
-fn extra_endpoint(parts: &http::request::Parts) -> Option<http::Response<SimBody>> {
-    if parts.method != Method::GET {
+fn extra_endpoint<B>(req: &http::Request<B>) -> Option<http::Response<SimBody>> {
+    if req.method() != Method::GET {
         return None;
     }
-    match parts.uri.path().trim_end_matches('/') {
+    match req.uri().path().trim_end_matches('/') {
         "/openapi/v2" => {
-            let accept = parts
-                .headers
+            let accept = req
+                .headers()
                 .get(header::ACCEPT)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");

@@ -1,14 +1,15 @@
 //! The object store: resourceVersions, uids, generation, status rules, deletion, GC and the change feed.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
-use crate::clock::{Clock, format_time};
+use crate::clock::{Clock, format_time, timestamp};
 use crate::error::ApiError;
 use crate::kinds::{self, KindInfo, KindKey, STATUS};
+use crate::limits::{self, MAX_NESTING_DEPTH};
 use crate::selectors::{FieldSelector, LabelSelector};
 
 /// How many past events a watch can resume from before it gets 410 Gone.
@@ -105,6 +106,8 @@ type Objects = HashMap<KindKey, BTreeMap<(String, String), Arc<Value>>>;
 struct Inner {
     objects: Objects,
     by_uid: HashMap<String, (KindKey, String, String)>,
+    /// Owner uid → the objects whose ownerReferences name it (the garbage collector's index).
+    owned: HashMap<String, BTreeSet<(KindKey, String, String)>>,
     rv: u64,
     rng: u64,
     history: VecDeque<WatchEvent>,
@@ -116,7 +119,7 @@ struct Inner {
 /// The in-memory object store. Thread-safe; cheap operations under one mutex.
 pub struct Store {
     inner: Mutex<Inner>,
-    clock: Arc<dyn Clock>,
+    clock: Clock,
     events: broadcast::Sender<WatchEvent>,
     hooks: RwLock<Vec<Hook>>,
 }
@@ -160,11 +163,35 @@ fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     meta(obj).get(field).and_then(Value::as_str)
 }
 
+/// The uids an object's ownerReferences name.
+fn owner_uids(obj: &Value) -> impl Iterator<Item = &str> {
+    meta(obj)
+        .get("ownerReferences")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.get("uid").and_then(Value::as_str))
+}
+
 fn has_finalizers(obj: &Value) -> bool {
     meta(obj)
         .get("finalizers")
         .and_then(Value::as_array)
         .is_some_and(|f| !f.is_empty())
+}
+
+/// The store keeps nothing nested deeper than [`MAX_NESTING_DEPTH`], so that every walk over a
+/// stored object (serialisation, comparison, cloning, dropping) stays within a bounded stack.
+/// Requests are checked before this (with the API server's answers); this is the backstop for
+/// everything else that writes (scenarios, controllers).
+fn check_nesting(object: &Value) -> Result<(), ApiError> {
+    if limits::depth(object) > MAX_NESTING_DEPTH {
+        return Err(ApiError::bad_request(format!(
+            "the object nests arrays and objects more than {MAX_NESTING_DEPTH} levels deep, \
+             beyond what the simulator stores"
+        )));
+    }
+    Ok(())
 }
 
 fn is_dns_subdomain(name: &str) -> bool {
@@ -227,13 +254,36 @@ impl Inner {
         let name = meta_str(&object, "name").unwrap_or("").to_string();
         let uid = meta_str(&object, "uid").unwrap_or("").to_string();
         let object = Arc::new(object);
+        let key = (kind.key(), ns.clone(), name.clone());
+        for owner in previous.iter().flat_map(|p| owner_uids(p)) {
+            if let Some(owned) = self.owned.get_mut(owner) {
+                owned.remove(&key);
+                if owned.is_empty() {
+                    self.owned.remove(owner);
+                }
+            }
+        }
         let table = self.objects.entry(kind.key()).or_default();
         if event_type == EventType::Deleted {
             table.remove(&(ns, name));
             self.by_uid.remove(&uid);
+            for owner in owner_uids(&object) {
+                if let Some(owned) = self.owned.get_mut(owner) {
+                    owned.remove(&key);
+                    if owned.is_empty() {
+                        self.owned.remove(owner);
+                    }
+                }
+            }
         } else {
             table.insert((ns.clone(), name.clone()), object.clone());
             self.by_uid.insert(uid, (kind.key(), ns, name));
+            for owner in owner_uids(&object) {
+                self.owned
+                    .entry(owner.to_string())
+                    .or_default()
+                    .insert(key.clone());
+            }
         }
         let event = WatchEvent {
             event_type,
@@ -256,13 +306,15 @@ impl Inner {
 }
 
 impl Store {
-    /// An empty store (no namespaces) whose uids derive from `seed`.
-    pub fn new(seed: u64, clock: Arc<dyn Clock>) -> Store {
+    /// An empty store (no namespaces) whose uids derive from `seed`, stamping objects with
+    /// `clock`'s wall time.
+    pub fn new(seed: u64, clock: Clock) -> Store {
         let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
         Store {
             inner: Mutex::new(Inner {
                 objects: HashMap::new(),
                 by_uid: HashMap::new(),
+                owned: HashMap::new(),
                 rv: 0,
                 rng: seed,
                 history: VecDeque::new(),
@@ -284,8 +336,8 @@ impl Store {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The clock the store stamps objects with.
-    pub fn clock(&self) -> &Arc<dyn Clock> {
+    /// The simulator's clock: object timestamps, controller delays, watch timeouts.
+    pub fn clock(&self) -> &Clock {
         &self.clock
     }
 
@@ -400,7 +452,8 @@ impl Store {
                 "the body of the request was not a JSON object",
             ));
         }
-        let now = self.clock.now();
+        check_nesting(&object)?;
+        let now = timestamp(&self.clock);
         let mut events = Vec::new();
         let created = {
             let mut inner = self.lock();
@@ -526,6 +579,7 @@ impl Store {
                 "the body of the request was not a JSON object",
             ));
         }
+        check_nesting(&object)?;
         let ns = if kind.namespaced { ns } else { "" };
         let mut events = Vec::new();
         let result = {
@@ -727,11 +781,10 @@ impl Store {
                     DeleteOutcome::Terminating((*live).clone())
                 } else {
                     let mut next = (*live).clone();
-                    let when = self
-                        .clock
-                        .now()
+                    let now = timestamp(&self.clock);
+                    let when = now
                         .checked_add(jiff::SignedDuration::from_secs(grace))
-                        .unwrap_or_else(|_| self.clock.now());
+                        .unwrap_or(now);
                     let m = meta_mut(&mut next);
                     m.insert("deletionTimestamp".into(), json!(format_time(when)));
                     m.insert("deletionGracePeriodSeconds".into(), json!(grace));
@@ -800,19 +853,15 @@ impl Store {
         }
     }
 
+    /// The objects whose ownerReferences name `uid`, by namespace and name (from the index).
     fn dependents(inner: &Inner, uid: &str) -> Vec<(KindKey, Arc<Value>)> {
-        let mut out = Vec::new();
-        for (key, table) in &inner.objects {
-            for obj in table.values() {
-                let owned = meta(obj)
-                    .get("ownerReferences")
-                    .and_then(Value::as_array)
-                    .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid));
-                if owned {
-                    out.push((*key, obj.clone()));
-                }
-            }
-        }
+        let mut out: Vec<(KindKey, Arc<Value>)> = inner
+            .owned
+            .get(uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, ns, name)| inner.get(*key, ns, name).map(|o| (*key, o.clone())))
+            .collect();
         out.sort_by(|a, b| {
             (meta_str(&a.1, "namespace"), meta_str(&a.1, "name"))
                 .cmp(&(meta_str(&b.1, "namespace"), meta_str(&b.1, "name")))
@@ -821,6 +870,9 @@ impl Store {
     }
 
     /// Removes `object` for good, then cascades to its dependents (and a namespace's contents).
+    /// The cascade is a worklist of owners, not recursion: an ownership chain can be as long as
+    /// the store is large. Dependents are looked up when their owner's turn comes, so an object
+    /// reached twice (two owners, a cycle) is only deleted once.
     fn remove_locked(
         &self,
         inner: &mut Inner,
@@ -830,6 +882,69 @@ impl Store {
         events: &mut Vec<WatchEvent>,
     ) -> Arc<Value> {
         let sender = self.events.clone();
+        let last = Self::remove_one(inner, &sender, kind, object, events);
+        if propagation == Propagation::Orphan {
+            return last;
+        }
+        let mut owners: VecDeque<String> = meta_str(&last, "uid")
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        while let Some(uid) = owners.pop_front() {
+            for (key, listed) in Self::dependents(inner, &uid) {
+                // The current state: an earlier step of this cascade may have changed it.
+                let (ns, name) = (
+                    meta_str(&listed, "namespace").unwrap_or(""),
+                    meta_str(&listed, "name").unwrap_or(""),
+                );
+                let Some(dependent) = inner.get(key, ns, name).cloned() else {
+                    continue;
+                };
+                if meta_str(&dependent, "uid") != meta_str(&listed, "uid") {
+                    continue;
+                }
+                let dep_kind = kinds::storage(key);
+                let other_owner_alive = meta(&dependent)
+                    .get("ownerReferences")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r["uid"].as_str())
+                    .any(|u| u != uid && inner.by_uid.contains_key(u));
+                if other_owner_alive {
+                    let mut next = (*dependent).clone();
+                    if let Some(refs) = meta_mut(&mut next)
+                        .get_mut("ownerReferences")
+                        .and_then(Value::as_array_mut)
+                    {
+                        refs.retain(|r| r["uid"] != uid.as_str());
+                    }
+                    inner.commit(
+                        &sender,
+                        dep_kind,
+                        EventType::Modified,
+                        next,
+                        Some(dependent),
+                        events,
+                    );
+                } else if let Some(removed) =
+                    self.delete_dependent(inner, dep_kind, dependent, events)
+                {
+                    owners.extend(meta_str(&removed, "uid").map(str::to_string));
+                }
+            }
+        }
+        last
+    }
+
+    /// Removes one object (a namespace with everything in it), without cascading.
+    fn remove_one(
+        inner: &mut Inner,
+        sender: &broadcast::Sender<WatchEvent>,
+        kind: &'static KindInfo,
+        object: Arc<Value>,
+        events: &mut Vec<WatchEvent>,
+    ) -> Arc<Value> {
         if kind.kind == "Namespace" {
             let ns = meta_str(&object, "name").unwrap_or("").to_string();
             for k in kinds::stored_kinds().filter(|k| k.namespaced) {
@@ -843,7 +958,7 @@ impl Store {
                     .collect();
                 for obj in names {
                     inner.commit(
-                        &sender,
+                        sender,
                         k,
                         EventType::Deleted,
                         (*obj).clone(),
@@ -853,63 +968,30 @@ impl Store {
                 }
             }
         }
-        let last = inner.commit(
-            &sender,
+        inner.commit(
+            sender,
             kind,
             EventType::Deleted,
             (*object).clone(),
             Some(object),
             events,
-        );
-        if propagation == Propagation::Orphan {
-            return last;
-        }
-        let Some(uid) = meta_str(&last, "uid").map(str::to_string) else {
-            return last;
-        };
-        for (key, dependent) in Self::dependents(inner, &uid) {
-            let dep_kind = kinds::storage(key);
-            let other_owner_alive = meta(&dependent)
-                .get("ownerReferences")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r["uid"].as_str())
-                .any(|u| u != uid && inner.by_uid.contains_key(u));
-            if other_owner_alive {
-                let mut next = (*dependent).clone();
-                if let Some(refs) = meta_mut(&mut next)
-                    .get_mut("ownerReferences")
-                    .and_then(Value::as_array_mut)
-                {
-                    refs.retain(|r| r["uid"] != uid.as_str());
-                }
-                inner.commit(
-                    &sender,
-                    dep_kind,
-                    EventType::Modified,
-                    next,
-                    Some(dependent),
-                    events,
-                );
-            } else {
-                self.delete_dependent(inner, dep_kind, dependent, events);
-            }
-        }
-        last
+        )
     }
 
     /// The garbage collector's delete of a dependent: default grace, background propagation.
+    /// Returns the object if it is gone now (its own dependents are then the caller's next
+    /// step); a graceful pod or an object with finalizers gets a deletionTimestamp and stays.
     fn delete_dependent(
         &self,
         inner: &mut Inner,
         kind: &'static KindInfo,
         object: Arc<Value>,
         events: &mut Vec<WatchEvent>,
-    ) {
+    ) -> Option<Arc<Value>> {
         if meta(&object).contains_key("deletionTimestamp") {
-            return; // already terminating
+            return None; // already terminating
         }
+        let sender = self.events.clone();
         let graceful_pod = kind.kind == "Pod"
             && object
                 .pointer("/spec/nodeName")
@@ -928,16 +1010,14 @@ impl Store {
             } else {
                 0
             };
-            let when = self
-                .clock
-                .now()
+            let now = timestamp(&self.clock);
+            let when = now
                 .checked_add(jiff::SignedDuration::from_secs(grace))
-                .unwrap_or_else(|_| self.clock.now());
+                .unwrap_or(now);
             let mut next = (*object).clone();
             let m = meta_mut(&mut next);
             m.insert("deletionTimestamp".into(), json!(format_time(when)));
             m.insert("deletionGracePeriodSeconds".into(), json!(grace));
-            let sender = self.events.clone();
             inner.commit(
                 &sender,
                 kind,
@@ -946,8 +1026,9 @@ impl Store {
                 Some(object),
                 events,
             );
+            None
         } else {
-            self.remove_locked(inner, kind, object, Propagation::Background, events);
+            Some(Self::remove_one(inner, &sender, kind, object, events))
         }
     }
 
@@ -999,11 +1080,12 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FixedClock;
+    use std::time::{Duration, SystemTime};
 
     fn store() -> Store {
-        let clock = FixedClock("2024-01-01T00:00:00Z".parse().unwrap());
-        let s = Store::new(7, Arc::new(clock));
+        // A virtual clock that nothing advances: a fixed clock.
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_704_067_200);
+        let s = Store::new(7, Clock::virtual_at(at));
         s.create(
             ns_kind(),
             "",

@@ -318,9 +318,9 @@ async fn every_patch_type() {
     // kube refuses an apply without a field manager client-side; the server says 400 too
     let raw = http::Request::patch("/apis/apps/v1/namespaces/default/deployments/web")
         .header("content-type", "application/apply-patch+yaml")
-        .body(bytes::Bytes::from_static(
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(
             b"apiVersion: apps/v1\nkind: Deployment\n",
-        ))
+        )))
         .unwrap();
     let resp = _sim.handle(raw).await;
     assert_eq!(resp.status(), 400);

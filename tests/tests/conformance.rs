@@ -44,3 +44,8 @@ async fn daemon_set_pod_replacement() {
 async fn cordon() {
     compare("conf-cordon", &["a", "b"], scenarios::cordon).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_limits() {
+    compare("conf-limits", &[], scenarios::request_limits).await;
+}

@@ -304,3 +304,40 @@ async fn inspect_lists_the_implied_reads() {
         "{table}"
     );
 }
+
+/// tokio's test utilities (a clock anything in the process could pause) are not in the shipped
+/// binary: virtual time on the simulator comes from cutover-clock. Breaks if any crate the
+/// binary is built from turns tokio's `test-util` feature on.
+#[test]
+fn the_shipped_binary_has_no_tokio_test_utilities() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "-p",
+            "cutover",
+            "-e",
+            "normal,build",
+            "-i",
+            "tokio",
+            "-f",
+            "{p} {f}",
+            "--offline",
+            "--locked",
+        ])
+        .current_dir(&repo)
+        .output()
+        .expect("cargo tree runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let features = text.lines().next().unwrap_or_default();
+    assert!(features.starts_with("tokio v1"), "{text}");
+    assert!(
+        !features.contains("test-util"),
+        "tokio is built with {features}"
+    );
+}

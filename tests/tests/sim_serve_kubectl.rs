@@ -1,5 +1,5 @@
 //! kubectl against `cutover sim serve`: the issue's promise that an operator's usual tool works
-//! on the simulated cluster (get, apply, cordon). kubectl comes with the machine image or from
+//! on the simulated cluster (get, apply, cordon), which starts as the built-in scenario. kubectl comes with the machine image or from
 //! Debian through `scripts/setup`; a missing kubectl fails this test, it never skips.
 
 use std::path::Path;
@@ -80,6 +80,23 @@ spec:
 
     let namespaces = kubectl(&kubeconfig, &["get", "namespaces", "-o", "name"]);
     assert!(namespaces.contains("namespace/default"), "{namespaces}");
+    // No scenario given: the built-in one, three Ready nodes, as `cutover run --sim` has.
+    let nodes = kubectl(&kubeconfig, &["get", "nodes", "-o", "name"]);
+    assert_eq!(
+        nodes.lines().collect::<Vec<_>>(),
+        ["node/node-1", "node/node-2", "node/node-3"],
+        "{nodes}"
+    );
+    let ready = kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "nodes",
+            "-o",
+            r#"jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}"#,
+        ],
+    );
+    assert_eq!(ready.lines().collect::<Vec<_>>(), ["True", "True", "True"]);
     let applied = kubectl(
         &kubeconfig,
         &["apply", "-f", manifests.to_str().expect("utf-8 path")],

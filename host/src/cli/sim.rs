@@ -4,23 +4,21 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use cutover_sim::serve::{Server, write_kubeconfig};
-use cutover_sim::{Scenario, Simulator};
+use cutover_sim::{Clock, Scenario, Simulator};
 
 use super::{CliError, ExitCode, SimServeArgs};
 
 pub(super) async fn serve(args: SimServeArgs) -> Result<ExitCode, CliError> {
-    // Without a scenario: an empty cluster (no nodes), as before.
+    // Without a scenario: the built-in one, as `cutover run --sim` uses (three Ready nodes).
     let mut scenario = match &args.scenario {
         Some(path) => Scenario::load(path).map_err(|e| CliError::bad_input(e.to_string()))?,
-        None => Scenario {
-            nodes: Vec::new(),
-            ..Scenario::default()
-        },
+        None => Scenario::default(),
     };
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    let sim = Simulator::new(scenario.seed);
+    // Wall-clock time (tokio's clock): kubectl users wait in real time.
+    let sim = Simulator::with_clock(scenario.seed, Clock::tokio());
     scenario
         .install(&sim)
         .map_err(|e| CliError::bad_input(e.to_string()))?;
@@ -46,7 +44,7 @@ pub(super) async fn serve(args: SimServeArgs) -> Result<ExitCode, CliError> {
 
     let loaded = match &args.scenario {
         Some(path) => format!("scenario {}, ", path.display()),
-        None => String::new(),
+        None => format!("built-in scenario: {} Ready nodes, ", scenario.nodes.len()),
     };
     println!(
         "Serving the simulated cluster at {url} ({loaded}seed {})",

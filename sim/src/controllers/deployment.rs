@@ -3,16 +3,15 @@
 //! status` and the host's readiness rules read.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 use super::util::{
     self, available, int_at, int_or_percent, make_condition, replicasets, str_at, template_hash,
     terminating, without_label, write_main, write_status,
 };
-use super::{Ctx, Key};
+use super::{Ctx, Key, replicaset};
 use crate::error::ApiError;
 use crate::store::DeleteOptions;
 
@@ -235,6 +234,16 @@ pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiEr
         cleanup_history(ctx, &d, &old)?;
     }
 
+    // The real controller computes its status from its ReplicaSets' statuses, so a client never
+    // sees a Deployment report pods its ReplicaSets do not report yet: bring those up to date first.
+    for rs in new.iter().chain(old.iter()) {
+        let ns = str_at(rs, "/metadata/namespace").unwrap_or_default();
+        match ctx.store().get(replicasets(), ns, util::name(rs)) {
+            Ok(live) => replicaset::write_rs_status(ctx, &live)?,
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
     write_deployment_status(ctx, &d, new.as_deref(), &old, max_unavailable)
 }
 
@@ -348,7 +357,7 @@ fn write_deployment_status(
     let complete = new.is_some() && updated == desired && pods_total == desired && ready == desired;
 
     // Progress: any change of these counts, or a new ReplicaSet, restarts the deadline.
-    let now = Instant::now();
+    let now = ctx.now();
     let snapshot = (new_name.clone(), updated, ready, pods_total, spec_total);
     let uid = util::uid(d).to_string();
     let key = (

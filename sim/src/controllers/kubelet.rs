@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Instant;
 
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 use super::util::{self, pods, str_at, terminating, write_status};
 use super::{Ctx, Key, PodFate};
@@ -50,7 +50,7 @@ pub(crate) fn play(ctx: &mut Ctx, pod: &Value) -> Result<(), ApiError> {
         .to_string();
     let name = util::name(pod).to_string();
     let uid = util::uid(pod).to_string();
-    let now = Instant::now();
+    let now = ctx.now();
     let key = (ns.clone(), name.clone());
     let fresh = ctx.kubelet.pods.get(&key).is_none_or(|s| s.uid != uid);
     if fresh {

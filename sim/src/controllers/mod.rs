@@ -7,7 +7,8 @@
 //! queues the keys of the objects a change concerns; the task reconciles queued keys one at a
 //! time, level-triggered: each reconcile reads the current state and writes what differs through
 //! the store (not HTTP). Delays (kubelet start-up, graceful deletion, progress deadlines, retries)
-//! are `tokio::time` timers, so the whole cluster runs on tokio's paused clock in tests.
+//! are timers of the simulator's [`Clock`](crate::Clock), so the whole cluster runs on virtual
+//! time when that clock is virtual.
 
 mod daemonset;
 mod deployment;
@@ -17,22 +18,19 @@ mod kubelet;
 mod replicaset;
 mod scheduler;
 mod statefulset;
-mod time;
 mod util;
-
-pub use time::TokioClock;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
+use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::service::Simulator;
 use crate::store::{Store, WatchEvent};
@@ -241,7 +239,7 @@ impl Controllers {
         !self.shared.busy.load(Ordering::SeqCst) && self.shared.lock().queue.is_empty()
     }
 
-    /// When the earliest pending timer fires, if any (tokio time).
+    /// When the earliest pending timer fires, if any (an instant of the simulator's clock).
     pub fn next_timer(&self) -> Option<Instant> {
         *self
             .shared
@@ -286,6 +284,7 @@ impl Simulator {
             shared.on_event(&event);
         }
         let ctx = Ctx {
+            clock: self.store().clock().clone(),
             sim: self.clone(),
             shared: shared.clone(),
             config: Arc::new(config.clone()),
@@ -307,6 +306,8 @@ impl Simulator {
 /// The controller task's own state.
 pub(crate) struct Ctx {
     sim: Simulator,
+    /// The simulator's clock, for every delay.
+    clock: Clock,
     pub(crate) shared: Arc<Shared>,
     pub(crate) config: Arc<ControllerConfig>,
     rng: u64,
@@ -328,6 +329,11 @@ const BATCH: usize = 64;
 impl Ctx {
     pub(crate) fn store(&self) -> &Store {
         self.sim.store()
+    }
+
+    /// Now, by the simulator's clock.
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
     }
 
     /// Reconciles `key` again at `at`.
@@ -361,7 +367,7 @@ impl Ctx {
         };
         if let Err(e) = result {
             tracing::debug!("sim controllers: {key:?}: {} (retrying)", e.message);
-            let at = Instant::now() + RETRY;
+            let at = self.now() + RETRY;
             self.wake_at(at, key);
         }
     }
@@ -396,7 +402,7 @@ async fn run(mut ctx: Ctx) {
                 tokio::task::yield_now().await;
             }
         }
-        let now = Instant::now();
+        let now = ctx.now();
         let mut fired = false;
         while let Some(Reverse((at, _, _))) = ctx.timers.peek() {
             if *at > now {
@@ -430,7 +436,7 @@ async fn run(mut ctx: Ctx) {
             Some(at) => {
                 tokio::select! {
                     _ = ctx.shared.notify.notified() => {}
-                    _ = tokio::time::sleep_until(at) => {}
+                    _ = ctx.clock.sleep_until(at) => {}
                 }
             }
             None => ctx.shared.notify.notified().await,

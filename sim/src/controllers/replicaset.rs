@@ -73,7 +73,8 @@ pub(crate) fn create_pod(
     }
 }
 
-fn write_rs_status(ctx: &mut Ctx, rs: &Value) -> Result<(), ApiError> {
+/// Writes the ReplicaSet's status from its pods (nothing when it is up to date already).
+pub(crate) fn write_rs_status(ctx: &mut Ctx, rs: &Value) -> Result<(), ApiError> {
     let owned: Vec<Arc<Value>> = owned_pods(ctx, util::uid(rs))
         .into_iter()
         .filter(|p| active(p))

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use crate::clock::format_time;
 use crate::error::ApiError;
 use crate::kinds::{self, KindInfo};
 use crate::selectors::LabelSelector;
@@ -133,7 +132,7 @@ pub(crate) fn labels(v: &Value) -> Option<&Map<String, Value>> {
 }
 
 pub(crate) fn now(store: &Store) -> String {
-    format_time(store.clock().now())
+    crate::clock::now(store.clock())
 }
 
 /// `spec.replicas`, defaulting to 1 as the API server would.

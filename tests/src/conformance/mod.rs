@@ -14,11 +14,10 @@
 
 pub mod scenarios;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use cutover_sim::{ControllerConfig, Controllers, Simulator, TokioClock};
+use cutover_sim::{Clock, ControllerConfig, Controllers, Simulator};
 use k8s_openapi::api::core::v1::{Namespace, Node};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{ObjectMeta, PostParams};
@@ -67,7 +66,7 @@ impl Target {
     pub async fn simulator(prefix: &str, nodes: &[&str]) -> Result<Target> {
         init_tracing();
         let seed = 7;
-        let sim = Simulator::with_clock(seed, Arc::new(TokioClock::new()));
+        let sim = Simulator::with_clock(seed, Clock::tokio());
         let controllers = sim.start_controllers(ControllerConfig {
             startup_delay: Duration::ZERO,
             seed,

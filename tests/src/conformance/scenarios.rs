@@ -206,10 +206,7 @@ pub async fn patch(t: &Target) -> Result<Value> {
         { "op": "replace", "path": "/spec/replicas", "value": 6 },
     ]))?;
     let failed = api.patch("web", &pp, &Patch::Json::<()>(failing)).await;
-    steps.insert(
-        "jsonFailedTest".into(),
-        json!({ "code": match &failed { Err(kube::Error::Api(s)) => Some(s.code), _ => None } }),
-    );
+    steps.insert("jsonFailedTest".into(), outcome(t, &failed));
 
     let strategic = json!({
         "spec": { "template": { "spec": { "containers": [
@@ -692,5 +689,87 @@ pub async fn cordon(t: &Target) -> Result<Value> {
         "podsOnCordonedNode": on_a,
         "podsOnOtherNode": on_b,
         "uncordoned": uncordoned.spec.as_ref().and_then(|s| s.unschedulable),
+    }))
+}
+
+/// kube-apiserver's request body limit (`MaxRequestBodyBytes`).
+const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// A JSON patch adding `n` keys to a ConfigMap's data.
+fn adding_keys(n: usize) -> Result<json_patch::Patch> {
+    let ops: Vec<Value> = (0..n)
+        .map(|i| json!({ "op": "add", "path": format!("/data/k{i}"), "value": "v" }))
+        .collect();
+    Ok(serde_json::from_value(Value::Array(ops))?)
+}
+
+/// POSTs a raw JSON body to the scenario's ConfigMaps; the HTTP status.
+async fn post_config_map(t: &Target, body: String) -> Result<u16> {
+    let request = http::Request::post(format!("/api/v1/namespaces/{}/configmaps", t.namespace()))
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(kube::client::Body::from(body.into_bytes()))?;
+    let response = t.client.send(request).await.context("raw create")?;
+    Ok(response.status().as_u16())
+}
+
+/// The bounds on one request: a body over 3 MiB is 413 `RequestEntityTooLarge`; a JSON patch of
+/// 10,001 operations is 413 and one of 10,000 applies; `copy` operations copying more than 3 MiB
+/// in all are 422; a body nested 100 levels deep (the simulator's nesting bound) is accepted.
+/// A refused request changes nothing.
+pub async fn request_limits(t: &Target) -> Result<Value> {
+    let api: Api<ConfigMap> = t.api();
+    let pp = PostParams::default();
+    let patch = PatchParams::default();
+
+    let mut big = config_map("big", &[], &[]);
+    big.data = Some([("a".to_string(), "x".repeat(MAX_BODY_BYTES))].into());
+    let too_big = api.create(&pp, &big).await;
+    let big_stored = api.get_opt("big").await.context("get big")?.is_some();
+
+    api.create(&pp, &config_map("many", &[], &[("a", "1")]))
+        .await
+        .context("create many")?;
+    let too_many = api
+        .patch("many", &patch, &Patch::Json::<()>(adding_keys(10_001)?))
+        .await;
+    let keys_after_refusal = api.get("many").await?.data.map(|d| d.len());
+    let most = api
+        .patch("many", &patch, &Patch::Json::<()>(adding_keys(10_000)?))
+        .await;
+    let keys_after = api.get("many").await?.data.map(|d| d.len());
+
+    // 600 KiB, under the 1 MiB a real ConfigMap may hold; six copies are 3.6 MB.
+    let value = "x".repeat(600 * 1024);
+    api.create(&pp, &config_map("copies", &[], &[("a", &value)]))
+        .await
+        .context("create copies")?;
+    let copies: json_patch::Patch = serde_json::from_value(Value::Array(
+        (0..6)
+            .map(|i| json!({ "op": "copy", "from": "/data/a", "path": format!("/data/b{i}") }))
+            .collect(),
+    ))?;
+    let copied = api
+        .patch("copies", &patch, &Patch::Json::<()>(copies))
+        .await;
+    let copies_after = api.get("copies").await?.data.map(|d| d.len());
+
+    // An unknown field 98 arrays deep: the body nests 100 levels in all.
+    let deep = format!(
+        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"deep"}},"x":{}1{}}}"#,
+        "[".repeat(99),
+        "]".repeat(99)
+    );
+    let nested = post_config_map(t, deep).await?;
+
+    Ok(json!({
+        "bodyOver3MiB": outcome(t, &too_big),
+        "bodyOver3MiBStored": big_stored,
+        "jsonPatch10001Operations": outcome(t, &too_many),
+        "keysAfterRefusal": keys_after_refusal,
+        "jsonPatch10000Operations": outcome(t, &most),
+        "keysAfter": keys_after,
+        "copiesOver3MiB": outcome(t, &copied),
+        "keysAfterCopies": copies_after,
+        "nested100LevelsCreate": nested,
     }))
 }

@@ -43,11 +43,7 @@ impl SimRun {
     /// Loads the scenario into a fresh simulator on the run's clock and starts its controllers
     /// and fault timers.
     fn start(scenario: Scenario, clock: &Clock) -> Result<(SimRun, Simulator), CliError> {
-        let sim = Simulator::with_clock(
-            scenario.seed,
-            std::sync::Arc::new(cutover_sim::TokioClock::new()),
-        );
-        let _ = clock;
+        let sim = Simulator::with_clock(scenario.seed, clock.clone());
         scenario
             .install(&sim)
             .map_err(|e| CliError::bad_input(e.to_string()))?;

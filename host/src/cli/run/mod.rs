@@ -22,13 +22,16 @@ use super::signals::{Interrupts, Signal};
 use super::{CliError, ExitCode, RunArgs};
 use crate::sandbox::cancel::Cancel;
 
-/// The runtime of a run on the simulator: one thread, on virtual time (see `cutover-clock`).
+/// The runtime of a run on the simulator, and its clock: one thread, on virtual time that
+/// jumps to the next timer whenever the runtime is about to go idle (see `cutover-clock`).
+/// The simulated wall clock starts at the real time.
 pub(super) fn simulator_runtime() -> (std::io::Result<tokio::runtime::Runtime>, Option<Clock>) {
+    let clock = Clock::virtual_at(std::time::SystemTime::now());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .start_paused(true)
+        .on_thread_park(clock.park_hook())
         .build();
-    (runtime, None)
+    (runtime, Some(clock))
 }
 
 pub(super) async fn execute(args: RunArgs, clock: Clock) -> Result<ExitCode, CliError> {
