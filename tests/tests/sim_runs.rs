@@ -9,6 +9,7 @@ use serde_json::Value;
 /// Exit codes of docs/cli.md.
 const POLICY_FAILED: i32 = 1;
 const BAD_INPUT: i32 = 2;
+const UNREACHABLE: i32 = 4;
 
 /// A kubeconfig that does not exist: `--sim` never reads it.
 const NO_KUBECONFIG: &str = "/nonexistent/cutover-sim-runs/kubeconfig";
@@ -309,7 +310,9 @@ async fn api_faults_at_a_rate_repeat_with_the_seed() {
 }
 
 #[tokio::test]
-async fn without_any_cluster_configured_the_run_goes_to_the_simulator() {
+async fn without_any_cluster_configured_the_run_is_refused_pointing_to_sim() {
+    // The simulator only when asked for: an operator who forgot their kubeconfig must not
+    // believe a real rollout happened. Broken by a silent fallback to the simulator.
     assert!(
         !Cutover::test_home().join(".kube/config").exists(),
         "the test HOME has no kubeconfig"
@@ -320,11 +323,6 @@ async fn without_any_cluster_configured_the_run_goes_to_the_simulator() {
         Path::new(""),
     )
     .await;
-    out.expect_code(0);
-    assert!(
-        out.stdout
-            .starts_with("Target: simulator (built-in scenario")
-            && out.stdout.contains("no cluster is configured"),
-        "{out}"
-    );
+    out.expect_error(UNREACHABLE, &["no cluster is configured", "--sim"]);
+    assert!(!out.stdout.contains("Succeeded"), "{out}");
 }
