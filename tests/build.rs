@@ -1,6 +1,8 @@
-//! Builds the test guests in tests/guests for wasm32-wasip2 and tells the tests where they are:
-//! `env!("CUTOVER_TEST_GUESTS")` is the directory holding `<crate name with '-' as '_'>.wasm`
-//! (spin, membomb, escape, panic, sleeper, wrong_world).
+//! Builds the test guests: the SDK guests in tests/guests for wasm32-wasip2, and the raw
+//! components of tests/raw-components (WAT that breaks the canonical ABI), and tells the tests
+//! where they are:
+//! - `env!("CUTOVER_TEST_GUESTS")`: `<crate name with '-' as '_'>.wasm` (spin, membomb, noisy, ...);
+//! - `env!("CUTOVER_RAW_COMPONENTS")`: `<case name>.wasm` (raw-ok, abi-oob-pointer, ...).
 
 use std::path::PathBuf;
 
@@ -11,4 +13,13 @@ fn main() {
     );
     let dir = wasm_build::build_workspace(&crate_dir.join("guests").join("Cargo.toml"));
     println!("cargo:rustc-env=CUTOVER_TEST_GUESTS={}", dir.display());
+
+    let raw = crate_dir.join("raw-components");
+    println!("cargo:rerun-if-changed={}", raw.join("wat").display());
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("raw");
+    let wit = crate_dir.join("..").join("wit");
+    if let Err(e) = raw_components::build_all(&wit, &out) {
+        panic!("building the raw components: {e:#}");
+    }
+    println!("cargo:rustc-env=CUTOVER_RAW_COMPONENTS={}", out.display());
 }

@@ -1,8 +1,8 @@
 //! Runs the `cutover` binary the way an operator does, and checks its CLI contract.
 //!
 //! Exit codes: 0 ok; 1 the policy failed; 2 bad input; 3 refused by capabilities; 4 cluster
-//! unreachable or kubeconfig unusable; 5 stopped by the sandbox. Errors are one line on stderr
-//! starting with `error: `.
+//! unreachable or kubeconfig unusable; 5 stopped by the sandbox; 130/143 cancelled by SIGINT/SIGTERM
+//! ([`exit`]). Errors are one line on stderr starting with `error: `.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -57,45 +57,18 @@ impl Cutover {
     /// # Panics
     /// When the binary cannot be started.
     pub async fn run(args: &[&str], kubeconfig: &Path) -> Output {
-        crate::init_tracing();
-        let bin = Self::bin();
-        let home = Self::test_home();
-        let cache = home.join(".cache");
-        // Both exist before a run: concurrent first runs must not race to create them.
-        if let Err(e) = std::fs::create_dir_all(&cache) {
-            panic!("creating {}: {e}", cache.display());
-        }
-        let mut command = Command::new(&bin);
-        command
-            .args(args)
-            .env("KUBECONFIG", kubeconfig)
-            .env("HOME", &home)
-            .env("XDG_CACHE_HOME", &cache)
-            .env("NO_COLOR", "1")
-            // The tests name their cluster through KUBECONFIG alone: when the suite itself runs
-            // in a pod, its in-cluster configuration must not become the cluster under test.
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("KUBERNETES_SERVICE_PORT")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        // The developer's own CUTOVER_* settings must not change what a test runs.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("CUTOVER_") {
-                command.env_remove(key);
-            }
-        }
+        let mut command = Self::command(args, kubeconfig);
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let started = Instant::now();
         let child = match command.spawn() {
             Ok(child) => child,
-            Err(e) => panic!("starting {}: {e}", bin.display()),
+            Err(e) => panic!("starting {}: {e}", Self::bin().display()),
         };
         // On timeout the future, and with it the child, is dropped: `kill_on_drop` kills it.
         let (code, timed_out, out, err) =
             match tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output()).await {
                 Ok(Ok(output)) => (output.status.code(), false, output.stdout, output.stderr),
-                Ok(Err(e)) => panic!("waiting for {}: {e}", bin.display()),
+                Ok(Err(e)) => panic!("waiting for {}: {e}", Self::bin().display()),
                 Err(_) => (None, true, Vec::new(), Vec::new()),
             };
         let output = Output {
@@ -110,6 +83,71 @@ impl Cutover {
         tracing::debug!("\n{output}");
         output
     }
+
+    /// Runs `cutover <args>` on the simulator (`--sim` among `args`): the kubeconfig named
+    /// does not exist, so a run that reached for a real cluster would fail.
+    pub async fn sim(args: &[&str]) -> Output {
+        Self::run(args, Path::new(NO_KUBECONFIG)).await
+    }
+
+    /// The command for `cutover <args>` against the cluster of `kubeconfig`, with the test
+    /// HOME and cache, no colour, and nothing of the developer's environment that would change
+    /// the run; stdin is null, stdout and stderr are the caller's to set.
+    ///
+    /// # Panics
+    /// When the test HOME cannot be created.
+    pub fn command(args: &[&str], kubeconfig: &Path) -> Command {
+        crate::init_tracing();
+        let home = Self::test_home();
+        let cache = home.join(".cache");
+        // Both exist before a run: concurrent first runs must not race to create them.
+        if let Err(e) = std::fs::create_dir_all(&cache) {
+            panic!("creating {}: {e}", cache.display());
+        }
+        let mut command = Command::new(Self::bin());
+        command
+            .args(args)
+            .env("KUBECONFIG", kubeconfig)
+            .env("HOME", &home)
+            .env("XDG_CACHE_HOME", &cache)
+            .env("NO_COLOR", "1")
+            // The tests name their cluster through KUBECONFIG alone: when the suite itself runs
+            // in a pod, its in-cluster configuration must not become the cluster under test.
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        // The developer's own CUTOVER_* settings must not change what a test runs.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("CUTOVER_") {
+                command.env_remove(key);
+            }
+        }
+        command
+    }
+}
+
+/// A kubeconfig that does not exist, for runs that must not need one (`--sim`, `inspect`).
+pub const NO_KUBECONFIG: &str = "/nonexistent/cutover-tests/kubeconfig";
+
+/// Exit codes of docs/cli.md, and of the cancellation signals.
+pub mod exit {
+    /// The policy succeeded.
+    pub const OK: i32 = 0;
+    /// The policy failed: it returned an error or called `exit`.
+    pub const POLICY_FAILED: i32 = 1;
+    /// Bad input: not a component, another world, a manifest breaking its rules, bad params.
+    pub const BAD_INPUT: i32 = 2;
+    /// Refused: capabilities not granted.
+    pub const REFUSED: i32 = 3;
+    /// The cluster is unreachable, or none is configured.
+    pub const UNREACHABLE: i32 = 4;
+    /// Stopped by the sandbox: deadline, memory cap, panic, trap, ABI violation, a host bound.
+    pub const STOPPED: i32 = 5;
+    /// Cancelled by SIGINT (128 + 2).
+    pub const SIGINT: i32 = 130;
+    /// Cancelled by SIGTERM (128 + 15).
+    pub const SIGTERM: i32 = 143;
 }
 
 /// `target/<profile>`: the test executable is `target/<profile>/deps/<test>-<hash>`.
@@ -195,6 +233,40 @@ impl Output {
         line
     }
 
+    /// The run for a failure message when its output may be huge or hostile: each stream's
+    /// first and last 2 KiB, with control characters escaped (`{:?}` style).
+    pub fn abridged(&self) -> String {
+        fn ends(text: &str) -> String {
+            const EDGE: usize = 2 << 10;
+            if text.len() <= 2 * EDGE {
+                return format!("{text:?}");
+            }
+            let head = text
+                .char_indices()
+                .take_while(|(i, _)| *i < EDGE)
+                .map(|(_, c)| c);
+            let tail_start = text
+                .char_indices()
+                .map(|(i, _)| i)
+                .find(|i| *i >= text.len() - EDGE)
+                .unwrap_or(text.len());
+            format!(
+                "{:?} [... {} bytes ...] {:?}",
+                head.collect::<String>(),
+                tail_start.saturating_sub(EDGE),
+                &text[tail_start..]
+            )
+        }
+        format!(
+            "command: cutover {}\nexit code: {:?} after {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.args.join(" "),
+            self.code,
+            self.elapsed,
+            ends(&self.stdout),
+            ends(&self.stderr)
+        )
+    }
+
     /// Stdout parsed as one JSON document (`-o json`).
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
@@ -205,8 +277,15 @@ impl Output {
     }
 }
 
+/// Past this much output, [`Output`]'s `Display` shows [`Output::abridged`]: a failing test
+/// must not print megabytes.
+const DISPLAY_WHOLE: usize = 64 << 10;
+
 impl fmt::Display for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.stdout.len() + self.stderr.len() > DISPLAY_WHOLE {
+            return f.write_str(&self.abridged());
+        }
         writeln!(f, "command: cutover {}", self.args.join(" "))?;
         match (self.code, self.timed_out) {
             (_, true) => writeln!(f, "killed after {RUN_TIMEOUT:?}")?,

@@ -4,23 +4,31 @@
 //! [`TestKubelet`], and workloads pinned to those nodes (see [`manifests`]), so that tests running in
 //! parallel in one process never see each other's pods. The test kubelet's image convention (how an
 //! image name makes a pod ready, unready, crash-looping or stuck pulling) is in [`kubelet`].
+//!
+//! For the adversarial tier: [`guests`] locates the hostile modules, [`running`] watches a run
+//! while it happens (signals, peak memory), [`text`] holds the contract for guest text.
 
 pub mod conformance;
 pub mod control_plane;
 pub mod cutover;
 pub mod env;
+pub mod guests;
 pub mod kubelet;
 pub mod manifests;
 pub mod namespace;
+pub mod running;
 pub mod state;
+pub mod text;
 pub mod wait;
 
 mod cleanup;
 
-pub use cutover::{Cutover, Output};
+pub use cutover::{Cutover, Output, exit};
 pub use env::TestEnv;
+pub use guests::{guest, raw};
 pub use kubelet::{KubeletOptions, TestKubelet};
 pub use namespace::TestNamespace;
+pub use running::{Finished, Running, Watch};
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};

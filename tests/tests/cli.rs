@@ -82,3 +82,51 @@ async fn inspect_shows_parameters_and_capabilities() {
         "{out}"
     );
 }
+
+/// The capabilities `cutover inspect <policy> -o json` shows, in order.
+async fn declared(policy: &str) -> Vec<String> {
+    let out = Cutover::run(&["inspect", policy, "-o", "json"], no_cluster()).await;
+    out.expect_code(0);
+    out.json()["manifest"]["capabilities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no manifest.capabilities list\n{out}"))
+        .iter()
+        .map(|c| {
+            c.as_str()
+                .unwrap_or_else(|| panic!("a capability that is not a string\n{out}"))
+                .to_string()
+        })
+        .collect()
+}
+
+// A reviewer reads these lists before granting them: any change to what a bundled policy may
+// touch must show up here (and in a review), so they are asserted exactly.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drain_declares_exactly_its_capabilities() {
+    assert_eq!(
+        declared("drain").await,
+        [
+            "cluster/cordon",
+            "cluster/uncordon",
+            "cluster/list:v1/Pod@*",
+            "cluster/evict:v1/Pod@*",
+            "cluster/wait:v1/Pod@*",
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_declares_exactly_its_capabilities() {
+    assert_eq!(
+        declared("restart").await,
+        [
+            "cluster/patch:apps/v1/Deployment@{namespace}",
+            "cluster/patch:apps/v1/DaemonSet@{namespace}",
+            "cluster/patch:apps/v1/StatefulSet@{namespace}",
+            "cluster/wait:apps/v1/Deployment@{namespace}",
+            "cluster/wait:apps/v1/DaemonSet@{namespace}",
+            "cluster/wait:apps/v1/StatefulSet@{namespace}",
+        ]
+    );
+}

@@ -1,0 +1,47 @@
+//! Test guest `busy-host`: attacks the run's deadline from inside host calls, which epoch interruption does not reach.
+//!
+//! `mode`:
+//! - `loop`: calls `now()` and logs at debug level in a tight loop, forever;
+//! - `wait`: waits an hour, in one host call, for the Namespace `default` to be named otherwise.
+
+use std::time::Duration;
+
+use cutover_guest_sdk::k8s_openapi::api::core::v1::Namespace;
+use cutover_guest_sdk::{Condition, Context, Error, export_policy};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Params {
+    mode: String,
+}
+
+fn busy_host(ctx: &Context) -> Result<String, Error> {
+    let p: Params = ctx.params()?;
+    match p.mode.as_str() {
+        "loop" => {
+            let mut n: u64 = 0;
+            loop {
+                let now = ctx.now();
+                ctx.debug(&format!("call {n} at {}", now.unix_millis()));
+                n = n.wrapping_add(1);
+            }
+        }
+        "wait" => {
+            let never = Condition::field("/metadata/name", "never-this-name");
+            ctx.wait::<Namespace>("default", &never, Duration::from_secs(3600))?;
+            Ok("the Namespace default changed its name".into())
+        }
+        other => Err(Error::invalid(format!("unknown mode {other}"))),
+    }
+}
+
+export_policy! {
+    name: "busy-host",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "Spends its time in host calls: a tight loop of cheap ones, or one endless wait (test guest).",
+    params: [
+        { name: "mode", type: "string", default: "loop", description: "loop or wait." },
+    ],
+    capabilities: ["cluster/wait:v1/Namespace"],
+    run: busy_host,
+}
