@@ -163,7 +163,7 @@ manifest_refused! {
     a_version_that_is_not_semver_is_refused: "manifest-bad-version",
         "The version is `1.0`.";
     a_bad_parameter_name_is_refused: "manifest-bad-param-name",
-        "A parameter is named `Bad_Name`.";
+        "A parameter is named `bad.name`.";
     a_parameter_name_over_63_characters_is_refused: "manifest-long-param-name",
         "A parameter's name is 64 characters.";
     an_escape_in_a_parameter_description_is_refused: "manifest-param-escape",

@@ -47,7 +47,7 @@ pub enum Rule {
     LongName,
     /// The version is `1.0`, not semver 2.0.
     BadVersion,
-    /// A parameter is named `Bad_Name`.
+    /// A parameter is named `bad.name` (a parameter name is letters, digits, `-` and `_`).
     BadParamName,
     /// A parameter's name is 64 characters.
     LongParamName,
@@ -217,7 +217,7 @@ fn manifest(case: &Case, capabilities: &[&str]) -> Vec<u8> {
             r#"[{{"name":"p","type":"string","default":"{}","description":"A parameter."}}]"#,
             "\\u001b[2J\\u202e\\u009b"
         ),
-        (_, Some(Rule::BadParamName)) => param("Bad_Name", "A parameter."),
+        (_, Some(Rule::BadParamName)) => param("bad.name", "A parameter."),
         (_, Some(Rule::LongParamName)) => param(&"p".repeat(64), "A parameter."),
         (_, Some(Rule::EscapeInParamDescription)) => param("p", "Erases \\u001b[2K the line."),
         _ => "[]".to_string(),
