@@ -2,9 +2,7 @@
 //! Kept as one private file per (cluster, namespace, release) under the state directory.
 //! (The releases work moves them into the cluster, beside the release's revisions.)
 
-use std::fs::{self, OpenOptions};
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
@@ -42,22 +40,7 @@ impl CheckpointStore {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        if let Some(dir) = path.parent() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
-        }
-        let tmp = path.with_extension("tmp");
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(state.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(tmp, path)
+        crate::paths::write_private(path, &[state.as_bytes()])
     }
 
     /// The saved state, if any (at most the size a checkpoint may have).

@@ -24,3 +24,34 @@ fn env_dir(name: &str) -> Option<PathBuf> {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
 }
+
+/// Writes `parts` to `path` as one private file (mode 0600; its directory created 0700 when
+/// missing): to a temporary file beside it first, synced, then renamed, so that a reader never
+/// sees half a file and no other user can read or change it.
+pub fn write_private(path: &std::path::Path, parts: &[&[u8]]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("entry")
+    ));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    for part in parts {
+        file.write_all(part)?;
+    }
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}

@@ -83,18 +83,25 @@ struct Point {
     requests: u64,
     host_calls: u64,
     changed: u64,
+    start_rss_kib: u64,
+    loaded_peak_kib: u64,
     peak_rss_kib: u64,
 }
 
-fn peak_rss_kib() -> u64 {
+/// A `/proc/self/status` figure in KiB (`VmHWM:` the peak, `VmRSS:` the current).
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
 }
 
 fn node(i: usize) -> serde_json::Value {
@@ -125,6 +132,7 @@ async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize) -> Poin
         reset,
         "cannot reset the peak RSS through /proc/self/clear_refs"
     );
+    let start_rss_kib = status_kib("VmRSS:");
     let sim = Simulator::new(nodes as u64);
     let kind = kinds::find("", "v1", "nodes").expect("nodes are served");
     let started = Instant::now();
@@ -135,6 +143,7 @@ async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize) -> Poin
     }
     let controllers = sim.start_controllers(ControllerConfig::default());
     let load = started.elapsed();
+    let loaded_peak_kib = peak_rss_kib();
 
     let count = Arc::new(AtomicU64::new(0));
     let kinds = Arc::new(Mutex::new(BTreeMap::new()));
@@ -205,6 +214,8 @@ async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize) -> Poin
         requests,
         host_calls: report.stats.calls,
         changed: report.stats.changed.total(),
+        start_rss_kib,
+        loaded_peak_kib,
         peak_rss_kib: peak_rss_kib(),
     }
 }
@@ -249,12 +260,12 @@ fn main() {
     });
 
     println!(
-        "| nodes | load (wall) | run (wall) | per node | API requests | host calls | changes | peak RSS |"
+        "| nodes | load (wall) | run (wall) | per node | API requests | host calls | changes | RSS before | peak after load | peak RSS |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for p in &points {
         println!(
-            "| {} | {:.1} ms | {:.1} ms | {:.1} µs | {} | {} | {} | {:.1} MiB |",
+            "| {} | {:.1} ms | {:.1} ms | {:.1} µs | {} | {} | {} | {:.1} MiB | {:.1} MiB | {:.1} MiB |",
             p.nodes,
             p.load.as_secs_f64() * 1e3,
             p.run.as_secs_f64() * 1e3,
@@ -262,6 +273,8 @@ fn main() {
             p.requests,
             p.host_calls,
             p.changed,
+            p.start_rss_kib as f64 / 1024.0,
+            p.loaded_peak_kib as f64 / 1024.0,
             p.peak_rss_kib as f64 / 1024.0,
         );
     }

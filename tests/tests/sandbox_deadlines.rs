@@ -23,11 +23,13 @@ fn guest(name: &str) -> PolicySource {
     PolicySource::from_bytes(Origin::File(path), bytes).expect("a policy")
 }
 
-async fn run(
+/// A run of `policy` on a fresh simulator, with `timeout`, cancellable through `cancel`.
+async fn run_with(
     sandbox: &Sandbox,
     policy: &PolicySource,
     params: &str,
     timeout: Duration,
+    cancel: Cancel,
 ) -> RunReport {
     let prepared = sandbox.prepare(policy).expect("prepares");
     let clock = Clock::tokio();
@@ -42,7 +44,7 @@ async fn run(
         clock,
         checkpoint: CheckpointStore::none(),
         observer: cutover::report::discard(),
-        cancel: Cancel::default(),
+        cancel,
         wasi: WasiOptions { random_seed: None },
     });
     let invocation = Invocation {
@@ -52,6 +54,15 @@ async fn run(
         dry_run: false,
     };
     sandbox.run(&prepared, state, &invocation).await
+}
+
+async fn run(
+    sandbox: &Sandbox,
+    policy: &PolicySource,
+    params: &str,
+    timeout: Duration,
+) -> RunReport {
+    run_with(sandbox, policy, params, timeout, Cancel::default()).await
 }
 
 fn assert_deadline(report: &RunReport, timeout: Duration) {
@@ -98,33 +109,14 @@ async fn a_cancelled_run_stops_at_once() {
     let sandbox = Sandbox::new(None).expect("the engine starts");
     for (name, params) in [("spin", "{}"), ("sleeper", r#"{"ms": 600000}"#)] {
         let policy = guest(name);
-        let prepared = sandbox.prepare(&policy).expect("prepares");
-        let clock = Clock::tokio();
-        let sim = cutover_sim::Simulator::new(0);
         let cancel = Cancel::default();
-        let state = RunState::new(RunSetup {
-            cluster: Cluster::from_client(sim.client(), "default".into(), clock.clone()),
-            grants: Grants::new(&[], &[], "default"),
-            limits: Limits::default(),
-            clock,
-            checkpoint: CheckpointStore::none(),
-            observer: cutover::report::discard(),
-            cancel: cancel.clone(),
-            wasi: WasiOptions { random_seed: None },
-        });
-        let invocation = Invocation {
-            release: "r".into(),
-            namespace: "default".into(),
-            params: params.into(),
-            dry_run: false,
-        };
         let trigger = cancel.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
             trigger.cancel("the test");
         });
         let started = std::time::Instant::now();
-        let report = sandbox.run(&prepared, state, &invocation).await;
+        let report = run_with(&sandbox, &policy, params, Limits::default().timeout, cancel).await;
         assert_eq!(
             report.outcome,
             Outcome::Cancelled("the test".into()),

@@ -7,10 +7,9 @@
 //! SHA-256 of its contents, checked before wasmtime sees it, so that a torn or corrupted entry is
 //! compiled again, never executed.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::hash::{Hash, Hasher};
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -187,26 +186,9 @@ fn read_entry(path: &Path) -> Result<Option<Vec<u8>>, String> {
     Ok(Some(compiled.to_vec()))
 }
 
-/// Writes an entry (header, then the compiled bytes) to a private temporary file beside `path`,
-/// then renames it: a reader never sees half an entry.
+/// Writes an entry (header, then the compiled bytes) as a private file, whole or not at all.
 fn write_entry(path: &Path, compiled: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}",
-        std::process::id(),
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("entry")
-    ));
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(MAGIC)?;
-    file.write_all(&Sha256::digest(compiled))?;
-    file.write_all(compiled)?;
-    file.sync_all()?;
-    fs::rename(&tmp, path)
+    crate::paths::write_private(path, &[MAGIC, Sha256::digest(compiled).as_slice(), compiled])
 }
 
 #[cfg(test)]
