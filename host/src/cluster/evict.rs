@@ -120,7 +120,7 @@ impl Cluster {
                 .body(body.clone())
                 .map_err(|e| ClusterError::Invalid(ctx.line(e)))?;
             match clock
-                .timeout_at(deadline, self.client.request::<Value>(req))
+                .timeout_at(deadline, super::bounded::request_json::<Value>(&self.client, req))
                 .await
             {
                 Err(_elapsed) => return Err(gave_up(&ctx, timeout, last.as_ref())),
@@ -159,7 +159,7 @@ impl Cluster {
             Ok(req) => req,
             Err(_) => return false,
         };
-        match self.client.request::<Value>(req).await {
+        match super::bounded::request_json::<Value>(&self.client, req).await {
             Err(kube::Error::Api(s)) if s.code == 404 => true,
             Ok(obj) => obj.pointer("/metadata/deletionTimestamp").is_some(),
             Err(_) => false,
@@ -189,7 +189,7 @@ impl Cluster {
                 let req = http::Request::get("/apis/policy")
                     .body(Vec::new())
                     .map_err(|e| ClusterError::Invalid(ctx.line(e)))?;
-                let group: APIGroup = self.client.request(req).await.map_err(|e| match e {
+                let group: APIGroup = super::bounded::request_json::<APIGroup>(&self.client, req).await.map_err(|e| match e {
                     kube::Error::Api(s) if s.code == 404 => ClusterError::Invalid(
                         ctx.line("the cluster serves no policy API group, so no Eviction API"),
                     ),

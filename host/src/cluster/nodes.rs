@@ -48,9 +48,11 @@ impl Cluster {
             .send(Retry::Always, || {
                 let req = request.patch(&name, &params, &patch);
                 async move {
-                    self.client
-                        .request::<Value>(req.map_err(kube::Error::BuildRequest)?)
-                        .await
+                    super::bounded::request_json::<Value>(
+                        &self.client,
+                        req.map_err(kube::Error::BuildRequest)?,
+                    )
+                    .await
                 }
             })
             .await

@@ -4,6 +4,7 @@
 use kube::api::{DeleteParams, GetParams, ListParams, Patch, PatchParams, PropagationPolicy};
 use serde_json::{Value, json};
 
+use super::bounded::{self, Answer};
 use super::error::ClusterError;
 use super::retry::Retry;
 use super::{Cluster, FIELD_MANAGER, Located, LocatedList, PatchKind};
@@ -66,7 +67,7 @@ impl Cluster {
                 let req = build(&base);
                 async move {
                     let req = req.map_err(kube::Error::BuildRequest)?;
-                    self.client.request::<Value>(req).await
+                    super::bounded::request_json::<Value>(&self.client, req).await
                 }
             })
             .await
@@ -107,26 +108,35 @@ impl Cluster {
             if let Some(t) = &token {
                 params = params.continue_token(t);
             }
-            let text = self
+            // The page is read only up to what the bound has left: a longer one is refused while
+            // it streams in, never held whole.
+            let left = bounds.max_bytes.saturating_sub(bytes);
+            let answer = self
                 .shared
                 .retrier
                 .send(Retry::Always, || {
                     let req = request.list(&params);
                     async move {
-                        self.client
-                            .request_text(req.map_err(kube::Error::BuildRequest)?)
-                            .await
+                        bounded::request_text(
+                            &self.client,
+                            req.map_err(kube::Error::BuildRequest)?,
+                            left,
+                        )
+                        .await
                     }
                 })
                 .await
                 .map_err(|e| ctx.map(&e))?;
+            let text = match answer {
+                Answer::Text(text) => text,
+                Answer::TooLarge => {
+                    return Err(ClusterError::Invalid(ctx.line(format_args!(
+                        "the list is larger than the {} MiB a policy may be handed at once; narrow it with a label or field selector",
+                        bounds.max_bytes >> 20
+                    ))));
+                }
+            };
             bytes = bytes.saturating_add(text.len());
-            if bytes > bounds.max_bytes {
-                return Err(ClusterError::Invalid(ctx.line(format_args!(
-                    "the list is larger than the {} MiB a policy may be handed at once; narrow it with a label or field selector",
-                    bounds.max_bytes >> 20
-                ))));
-            }
             let mut page: Value = serde_json::from_str(&text).map_err(|e| {
                 ClusterError::Other(ctx.line(format_args!(
                     "the API server sent a list that is not valid JSON: {e}"

@@ -175,7 +175,7 @@ impl DiscoveryCache {
                         let req = http::Request::get(path.as_str()).body(Vec::new());
                         async move {
                             let req = req.map_err(kube::Error::HttpError)?;
-                            client.request::<APIResourceList>(req).await
+                            super::bounded::request_json::<APIResourceList>(client, req).await
                         }
                     })
                     .await

@@ -1,0 +1,169 @@
+//! Answers read with a bound: a body past its limit is refused while it streams in, never buffered whole.
+//!
+//! kube-rs's `request`/`request_text` collect the whole body before anyone can look at its size,
+//! so a server (or a proxy, or a list of huge objects) could make the host hold any amount of
+//! memory on a policy's behalf. Every request the cluster layer makes for a policy goes through
+//! [`request_text`] instead, which stops reading at the bound.
+
+use http_body_util::{BodyExt, Limited, LengthLimitError};
+use kube::core::Status;
+
+/// The most any one answer may be: an object (etcd keeps objects below 1.5 MiB) or a page of a
+/// list, with room to spare.
+pub(crate) const MAX_ANSWER_BYTES: usize = 16 << 20;
+
+/// The most of an error answer (a `Status`, or a proxy's HTML page) that is read.
+const MAX_ERROR_BYTES: usize = 64 << 10;
+
+/// The answer to a bounded request.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// The body, at most the bound.
+    Text(String),
+    /// The body was longer than the bound; nothing of it is kept.
+    TooLarge,
+}
+
+/// Sends `req` and reads the answer's body up to `max` bytes. A non-2xx answer becomes
+/// `kube::Error::Api` with the server's `Status` (as kube-rs makes it), read up to 64 KiB.
+pub(crate) async fn request_text(
+    client: &kube::Client,
+    req: http::Request<Vec<u8>>,
+    max: usize,
+) -> Result<Answer, kube::Error> {
+    let res = client.send(req.map(kube::client::Body::from)).await?;
+    let code = res.status();
+    if code.is_client_error() || code.is_server_error() {
+        let text = match read(res.into_body(), MAX_ERROR_BYTES).await? {
+            Answer::Text(text) => text,
+            Answer::TooLarge => String::new(),
+        };
+        let status = serde_json::from_str::<Status>(&text).unwrap_or_else(|_| {
+            let reason = code.canonical_reason().unwrap_or("unexpected answer");
+            Status::failure(text.trim(), reason).with_code(code.as_u16())
+        });
+        return Err(kube::Error::Api(status.boxed()));
+    }
+    read(res.into_body(), max).await
+}
+
+/// Sends `req` and parses its JSON answer, read up to [`MAX_ANSWER_BYTES`]; a longer answer is
+/// an error naming the bound (not retried).
+pub(crate) async fn request_json<T: serde::de::DeserializeOwned>(
+    client: &kube::Client,
+    req: http::Request<Vec<u8>>,
+) -> Result<T, kube::Error> {
+    match request_text(client, req, MAX_ANSWER_BYTES).await? {
+        Answer::Text(text) => serde_json::from_str(&text).map_err(kube::Error::SerdeError),
+        Answer::TooLarge => Err(kube::Error::Api(
+            Status::failure(
+                &format!(
+                    "the API server's answer is larger than the {} MiB the host reads for one request",
+                    MAX_ANSWER_BYTES >> 20
+                ),
+                "AnswerTooLarge",
+            )
+            .boxed(),
+        )),
+    }
+}
+
+/// Reads a body up to `max` bytes, refusing it at once when its declared length is larger.
+async fn read(body: kube::client::Body, max: usize) -> Result<Answer, kube::Error> {
+    use http_body::Body as _;
+    if body
+        .size_hint()
+        .exact()
+        .is_some_and(|n| n > max as u64)
+    {
+        return Ok(Answer::TooLarge);
+    }
+    let bytes = match Limited::new(body, max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) => {
+            if err.downcast_ref::<LengthLimitError>().is_some() {
+                return Ok(Answer::TooLarge);
+            }
+            return Err(match err.downcast::<kube::Error>() {
+                Ok(kube) => *kube,
+                Err(other) => kube::Error::Service(other),
+            });
+        }
+    };
+    String::from_utf8(bytes.to_vec())
+        .map(Answer::Text)
+        .map_err(kube::Error::FromUtf8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server that answers every request with `head` and then `chunks` chunks of
+    /// 64 KiB (chunked transfer encoding, so no length is declared up front).
+    async fn server(head: &'static str, chunks: usize) -> kube::Client {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let _ = socket.read(&mut buf).await;
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    let chunk = format!("{:x}\r\n{}\r\n", 64 << 10, "x".repeat(64 << 10));
+                    for _ in 0..chunks {
+                        if socket.write_all(chunk.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = socket.write_all(b"0\r\n\r\n").await;
+                });
+            }
+        });
+        let url = format!("http://127.0.0.1:{port}").parse().expect("url");
+        kube::Client::try_from(kube::Config::new(url)).expect("client")
+    }
+
+    fn get() -> http::Request<Vec<u8>> {
+        http::Request::get("/api/v1/pods").body(Vec::new()).expect("request")
+    }
+
+    const OK: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+
+    #[tokio::test]
+    async fn a_body_within_the_bound_is_read_whole() {
+        let client = server(OK, 2).await;
+        match request_text(&client, get(), 128 << 10).await.expect("answer") {
+            Answer::Text(t) => assert_eq!(t.len(), 128 << 10),
+            Answer::TooLarge => panic!("refused a body of exactly the bound"),
+        }
+    }
+
+    /// Breaks if the body is collected whole before its size is looked at: the server would
+    /// send 1 GiB, and the test would take (and hold) all of it.
+    #[tokio::test]
+    async fn an_endless_body_is_refused_at_the_bound() {
+        let client = server(OK, 16 << 10).await;
+        let answer = request_text(&client, get(), 1 << 20).await.expect("answer");
+        assert!(matches!(answer, Answer::TooLarge), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn an_error_answer_is_an_api_error_with_its_code_and_a_bounded_text() {
+        let client = server(
+            "HTTP/1.1 500 Internal Server Error\r\ntransfer-encoding: chunked\r\n\r\n",
+            64,
+        )
+        .await;
+        match request_text(&client, get(), 1 << 20).await {
+            Err(kube::Error::Api(status)) => {
+                assert_eq!(status.code, 500);
+                assert!(status.message.len() <= MAX_ERROR_BYTES, "{}", status.message.len());
+            }
+            other => panic!("expected the server's 500, got {other:?}"),
+        }
+    }
+}
