@@ -118,11 +118,16 @@ impl GroupVersionResources {
 /// Discovery results, one entry per group-version, shared by every clone of a `Cluster`.
 ///
 /// Each entry is a `OnceCell` so that concurrent first uses of a group-version make one request,
-/// not one each; a failed request leaves the cell empty, so the next use tries again.
+/// not one each; a failed request removes its entry, so the next use tries again and a policy
+/// that asks for made-up apiVersions leaves nothing behind. At most [`MAX_DISCOVERY_ENTRIES`]
+/// group-versions are kept; a cluster serves a few dozen.
 #[derive(Debug, Default)]
 pub(crate) struct DiscoveryCache {
     entries: Mutex<HashMap<String, Arc<OnceCell<Arc<GroupVersionResources>>>>>,
 }
+
+/// The most group-versions one run may look up (a cluster with many CRDs serves about a hundred).
+pub(crate) const MAX_DISCOVERY_ENTRIES: usize = 512;
 
 /// Splits `apps/v1` into (`apps`, `v1`) and `v1` into (``, `v1`).
 pub(crate) fn split_api_version(api_version: &str) -> Option<(&str, &str)> {
@@ -134,15 +139,36 @@ pub(crate) fn split_api_version(api_version: &str) -> Option<(&str, &str)> {
 }
 
 impl DiscoveryCache {
-    fn cell(&self, api_version: &str) -> Arc<OnceCell<Arc<GroupVersionResources>>> {
+    /// The entry of one group-version, made empty if new; `None` once the cache is full.
+    fn cell(&self, api_version: &str) -> Option<Arc<OnceCell<Arc<GroupVersionResources>>>> {
         // A poisoned lock only means another thread panicked while inserting; the map is still usable.
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(api_version.to_string()).or_default().clone()
+        if !map.contains_key(api_version) && map.len() >= MAX_DISCOVERY_ENTRIES {
+            return None;
+        }
+        Some(map.entry(api_version.to_string()).or_default().clone())
     }
 
     fn forget(&self, api_version: &str) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(api_version);
+    }
+
+    /// Removes the entry of a failed lookup, unless another caller has filled or replaced it.
+    fn forget_failed(&self, api_version: &str, cell: &Arc<OnceCell<Arc<GroupVersionResources>>>) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if map
+            .get(api_version)
+            .is_some_and(|c| Arc::ptr_eq(c, cell) && !c.initialized())
+        {
+            map.remove(api_version);
+        }
+    }
+
+    /// How many group-versions are cached (or being looked up).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// The resources of one group-version, from the cache or with one discovery request.
@@ -158,8 +184,12 @@ impl DiscoveryCache {
                 "apiVersion {api_version:?} is not of the form v1 or group/version"
             ))));
         };
-        let cell = self.cell(api_version);
-        let gv = cell
+        let Some(cell) = self.cell(api_version) else {
+            return Err(ClusterError::Invalid(ctx.line(format_args!(
+                "a run may look up at most {MAX_DISCOVERY_ENTRIES} API versions, and {api_version} would be one more"
+            ))));
+        };
+        let looked_up = cell
             .get_or_try_init(|| async {
                 let path = if group.is_empty() {
                     format!("/api/{}", super::target::segment(version))
@@ -192,8 +222,14 @@ impl DiscoveryCache {
                     list,
                 )))
             })
-            .await?;
-        Ok(gv.clone())
+            .await;
+        match looked_up {
+            Ok(gv) => Ok(gv.clone()),
+            Err(e) => {
+                self.forget_failed(api_version, &cell);
+                Err(e)
+            }
+        }
     }
 
     /// The resource behind an apiVersion/kind. A kind missing from a cached group-version is looked
@@ -290,5 +326,83 @@ mod tests {
         assert_eq!(split_api_version(""), None);
         assert_eq!(split_api_version("/v1"), None);
         assert_eq!(split_api_version("a/b/c"), None);
+    }
+
+    /// A loopback API server whose discovery serves every `/apis/ok-*` group-version (with no
+    /// kinds) and answers 404 to anything else.
+    async fn discovery_server() -> kube::Client {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]);
+                    let (code, body) = if head.starts_with("GET /apis/ok-") {
+                        ("200 OK", r#"{"kind":"APIResourceList","groupVersion":"x","resources":[]}"#)
+                    } else {
+                        ("404 Not Found", r#"{"kind":"Status","status":"Failure","code":404}"#)
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {code}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        let url = format!("http://127.0.0.1:{port}").parse().expect("url");
+        kube::Client::try_from(kube::Config::new(url)).expect("client")
+    }
+
+    const CTX: Ctx<'static> = Ctx {
+        op: "get",
+        what: "widget w",
+        server: None,
+    };
+
+    /// Breaks if a failed lookup stays cached: a policy asking for made-up apiVersions in a
+    /// loop would grow the host's memory without end.
+    #[tokio::test]
+    async fn failed_lookups_leave_nothing_behind() {
+        let client = discovery_server().await;
+        let (cache, retrier) = (DiscoveryCache::default(), Retrier::default());
+        for i in 0..50 {
+            let api_version = format!("made-up-{i}.example.com/v1");
+            let err = cache
+                .group_version(&client, &retrier, &api_version, &CTX)
+                .await
+                .expect_err("no such group");
+            assert!(err.message().contains("serves no API version"), "{err}");
+        }
+        assert_eq!(cache.len(), 0);
+    }
+
+    /// Breaks if the cache has no bound: every distinct group-version a policy names is kept.
+    #[tokio::test]
+    async fn the_cache_keeps_a_bounded_number_of_group_versions() {
+        let client = discovery_server().await;
+        let (cache, retrier) = (DiscoveryCache::default(), Retrier::default());
+        for i in 0..MAX_DISCOVERY_ENTRIES {
+            let api_version = format!("ok-{i}.example.com/v1");
+            cache
+                .group_version(&client, &retrier, &api_version, &CTX)
+                .await
+                .expect("served");
+        }
+        let err = cache
+            .group_version(&client, &retrier, "ok-more.example.com/v1", &CTX)
+            .await
+            .expect_err("past the bound");
+        assert!(err.message().contains("at most 512 API versions"), "{err}");
+        cache
+            .group_version(&client, &retrier, "ok-0.example.com/v1", &CTX)
+            .await
+            .expect("a cached group-version is still served");
+        assert_eq!(cache.len(), MAX_DISCOVERY_ENTRIES);
     }
 }
