@@ -35,6 +35,11 @@ impl CheckpointStore {
         CheckpointStore { path: None }
     }
 
+    /// Whether the store keeps nothing (see [`CheckpointStore::none`]).
+    pub fn keeps_nothing(&self) -> bool {
+        self.path.is_none()
+    }
+
     /// Saves `state`, replacing the previous checkpoint (a private file, written whole).
     pub fn save(&self, state: &str) -> std::io::Result<()> {
         let Some(path) = &self.path else {
@@ -43,14 +48,22 @@ impl CheckpointStore {
         crate::paths::write_private(path, &[state.as_bytes()])
     }
 
-    /// The saved state, if any (at most the size a checkpoint may have).
-    pub fn load(&self) -> Option<String> {
-        let path = self.path.as_ref()?;
-        let meta = fs::metadata(path).ok()?;
-        if meta.len() > crate::sandbox::limits::MAX_CHECKPOINT as u64 {
-            return None;
-        }
-        fs::read_to_string(path).ok()
+    /// The saved state, if any. A file that is not a private regular file of ours (a symlink,
+    /// a FIFO, one another user can write), is larger than a checkpoint may be, or is not UTF-8
+    /// is refused with the reason; the run then starts from the beginning.
+    pub fn load(&self) -> Result<Option<String>, String> {
+        let Some(path) = &self.path else {
+            return Ok(None);
+        };
+        let refused = |why: String| format!("ignoring the checkpoint {}: {why}", path.display());
+        let Some(bytes) =
+            crate::paths::read_private(path, crate::sandbox::limits::MAX_CHECKPOINT).map_err(refused)?
+        else {
+            return Ok(None);
+        };
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| refused("it is not UTF-8 text".into()))
     }
 
     /// Forgets the checkpoint (after a successful run).
@@ -71,11 +84,25 @@ mod tests {
         let store = CheckpointStore {
             path: Some(dir.path().join("c/x.json")),
         };
-        assert_eq!(store.load(), None);
+        assert_eq!(store.load(), Ok(None));
         store.save("{\"step\":2}").unwrap();
-        assert_eq!(store.load().as_deref(), Some("{\"step\":2}"));
+        assert_eq!(store.load(), Ok(Some("{\"step\":2}".to_string())));
         store.clear();
-        assert_eq!(store.load(), None);
+        assert_eq!(store.load(), Ok(None));
+    }
+
+    /// Breaks if a checkpoint planted as a symlink (to a file the operator can read but the
+    /// policy should not see) is handed to the policy.
+    #[test]
+    fn a_planted_symlink_is_not_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), "token").unwrap();
+        std::fs::create_dir(dir.path().join("c")).unwrap();
+        let path = dir.path().join("c/x.json");
+        std::os::unix::fs::symlink(dir.path().join("secret"), &path).unwrap();
+        let store = CheckpointStore { path: Some(path) };
+        let why = store.load().unwrap_err();
+        assert!(why.contains("symbolic link"), "{why}");
     }
 
     #[test]

@@ -7,9 +7,7 @@
 //! SHA-256 of its contents, checked before wasmtime sees it, so that a torn or corrupted entry is
 //! compiled again, never executed.
 
-use std::fs;
 use std::hash::{Hash, Hasher};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -87,12 +85,14 @@ impl ComponentCache {
         let Some(path) = self.path(digest) else {
             return Component::new(engine, bytes);
         };
-        match read_entry(&path) {
+        let key = self.key(digest);
+        match read_entry(&path, &key) {
             Ok(Some(compiled)) => {
                 // SAFETY: the bytes were written by `Component::serialize` of this engine
-                // configuration (its key is in the entry's name) into a directory and file that
-                // only this user can write, and their SHA-256 matches what was written with
-                // them; wasmtime checks the header and compatibility again before use.
+                // configuration into a directory and file that only this user can write (checked
+                // on the open handle), and their SHA-256, taken with the module digest and engine
+                // key they were compiled from, matches what was written with them; wasmtime
+                // checks the header and compatibility again before use.
                 match unsafe { Component::deserialize(engine, compiled) } {
                     Ok(component) => return Ok(component),
                     Err(e) => tracing::debug!("ignoring cache entry {}: {e:#}", path.display()),
@@ -102,7 +102,7 @@ impl ComponentCache {
             Err(why) => tracing::warn!("ignoring cache entry {}: {why}", path.display()),
         }
         let component = Component::new(engine, bytes)?;
-        if let Err(e) = write_entry(&path, &component.serialize()?) {
+        if let Err(e) = write_entry(&path, &key, &component.serialize()?) {
             tracing::debug!(
                 "cannot cache the compiled policy in {}: {e}",
                 path.display()
@@ -111,84 +111,59 @@ impl ComponentCache {
         Ok(component)
     }
 
+    /// What an entry is compiled from: the module's digest and the engine key.
+    fn key(&self, digest: &str) -> String {
+        format!("{digest}-{}", self.engine_key)
+    }
+
     fn path(&self, digest: &str) -> Option<PathBuf> {
         self.dir
             .as_ref()
-            .map(|d| d.join(format!("{digest}-{}.cwasm", self.engine_key)))
+            .map(|d| d.join(format!("{}.cwasm", self.key(digest))))
     }
-}
-
-/// The user this process runs as.
-fn current_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
-/// Whether `meta` belongs to us and nobody else can write it.
-fn ours_alone(meta: &fs::Metadata) -> Result<(), String> {
-    if meta.uid() != current_uid() {
-        return Err(format!("it belongs to user {}", meta.uid()));
-    }
-    if meta.permissions().mode() & 0o022 != 0 {
-        return Err(format!(
-            "it is writable by other users (mode {:o})",
-            meta.permissions().mode() & 0o777
-        ));
-    }
-    Ok(())
 }
 
 /// Creates the directory (mode 0700) or checks the existing one.
 fn prepare_dir(dir: &Path) -> Result<(), String> {
-    if !dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| format!("cannot create the cache directory {}: {e}", dir.display()))?;
-    }
-    let meta = fs::symlink_metadata(dir)
-        .map_err(|e| format!("cannot read the cache directory {}: {e}", dir.display()))?;
-    if !meta.is_dir() {
-        return Err(format!(
-            "not using the compile cache {}: it is not a directory",
-            dir.display()
-        ));
-    }
-    ours_alone(&meta).map_err(|why| {
+    crate::paths::private_dir(dir).map_err(|why| {
         format!(
-            "not using the compile cache {}: {why}; compiled policies could be replaced by another user (fix: chmod go-w, or set CUTOVER_CACHE_DIR)",
-            dir.display()
+            "not using the compile cache: {why}; compiled policies could be replaced by another user (fix: chmod go-w, or set CUTOVER_CACHE_DIR)"
         )
     })
 }
 
+/// The most a cache entry may be (compiled policies are a few MiB).
+const MAX_ENTRY: usize = 256 << 20;
+
+/// The digest an entry carries: of its compiled bytes and of what they were compiled from (the
+/// module's digest and the engine key), so that an entry copied to another name never loads.
+fn entry_digest(key: &str, compiled: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(key.as_bytes());
+    h.update([0]);
+    h.update(compiled);
+    h.finalize().into()
+}
+
 /// The compiled bytes of an entry, once its ownership, mode and digest check out; `None` when
-/// there is no entry.
-fn read_entry(path: &Path) -> Result<Option<Vec<u8>>, String> {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
+/// there is no entry. `key` is the entry's name without its extension.
+fn read_entry(path: &Path, key: &str) -> Result<Option<Vec<u8>>, String> {
+    let Some(data) = crate::paths::read_private(path, MAX_ENTRY)? else {
+        return Ok(None);
     };
-    if !meta.is_file() {
-        return Err("it is not a regular file".into());
-    }
-    ours_alone(&meta)?;
-    let data = fs::read(path).map_err(|e| e.to_string())?;
     if data.len() < HEADER || &data[..MAGIC.len()] != MAGIC {
         return Err("it is not a cutover cache entry".into());
     }
     let (header, compiled) = data.split_at(HEADER);
-    if Sha256::digest(compiled).as_slice() != &header[MAGIC.len()..] {
-        return Err("its contents do not match their digest (corrupted)".into());
+    if entry_digest(key, compiled).as_slice() != &header[MAGIC.len()..] {
+        return Err("its contents do not match their digest (corrupted, or another entry's)".into());
     }
     Ok(Some(compiled.to_vec()))
 }
 
 /// Writes an entry (header, then the compiled bytes) as a private file, whole or not at all.
-fn write_entry(path: &Path, compiled: &[u8]) -> std::io::Result<()> {
-    crate::paths::write_private(path, &[MAGIC, Sha256::digest(compiled).as_slice(), compiled])
+fn write_entry(path: &Path, key: &str, compiled: &[u8]) -> std::io::Result<()> {
+    crate::paths::write_private(path, &[MAGIC, &entry_digest(key, compiled), compiled])
 }
 
 #[cfg(test)]
@@ -197,6 +172,9 @@ mod tests {
 
     /// The smallest component: the preamble of the component binary format.
     const EMPTY: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
 
     fn private_dir() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -223,13 +201,27 @@ mod tests {
         let last = bad.len() - 1;
         bad[last] ^= 0xff;
         fs::write(&path, &bad).unwrap();
-        assert!(read_entry(&path).unwrap_err().contains("digest"));
+        assert!(read_entry(&path, &cache.key("abc")).unwrap_err().contains("digest"));
         cache.load(&engine, "abc", EMPTY).unwrap();
         assert_eq!(
             fs::read(&path).unwrap(),
             good,
             "the entry was written again"
         );
+    }
+
+    /// Breaks if an entry is trusted by its contents alone: one copied under another module's
+    /// name would run as that module.
+    #[test]
+    fn an_entry_under_another_name_is_not_loaded() {
+        let engine = crate::sandbox::engine::build().unwrap();
+        let dir = private_dir();
+        let cache = ComponentCache::new(&engine, Some(dir.path().to_path_buf()));
+        cache.load(&engine, "abc", EMPTY).unwrap();
+        let other = cache.path("abd").unwrap();
+        fs::copy(cache.path("abc").unwrap(), &other).unwrap();
+        let err = read_entry(&other, &cache.key("abd")).unwrap_err();
+        assert!(err.contains("another entry"), "{err}");
     }
 
     #[test]
@@ -241,7 +233,7 @@ mod tests {
         let path = cache.path("abc").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
         assert!(
-            read_entry(&path)
+            read_entry(&path, &cache.key("abc"))
                 .unwrap_err()
                 .contains("writable by other users")
         );
