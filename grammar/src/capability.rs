@@ -255,6 +255,11 @@ impl Capability {
             && namespace_covered
     }
 
+    /// Whether this capability allows `operation` of `interface` on some target.
+    pub fn allows_operation(&self, interface: &str, operation: &str) -> bool {
+        self.interface.matches(interface) && self.operation.matches(operation)
+    }
+
     /// Whether this (resolved) capability allows one call.
     pub fn allows(&self, call: &Call<'_>) -> bool {
         let namespace_ok = match (&self.namespace, call.namespace) {

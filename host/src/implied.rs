@@ -1,10 +1,12 @@
-//! Reads the host makes on a policy's behalf beyond a call's own target, derived from the
+//! Reads the host makes on a policy's behalf beyond what a call's name says, derived from the
 //! capabilities it declares, so that `cutover inspect` can list them (docs/capabilities.md).
 //!
 //! `wait` for `ready` or `rolled-out` on a Deployment, DaemonSet, StatefulSet or ReplicaSet
 //! watches the workload's pods (list and watch, by its selector) to fail fast on a stuck pod,
-//! and for a Deployment reads the stuck pod's ReplicaSet to tell whether it is the current one.
-//! None of it is handed to the policy: an abort names a pod only when the run may read pods.
+//! and for a Deployment reads the stuck pod's ReplicaSet to tell whether it is the current one;
+//! `evict` reads the pod after an answer that does not say whether the eviction happened. None of
+//! that is handed to the policy: an abort names a pod only when the run may read pods. `apply`,
+//! `patch` and `wait` return their target as stored: a grant of them is a grant to read it.
 
 use crate::capabilities::{Call, Capability};
 
@@ -20,18 +22,23 @@ const WORKLOADS: &[(&str, &str, &[&str])] = &[
     ("apps/v1", "ReplicaSet", &["v1/Pod (list, watch)"]),
 ];
 
-/// What one declared capability makes the host read besides its targets.
+/// The operations whose answer is the target as stored.
+const RETURN_THE_TARGET: &[&str] = &["apply", "patch", "wait"];
+
+/// What one declared capability makes the host read besides what its calls are named for.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImpliedRead {
     /// The declared capability, as written.
     pub capability: String,
-    /// The workload kind whose wait reads more, `apps/v1/Deployment`.
-    pub waited_on: String,
-    /// What is read: `v1/Pod (list, watch)`, ...
+    /// The call that reads: `wait on apps/v1/Deployment`, `evict`, `apply, patch`.
+    pub call: String,
+    /// What is read: `v1/Pod (list, watch)`, `the target as stored`, ...
     pub reads: Vec<String>,
-    /// In which namespace: the waited-on object's.
+    /// In which namespace: the capability's, or the target's.
     pub namespace: String,
+    /// Whether what is read is handed to the policy.
+    pub returned_to_policy: bool,
 }
 
 /// Every implied read of the declared capabilities, in their order.
@@ -42,6 +49,13 @@ pub fn implied_reads(declared: &[Capability]) -> Vec<ImpliedRead> {
         let namespace = match written.rsplit_once('@') {
             Some((_, ns)) => ns.to_string(),
             None => "*".to_string(),
+        };
+        let shown_namespace = |of: &str| {
+            if namespace == "*" {
+                format!("the {of}'s")
+            } else {
+                namespace.clone()
+            }
         };
         // `{namespace}` resolves to itself here, so that one probe covers every spelling.
         let probe_ns = if namespace == "*" {
@@ -61,15 +75,35 @@ pub fn implied_reads(declared: &[Capability]) -> Vec<ImpliedRead> {
             if resolved.allows(&call) {
                 out.push(ImpliedRead {
                     capability: written.clone(),
-                    waited_on: format!("{api_version}/{kind}"),
+                    call: format!("wait on {api_version}/{kind}"),
                     reads: reads.iter().map(|r| r.to_string()).collect(),
-                    namespace: if namespace == "*" {
-                        "the waited-on object's".into()
-                    } else {
-                        namespace.clone()
-                    },
+                    namespace: shown_namespace("waited-on object"),
+                    returned_to_policy: false,
                 });
             }
+        }
+        if resolved.allows_operation("cluster", "evict") {
+            out.push(ImpliedRead {
+                capability: written.clone(),
+                call: "evict".into(),
+                reads: vec!["v1/Pod (get), after an answer that leaves the outcome open".into()],
+                namespace: shown_namespace("pod"),
+                returned_to_policy: false,
+            });
+        }
+        let returning: Vec<&str> = RETURN_THE_TARGET
+            .iter()
+            .copied()
+            .filter(|op| resolved.allows_operation("cluster", op))
+            .collect();
+        if !returning.is_empty() {
+            out.push(ImpliedRead {
+                capability: written.clone(),
+                call: returning.join(", "),
+                reads: vec!["the target as stored".into()],
+                namespace: shown_namespace("target"),
+                returned_to_policy: true,
+            });
         }
     }
     out
@@ -87,27 +121,52 @@ mod tests {
     fn waits_on_workloads_read_their_pods() {
         let reads = implied_reads(&caps(&[
             "cluster/wait:apps/v1/Deployment@{namespace}",
-            "cluster/patch:apps/v1/Deployment@{namespace}",
+            "cluster/get:apps/v1/Deployment@{namespace}",
             "cluster/wait:v1/Pod@*",
         ]));
+        let pods: Vec<_> = reads.iter().filter(|r| !r.returned_to_policy).collect();
+        assert_eq!(pods.len(), 1, "{reads:?}");
+        assert_eq!(pods[0].call, "wait on apps/v1/Deployment");
+        assert_eq!(pods[0].namespace, "{namespace}");
+        assert!(pods[0].reads.iter().any(|r| r.starts_with("v1/Pod")));
+        assert!(pods[0].reads.iter().any(|r| r.starts_with("apps/v1/ReplicaSet")));
+    }
+
+    /// Breaks if inspect hides that a wait, apply or patch grant hands the target to the policy.
+    #[test]
+    fn calls_that_return_their_target_are_reads_of_it() {
+        let reads = implied_reads(&caps(&[
+            "cluster/patch:apps/v1/Deployment@shop",
+            "cluster/wait:v1/Pod",
+            "cluster/get:v1/Pod",
+        ]));
+        let returned: Vec<_> = reads.iter().filter(|r| r.returned_to_policy).collect();
+        assert_eq!(returned.len(), 2, "{reads:?}");
+        assert_eq!(returned[0].call, "patch");
+        assert_eq!(returned[0].namespace, "shop");
+        assert_eq!(returned[1].call, "wait");
+        assert_eq!(returned[1].namespace, "the target's");
+        let all = implied_reads(&caps(&["cluster/*"]));
+        assert!(all.iter().any(|r| r.call == "apply, patch, wait"), "{all:?}");
+    }
+
+    #[test]
+    fn evictions_read_the_pod() {
+        let reads = implied_reads(&caps(&["cluster/evict:v1/Pod@{namespace}"]));
         assert_eq!(reads.len(), 1, "{reads:?}");
-        assert_eq!(reads[0].waited_on, "apps/v1/Deployment");
-        assert_eq!(reads[0].namespace, "{namespace}");
-        assert!(reads[0].reads.iter().any(|r| r.starts_with("v1/Pod")));
-        assert!(
-            reads[0]
-                .reads
-                .iter()
-                .any(|r| r.starts_with("apps/v1/ReplicaSet"))
-        );
+        assert_eq!(reads[0].call, "evict");
+        assert!(reads[0].reads[0].starts_with("v1/Pod (get)"));
+        assert!(!reads[0].returned_to_policy);
     }
 
     #[test]
     fn wildcards_imply_every_workload() {
         let reads = implied_reads(&caps(&["cluster/*:apps/v1/*@shop"]));
-        assert_eq!(reads.len(), 4);
+        let waits = reads.iter().filter(|r| r.call.starts_with("wait on")).count();
+        assert_eq!(waits, 4);
         assert!(reads.iter().all(|r| r.namespace == "shop"));
-        assert_eq!(implied_reads(&caps(&["cluster/wait"])).len(), 4);
+        let any_wait = implied_reads(&caps(&["cluster/wait"]));
+        assert_eq!(any_wait.iter().filter(|r| r.call.starts_with("wait on")).count(), 4);
         assert!(implied_reads(&caps(&["cluster/get:apps/v1/Deployment"])).is_empty());
     }
 }

@@ -286,21 +286,33 @@ async fn inspect_lists_the_implied_reads() {
         .as_array()
         .expect("a list")
         .iter()
-        .filter_map(|r| r["waitedOn"].as_str())
+        .filter_map(|r| r["call"].as_str())
+        .filter(|call| call.starts_with("wait on"))
         .collect();
     assert_eq!(
         waited,
         [
-            "apps/v1/Deployment",
-            "apps/v1/DaemonSet",
-            "apps/v1/StatefulSet"
+            "wait on apps/v1/Deployment",
+            "wait on apps/v1/DaemonSet",
+            "wait on apps/v1/StatefulSet",
         ],
         "{out}"
     );
+    // Each of its six patch and wait grants hands the target back to it.
+    let returned = reads
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|r| r["returnedToPolicy"] == true)
+        .count();
+    assert_eq!(returned, 6, "{out}");
     let table = sim(&["inspect", "restart"]).await;
     assert!(
         table.stdout.contains("Implied reads")
-            && table.stdout.contains("also reads v1/Pod (list, watch)"),
+            && table.stdout.contains("reads v1/Pod (list, watch)")
+            && table
+                .stdout
+                .contains("reads the target as stored in namespace {namespace}; returned to the policy"),
         "{table}"
     );
 }

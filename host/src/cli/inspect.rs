@@ -71,11 +71,16 @@ pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError
         println!("  {}", line(&capability.to_string()));
     }
     if !implied.is_empty() {
-        println!("Implied reads (made by the host for a wait; never handed to the policy):");
+        println!("Implied reads (made by the host on the policy's behalf):");
         for read in &implied {
+            let handed = if read.returned_to_policy {
+                "returned to the policy"
+            } else {
+                "never handed to the policy"
+            };
             println!(
-                "  wait on {} ({}): also reads {} in namespace {}",
-                read.waited_on,
+                "  {} ({}): reads {} in namespace {}; {handed}",
+                read.call,
                 line(&read.capability),
                 read.reads.join(" and "),
                 line(&read.namespace)
