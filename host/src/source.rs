@@ -37,6 +37,10 @@ pub enum SourceError {
     Unknown(String),
     #[error("cannot read {0}: {1}")]
     Read(String, std::io::Error),
+    #[error("{0} is not a regular file")]
+    NotAFile(String),
+    #[error("{0} is larger than the {limit} MiB a policy module may be", limit = MAX_MODULE_BYTES >> 20)]
+    TooLarge(String),
     #[error("{0} is not a cutover policy: {1}")]
     Manifest(String, ManifestError),
 }
@@ -49,8 +53,7 @@ impl PolicySource {
         let looks_like_path =
             argument.contains('/') || argument.ends_with(".wasm") || path.exists();
         if looks_like_path {
-            let bytes =
-                std::fs::read(path).map_err(|e| SourceError::Read(argument.to_string(), e))?;
+            let bytes = read_module(path, argument)?;
             return PolicySource::from_bytes(Origin::File(path.to_path_buf()), bytes);
         }
         let (name, bytes) = bundled::BUNDLED
@@ -87,6 +90,38 @@ impl PolicySource {
     pub fn label(&self) -> String {
         label_of(&self.origin)
     }
+}
+
+/// The largest policy module read (a Rust policy is a few hundred KiB; a component with a
+/// language runtime inside, Python's say, some tens of MiB).
+pub const MAX_MODULE_BYTES: usize = 64 << 20;
+
+/// Reads a module file: a regular file (not a FIFO or a device, which could block or never
+/// end), at most [`MAX_MODULE_BYTES`].
+fn read_module(path: &Path, argument: &str) -> Result<Vec<u8>, SourceError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let read_error = |e| SourceError::Read(argument.to_string(), e);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_error)?;
+    let meta = file.metadata().map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(SourceError::NotAFile(argument.to_string()));
+    }
+    if meta.len() > MAX_MODULE_BYTES as u64 {
+        return Err(SourceError::TooLarge(argument.to_string()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_MODULE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() > MAX_MODULE_BYTES {
+        return Err(SourceError::TooLarge(argument.to_string()));
+    }
+    Ok(bytes)
 }
 
 fn label_of(origin: &Origin) -> String {

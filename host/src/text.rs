@@ -16,11 +16,36 @@ pub const MAX_QUOTE: usize = 1 << 10;
 /// Whether `c` can steer a terminal or hide text: control characters (C0, DEL, C1) and the
 /// Unicode format characters used for bidi and zero-width tricks.
 pub fn is_unsafe(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
-        )
+    c.is_control() || is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Unicode's format characters (general category Cf: soft hyphen, bidi controls, zero-width
+/// characters, the BOM, interlinear annotation, tag characters, ...), which change how text
+/// around them is shown without showing themselves. U+2065 is unassigned and counted in.
+fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// `text` with every unsafe character visibly escaped (`\u{1b}`), cut at `max` bytes of output
@@ -42,6 +67,21 @@ pub fn escape(text: &str, max: usize) -> String {
         }
     }
     out
+}
+
+/// How long `text` is once escaped (before any cut): what it costs the log bound.
+pub fn escaped_len(text: &str) -> usize {
+    text.chars()
+        .map(|c| {
+            if is_unsafe(c) {
+                // `\u{` + its hex digits + `}`
+                let bits = 32 - (c as u32).leading_zeros() as usize;
+                4 + bits.div_ceil(4).max(1)
+            } else {
+                c.len_utf8()
+            }
+        })
+        .sum()
 }
 
 /// One line of guest text for a terminal: [`escape`] at [`MAX_LINE`].
@@ -79,8 +119,12 @@ pub fn json_safe(json: &str) -> String {
     for c in json.chars() {
         if is_unsafe(c) && c as u32 >= 0x20 {
             use std::fmt::Write as _;
-            // Every such character is in the Basic Multilingual Plane: one escape each.
-            let _ = write!(out, "\\u{:04x}", c as u32);
+            // Outside the Basic Multilingual Plane (tag characters, say) JSON spells a
+            // character as its UTF-16 surrogate pair.
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
         } else {
             out.push(c);
         }
@@ -146,6 +190,24 @@ mod tests {
         assert_eq!(line("\u{7f}"), "\\u{7f}");
     }
 
+    /// Breaks if a format character or line separator outside the first few bidi controls
+    /// reaches a terminal raw (a soft hyphen hides, tag characters smuggle invisible text,
+    /// U+2028 breaks a line in some terminals and viewers).
+    #[test]
+    fn every_format_character_and_line_separator_is_escaped() {
+        for c in [
+            '\u{ad}', '\u{600}', '\u{61c}', '\u{6dd}', '\u{70f}', '\u{890}', '\u{8e2}', '\u{180e}',
+            '\u{2028}', '\u{2029}', '\u{2064}', '\u{206f}', '\u{fff9}', '\u{110bd}', '\u{13430}',
+            '\u{1bca0}', '\u{1d173}', '\u{e0001}', '\u{e0041}', '\u{e007f}',
+        ] {
+            assert!(is_unsafe(c), "U+{:04X} is shown raw", c as u32);
+            assert_eq!(line(&c.to_string()), format!("\\u{{{:x}}}", c as u32));
+        }
+        for c in ['a', 'é', '\u{2010}', '\u{3000}', '\u{1f600}', '\u{e0080}'] {
+            assert!(!is_unsafe(c), "U+{:04X} is escaped", c as u32);
+        }
+    }
+
     #[test]
     fn cuts_at_the_bound_with_a_note() {
         let long = "x".repeat(10_000);
@@ -159,6 +221,13 @@ mod tests {
     }
 
     #[test]
+    fn escaped_length_is_the_printed_length() {
+        for text in ["plain", "\x1b[2J", "é\u{202e}\u{e0041}\n", ""] {
+            assert_eq!(escaped_len(text), escape(text, usize::MAX).len(), "{text:?}");
+        }
+    }
+
+    #[test]
     fn caps_on_char_boundaries() {
         assert_eq!(cap("héllo", 2), "h… [cut: 5 more bytes]");
         assert_eq!(cap("abc", 3), "abc");
@@ -166,7 +235,7 @@ mod tests {
 
     #[test]
     fn json_stays_json_and_gets_safe() {
-        let value = serde_json::json!({"s": "a\u{1b}b\u{9b}c\u{202e}d\u{7f}"});
+        let value = serde_json::json!({"s": "a\u{1b}b\u{9b}c\u{202e}d\u{7f}e\u{e0041}"});
         let text = json_safe(&serde_json::to_string(&value).unwrap());
         assert!(text.is_ascii(), "{text}");
         assert_eq!(

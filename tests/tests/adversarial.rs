@@ -134,6 +134,28 @@ async fn a_component_of_another_world_is_refused() {
     out.expect_error(BAD_INPUT, &["not a cutover policy"]);
 }
 
+/// A module file past the size bound, and a FIFO named as the module, are refused at once with
+/// exit 2. Breaks if the module is read without a bound (a 65 MiB file would be read whole) or
+/// opened blocking (a FIFO with no writer would hang the run).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_module_and_a_fifo_are_refused_without_reading_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let huge = dir.path().join("huge.wasm");
+    let file = std::fs::File::create(&huge).expect("create");
+    file.set_len(65 << 20).expect("a sparse 65 MiB file");
+    let out = cutover(&["inspect", huge.to_str().expect("utf-8 path")]).await;
+    out.expect_error(BAD_INPUT, &["larger than the 64 MiB a policy module may be"]);
+
+    let fifo = dir.path().join("fifo.wasm");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let out = cutover(&["run", fifo.to_str().expect("utf-8 path"), "--sim"]).await;
+    out.expect_error(BAD_INPUT, &["is not a regular file"]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_core_module_and_random_bytes_are_refused() {
     let dir = std::env::temp_dir().join(format!("cutover-adversarial-{}", std::process::id()));

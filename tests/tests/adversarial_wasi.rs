@@ -1,4 +1,4 @@
-//! Tier 4 on the simulator: what a policy gets through WASI (tests/guests/wasi-probe): no files, environment, arguments or sockets; clocks and randomness that follow the run.
+//! Tier 4 on the simulator: what a policy gets through WASI (tests/guests/wasi-probe): no files, environment, arguments or sockets; clocks and randomness that follow the run; randomness bounded per call.
 
 use std::io::ErrorKind;
 use std::net::TcpListener;
@@ -146,6 +146,18 @@ async fn random_numbers_repeat_with_the_scenario_seed() {
             "{source}: seeds 1 and 2 gave the same numbers"
         );
     }
+}
+
+/// A megabyte of randomness in one call is a sandbox limit, named, not a broken ABI (nor the
+/// host's memory). Breaks if the bound is lost or reported as something else.
+#[tokio::test]
+async fn a_huge_random_request_is_a_named_sandbox_limit() {
+    let out = probe("random-huge", &[]).await;
+    let line = out.expect_error(
+        exit::STOPPED,
+        &["asked for 1048576 random bytes at once", "65536", "was stopped"],
+    );
+    assert!(!line.contains("ABI"), "{out}");
 }
 
 #[tokio::test]

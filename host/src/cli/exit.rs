@@ -21,6 +21,10 @@ pub enum ExitCode {
     /// The sandbox stopped the policy: deadline, memory cap, a sandbox limit, panic, trap, or a
     /// call that broke the component ABI.
     Stopped = 5,
+    /// cutover itself could not do its work (the async runtime, the WebAssembly engine or the
+    /// signal handlers would not start): a fault of the host, not of the policy or the input.
+    /// 70 is `EX_SOFTWARE` of sysexits.h.
+    Internal = 70,
     /// Cancelled by SIGINT (Ctrl-C), as shells expect: 128 + 2.
     Interrupted = 130,
     /// Cancelled by SIGTERM: 128 + 15.

@@ -175,6 +175,9 @@ fn init_logging(verbose: u8) {
     ));
 }
 
+/// The longest field of a log record shown, after escaping.
+const MAX_LOG_FIELD: usize = 16 << 10;
+
 fn init_filter(filter: Option<String>) {
     let Some(filter) = filter.filter(|f| !f.is_empty()) else {
         return;
@@ -183,8 +186,22 @@ fn init_filter(filter: Option<String>) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("cutover=info"));
     use std::io::IsTerminal as _;
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    // Every field of a log record (its message included) is escaped as guest text is: with
+    // `-vv` the records quote what a policy sent (names, kube errors about them, a wasm
+    // backtrace's function names), which must not steer the operator's terminal either.
+    use tracing_subscriber::field::MakeExt as _;
+    let fields = tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let text = crate::text::escape(&format!("{value:?}"), MAX_LOG_FIELD);
+        if field.name() == "message" {
+            write!(writer, "{text}")
+        } else {
+            write!(writer, "{}={text}", field.name())
+        }
+    })
+    .delimited(" ");
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .fmt_fields(fields)
         .with_writer(std::io::stderr)
         .with_target(true)
         .with_ansi(color)
@@ -225,7 +242,7 @@ pub fn main() -> std::process::ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return std::process::ExitCode::from(ExitCode::PolicyFailed as u8);
+            return std::process::ExitCode::from(ExitCode::Internal as u8);
         }
     };
     let result = runtime.block_on(async {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use wasmtime::Trap;
 use wasmtime::component::ResourceTableError;
 
+use super::host::wasi::RandomLimitExceeded;
 use super::limits::{MAX_RESOURCES, MemoryCapExceeded, TableLimitExceeded};
 use crate::text;
 
@@ -37,7 +38,8 @@ pub enum Stop {
     /// Any other trap (stack overflow, out-of-bounds access, unreachable, ...).
     Trap(String),
     /// The policy broke the component ABI (an out-of-bounds or misaligned pointer, invalid
-    /// UTF-8, a bad discriminant, a failing `cabi_realloc`) in a call across the boundary.
+    /// UTF-8, a bad discriminant, a failing `cabi_realloc`) in a call across the boundary, or
+    /// hit a limit the sandbox enforces there without a typed error of its own.
     Abi(String),
     /// The policy called `exit` instead of returning from `run`.
     Exit(i32),
@@ -67,7 +69,7 @@ impl std::fmt::Display for Stop {
             Stop::Trap(trap) => write!(f, "the policy trapped: {trap}"),
             Stop::Abi(cause) => write!(
                 f,
-                "the policy broke the component ABI in a call across the sandbox boundary: {cause}"
+                "the policy broke the component ABI or a sandbox limit in a call across the sandbox boundary: {cause}"
             ),
             Stop::Exit(code) => write!(
                 f,
@@ -115,6 +117,9 @@ pub fn classify(error: &wasmtime::Error, evidence: &Evidence, timeout: Duration)
     }
     if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return Stop::Exit(exit.0);
+    }
+    if let Some(exceeded) = error.downcast_ref::<RandomLimitExceeded>() {
+        return Stop::Limit(exceeded.to_string());
     }
     if error.downcast_ref::<ResourceTableError>().is_some() {
         return Stop::Limit(format!(

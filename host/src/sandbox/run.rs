@@ -164,12 +164,15 @@ impl Sandbox {
         if matches!(outcome, Outcome::Succeeded(_)) {
             state.checkpoint().clear();
         }
+        let (stdout, stdout_cut) = state.wasi.stdout.contents();
+        let (stderr, stderr_cut) = state.wasi.stderr.contents();
         RunReport {
             outcome,
             elapsed: time.clock.since(started),
             stats: state.stats.clone(),
-            guest_stdout: String::from_utf8_lossy(&state.wasi.stdout.contents()).into_owned(),
-            guest_stderr: String::from_utf8_lossy(&state.wasi.stderr.contents()).into_owned(),
+            guest_stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            guest_stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            guest_output_cut: stdout_cut.saturating_add(stderr_cut),
         }
     }
 }
@@ -184,6 +187,8 @@ pub struct RunReport {
     /// What the guest wrote to stdout and stderr, unescaped (print it with `text::line`).
     pub guest_stdout: String,
     pub guest_stderr: String,
+    /// Bytes of stdout and stderr dropped past their bound.
+    pub guest_output_cut: u64,
 }
 
 fn one_line(error: &wasmtime::Error) -> String {

@@ -39,6 +39,10 @@ pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, Cli
         Some(None) => Some(Scenario::default()),
         None => None,
     };
+    // `-n` is checked here, before anything starts, for a real cluster and the simulator alike.
+    if let Some(namespace) = &args.cluster.namespace {
+        crate::cluster::target::check_namespace(namespace).map_err(CliError::bad_input)?;
+    }
     let release = match &args.release {
         Some(release) => release.clone(),
         None => manifest.name.clone(),

@@ -38,7 +38,7 @@ pub(super) async fn execute(args: RunArgs, clock: Clock) -> Result<ExitCode, Cli
     let cancel = Cancel::default();
     let interrupts = Interrupts::install(cancel.clone()).map_err(|e| {
         CliError::new(
-            ExitCode::PolicyFailed,
+            ExitCode::Internal,
             format!("cannot listen for Ctrl-C: {e}"),
         )
     })?;
@@ -48,14 +48,18 @@ pub(super) async fn execute(args: RunArgs, clock: Clock) -> Result<ExitCode, Cli
     // never costs a connection and never touches anything.
     let policy = resolve::policy(&args.policy)?;
     let mut inputs = inputs::check(&args, &policy)?;
-    let (sandbox, prepared) = prepare::prepare(&policy)?;
+    // Compiling a large module takes a while: it runs off the runtime's thread, so that Ctrl-C
+    // still ends the run at once.
+    let (sandbox, prepared) =
+        cancellable(&interrupts, &cancel, prepare::prepare(policy.clone())).await?;
 
     let mut connection = cancellable(&interrupts, &cancel, async {
         connect::connect(&args, &mut inputs, &clock).await
     })
     .await?;
-    let grants = authorize::grants(&policy, &inputs, connection.namespace(), &args.policy)?;
+    // The target line first: a refusal then says which cluster and namespace it was for.
     report::target(format, &connection);
+    let grants = authorize::grants(&policy, &inputs, connection.namespace(), &args.policy)?;
     cancellable(&interrupts, &cancel, connect::reach(&connection, &args)).await?;
 
     let dry = if args.dry_run { " (dry run)" } else { "" };

@@ -215,14 +215,29 @@ fn print_human(ran: &Ran) {
     }
 }
 
-/// What the guest wrote to stdout/stderr (normally nothing) goes to our stderr, marked and escaped.
+/// The most lines of a policy's stdout/stderr forwarded to ours.
+const MAX_FORWARDED_LINES: usize = 1000;
+
+/// What the guest wrote to stdout/stderr (normally nothing) goes to our stderr, marked and
+/// escaped, at most [`MAX_FORWARDED_LINES`] lines, with a note of what was cut.
 fn forward_guest_output(ran: &Ran) {
     let report = &ran.report;
-    for line in report
+    let mut lines = report
         .guest_stdout
         .lines()
-        .chain(report.guest_stderr.lines())
-    {
+        .chain(report.guest_stderr.lines());
+    for line in lines.by_ref().take(MAX_FORWARDED_LINES) {
         eprintln!("  [policy output] {}", text::line(line));
+    }
+    let more = lines.count();
+    if more > 0 {
+        eprintln!("  [policy output] [cut: {more} more lines]");
+    }
+    if report.guest_output_cut > 0 {
+        eprintln!(
+            "  [policy output] [cut: {} bytes past the {} KiB kept of each stream]",
+            report.guest_output_cut,
+            crate::sandbox::limits::MAX_GUEST_OUTPUT >> 10
+        );
     }
 }

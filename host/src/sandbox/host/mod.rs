@@ -12,4 +12,5 @@ pub mod call;
 pub mod cluster;
 pub mod revisions;
 pub mod runtime;
+pub mod output;
 pub mod wasi;

@@ -14,10 +14,12 @@ use cutover_clock::Clock;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi::clocks::{HostMonotonicClock, HostWallClock};
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::p2::bindings::random::{insecure, random};
+use wasmtime_wasi::random::WasiRandomCtx;
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::output::CappedOutput;
 use crate::sandbox::limits::{MAX_GUEST_OUTPUT, MAX_RESOURCES};
 
 /// Bytes of randomness a guest may ask for in one call (WASI's default is 64 MiB).
@@ -37,9 +39,9 @@ pub struct WasiState {
     table: ResourceTable,
     clocks: RunClocks,
     /// What the guest wrote to stdout and stderr (normally nothing), at most
-    /// [`MAX_GUEST_OUTPUT`] bytes each.
-    pub stdout: MemoryOutputPipe,
-    pub stderr: MemoryOutputPipe,
+    /// [`MAX_GUEST_OUTPUT`] bytes each; the rest is counted and dropped.
+    pub stdout: CappedOutput,
+    pub stderr: CappedOutput,
 }
 
 /// The run's clock as the guest's clocks see it.
@@ -55,8 +57,8 @@ struct RunClocks {
 impl WasiState {
     /// WASI with nothing behind it but the run's clocks and a bounded output capture.
     pub fn new(clock: &Clock, deadline: Instant, options: &WasiOptions) -> WasiState {
-        let stdout = MemoryOutputPipe::new(MAX_GUEST_OUTPUT);
-        let stderr = MemoryOutputPipe::new(MAX_GUEST_OUTPUT);
+        let stdout = CappedOutput::new(MAX_GUEST_OUTPUT);
+        let stderr = CappedOutput::new(MAX_GUEST_OUTPUT);
         let clocks = RunClocks {
             clock: clock.clone(),
             origin: clock.now(),
@@ -105,7 +107,7 @@ pub trait HasWasi: WasiView + 'static {
 }
 
 /// Adds WASI (p2, async) to the linker, then replaces `wasi:clocks/monotonic-clock` with the
-/// one on the run's clock.
+/// one on the run's clock and `wasi:random` with one whose size bound is a typed stop.
 pub fn add_to_linker<T: HasWasi>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     linker.allow_shadowing(true);
@@ -116,8 +118,61 @@ pub fn add_to_linker<T: HasWasi>(linker: &mut Linker<T>) -> wasmtime::Result<()>
             table: &mut state.table,
         }
     })?;
+    random::add_to_linker::<T, BoundedRandom>(linker, |t| {
+        BoundedRandomView(t.wasi_state().ctx.random())
+    })?;
+    insecure::add_to_linker::<T, BoundedRandom>(linker, |t| {
+        BoundedRandomView(t.wasi_state().ctx.random())
+    })?;
     linker.allow_shadowing(false);
     Ok(())
+}
+
+/// A guest asked for more random bytes in one call than a run may (see [`MAX_RANDOM_BYTES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the policy asked for {asked} random bytes at once, more than the {MAX_RANDOM_BYTES} a call may")]
+pub struct RandomLimitExceeded {
+    pub asked: u64,
+}
+
+/// `wasi:random` with its size bound as a typed stop, so that the run reports a sandbox limit
+/// rather than an ABI fault; within the bound it is wasmtime-wasi's own.
+struct BoundedRandom;
+
+impl HasData for BoundedRandom {
+    type Data<'a> = BoundedRandomView<'a>;
+}
+
+/// wasmtime-wasi's randomness, seen through the bound.
+struct BoundedRandomView<'a>(&'a mut WasiRandomCtx);
+
+fn within_bound(len: u64) -> wasmtime::Result<()> {
+    if len > MAX_RANDOM_BYTES {
+        return Err(wasmtime::Error::new(RandomLimitExceeded { asked: len }));
+    }
+    Ok(())
+}
+
+impl random::Host for BoundedRandomView<'_> {
+    fn get_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
+        within_bound(len)?;
+        random::Host::get_random_bytes(self.0, len)
+    }
+
+    fn get_random_u64(&mut self) -> wasmtime::Result<u64> {
+        random::Host::get_random_u64(self.0)
+    }
+}
+
+impl insecure::Host for BoundedRandomView<'_> {
+    fn get_insecure_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
+        within_bound(len)?;
+        insecure::Host::get_insecure_random_bytes(self.0, len)
+    }
+
+    fn get_insecure_random_u64(&mut self) -> wasmtime::Result<u64> {
+        insecure::Host::get_insecure_random_u64(self.0)
+    }
 }
 
 impl HostWallClock for RunClocks {

@@ -6,7 +6,7 @@
 //! - `error`: the same text as the policy's error reason; `panic`: as its panic message;
 //! - `long-line`: one log line of 10 MiB; `many-lines`: 20,000 log lines of 100 bytes;
 //! - `long-summary`: a summary of 1 MiB;
-//! - `stdout-flood`: 4 MiB to stdout in one line, then returns.
+//! - `stdout-flood`: 5,000 short lines to stdout with `println!`, then 4 MiB, then returns.
 
 use cutover_guest_sdk::{Context, Error, Level, export_policy};
 use serde::Deserialize;
@@ -78,10 +78,13 @@ fn noisy(ctx: &Context) -> Result<String, Error> {
         }
         "long-summary" => Ok(format!("summary {}", "s".repeat(1 << 20))),
         "stdout-flood" => {
+            // As a policy would print: `println!` panics if the host ever refuses a write.
+            for i in 0..5000 {
+                println!("line {i}");
+            }
             let chunk = "o".repeat(64 << 10);
             for _ in 0..64 {
-                // `print!` panics when the host refuses the write; keep going instead.
-                let _ = std::io::Write::write_all(&mut std::io::stdout(), chunk.as_bytes());
+                println!("{chunk}");
             }
             Ok("wrote 4 MiB to stdout".into())
         }

@@ -98,6 +98,8 @@ fn wasi_probe(ctx: &Context) -> Result<String, Error> {
         "probe" => probe(p.port),
         "clock" => clock(ctx),
         "random" => random()?,
+        // One megabyte in one call: past the sandbox's bound on a single random request.
+        "random-huge" => json!(wasip2::random::random::get_random_bytes(1 << 20).len()),
         "exit" => std::process::exit(3),
         "wasi-sleep" => {
             std::thread::sleep(Duration::from_secs(600));
@@ -113,7 +115,7 @@ export_policy! {
     version: env!("CARGO_PKG_VERSION"),
     description: "Tries every WASI surface and reports what it got (test guest).",
     params: [
-        { name: "mode", type: "string", default: "probe", description: "probe, clock, random, exit or wasi-sleep." },
+        { name: "mode", type: "string", default: "probe", description: "probe, clock, random, random-huge, exit or wasi-sleep." },
         { name: "port", type: "integer", default: 9, description: "The loopback TCP port to try to connect to." },
     ],
     capabilities: [],
