@@ -24,6 +24,19 @@ use crate::text;
 /// backstop, well inside the promise of "at most a second past --timeout".
 const BACKSTOP: Duration = Duration::from_millis(500);
 
+/// Resolves once the guest's own wall time (host calls left out) is past its timeout and the
+/// backstop: the guest is stuck somewhere no epoch check reaches.
+async fn guest_time_backstop(time: &super::state::RunTime) {
+    loop {
+        let used = time.guest.used();
+        let due = time.timeout + BACKSTOP;
+        if used >= due {
+            return;
+        }
+        tokio::time::sleep((due - used).max(Duration::from_millis(100))).await;
+    }
+}
+
 /// Why a component could not be prepared to run.
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {
@@ -131,6 +144,10 @@ impl Sandbox {
             biased;
             () = time.cancel.cancelled() => None,
             r = time.clock.timeout_at(backstop, call) => Some(r),
+            // On a virtual clock the run's deadline says nothing about wall time: a host
+            // import that waits on something real (not a cluster call, whose time is the
+            // host's) is cut when the guest's own time is past the deadline and the backstop.
+            () = guest_time_backstop(&time) => Some(Err(cutover_clock::Elapsed)),
         };
 
         let state = store.data();
@@ -147,8 +164,11 @@ impl Sandbox {
             None => Outcome::Cancelled("cancelled".into()),
             Some(Err(_elapsed)) => Outcome::Stopped(Stop::Deadline(time.timeout)),
             // The deadline is hard: a guest that returns after it (its host calls cut short,
-            // with no guest instruction left to interrupt) has still overrun.
-            Some(Ok(Ok(_))) if time.expired() => Outcome::Stopped(Stop::Deadline(time.timeout)),
+            // with no guest instruction left to interrupt) has still overrun. Only the run's
+            // clock says so here: a result that came back is never taken for a spin.
+            Some(Ok(Ok(_))) if time.past_deadline() => {
+                Outcome::Stopped(Stop::Deadline(time.timeout))
+            }
             Some(Ok(Ok(Ok(outcome)))) => {
                 Outcome::Succeeded(text::cap(&outcome.summary, text::MAX_LINE))
             }

@@ -51,9 +51,9 @@ pub(crate) struct RunTime {
     pub(crate) clock: Clock,
     /// When the run must end, by the run's clock.
     pub(crate) deadline: std::time::Instant,
-    /// When the guest's own computing must end, by the wall clock (the run's clock stands still
-    /// on the simulator while the guest computes).
-    pub(crate) wall_deadline: std::time::Instant,
+    /// The guest's own computing, by the wall clock, host calls left out: cut at `timeout` too
+    /// (the run's clock stands still on the simulator while the guest computes).
+    pub(crate) guest: super::guest_time::GuestTime,
     pub(crate) timeout: Duration,
     pub(crate) cancel: Cancel,
 }
@@ -64,9 +64,15 @@ impl RunTime {
         self.deadline.saturating_duration_since(self.clock.now())
     }
 
-    /// Whether the guest must be stopped now.
+    /// Whether the run's deadline has passed, by its clock.
+    pub(crate) fn past_deadline(&self) -> bool {
+        self.clock.now() >= self.deadline
+    }
+
+    /// Whether the guest must be stopped now: the run's deadline passed, or the guest has
+    /// computed for `timeout` of wall time.
     pub(crate) fn expired(&self) -> bool {
-        self.clock.now() >= self.deadline || std::time::Instant::now() >= self.wall_deadline
+        self.past_deadline() || self.guest.used() >= self.timeout
     }
 }
 
@@ -103,7 +109,7 @@ impl RunState {
         let time = RunTime {
             clock: clock.clone(),
             deadline,
-            wall_deadline: std::time::Instant::now() + limits.timeout,
+            guest: super::guest_time::GuestTime::start(),
             timeout: limits.timeout,
             cancel,
         };
