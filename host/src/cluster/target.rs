@@ -89,58 +89,99 @@ pub fn check_list(query: &ListQuery) -> Result<(), String> {
 }
 
 /// Whether objects of a built-in kind live in a namespace, known without asking the server;
-/// `None` for kinds this table does not know (custom resources), which discovery decides.
-/// The capability check before discovery uses it, so that a call on a cluster-scoped built-in
-/// kind is checked (and a denial named) without a namespace.
+/// `None` for kinds these tables do not name (custom resources, and built-in kinds newer than
+/// them), which discovery decides. The capability check before discovery uses it, so that a
+/// call on a cluster-scoped built-in kind is checked (and a denial named) without a namespace.
+/// Both scopes are listed kind by kind: a guess from the group alone would check a new
+/// cluster-scoped kind of a familiar group as namespaced.
 pub fn known_scope(api_version: &str, kind: &str) -> Option<bool> {
     let (group, _) = split_api_version(api_version)?;
-    const CLUSTER_SCOPED: &[(&str, &str)] = &[
-        ("", "Namespace"),
-        ("", "Node"),
-        ("", "PersistentVolume"),
-        ("", "ComponentStatus"),
-        ("rbac.authorization.k8s.io", "ClusterRole"),
-        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-        ("storage.k8s.io", "StorageClass"),
-        ("storage.k8s.io", "CSIDriver"),
-        ("storage.k8s.io", "CSINode"),
-        ("storage.k8s.io", "VolumeAttachment"),
-        ("apiextensions.k8s.io", "CustomResourceDefinition"),
-        ("apiregistration.k8s.io", "APIService"),
-        (
-            "admissionregistration.k8s.io",
-            "MutatingWebhookConfiguration",
-        ),
-        (
-            "admissionregistration.k8s.io",
-            "ValidatingWebhookConfiguration",
-        ),
-        ("scheduling.k8s.io", "PriorityClass"),
-        ("node.k8s.io", "RuntimeClass"),
-        ("certificates.k8s.io", "CertificateSigningRequest"),
-        ("networking.k8s.io", "IngressClass"),
-        ("policy", "PodSecurityPolicy"),
-        ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
-        ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
-    ];
-    const NAMESPACED_GROUPS: &[&str] = &[
-        "",
-        "apps",
-        "batch",
-        "autoscaling",
-        "policy",
-        "networking.k8s.io",
-        "rbac.authorization.k8s.io",
-        "storage.k8s.io",
-        "coordination.k8s.io",
-        "discovery.k8s.io",
-        "events.k8s.io",
-    ];
     if CLUSTER_SCOPED.contains(&(group, kind)) {
         return Some(false);
     }
-    NAMESPACED_GROUPS.contains(&group).then_some(true)
+    NAMESPACED.contains(&(group, kind)).then_some(true)
 }
+
+/// Built-in kinds whose objects live in a namespace, by group (`""`: the core group).
+const NAMESPACED: &[(&str, &str)] = &[
+    ("", "Binding"),
+    ("", "ConfigMap"),
+    ("", "Endpoints"),
+    ("", "Event"),
+    ("", "LimitRange"),
+    ("", "PersistentVolumeClaim"),
+    ("", "Pod"),
+    ("", "PodTemplate"),
+    ("", "ReplicationController"),
+    ("", "ResourceQuota"),
+    ("", "Secret"),
+    ("", "Service"),
+    ("", "ServiceAccount"),
+    ("apps", "ControllerRevision"),
+    ("apps", "DaemonSet"),
+    ("apps", "Deployment"),
+    ("apps", "ReplicaSet"),
+    ("apps", "StatefulSet"),
+    ("authorization.k8s.io", "LocalSubjectAccessReview"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("batch", "CronJob"),
+    ("batch", "Job"),
+    ("coordination.k8s.io", "Lease"),
+    ("coordination.k8s.io", "LeaseCandidate"),
+    ("discovery.k8s.io", "EndpointSlice"),
+    ("events.k8s.io", "Event"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("policy", "Eviction"),
+    ("policy", "PodDisruptionBudget"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("resource.k8s.io", "ResourceClaim"),
+    ("resource.k8s.io", "ResourceClaimTemplate"),
+    ("storage.k8s.io", "CSIStorageCapacity"),
+];
+
+/// Built-in kinds whose objects are cluster-wide, by group.
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "ComponentStatus"),
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("authentication.k8s.io", "SelfSubjectReview"),
+    ("authentication.k8s.io", "TokenReview"),
+    ("authorization.k8s.io", "SelfSubjectAccessReview"),
+    ("authorization.k8s.io", "SelfSubjectRulesReview"),
+    ("authorization.k8s.io", "SubjectAccessReview"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("certificates.k8s.io", "ClusterTrustBundle"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("internal.apiserver.k8s.io", "StorageVersion"),
+    ("networking.k8s.io", "IPAddress"),
+    ("networking.k8s.io", "IngressClass"),
+    ("networking.k8s.io", "ServiceCIDR"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("policy", "PodSecurityPolicy"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("resource.k8s.io", "DeviceClass"),
+    ("resource.k8s.io", "ResourceSlice"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("storage.k8s.io", "VolumeAttributesClass"),
+    ("storagemigration.k8s.io", "StorageVersionMigration"),
+];
 
 fn quoted(s: &str) -> String {
     format!("\"{}\"", text::escape(s, 64))
@@ -324,6 +365,16 @@ mod tests {
             Some(false)
         );
         assert_eq!(known_scope("example.com/v1", "Widget"), None);
+        // Newer cluster-scoped kinds of familiar groups are not taken for namespaced ones.
+        assert_eq!(known_scope("networking.k8s.io/v1", "IPAddress"), Some(false));
+        assert_eq!(known_scope("networking.k8s.io/v1", "ServiceCIDR"), Some(false));
+        assert_eq!(known_scope("storage.k8s.io/v1", "VolumeAttributesClass"), Some(false));
+        // A kind neither table names is left to discovery, whatever its group.
+        assert_eq!(known_scope("v1", "Gadget"), None);
+        assert_eq!(known_scope("apps/v1", "Gadget"), None);
+        for (group, kind) in NAMESPACED {
+            assert!(!CLUSTER_SCOPED.contains(&(group, kind)), "{group}/{kind} in both");
+        }
     }
 
     #[test]
