@@ -114,6 +114,30 @@ async fn drain_on_the_drain_scenario_evicts_the_web_pods_of_the_node_only() {
     assert!(out.json()["simulatedMs"].as_u64().is_some(), "{out}");
 }
 
+/// A dry run lists what it would change under its own heading, never as "Changed", and
+/// leaves the node schedulable. Breaks if the operator could read a dry run as done.
+#[tokio::test]
+async fn a_dry_run_says_what_it_would_change() {
+    let drain = repo_file("examples/scenarios/drain.yaml");
+    let out = cutover(&[
+        "run",
+        "drain",
+        "--sim",
+        &drain,
+        "--set",
+        "node=node-1",
+        "--allow-declared",
+        "--dry-run",
+    ])
+    .await;
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("Would change (dry run) (") && out.stdout.contains("cordon v1/Node node-1"),
+        "{out}"
+    );
+    assert!(!out.stdout.contains("Changed ("), "{out}");
+}
+
 #[tokio::test]
 async fn a_drain_blocked_by_a_budget_fails_at_its_timeout_in_virtual_time() {
     let pdb = "  - {apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: web-budget, namespace: shop}, \

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::error::{ClusterError, Ctx, human, is_transport, status_detail, transport_cause};
 use super::retry::retry_after;
 use super::target::segment;
-use super::{Cluster, Located};
+use super::{Cluster, Located, Removal};
 
 /// Whether a refused eviction may succeed later: a budget (429), a server that is busy or
 /// briefly unreachable, or an internal error after which the pod's state decides (see
@@ -76,7 +76,7 @@ impl Cluster {
     /// A request that fails in a way that may have evicted the pod after all (a 500, a lost
     /// connection) is judged by what the cluster then holds: a pod that is gone or terminating
     /// was evicted.
-    pub async fn evict(&self, pod: &Located, timeout: Duration) -> Result<(), ClusterError> {
+    pub async fn evict(&self, pod: &Located, timeout: Duration) -> Result<Removal, ClusterError> {
         let (namespace, name) = (pod.namespace().unwrap_or_default(), pod.name());
         let ctx = self.ctx("evict", &pod.what);
         let clock = self.clock().clone();
@@ -124,8 +124,8 @@ impl Cluster {
                 .await
             {
                 Err(_elapsed) => return Err(gave_up(&ctx, timeout, last.as_ref())),
-                Ok(Ok(_)) => return Ok(()),
-                Ok(Err(kube::Error::Api(s))) if s.code == 404 => return Ok(()),
+                Ok(Ok(_)) => return Ok(Removal::Removed),
+                Ok(Err(kube::Error::Api(s))) if s.code == 404 => return Ok(Removal::AlreadyGone),
                 Ok(Err(e)) if worth_retrying(&e) => {
                     tracing::debug!(pod = %pod.what, error = %e, "eviction refused, will retry");
                     let ambiguous = !matches!(&e, kube::Error::Api(s) if s.code != 500);
@@ -136,7 +136,7 @@ impl Cluster {
                             .await
                             .unwrap_or(false)
                     {
-                        return Ok(());
+                        return Ok(Removal::Removed);
                     }
                     last = Some(e);
                 }

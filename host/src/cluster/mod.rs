@@ -37,6 +37,14 @@ use cutover_clock::Clock;
 use error::Ctx;
 use resolve::DiscoveryCache;
 
+/// What a delete or an eviction did: removed the object, or found it already gone (which
+/// counts as done, as `kubectl delete --ignore-not-found` and `kubectl drain` have it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    AlreadyGone,
+}
+
 /// The field manager cutover's server-side applies and patches are recorded under.
 pub const FIELD_MANAGER: &str = "cutover";
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::bounded::{self, Answer};
 use super::error::ClusterError;
 use super::retry::Retry;
-use super::{Cluster, FIELD_MANAGER, Located, LocatedList, PatchKind};
+use super::{Cluster, FIELD_MANAGER, Located, LocatedList, PatchKind, Removal};
 
 /// What a list may hand back, and how it is read.
 #[derive(Debug, Clone, Copy)]
@@ -272,7 +272,7 @@ impl Cluster {
 
     /// Deletes one object with background propagation, as kubectl does. An object that is
     /// already gone is not an error.
-    pub async fn delete(&self, loc: &Located) -> Result<(), ClusterError> {
+    pub async fn delete(&self, loc: &Located) -> Result<Removal, ClusterError> {
         let name = loc.encoded_name();
         let params = DeleteParams {
             dry_run: self.dry_run,
@@ -283,7 +283,8 @@ impl Cluster {
             .send_json(loc, "delete", Retry::Always, |r| r.delete(&name, &params))
             .await
         {
-            Ok(_) | Err(ClusterError::NotFound(_)) => Ok(()),
+            Ok(_) => Ok(Removal::Removed),
+            Err(ClusterError::NotFound(_)) => Ok(Removal::AlreadyGone),
             Err(e) => Err(e),
         }
     }
@@ -377,6 +378,22 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, ClusterError::Invalid(_)), "{err:?}");
+    }
+
+    /// Breaks if a delete of an object that is gone is reported as a removal (the run's
+    /// "Changed" list would name an object it never touched) or as an error.
+    #[tokio::test]
+    async fn a_delete_says_whether_it_removed_anything() {
+        let cluster = sim_with_config_maps(1).await;
+        let target = crate::cluster::ObjectRef {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: None,
+            name: "cm-000".into(),
+        };
+        let loc = cluster.locate(&target).await.unwrap();
+        assert_eq!(cluster.delete(&loc).await.unwrap(), Removal::Removed);
+        assert_eq!(cluster.delete(&loc).await.unwrap(), Removal::AlreadyGone);
     }
 
     #[test]

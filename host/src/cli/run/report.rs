@@ -118,7 +118,7 @@ pub(super) fn finish(
     let code = exit_code(&report.outcome, signal);
     let error = error_of(&report.outcome);
     if format == Format::Table {
-        print_human(ran);
+        print_human(ran, args.dry_run);
     } else {
         let status = match (&report.outcome, code) {
             (Outcome::Cancelled(_), _) => "cancelled",
@@ -165,7 +165,7 @@ pub(super) fn finish(
     }
 }
 
-fn print_human(ran: &Ran) {
+fn print_human(ran: &Ran, dry_run: bool) {
     let report = &ran.report;
     let elapsed = format_duration(report.elapsed);
     let stats = &report.stats;
@@ -177,7 +177,9 @@ fn print_human(ran: &Ran) {
         _ => println!("Failed after {elapsed}"),
     }
     if !stats.changed.is_empty() {
-        println!("Changed ({}):", stats.changed.total());
+        // A dry run changes nothing: the server checked each change and threw it away.
+        let heading = if dry_run { "Would change (dry run)" } else { "Changed" };
+        println!("{heading} ({}):", stats.changed.total());
         for change in stats.changed.kept() {
             println!("  {}", text::line(change));
         }

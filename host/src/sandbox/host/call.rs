@@ -38,6 +38,19 @@ impl From<ClusterError> for CallError {
 /// A call's result: the value for the guest and how reports name the target it reached.
 pub type Done<T> = (T, String);
 
+/// How a delete or an eviction that found its target already gone ends its label: reported
+/// so, and not recorded as a change. (Labels are built from validated names, which have no
+/// spaces, so no target's own name can end this way.)
+pub const ALREADY_GONE: &str = " (already gone)";
+
+/// The label of a delete or an eviction, by what it did.
+pub fn removal_label(label: String, removal: crate::cluster::Removal) -> String {
+    match removal {
+        crate::cluster::Removal::Removed => label,
+        crate::cluster::Removal::AlreadyGone => format!("{label}{ALREADY_GONE}"),
+    }
+}
+
 /// Checks one call against the grants.
 pub fn authorize(grants: &Grants, call: &Call<'_>) -> Result<(), CallError> {
     grants.check(call).map_err(|denial| CallError::Denied {
@@ -103,7 +116,7 @@ impl RunState {
         time.guest.host_returned();
         match result {
             Ok((value, label)) => {
-                if mutation {
+                if mutation && !label.ends_with(ALREADY_GONE) {
                     self.stats
                         .changed
                         .push(format!("{operation} {label}"), MAX_CHANGE_RECORDS);

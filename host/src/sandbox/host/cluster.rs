@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::call::{CallError, Done, authorize, pre_authorize};
+use super::call::{CallError, Done, authorize, pre_authorize, removal_label};
 use crate::capabilities::{Call, Grants};
 use crate::cluster::{self as k8s, Cluster, ListBounds, Located, LocatedList, Selectors};
 use crate::sandbox::bindings::cutover::policy::{cluster, types};
@@ -308,8 +308,8 @@ impl cluster::Host for RunState {
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
         self.perform("delete", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "delete", &target).await?;
-            cluster.delete(&loc).await?;
-            Ok(((), loc.label()))
+            let removal = cluster.delete(&loc).await?;
+            Ok(((), removal_label(loc.label(), removal)))
         })
         .await
     }
@@ -352,8 +352,8 @@ impl cluster::Host for RunState {
         self.perform("evict", label, slack, true, async move {
             let pod = cluster.locate_pod(&namespace, &name)?;
             authorize(&grants, &call_on("evict", &pod))?;
-            cluster.evict(&pod, own).await?;
-            Ok(((), pod.label()))
+            let removal = cluster.evict(&pod, own).await?;
+            Ok(((), removal_label(pod.label(), removal)))
         })
         .await
     }
