@@ -1,6 +1,6 @@
 //! Tests of the name rules: accepted and refused names, with the API server's reasons.
 
-use super::api::{API_VERSION_MESSAGE, KIND_MESSAGE};
+use super::api::{API_VERSION_MESSAGE, CORE_VERSION_MESSAGE, KIND_MESSAGE};
 use super::labels::{LABEL_VALUE_MESSAGE, QUALIFIED_FORMAT_MESSAGE, QUALIFIED_NAME_MESSAGE};
 use super::release::RELEASE_NAME_MESSAGE;
 use super::*;
@@ -169,6 +169,15 @@ fn api_groups_versions_and_kinds() {
             ("apps/v1", None),
             ("cert-manager.io/v1", None),
             ("policy/v1beta1", None),
+            ("v2alpha1", None),
+            ("example.com/stable", None),
+            // Without a group only a Kubernetes version: `apps` alone is the core group's
+            // (nonexistent) version "apps", which is what `cluster/get:apps/*` would say.
+            ("apps", Some(CORE_VERSION_MESSAGE)),
+            ("v0", Some(CORE_VERSION_MESSAGE)),
+            ("v1beta", Some(CORE_VERSION_MESSAGE)),
+            ("v1gamma1", Some(CORE_VERSION_MESSAGE)),
+            ("v", Some(CORE_VERSION_MESSAGE)),
             ("", LABEL),
             ("/v1", Some(API_VERSION_MESSAGE)),
             ("a/b/c", Some(API_VERSION_MESSAGE)),
