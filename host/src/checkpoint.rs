@@ -56,8 +56,8 @@ impl CheckpointStore {
             return Ok(None);
         };
         let refused = |why: String| format!("ignoring the checkpoint {}: {why}", path.display());
-        let Some(bytes) =
-            crate::paths::read_private(path, crate::sandbox::limits::MAX_CHECKPOINT).map_err(refused)?
+        let Some(bytes) = crate::paths::read_private(path, crate::sandbox::limits::MAX_CHECKPOINT)
+            .map_err(refused)?
         else {
             return Ok(None);
         };

@@ -129,7 +129,12 @@ mod tests {
         assert_eq!(pods[0].call, "wait on apps/v1/Deployment");
         assert_eq!(pods[0].namespace, "{namespace}");
         assert!(pods[0].reads.iter().any(|r| r.starts_with("v1/Pod")));
-        assert!(pods[0].reads.iter().any(|r| r.starts_with("apps/v1/ReplicaSet")));
+        assert!(
+            pods[0]
+                .reads
+                .iter()
+                .any(|r| r.starts_with("apps/v1/ReplicaSet"))
+        );
     }
 
     /// Breaks if inspect hides that a wait, apply or patch grant hands the target to the policy.
@@ -147,7 +152,10 @@ mod tests {
         assert_eq!(returned[1].call, "wait");
         assert_eq!(returned[1].namespace, "the target's");
         let all = implied_reads(&caps(&["cluster/*"]));
-        assert!(all.iter().any(|r| r.call == "apply, patch, wait"), "{all:?}");
+        assert!(
+            all.iter().any(|r| r.call == "apply, patch, wait"),
+            "{all:?}"
+        );
     }
 
     #[test]
@@ -162,11 +170,20 @@ mod tests {
     #[test]
     fn wildcards_imply_every_workload() {
         let reads = implied_reads(&caps(&["cluster/*:apps/v1/*@shop"]));
-        let waits = reads.iter().filter(|r| r.call.starts_with("wait on")).count();
+        let waits = reads
+            .iter()
+            .filter(|r| r.call.starts_with("wait on"))
+            .count();
         assert_eq!(waits, 4);
         assert!(reads.iter().all(|r| r.namespace == "shop"));
         let any_wait = implied_reads(&caps(&["cluster/wait"]));
-        assert_eq!(any_wait.iter().filter(|r| r.call.starts_with("wait on")).count(), 4);
+        assert_eq!(
+            any_wait
+                .iter()
+                .filter(|r| r.call.starts_with("wait on"))
+                .count(),
+            4
+        );
         assert!(implied_reads(&caps(&["cluster/get:apps/v1/Deployment"])).is_empty());
     }
 }

@@ -57,8 +57,8 @@ pub fn private_dir(dir: &Path) -> Result<(), String> {
             .create(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let meta =
-        std::fs::symlink_metadata(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     if !meta.is_dir() {
         return Err(format!("{} is not a directory", dir.display()));
     }
@@ -144,9 +144,19 @@ mod tests {
         write_private(&path, &[b"ab", b"cd"]).expect("write");
         let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(read_private(&path, 4).expect("read"), Some(b"abcd".to_vec()));
-        assert!(read_private(&path, 3).expect_err("too large").contains("larger"));
-        assert_eq!(read_private(&dir.path().join("none"), 4).expect("none"), None);
+        assert_eq!(
+            read_private(&path, 4).expect("read"),
+            Some(b"abcd".to_vec())
+        );
+        assert!(
+            read_private(&path, 3)
+                .expect_err("too large")
+                .contains("larger")
+        );
+        assert_eq!(
+            read_private(&dir.path().join("none"), 4).expect("none"),
+            None
+        );
     }
 
     /// Breaks if a symlink planted where a private file goes is followed on read.

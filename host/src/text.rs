@@ -196,9 +196,26 @@ mod tests {
     #[test]
     fn every_format_character_and_line_separator_is_escaped() {
         for c in [
-            '\u{ad}', '\u{600}', '\u{61c}', '\u{6dd}', '\u{70f}', '\u{890}', '\u{8e2}', '\u{180e}',
-            '\u{2028}', '\u{2029}', '\u{2064}', '\u{206f}', '\u{fff9}', '\u{110bd}', '\u{13430}',
-            '\u{1bca0}', '\u{1d173}', '\u{e0001}', '\u{e0041}', '\u{e007f}',
+            '\u{ad}',
+            '\u{600}',
+            '\u{61c}',
+            '\u{6dd}',
+            '\u{70f}',
+            '\u{890}',
+            '\u{8e2}',
+            '\u{180e}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{2064}',
+            '\u{206f}',
+            '\u{fff9}',
+            '\u{110bd}',
+            '\u{13430}',
+            '\u{1bca0}',
+            '\u{1d173}',
+            '\u{e0001}',
+            '\u{e0041}',
+            '\u{e007f}',
         ] {
             assert!(is_unsafe(c), "U+{:04X} is shown raw", c as u32);
             assert_eq!(line(&c.to_string()), format!("\\u{{{:x}}}", c as u32));
@@ -223,7 +240,11 @@ mod tests {
     #[test]
     fn escaped_length_is_the_printed_length() {
         for text in ["plain", "\x1b[2J", "é\u{202e}\u{e0041}\n", ""] {
-            assert_eq!(escaped_len(text), escape(text, usize::MAX).len(), "{text:?}");
+            assert_eq!(
+                escaped_len(text),
+                escape(text, usize::MAX).len(),
+                "{text:?}"
+            );
         }
     }
 

@@ -144,7 +144,10 @@ async fn a_huge_module_and_a_fifo_are_refused_without_reading_them() {
     let file = std::fs::File::create(&huge).expect("create");
     file.set_len(65 << 20).expect("a sparse 65 MiB file");
     let out = cutover(&["inspect", huge.to_str().expect("utf-8 path")]).await;
-    out.expect_error(BAD_INPUT, &["larger than the 64 MiB a policy module may be"]);
+    out.expect_error(
+        BAD_INPUT,
+        &["larger than the 64 MiB a policy module may be"],
+    );
 
     let fifo = dir.path().join("fifo.wasm");
     let status = std::process::Command::new("mkfifo")

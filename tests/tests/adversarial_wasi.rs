@@ -155,7 +155,11 @@ async fn a_huge_random_request_is_a_named_sandbox_limit() {
     let out = probe("random-huge", &[]).await;
     let line = out.expect_error(
         exit::STOPPED,
-        &["asked for 1048576 random bytes at once", "65536", "was stopped"],
+        &[
+            "asked for 1048576 random bytes at once",
+            "65536",
+            "was stopped",
+        ],
     );
     assert!(!line.contains("ABI"), "{out}");
 }

@@ -63,6 +63,30 @@ async fn a_server_that_never_answers_ends_the_run_within_the_request_timeout() {
     );
 }
 
+/// A bad `-n` is bad input (exit 2) before any connection, on a real cluster as on the
+/// simulator. Breaks if the namespace is only checked on one path, or after connecting (the
+/// unreachable server here would then make it exit 4).
+#[tokio::test]
+async fn a_bad_namespace_is_bad_input_before_any_connection() {
+    let dir = tempfile::tempdir().expect("scratch dir");
+    // Port 1 on loopback: nothing listens there.
+    let config = kubeconfig(dir.path(), 1);
+    for extra in [&[][..], &["--sim"][..]] {
+        let mut args = vec![
+            "run",
+            "drain",
+            "--set",
+            "node=node-1",
+            "--allow-declared",
+            "-n",
+            "Shop?x",
+        ];
+        args.extend_from_slice(extra);
+        let out = Cutover::run(&args, &config).await;
+        out.expect_error(2, &["namespace"]);
+    }
+}
+
 /// `cutover sim serve` in the background, on a free port.
 struct SimServe {
     /// Killed when dropped (kill_on_drop).
@@ -310,9 +334,9 @@ async fn inspect_lists_the_implied_reads() {
     assert!(
         table.stdout.contains("Implied reads")
             && table.stdout.contains("reads v1/Pod (list, watch)")
-            && table
-                .stdout
-                .contains("reads the target as stored in namespace {namespace}; returned to the policy"),
+            && table.stdout.contains(
+                "reads the target as stored in namespace {namespace}; returned to the policy"
+            ),
         "{table}"
     );
 }

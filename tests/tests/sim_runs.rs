@@ -132,7 +132,8 @@ async fn a_dry_run_says_what_it_would_change() {
     .await;
     out.expect_code(0);
     assert!(
-        out.stdout.contains("Would change (dry run) (") && out.stdout.contains("cordon v1/Node node-1"),
+        out.stdout.contains("Would change (dry run) (")
+            && out.stdout.contains("cordon v1/Node node-1"),
         "{out}"
     );
     assert!(!out.stdout.contains("Changed ("), "{out}");

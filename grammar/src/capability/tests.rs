@@ -74,7 +74,10 @@ fn validator_and_parser_accept_exactly_the_same_strings() {
         ),
         ("cluster/get:v1/*/Pod", Err("a lowercase RFC 1123 label")),
         // `apps/*` is the core group's version "apps", every kind: not what anyone means.
-        ("cluster/get:apps/*", Err("an apiVersion without a group is a core-group version")),
+        (
+            "cluster/get:apps/*",
+            Err("an apiVersion without a group is a core-group version"),
+        ),
         ("cluster/get:v1/*", Ok("cluster/get:v1/*")),
         (
             "cluster/get:*/v1/Pod",

@@ -5,7 +5,7 @@
 //! memory on a policy's behalf. Every request the cluster layer makes for a policy goes through
 //! [`request_text`] instead, which stops reading at the bound.
 
-use http_body_util::{BodyExt, Limited, LengthLimitError};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use kube::core::Status;
 
 /// The most any one answer may be: an object (etcd keeps objects below 1.5 MiB) or a page of a
@@ -71,11 +71,7 @@ pub(crate) async fn request_json<T: serde::de::DeserializeOwned>(
 /// Reads a body up to `max` bytes, refusing it at once when its declared length is larger.
 async fn read(body: kube::client::Body, max: usize) -> Result<Answer, kube::Error> {
     use http_body::Body as _;
-    if body
-        .size_hint()
-        .exact()
-        .is_some_and(|n| n > max as u64)
-    {
+    if body.size_hint().exact().is_some_and(|n| n > max as u64) {
         return Ok(Answer::TooLarge);
     }
     let bytes = match Limited::new(body, max).collect().await {
@@ -128,15 +124,21 @@ mod tests {
     }
 
     fn get() -> http::Request<Vec<u8>> {
-        http::Request::get("/api/v1/pods").body(Vec::new()).expect("request")
+        http::Request::get("/api/v1/pods")
+            .body(Vec::new())
+            .expect("request")
     }
 
-    const OK: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    const OK: &str =
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
 
     #[tokio::test]
     async fn a_body_within_the_bound_is_read_whole() {
         let client = server(OK, 2).await;
-        match request_text(&client, get(), 128 << 10).await.expect("answer") {
+        match request_text(&client, get(), 128 << 10)
+            .await
+            .expect("answer")
+        {
             Answer::Text(t) => assert_eq!(t.len(), 128 << 10),
             Answer::TooLarge => panic!("refused a body of exactly the bound"),
         }
@@ -161,7 +163,11 @@ mod tests {
         match request_text(&client, get(), 1 << 20).await {
             Err(kube::Error::Api(status)) => {
                 assert_eq!(status.code, 500);
-                assert!(status.message.len() <= MAX_ERROR_BYTES, "{}", status.message.len());
+                assert!(
+                    status.message.len() <= MAX_ERROR_BYTES,
+                    "{}",
+                    status.message.len()
+                );
             }
             other => panic!("expected the server's 500, got {other:?}"),
         }

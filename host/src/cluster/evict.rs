@@ -120,7 +120,10 @@ impl Cluster {
                 .body(body.clone())
                 .map_err(|e| ClusterError::Invalid(ctx.line(e)))?;
             match clock
-                .timeout_at(deadline, super::bounded::request_json::<Value>(&self.client, req))
+                .timeout_at(
+                    deadline,
+                    super::bounded::request_json::<Value>(&self.client, req),
+                )
                 .await
             {
                 Err(_elapsed) => return Err(gave_up(&ctx, timeout, last.as_ref())),
@@ -189,12 +192,14 @@ impl Cluster {
                 let req = http::Request::get("/apis/policy")
                     .body(Vec::new())
                     .map_err(|e| ClusterError::Invalid(ctx.line(e)))?;
-                let group: APIGroup = super::bounded::request_json::<APIGroup>(&self.client, req).await.map_err(|e| match e {
-                    kube::Error::Api(s) if s.code == 404 => ClusterError::Invalid(
-                        ctx.line("the cluster serves no policy API group, so no Eviction API"),
-                    ),
-                    e => ctx.map(&e),
-                })?;
+                let group: APIGroup = super::bounded::request_json::<APIGroup>(&self.client, req)
+                    .await
+                    .map_err(|e| match e {
+                        kube::Error::Api(s) if s.code == 404 => ClusterError::Invalid(
+                            ctx.line("the cluster serves no policy API group, so no Eviction API"),
+                        ),
+                        e => ctx.map(&e),
+                    })?;
                 let v1 = group.versions.iter().any(|v| v.version == "v1");
                 Ok(if v1 { "policy/v1" } else { "policy/v1beta1" }.to_string())
             })

@@ -343,9 +343,15 @@ mod tests {
                     let n = socket.read(&mut buf).await.unwrap_or(0);
                     let head = String::from_utf8_lossy(&buf[..n]);
                     let (code, body) = if head.starts_with("GET /apis/ok-") {
-                        ("200 OK", r#"{"kind":"APIResourceList","groupVersion":"x","resources":[]}"#)
+                        (
+                            "200 OK",
+                            r#"{"kind":"APIResourceList","groupVersion":"x","resources":[]}"#,
+                        )
                     } else {
-                        ("404 Not Found", r#"{"kind":"Status","status":"Failure","code":404}"#)
+                        (
+                            "404 Not Found",
+                            r#"{"kind":"Status","status":"Failure","code":404}"#,
+                        )
                     };
                     let answer = format!(
                         "HTTP/1.1 {code}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

@@ -148,11 +148,23 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("", "Node"),
     ("", "PersistentVolume"),
     ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
     ("apiextensions.k8s.io", "CustomResourceDefinition"),
     ("apiregistration.k8s.io", "APIService"),
     ("authentication.k8s.io", "SelfSubjectReview"),
@@ -366,14 +378,26 @@ mod tests {
         );
         assert_eq!(known_scope("example.com/v1", "Widget"), None);
         // Newer cluster-scoped kinds of familiar groups are not taken for namespaced ones.
-        assert_eq!(known_scope("networking.k8s.io/v1", "IPAddress"), Some(false));
-        assert_eq!(known_scope("networking.k8s.io/v1", "ServiceCIDR"), Some(false));
-        assert_eq!(known_scope("storage.k8s.io/v1", "VolumeAttributesClass"), Some(false));
+        assert_eq!(
+            known_scope("networking.k8s.io/v1", "IPAddress"),
+            Some(false)
+        );
+        assert_eq!(
+            known_scope("networking.k8s.io/v1", "ServiceCIDR"),
+            Some(false)
+        );
+        assert_eq!(
+            known_scope("storage.k8s.io/v1", "VolumeAttributesClass"),
+            Some(false)
+        );
         // A kind neither table names is left to discovery, whatever its group.
         assert_eq!(known_scope("v1", "Gadget"), None);
         assert_eq!(known_scope("apps/v1", "Gadget"), None);
         for (group, kind) in NAMESPACED {
-            assert!(!CLUSTER_SCOPED.contains(&(group, kind)), "{group}/{kind} in both");
+            assert!(
+                !CLUSTER_SCOPED.contains(&(group, kind)),
+                "{group}/{kind} in both"
+            );
         }
     }
 

@@ -156,7 +156,9 @@ fn read_entry(path: &Path, key: &str) -> Result<Option<Vec<u8>>, String> {
     }
     let (header, compiled) = data.split_at(HEADER);
     if entry_digest(key, compiled).as_slice() != &header[MAGIC.len()..] {
-        return Err("its contents do not match their digest (corrupted, or another entry's)".into());
+        return Err(
+            "its contents do not match their digest (corrupted, or another entry's)".into(),
+        );
     }
     Ok(Some(compiled.to_vec()))
 }
@@ -201,7 +203,11 @@ mod tests {
         let last = bad.len() - 1;
         bad[last] ^= 0xff;
         fs::write(&path, &bad).unwrap();
-        assert!(read_entry(&path, &cache.key("abc")).unwrap_err().contains("digest"));
+        assert!(
+            read_entry(&path, &cache.key("abc"))
+                .unwrap_err()
+                .contains("digest")
+        );
         cache.load(&engine, "abc", EMPTY).unwrap();
         assert_eq!(
             fs::read(&path).unwrap(),

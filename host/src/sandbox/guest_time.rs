@@ -79,6 +79,9 @@ mod tests {
         time.host_returned();
         let after = time.used();
         assert!(after >= before, "{after:?} < {before:?}");
-        assert!(after < before + Duration::from_millis(50), "{after:?}: the call counted");
+        assert!(
+            after < before + Duration::from_millis(50),
+            "{after:?}: the call counted"
+        );
     }
 }

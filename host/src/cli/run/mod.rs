@@ -36,12 +36,8 @@ pub(super) fn simulator_runtime() -> (std::io::Result<tokio::runtime::Runtime>, 
 
 pub(super) async fn execute(args: RunArgs, clock: Clock) -> Result<ExitCode, CliError> {
     let cancel = Cancel::default();
-    let interrupts = Interrupts::install(cancel.clone()).map_err(|e| {
-        CliError::new(
-            ExitCode::Internal,
-            format!("cannot listen for Ctrl-C: {e}"),
-        )
-    })?;
+    let interrupts = Interrupts::install(cancel.clone())
+        .map_err(|e| CliError::new(ExitCode::Internal, format!("cannot listen for Ctrl-C: {e}")))?;
     let format = args.output.output;
 
     // Everything that can be checked without a cluster is checked first, so that bad input

@@ -178,7 +178,11 @@ fn print_human(ran: &Ran, dry_run: bool) {
     }
     if !stats.changed.is_empty() {
         // A dry run changes nothing: the server checked each change and threw it away.
-        let heading = if dry_run { "Would change (dry run)" } else { "Changed" };
+        let heading = if dry_run {
+            "Would change (dry run)"
+        } else {
+            "Changed"
+        };
         println!("{heading} ({}):", stats.changed.total());
         for change in stats.changed.kept() {
             println!("  {}", text::line(change));

@@ -10,7 +10,7 @@
 
 pub mod call;
 pub mod cluster;
+pub mod output;
 pub mod revisions;
 pub mod runtime;
-pub mod output;
 pub mod wasi;

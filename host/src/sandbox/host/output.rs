@@ -90,7 +90,11 @@ impl Pollable for CappedOutput {
 }
 
 impl AsyncWrite for CappedOutput {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         self.keep(buf);
         Poll::Ready(Ok(buf.len()))
     }
@@ -112,7 +116,8 @@ mod tests {
     fn past_the_bound_is_counted_not_refused() {
         let mut out = CappedOutput::new(4);
         out.write(Bytes::from_static(b"abc")).expect("write");
-        out.write(Bytes::from_static(b"defg")).expect("a write past the bound still succeeds");
+        out.write(Bytes::from_static(b"defg"))
+            .expect("a write past the bound still succeeds");
         assert_eq!(out.check_write().expect("permit"), PERMIT);
         assert_eq!(out.contents(), (b"abcd".to_vec(), 3));
     }

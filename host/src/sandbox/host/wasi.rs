@@ -15,8 +15,8 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use wasmtime_wasi::clocks::{HostMonotonicClock, HostWallClock};
 use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 use wasmtime_wasi::p2::bindings::random::{insecure, random};
-use wasmtime_wasi::random::WasiRandomCtx;
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
+use wasmtime_wasi::random::WasiRandomCtx;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::output::CappedOutput;
@@ -130,7 +130,9 @@ pub fn add_to_linker<T: HasWasi>(linker: &mut Linker<T>) -> wasmtime::Result<()>
 
 /// A guest asked for more random bytes in one call than a run may (see [`MAX_RANDOM_BYTES`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the policy asked for {asked} random bytes at once, more than the {MAX_RANDOM_BYTES} a call may")]
+#[error(
+    "the policy asked for {asked} random bytes at once, more than the {MAX_RANDOM_BYTES} a call may"
+)]
 pub struct RandomLimitExceeded {
     pub asked: u64,
 }
