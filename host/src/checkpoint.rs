@@ -4,6 +4,9 @@
 
 use std::fs;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -11,7 +14,14 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone)]
 pub struct CheckpointStore {
     path: Option<PathBuf>,
+    /// Set once an operation did not finish in time: the store is then off for the rest of
+    /// the run, so that no later write or removal races the one left hanging.
+    stuck: Arc<AtomicBool>,
 }
+
+/// The longest a checkpoint may take to save, read or remove, so that a hung state directory
+/// (a network filesystem, say) cannot hang the run; the run's own deadline cuts it shorter.
+pub const CHECKPOINT_IO: Duration = Duration::from_secs(10);
 
 impl CheckpointStore {
     /// The store for `release` in `namespace` on the cluster at `server`: under
@@ -27,12 +37,16 @@ impl CheckpointStore {
         let file = format!("{}.json", hex::encode(key.finalize()));
         CheckpointStore {
             path: dir.map(|d| d.join("checkpoints").join(file)),
+            stuck: Arc::default(),
         }
     }
 
     /// A store that keeps nothing (a dry run, the simulator, or no home directory).
     pub fn none() -> CheckpointStore {
-        CheckpointStore { path: None }
+        CheckpointStore {
+            path: None,
+            stuck: Arc::default(),
+        }
     }
 
     /// Whether the store keeps nothing (see [`CheckpointStore::none`]).
@@ -67,9 +81,71 @@ impl CheckpointStore {
     }
 
     /// Forgets the checkpoint (after a successful run).
-    pub fn clear(&self) {
-        if let Some(path) = &self.path {
-            let _ = fs::remove_file(path);
+    pub fn clear(&self) -> std::io::Result<()> {
+        match &self.path {
+            Some(path) => match fs::remove_file(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// [`save`](Self::save) off the run's thread, within `bound`.
+    pub async fn save_bounded(&self, state: String, bound: Duration) -> Result<(), String> {
+        let store = self.clone();
+        self.bounded(bound, "save the checkpoint", move || {
+            store
+                .save(&state)
+                .map_err(|e| format!("cannot save the checkpoint: {e}"))
+        })
+        .await
+    }
+
+    /// [`load`](Self::load) off the run's thread, within `bound`.
+    pub async fn load_bounded(&self, bound: Duration) -> Result<Option<String>, String> {
+        let store = self.clone();
+        self.bounded(bound, "read the checkpoint", move || store.load())
+            .await
+    }
+
+    /// [`clear`](Self::clear) off the run's thread, within `bound`.
+    pub async fn clear_bounded(&self, bound: Duration) -> Result<(), String> {
+        let store = self.clone();
+        self.bounded(bound, "remove the checkpoint", move || {
+            store.clear().map_err(|e| {
+                format!("cannot remove the checkpoint (the next run of this release may resume from it): {e}")
+            })
+        })
+            .await
+    }
+
+    /// Runs blocking file I/O on a blocking thread for at most `bound` of wall time. Past it
+    /// the thread is left to finish on its own and the store is off for the rest of the run.
+    async fn bounded<T: Default + Send + 'static>(
+        &self,
+        bound: Duration,
+        what: &str,
+        io: impl FnOnce() -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        if self.path.is_none() {
+            return Ok(T::default());
+        }
+        if self.stuck.load(Ordering::Relaxed) {
+            return Err(format!(
+                "cannot {what}: the state directory did not answer earlier in this run"
+            ));
+        }
+        match tokio::time::timeout(bound, tokio::task::spawn_blocking(io)).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => Err(format!("cannot {what}: {e}")),
+            Err(_) => {
+                self.stuck.store(true, Ordering::Relaxed);
+                Err(format!(
+                    "cannot {what}: the state directory did not answer within {}; checkpoints are off for the rest of this run",
+                    crate::units::format_duration(bound)
+                ))
+            }
         }
     }
 }
@@ -83,11 +159,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = CheckpointStore {
             path: Some(dir.path().join("c/x.json")),
+            stuck: Arc::default(),
         };
         assert_eq!(store.load(), Ok(None));
         store.save("{\"step\":2}").unwrap();
         assert_eq!(store.load(), Ok(Some("{\"step\":2}".to_string())));
-        store.clear();
+        store.clear().unwrap();
         assert_eq!(store.load(), Ok(None));
     }
 
@@ -100,9 +177,39 @@ mod tests {
         std::fs::create_dir(dir.path().join("c")).unwrap();
         let path = dir.path().join("c/x.json");
         std::os::unix::fs::symlink(dir.path().join("secret"), &path).unwrap();
-        let store = CheckpointStore { path: Some(path) };
+        let store = CheckpointStore {
+            path: Some(path),
+            stuck: Arc::default(),
+        };
         let why = store.load().unwrap_err();
         assert!(why.contains("symbolic link"), "{why}");
+    }
+
+    /// Breaks if a checkpoint operation can hold the run past its bound, or if a later one
+    /// can race the write left hanging.
+    #[tokio::test]
+    async fn a_hung_operation_is_cut_and_turns_the_store_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore {
+            path: Some(dir.path().join("c/x.json")),
+            stuck: Arc::default(),
+        };
+        let hung = store
+            .bounded(Duration::from_millis(50), "save the checkpoint", || {
+                std::thread::sleep(Duration::from_millis(500));
+                Ok(())
+            })
+            .await;
+        assert!(hung.unwrap_err().contains("did not answer within 50ms"));
+        let later = store
+            .save_bounded("{}".into(), Duration::from_secs(5))
+            .await;
+        assert!(
+            later
+                .unwrap_err()
+                .contains("did not answer earlier in this run")
+        );
+        assert_eq!(store.load(), Ok(None), "nothing was written after the hang");
     }
 
     #[test]

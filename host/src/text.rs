@@ -69,8 +69,19 @@ pub fn escape(text: &str, max: usize) -> String {
     out
 }
 
-/// How long `text` is once escaped (before any cut): what it costs the log bound.
-pub fn escaped_len(text: &str) -> usize {
+/// How long `text` is printed as one line ([`line`]): escaped, cut at [`MAX_LINE`] with a
+/// note. What a line costs the log bound.
+pub fn printed_len(text: &str) -> usize {
+    let escaped = escaped_len(text);
+    if escaped <= MAX_LINE {
+        escaped
+    } else {
+        line(text).len()
+    }
+}
+
+/// How long `text` is once escaped (before any cut).
+fn escaped_len(text: &str) -> usize {
     text.chars()
         .map(|c| {
             if is_unsafe(c) {
@@ -238,13 +249,19 @@ mod tests {
     }
 
     #[test]
-    fn escaped_length_is_the_printed_length() {
-        for text in ["plain", "\x1b[2J", "é\u{202e}\u{e0041}\n", ""] {
-            assert_eq!(
-                escaped_len(text),
-                escape(text, usize::MAX).len(),
-                "{text:?}"
-            );
+    fn the_printed_length_is_what_line_prints() {
+        let long_escapes = "\x1b".repeat(3000);
+        let long = "x".repeat(10_000);
+        for text in [
+            "plain",
+            "\x1b[2J",
+            "é\u{202e}\u{e0041}\n",
+            "",
+            &long_escapes,
+            &long,
+        ] {
+            assert_eq!(escaped_len(text), escape(text, usize::MAX).len());
+            assert_eq!(printed_len(text), line(text).len());
         }
     }
 

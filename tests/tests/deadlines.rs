@@ -100,6 +100,24 @@ async fn a_loop_of_cheap_host_calls_on_the_simulator_stops_in_wall_time() {
     assert_stopped_in_time(&out, elapsed);
 }
 
+/// A guest that does nothing but cluster calls on the simulator moves neither the virtual clock
+/// (each call is answered at once) nor its own computing time (host calls are not the guest's):
+/// the run still ends, at twice `--timeout` of wall time. Breaks if no wall-clock bound is left.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_loop_of_cluster_calls_on_the_simulator_ends_in_wall_time() {
+    let (out, elapsed) = sim("busy-host", &["mode=cluster-loop"]).await;
+    out.expect_error(
+        exit::STOPPED,
+        &[&format!("ran past its deadline of {TIMEOUT}")],
+    );
+    let hard = Duration::from_secs(2 * 2 + 1);
+    assert!(
+        elapsed <= hard,
+        "stopped {elapsed:?} after it started
+{out}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_host_sleep_is_clamped_to_the_deadline() {
     let (out, elapsed) = real("sleeper", &["ms=600000"]).await;

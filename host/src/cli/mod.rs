@@ -257,6 +257,10 @@ pub fn main() -> std::process::ExitCode {
             Command::Completion(args) => completion::execute(args.shell),
         }
     });
+    // Dropping the runtime would wait for every blocking task still running: a compile that a
+    // Ctrl-C left behind, a checkpoint write stuck on a hung filesystem. The answer is known
+    // now; leave them to the exit.
+    runtime.shutdown_background();
     match result {
         Ok(code) => std::process::ExitCode::from(code.as_u8()),
         Err(error) => {

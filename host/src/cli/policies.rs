@@ -6,7 +6,7 @@ use crate::source::PolicySource;
 
 pub(super) fn execute(args: OutputArgs) -> Result<ExitCode, CliError> {
     // A bundled policy that does not load is a broken build, not bad input: still one line.
-    let policies = PolicySource::bundled().map_err(|e| CliError::new(ExitCode::PolicyFailed, e))?;
+    let policies = PolicySource::bundled().map_err(|e| CliError::new(ExitCode::Internal, e))?;
     match args.output {
         Format::Json | Format::Yaml => {
             let list: Vec<_> = policies

@@ -65,12 +65,8 @@ pub(super) async fn serve(args: SimServeArgs) -> Result<ExitCode, CliError> {
         // It names a server that is gone now.
         let _ = std::fs::remove_file(&path);
     }
-    result.map_err(|e| {
-        CliError::new(
-            ExitCode::PolicyFailed,
-            format!("cannot wait for Ctrl-C: {e}"),
-        )
-    })?;
+    result
+        .map_err(|e| CliError::new(ExitCode::Internal, format!("cannot wait for Ctrl-C: {e}")))?;
     println!("Stopped.");
     Ok(ExitCode::Ok)
 }

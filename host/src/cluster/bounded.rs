@@ -2,8 +2,9 @@
 //!
 //! kube-rs's `request`/`request_text` collect the whole body before anyone can look at its size,
 //! so a server (or a proxy, or a list of huge objects) could make the host hold any amount of
-//! memory on a policy's behalf. Every request the cluster layer makes for a policy goes through
-//! [`request_text`] instead, which stops reading at the bound.
+//! memory on a policy's behalf. Every request the cluster layer makes itself goes through
+//! [`request_text`] instead, which stops reading at the bound and names it; the watches of
+//! `wait`, read by kube-rs's watcher, are cut by the client's body limit (`body_limit.rs`).
 
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use kube::core::Status;
@@ -34,9 +35,10 @@ pub(crate) async fn request_text(
     let res = client.send(req.map(kube::client::Body::from)).await?;
     let code = res.status();
     if code.is_client_error() || code.is_server_error() {
-        let text = match read(res.into_body(), MAX_ERROR_BYTES).await? {
-            Answer::Text(text) => text,
-            Answer::TooLarge => String::new(),
+        // A proxy's error page may be in any encoding: its code is what matters.
+        let text = match read_bytes(res.into_body(), MAX_ERROR_BYTES).await? {
+            Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            None => String::new(),
         };
         let status = serde_json::from_str::<Status>(&text).unwrap_or_else(|_| {
             let reason = code.canonical_reason().unwrap_or("unexpected answer");
@@ -44,7 +46,12 @@ pub(crate) async fn request_text(
         });
         return Err(kube::Error::Api(status.boxed()));
     }
-    read(res.into_body(), max).await
+    match read_bytes(res.into_body(), max).await? {
+        Some(bytes) => String::from_utf8(bytes)
+            .map(Answer::Text)
+            .map_err(kube::Error::FromUtf8),
+        None => Ok(Answer::TooLarge),
+    }
 }
 
 /// Sends `req` and parses its JSON answer, read up to [`MAX_ANSWER_BYTES`]; a longer answer is
@@ -68,27 +75,40 @@ pub(crate) async fn request_json<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// Reads a body up to `max` bytes, refusing it at once when its declared length is larger.
-async fn read(body: kube::client::Body, max: usize) -> Result<Answer, kube::Error> {
+/// Whether a body error is a length limit somewhere down its chain of sources.
+fn is_length_limit(err: &kube::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.downcast_ref::<LengthLimitError>().is_some() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Reads a body up to `max` bytes (`None`: longer), refusing it at once when its declared
+/// length is larger.
+async fn read_bytes(body: kube::client::Body, max: usize) -> Result<Option<Vec<u8>>, kube::Error> {
     use http_body::Body as _;
     if body.size_hint().exact().is_some_and(|n| n > max as u64) {
-        return Ok(Answer::TooLarge);
+        return Ok(None);
     }
     let bytes = match Limited::new(body, max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(err) => {
             if err.downcast_ref::<LengthLimitError>().is_some() {
-                return Ok(Answer::TooLarge);
+                return Ok(None);
             }
-            return Err(match err.downcast::<kube::Error>() {
-                Ok(kube) => *kube,
-                Err(other) => kube::Error::Service(other),
-            });
+            return match err.downcast::<kube::Error>() {
+                // The client's own body limit (body_limit.rs) under this one.
+                Ok(kube) if is_length_limit(&kube) => Ok(None),
+                Ok(kube) => Err(*kube),
+                Err(other) => Err(kube::Error::Service(other)),
+            };
         }
     };
-    String::from_utf8(bytes.to_vec())
-        .map(Answer::Text)
-        .map_err(kube::Error::FromUtf8)
+    Ok(Some(bytes.to_vec()))
 }
 
 #[cfg(test)]

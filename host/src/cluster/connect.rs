@@ -169,12 +169,18 @@ impl Cluster {
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
         super::target::check_namespace(&namespace).map_err(ClusterError::Invalid)?;
-        let client = kube::Client::try_from(config).map_err(|e| {
-            config_error(format_args!(
-                "cannot build a client for {server}: {}",
-                chain(&e)
-            ))
-        })?;
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(|e| {
+                config_error(format_args!(
+                    "cannot build a client for {server}: {}",
+                    chain(&e)
+                ))
+            })?
+            // No response body, whoever reads it, grows past the bound (see body_limit.rs).
+            .with_layer(&super::body_limit::BodyLimitLayer {
+                max: super::body_limit::MAX_BODY_BYTES,
+            })
+            .build();
         let cluster = Cluster {
             client,
             namespace: namespace.clone(),

@@ -111,6 +111,9 @@ impl Cluster {
             )
             .build();
         let mut last: Option<kube::Error> = None;
+        // Whether an earlier attempt may have evicted the pod: a later "not found" is then
+        // counted as this run's eviction, so that the report never leaves one out.
+        let mut maybe_evicted = false;
         loop {
             if clock.now() >= deadline {
                 return Err(gave_up(&ctx, timeout, last.as_ref()));
@@ -128,10 +131,17 @@ impl Cluster {
             {
                 Err(_elapsed) => return Err(gave_up(&ctx, timeout, last.as_ref())),
                 Ok(Ok(_)) => return Ok(Removal::Removed),
-                Ok(Err(kube::Error::Api(s))) if s.code == 404 => return Ok(Removal::AlreadyGone),
+                Ok(Err(kube::Error::Api(s))) if s.code == 404 => {
+                    return Ok(if maybe_evicted {
+                        Removal::Removed
+                    } else {
+                        Removal::AlreadyGone
+                    });
+                }
                 Ok(Err(e)) if worth_retrying(&e) => {
                     tracing::debug!(pod = %pod.what, error = %e, "eviction refused, will retry");
                     let ambiguous = !matches!(&e, kube::Error::Api(s) if s.code != 500);
+                    maybe_evicted |= ambiguous;
                     if ambiguous
                         && !self.dry_run
                         && clock

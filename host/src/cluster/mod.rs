@@ -9,6 +9,7 @@
 //! (get/list/apply/patch/delete/scale), `nodes.rs` (cordon/uncordon), `evict.rs` (the Eviction
 //! API), `wait.rs` (watches), [`readiness`] (when an object counts as ready or rolled out).
 
+mod body_limit;
 mod bounded;
 mod connect;
 mod error;

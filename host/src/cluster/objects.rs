@@ -279,11 +279,22 @@ impl Cluster {
             propagation_policy: Some(PropagationPolicy::Background),
             ..Default::default()
         };
-        match self
-            .send_json(loc, "delete", Retry::Always, |r| r.delete(&name, &params))
-            .await
-        {
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let result = self
+            .send_json(loc, "delete", Retry::Always, |r| {
+                attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                r.delete(&name, &params)
+            })
+            .await;
+        match result {
             Ok(_) => Ok(Removal::Removed),
+            // After a retry, "not found" may be our own earlier attempt's work, whose answer
+            // was lost: counted as removed, so that the report never leaves out a deletion.
+            Err(ClusterError::NotFound(_))
+                if attempts.load(std::sync::atomic::Ordering::Relaxed) > 1 =>
+            {
+                Ok(Removal::Removed)
+            }
             Err(ClusterError::NotFound(_)) => Ok(Removal::AlreadyGone),
             Err(e) => Err(e),
         }

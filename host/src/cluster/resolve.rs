@@ -157,9 +157,10 @@ impl DiscoveryCache {
     /// Removes the entry of a failed lookup, unless another caller has filled or replaced it.
     fn forget_failed(&self, api_version: &str, cell: &Arc<OnceCell<Arc<GroupVersionResources>>>) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        // Held by the map and by the caller only: no other caller is still trying it.
         if map
             .get(api_version)
-            .is_some_and(|c| Arc::ptr_eq(c, cell) && !c.initialized())
+            .is_some_and(|c| Arc::ptr_eq(c, cell) && !c.initialized() && Arc::strong_count(c) <= 2)
         {
             map.remove(api_version);
         }

@@ -47,6 +47,11 @@ impl GuestTime {
             .saturating_sub(spent.in_host)
     }
 
+    /// Wall time since the run started, host calls included.
+    pub(crate) fn wall(&self) -> Duration {
+        self.spent().started.elapsed()
+    }
+
     /// Marks a host call's start; its time is not the guest's until [`GuestTime::host_returned`].
     pub(crate) fn host_called(&self) {
         let mut spent = self.spent();

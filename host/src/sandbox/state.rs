@@ -135,11 +135,11 @@ impl RunState {
 
     /// Hands an event the guest caused to the observer, within the run's log bound: its lines
     /// (log, progress, denials, failed calls) count towards [`crate::text::MAX_LOG`] by the
-    /// size they are printed at (escaped); past it, one note, then nothing but a count. Debug
+    /// size they are printed at (escaped, each cut at a line's bound); past it, one note, then nothing but a count. Debug
     /// lines, which are not printed, do not count: a flood of them cannot hide later warnings.
     pub(crate) fn emit_guest(&mut self, event: Event) {
         use crate::report::Level;
-        use crate::text::{Admit, escaped_len};
+        use crate::text::{Admit, printed_len};
         let size = match &event {
             Event::Log {
                 level: Level::Debug,
@@ -148,11 +148,11 @@ impl RunState {
                 self.emit(event);
                 return;
             }
-            Event::Log { message, .. } | Event::Progress { message, .. } => escaped_len(message),
+            Event::Log { message, .. } | Event::Progress { message, .. } => printed_len(message),
             Event::Call {
                 target, outcome, ..
-            } => escaped_len(target) + escaped_len(outcome),
-            Event::Denied { call, reason } => escaped_len(call) + escaped_len(reason),
+            } => printed_len(target) + printed_len(outcome),
+            Event::Denied { call, reason } => printed_len(call) + printed_len(reason),
         };
         match self.log.admit(size) {
             Admit::Line => self.emit(event),

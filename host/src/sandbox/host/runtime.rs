@@ -4,28 +4,13 @@
 
 use std::time::Duration;
 
+use crate::checkpoint::CHECKPOINT_IO;
 use crate::report::{Event, Level};
 use crate::sandbox::bindings::cutover::policy::runtime;
 use crate::sandbox::bindings::cutover::policy::types::Error;
 use crate::sandbox::limits::MAX_CHECKPOINT;
 use crate::sandbox::state::RunState;
 use crate::text;
-
-/// The longest a checkpoint may take to save or read, so that a hung state directory (a network
-/// filesystem, say) cannot hang the run; the run's own deadline cuts it shorter.
-const CHECKPOINT_IO: Duration = Duration::from_secs(10);
-
-/// Runs blocking file I/O off the run's thread, for at most `bound` of wall time; `None` when it
-/// took longer (the I/O thread is left to finish on its own).
-async fn blocking_io<T: Send + 'static>(
-    bound: Duration,
-    io: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    tokio::time::timeout(bound, tokio::task::spawn_blocking(io))
-        .await
-        .ok()?
-        .ok()
-}
 
 impl runtime::Host for RunState {
     async fn log(&mut self, level: runtime::Level, message: String) {
@@ -76,20 +61,8 @@ impl runtime::Host for RunState {
                 MAX_CHECKPOINT >> 20
             )));
         }
-        if self.checkpoint.keeps_nothing() {
-            return Ok(());
-        }
-        let store = self.checkpoint.clone();
         let bound = self.time.remaining().min(CHECKPOINT_IO);
-        let failed = match blocking_io(bound, move || store.save(&state)).await {
-            Some(Ok(())) => None,
-            Some(Err(e)) => Some(format!("cannot save the checkpoint: {e}")),
-            None => Some(format!(
-                "cannot save the checkpoint: the state directory did not answer within {}",
-                crate::units::format_duration(bound)
-            )),
-        };
-        if let Some(message) = failed {
+        if let Err(message) = self.checkpoint.save_bounded(state, bound).await {
             self.emit(Event::Log {
                 level: Level::Warn,
                 message,
@@ -99,24 +72,17 @@ impl runtime::Host for RunState {
     }
 
     async fn restore(&mut self) -> Option<String> {
-        if self.checkpoint.keeps_nothing() {
-            return None;
-        }
-        let store = self.checkpoint.clone();
         let bound = self.time.remaining().min(CHECKPOINT_IO);
-        let failed = match blocking_io(bound, move || store.load()).await {
-            Some(Ok(state)) => return state,
-            Some(Err(why)) => why,
-            None => format!(
-                "ignoring the checkpoint: the state directory did not answer within {}",
-                crate::units::format_duration(bound)
-            ),
-        };
-        self.emit(Event::Log {
-            level: Level::Warn,
-            message: failed,
-        });
-        None
+        match self.checkpoint.load_bounded(bound).await {
+            Ok(state) => state,
+            Err(message) => {
+                self.emit(Event::Log {
+                    level: Level::Warn,
+                    message,
+                });
+                None
+            }
+        }
     }
 
     async fn report_panic(&mut self, message: String) {

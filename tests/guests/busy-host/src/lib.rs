@@ -2,7 +2,9 @@
 //!
 //! `mode`:
 //! - `loop`: calls `now()` and logs at debug level in a tight loop, forever;
-//! - `wait`: waits an hour, in one host call, for the Namespace `default` to be named otherwise.
+//! - `wait`: waits an hour, in one host call, for the Namespace `default` to be named otherwise;
+//! - `cluster-loop`: gets the Namespace `default` in a tight loop, forever (on the simulator
+//!   each call is answered at once, and the virtual clock does not move).
 
 use std::time::Duration;
 
@@ -26,6 +28,9 @@ fn busy_host(ctx: &Context) -> Result<String, Error> {
                 n = n.wrapping_add(1);
             }
         }
+        "cluster-loop" => loop {
+            let _ = ctx.get::<Namespace>("default")?;
+        },
         "wait" => {
             let never = Condition::field("/metadata/name", "never-this-name");
             ctx.wait::<Namespace>("default", &never, Duration::from_secs(3600))?;
@@ -40,8 +45,8 @@ export_policy! {
     version: env!("CARGO_PKG_VERSION"),
     description: "Spends its time in host calls: a tight loop of cheap ones, or one endless wait (test guest).",
     params: [
-        { name: "mode", type: "string", default: "loop", description: "loop or wait." },
+        { name: "mode", type: "string", default: "loop", description: "loop, cluster-loop or wait." },
     ],
-    capabilities: ["cluster/wait:v1/Namespace"],
+    capabilities: ["cluster/wait:v1/Namespace", "cluster/get:v1/Namespace"],
     run: busy_host,
 }
