@@ -26,11 +26,11 @@ const BACKSTOP: Duration = Duration::from_millis(500);
 
 /// Resolves once the guest's own wall time (host calls left out) is past its timeout and the
 /// backstop (the guest is stuck somewhere no epoch check reaches), or once the run has taken
-/// twice its timeout of wall time, host calls included: on the simulator neither clock moves
+/// [`hard_wall_bound`] of wall time, host calls included: on the simulator neither clock moves
 /// while a guest does nothing but cluster calls, which are answered at once.
 async fn guest_time_backstop(time: &super::state::RunTime) {
     let own = time.timeout + BACKSTOP;
-    let hard = time.timeout.saturating_mul(2) + BACKSTOP;
+    let hard = hard_wall_bound(time.timeout);
     loop {
         let (used, wall) = (time.guest.used(), time.guest.wall());
         if used >= own || wall >= hard {
@@ -39,6 +39,12 @@ async fn guest_time_backstop(time: &super::state::RunTime) {
         let next = (own - used).min(hard - wall);
         tokio::time::sleep(next.max(Duration::from_millis(50))).await;
     }
+}
+
+/// The most wall time any run may take, whatever its clock: twice its timeout and ten seconds,
+/// room for a big scenario whose host calls take real time while the virtual clock stands still.
+pub fn hard_wall_bound(timeout: Duration) -> Duration {
+    timeout.saturating_mul(2) + Duration::from_secs(10)
 }
 
 /// Why a component could not be prepared to run.

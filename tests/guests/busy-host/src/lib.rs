@@ -4,10 +4,13 @@
 //! - `loop`: calls `now()` and logs at debug level in a tight loop, forever;
 //! - `wait`: waits an hour, in one host call, for the Namespace `default` to be named otherwise;
 //! - `cluster-loop`: gets the Namespace `default` in a tight loop, forever (on the simulator
-//!   each call is answered at once, and the virtual clock does not move).
+//!   each call is answered at once, and the virtual clock does not move);
+//! - `list-loop`: lists every Node in a tight loop, forever, through the raw binding (no
+//!   parsing): nearly all of its wall time is the host's.
 
 use std::time::Duration;
 
+use cutover_guest_sdk::bindings::cutover::policy::cluster as wit;
 use cutover_guest_sdk::k8s_openapi::api::core::v1::Namespace;
 use cutover_guest_sdk::{Condition, Context, Error, export_policy};
 use serde::Deserialize;
@@ -28,6 +31,16 @@ fn busy_host(ctx: &Context) -> Result<String, Error> {
                 n = n.wrapping_add(1);
             }
         }
+        "list-loop" => loop {
+            let nodes = wit::ListQuery {
+                api_version: "v1".into(),
+                kind: "Node".into(),
+                namespace: None,
+                label_selector: None,
+                field_selector: None,
+            };
+            let _ = wit::list(&nodes);
+        },
         "cluster-loop" => loop {
             let _ = ctx.get::<Namespace>("default")?;
         },
@@ -45,8 +58,12 @@ export_policy! {
     version: env!("CARGO_PKG_VERSION"),
     description: "Spends its time in host calls: a tight loop of cheap ones, or one endless wait (test guest).",
     params: [
-        { name: "mode", type: "string", default: "loop", description: "loop, cluster-loop or wait." },
+        { name: "mode", type: "string", default: "loop", description: "loop, cluster-loop, list-loop or wait." },
     ],
-    capabilities: ["cluster/wait:v1/Namespace", "cluster/get:v1/Namespace"],
+    capabilities: [
+        "cluster/wait:v1/Namespace",
+        "cluster/get:v1/Namespace",
+        "cluster/list:v1/Node",
+    ],
     run: busy_host,
 }
