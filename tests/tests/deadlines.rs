@@ -101,11 +101,11 @@ async fn a_loop_of_cheap_host_calls_on_the_simulator_stops_in_wall_time() {
 }
 
 /// A guest that does nothing but list 2,000 Nodes on the simulator moves neither the virtual
-/// clock (each call is answered at once) nor, much, its own computing time (host calls are not
-/// the guest's): the run still ends, at twice `--timeout` and 10 s of wall time. Breaks if no
-/// wall-clock bound is left (the run would go on until the harness kills it).
+/// clock (each call is answered at once) nor runs much guest code of its own: the run still ends
+/// within `--timeout` + 1 s of wall time. Breaks if the wall bound looks only at guest code, or
+/// is lost while the time is the host's.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_loop_of_cluster_calls_on_the_simulator_ends_in_wall_time() {
+async fn a_loop_of_cluster_calls_on_the_simulator_stops_in_wall_time() {
     let dir = tempfile::tempdir().expect("scratch dir");
     let scenario = dir.path().join("nodes.yaml");
     std::fs::write(&scenario, "seed: 7\nnodes: 2000\n").expect("write the scenario");
@@ -116,19 +116,13 @@ async fn a_loop_of_cluster_calls_on_the_simulator_ends_in_wall_time() {
         "--sim",
         scenario.to_str().expect("utf-8 path"),
         "--timeout",
-        "1s",
+        TIMEOUT,
         "--set",
         "mode=list-loop",
         "--allow-declared",
     ];
     let (out, elapsed) = timed(&args, Path::new(cutover_tests::cutover::NO_KUBECONFIG)).await;
-    out.expect_error(exit::STOPPED, &["ran past its deadline of 1s"]);
-    // 2 × 1 s + 10 s, and two seconds of slack for a loaded machine.
-    let hard = Duration::from_secs(14);
-    assert!(
-        elapsed <= hard,
-        "stopped {elapsed:?} after it started\n{out}"
-    );
+    assert_stopped_in_time(&out, elapsed);
 }
 
 #[tokio::test(flavor = "multi_thread")]

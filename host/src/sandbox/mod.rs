@@ -5,7 +5,6 @@ pub mod bindings;
 pub mod cache;
 pub mod cancel;
 pub mod engine;
-mod guest_time;
 pub mod host;
 pub mod limits;
 pub mod outcome;

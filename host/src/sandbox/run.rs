@@ -24,27 +24,11 @@ use crate::text;
 /// backstop, well inside the promise of "at most a second past --timeout".
 const BACKSTOP: Duration = Duration::from_millis(500);
 
-/// Resolves once the guest's own wall time (host calls left out) is past its timeout and the
-/// backstop (the guest is stuck somewhere no epoch check reaches), or once the run has taken
-/// [`hard_wall_bound`] of wall time, host calls included: on the simulator neither clock moves
-/// while a guest does nothing but cluster calls, which are answered at once.
-async fn guest_time_backstop(time: &super::state::RunTime) {
-    let own = time.timeout + BACKSTOP;
-    let hard = hard_wall_bound(time.timeout);
-    loop {
-        let (used, wall) = (time.guest.used(), time.guest.wall());
-        if used >= own || wall >= hard {
-            return;
-        }
-        let next = (own - used).min(hard - wall);
-        tokio::time::sleep(next.max(Duration::from_millis(50))).await;
-    }
-}
-
-/// The most wall time any run may take, whatever its clock: twice its timeout and ten seconds,
-/// room for a big scenario whose host calls take real time while the virtual clock stands still.
-pub fn hard_wall_bound(timeout: Duration) -> Duration {
-    timeout.saturating_mul(2) + Duration::from_secs(10)
+/// Resolves at the run's wall deadline and the backstop, by real time: on a virtual clock the
+/// run's deadline says nothing about wall time, and a guest looping on host calls that are
+/// answered at once, or an import waiting on something real, must end all the same.
+async fn wall_backstop(time: &super::state::RunTime) {
+    tokio::time::sleep_until((time.wall_deadline + BACKSTOP).into()).await;
 }
 
 /// Why a component could not be prepared to run.
@@ -154,10 +138,7 @@ impl Sandbox {
             biased;
             () = time.cancel.cancelled() => None,
             r = time.clock.timeout_at(backstop, call) => Some(r),
-            // On a virtual clock the run's deadline says nothing about wall time: a host
-            // import that waits on something real (not a cluster call, whose time is the
-            // host's) is cut when the guest's own time is past the deadline and the backstop.
-            () = guest_time_backstop(&time) => Some(Err(cutover_clock::Elapsed)),
+            () = wall_backstop(&time) => Some(Err(cutover_clock::Elapsed)),
         };
 
         let state = store.data();

@@ -51,9 +51,10 @@ pub(crate) struct RunTime {
     pub(crate) clock: Clock,
     /// When the run must end, by the run's clock.
     pub(crate) deadline: std::time::Instant,
-    /// The guest's own computing, by the wall clock, host calls left out: cut at `timeout` too
-    /// (the run's clock stands still on the simulator while the guest computes).
-    pub(crate) guest: super::guest_time::GuestTime,
+    /// When the run must end by the wall clock too: on the simulator the run's clock stands
+    /// still while the guest computes and while the host answers it at once, so a guest
+    /// spinning, or looping on host calls, is cut by wall time.
+    pub(crate) wall_deadline: std::time::Instant,
     pub(crate) timeout: Duration,
     pub(crate) cancel: Cancel,
 }
@@ -69,10 +70,10 @@ impl RunTime {
         self.clock.now() >= self.deadline
     }
 
-    /// Whether the guest must be stopped now: the run's deadline passed, or the guest has
-    /// computed for `timeout` of wall time.
+    /// Whether the guest must be stopped now: the run's deadline passed, by its clock or by
+    /// the wall clock.
     pub(crate) fn expired(&self) -> bool {
-        self.past_deadline() || self.guest.used() >= self.timeout
+        self.past_deadline() || std::time::Instant::now() >= self.wall_deadline
     }
 }
 
@@ -109,7 +110,7 @@ impl RunState {
         let time = RunTime {
             clock: clock.clone(),
             deadline,
-            guest: super::guest_time::GuestTime::start(),
+            wall_deadline: std::time::Instant::now() + limits.timeout,
             timeout: limits.timeout,
             cancel,
         };

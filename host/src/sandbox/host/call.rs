@@ -96,7 +96,6 @@ impl RunState {
         let time = self.time.clone();
         let remaining = time.remaining();
         let limit = own.unwrap_or(self.request_timeout).min(remaining);
-        time.guest.host_called();
         let result = tokio::select! {
             biased;
             () = time.cancel.cancelled() => Err(CallError::Refused(Error::Aborted(format!(
@@ -113,7 +112,6 @@ impl RunState {
                 )))),
             },
         };
-        time.guest.host_returned();
         match result {
             Ok((value, label)) => {
                 if mutation && !label.ends_with(ALREADY_GONE) {
