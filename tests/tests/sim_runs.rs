@@ -75,21 +75,25 @@ fn changed(output: &Output) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn drain_on_the_drain_scenario_evicts_the_web_pods_of_the_node_only() {
+/// `drain` of node-1 on examples/scenarios/drain.yaml, with `extra` flags.
+async fn drain_node_1(extra: &[&str]) -> Output {
     let drain = repo_file("examples/scenarios/drain.yaml");
-    let out = cutover(&[
+    let mut args = vec![
         "run",
         "drain",
         "--sim",
-        &drain,
+        drain.as_str(),
         "--set",
         "node=node-1",
         "--allow-declared",
-        "-o",
-        "json",
-    ])
-    .await;
+    ];
+    args.extend_from_slice(extra);
+    cutover(&args).await
+}
+
+#[tokio::test]
+async fn drain_on_the_drain_scenario_evicts_the_web_pods_of_the_node_only() {
+    let out = drain_node_1(&["-o", "json"]).await;
     out.expect_code(0);
     assert!(
         out.stderr
@@ -118,18 +122,7 @@ async fn drain_on_the_drain_scenario_evicts_the_web_pods_of_the_node_only() {
 /// leaves the node schedulable. Breaks if the operator could read a dry run as done.
 #[tokio::test]
 async fn a_dry_run_says_what_it_would_change() {
-    let drain = repo_file("examples/scenarios/drain.yaml");
-    let out = cutover(&[
-        "run",
-        "drain",
-        "--sim",
-        &drain,
-        "--set",
-        "node=node-1",
-        "--allow-declared",
-        "--dry-run",
-    ])
-    .await;
+    let out = drain_node_1(&["--dry-run"]).await;
     out.expect_code(0);
     assert!(
         out.stdout.contains("Would change (dry run) (")

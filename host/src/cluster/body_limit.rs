@@ -67,36 +67,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use crate::cluster::loopback::{CHUNKED_OK, Reply, config, serve};
 
     /// Breaks if a read that kube-rs does itself (here `request_text`, as the watcher's list
     /// does) is not cut by the layer: the server sends 1 GiB without declaring a length.
     #[tokio::test]
     async fn kube_rs_own_reads_are_cut_at_the_bound() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let _ = socket.read(&mut buf).await;
-                    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
-                    let _ = socket.write_all(head.as_bytes()).await;
-                    let chunk = format!("{:x}\r\n{}\r\n", 64 << 10, "x".repeat(64 << 10));
-                    for _ in 0..(16 << 10) {
-                        if socket.write_all(chunk.as_bytes()).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
-        let url = format!("http://127.0.0.1:{port}").parse().expect("url");
-        let mut config = kube::Config::new(url);
-        config.default_retry = false;
-        let client = kube::client::ClientBuilder::try_from(config)
+        let url = serve(|_| Reply::Chunked {
+            head: CHUNKED_OK,
+            chunks: 16 << 10,
+        })
+        .await;
+        let client = kube::client::ClientBuilder::try_from(config(url))
             .expect("builder")
             .with_layer(&BodyLimitLayer { max: 1 << 20 })
             .build();

@@ -114,34 +114,7 @@ async fn read_bytes(body: kube::client::Body, max: usize) -> Result<Option<Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// A loopback server that answers every request with `head` and then `chunks` chunks of
-    /// 64 KiB (chunked transfer encoding, so no length is declared up front).
-    async fn server(head: &'static str, chunks: usize) -> kube::Client {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let _ = socket.read(&mut buf).await;
-                    let _ = socket.write_all(head.as_bytes()).await;
-                    let chunk = format!("{:x}\r\n{}\r\n", 64 << 10, "x".repeat(64 << 10));
-                    for _ in 0..chunks {
-                        if socket.write_all(chunk.as_bytes()).await.is_err() {
-                            return;
-                        }
-                    }
-                    let _ = socket.write_all(b"0\r\n\r\n").await;
-                });
-            }
-        });
-        let url = format!("http://127.0.0.1:{port}").parse().expect("url");
-        kube::Client::try_from(kube::Config::new(url)).expect("client")
-    }
+    use crate::cluster::loopback::{CHUNKED_OK, Reply, client};
 
     fn get() -> http::Request<Vec<u8>> {
         http::Request::get("/api/v1/pods")
@@ -149,12 +122,13 @@ mod tests {
             .expect("request")
     }
 
-    const OK: &str =
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
-
     #[tokio::test]
     async fn a_body_within_the_bound_is_read_whole() {
-        let client = server(OK, 2).await;
+        let client = client(|_| Reply::Chunked {
+            head: CHUNKED_OK,
+            chunks: 2,
+        })
+        .await;
         match request_text(&client, get(), 128 << 10)
             .await
             .expect("answer")
@@ -168,17 +142,21 @@ mod tests {
     /// send 1 GiB, and the test would take (and hold) all of it.
     #[tokio::test]
     async fn an_endless_body_is_refused_at_the_bound() {
-        let client = server(OK, 16 << 10).await;
+        let client = client(|_| Reply::Chunked {
+            head: CHUNKED_OK,
+            chunks: 16 << 10,
+        })
+        .await;
         let answer = request_text(&client, get(), 1 << 20).await.expect("answer");
         assert!(matches!(answer, Answer::TooLarge), "{answer:?}");
     }
 
     #[tokio::test]
     async fn an_error_answer_is_an_api_error_with_its_code_and_a_bounded_text() {
-        let client = server(
-            "HTTP/1.1 500 Internal Server Error\r\ntransfer-encoding: chunked\r\n\r\n",
-            64,
-        )
+        let client = client(|_| Reply::Chunked {
+            head: "HTTP/1.1 500 Internal Server Error\r\ntransfer-encoding: chunked\r\n\r\n",
+            chunks: 64,
+        })
         .await;
         match request_text(&client, get(), 1 << 20).await {
             Err(kube::Error::Api(status)) => {

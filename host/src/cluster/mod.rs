@@ -14,6 +14,8 @@ mod bounded;
 mod connect;
 mod error;
 mod evict;
+#[cfg(test)]
+mod loopback;
 mod nodes;
 mod objects;
 mod pods;

@@ -332,38 +332,25 @@ mod tests {
     /// A loopback API server whose discovery serves every `/apis/ok-*` group-version (with no
     /// kinds) and answers 404 to anything else.
     async fn discovery_server() -> kube::Client {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 4096];
-                    let n = socket.read(&mut buf).await.unwrap_or(0);
-                    let head = String::from_utf8_lossy(&buf[..n]);
-                    let (code, body) = if head.starts_with("GET /apis/ok-") {
-                        (
-                            "200 OK",
-                            r#"{"kind":"APIResourceList","groupVersion":"x","resources":[]}"#,
-                        )
-                    } else {
-                        (
-                            "404 Not Found",
-                            r#"{"kind":"Status","status":"Failure","code":404}"#,
-                        )
-                    };
-                    let answer = format!(
-                        "HTTP/1.1 {code}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(answer.as_bytes()).await;
-                });
-            }
-        });
-        let url = format!("http://127.0.0.1:{port}").parse().expect("url");
-        kube::Client::try_from(kube::Config::new(url)).expect("client")
+        use crate::cluster::loopback::{Reply, client};
+        client(|head| {
+            let (code, body) = if head.starts_with("GET /apis/ok-") {
+                (
+                    "200 OK",
+                    r#"{"kind":"APIResourceList","groupVersion":"x","resources":[]}"#,
+                )
+            } else {
+                (
+                    "404 Not Found",
+                    r#"{"kind":"Status","status":"Failure","code":404}"#,
+                )
+            };
+            Reply::Whole(format!(
+                "HTTP/1.1 {code}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            ))
+        })
+        .await
     }
 
     const CTX: Ctx<'static> = Ctx {
