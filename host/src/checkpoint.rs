@@ -114,10 +114,10 @@ impl CheckpointStore {
         let store = self.clone();
         self.bounded(bound, "remove the checkpoint", move || {
             store.clear().map_err(|e| {
-                format!("cannot remove the checkpoint (the next run of this release may resume from it): {e}")
+                format!("cannot remove the checkpoint: {e}; the next run of this release may resume from it")
             })
         })
-            .await
+        .await
     }
 
     /// Runs blocking file I/O on a blocking thread for at most `bound` of wall time. Past it

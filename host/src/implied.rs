@@ -82,7 +82,14 @@ pub fn implied_reads(declared: &[Capability]) -> Vec<ImpliedRead> {
                 });
             }
         }
-        if resolved.allows_operation("cluster", "evict") {
+        let evict = Call {
+            interface: "cluster",
+            operation: "evict",
+            api_version: Some("v1"),
+            kind: Some("Pod"),
+            namespace: probe_ns,
+        };
+        if resolved.allows(&evict) {
             out.push(ImpliedRead {
                 capability: written.clone(),
                 call: "evict".into(),
@@ -165,6 +172,9 @@ mod tests {
         assert_eq!(reads[0].call, "evict");
         assert!(reads[0].reads[0].starts_with("v1/Pod (get)"));
         assert!(!reads[0].returned_to_policy);
+        // A grant that cannot evict a pod implies no read of one.
+        let apps = implied_reads(&caps(&["cluster/*:apps/v1/*@shop"]));
+        assert!(apps.iter().all(|r| r.call != "evict"), "{apps:?}");
     }
 
     #[test]
