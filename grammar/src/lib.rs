@@ -10,8 +10,10 @@
 //! - [`capability`]: the grammar `<interface>/<operation>[:<api-version>/<Kind>][@<namespace>]`.
 //! - [`names`]: the Kubernetes name rules (DNS-1123 label and subdomain, DNS-1035 label, path
 //!   segment names, API groups and versions, kinds, label keys and values, Helm release names).
-//! - [`policy`]: the names a policy manifest gives (the policy's, its parameters').
+//! - [`policy`]: what a policy manifest gives: the policy's name, version and description, its
+//!   parameters' names.
 //! - [`selector`]: label selectors (`kubectl -l`) and field selectors.
+//! - [`text`]: the characters that may not reach a terminal raw.
 //!
 //! No dependencies beyond `std`; every parser is linear in its input and never recurses.
 
@@ -23,3 +25,4 @@ pub mod policy;
 mod quote;
 pub use quote::QUOTED_CHARS;
 pub mod selector;
+pub mod text;

@@ -278,8 +278,10 @@ impl Param {
             Some(ty) => ty,
             None => panic!("every parameter needs a type"),
         };
-        if let Some(d) = self.description {
-            check_one_line(d, "a parameter description must be one line");
+        if let Some(d) = self.description
+            && let Err(reason) = policy::description(d)
+        {
+            panic!("{}", reason);
         }
         let default = match self.default {
             Some(d) => d,
@@ -377,10 +379,12 @@ impl Manifest {
                 "a policy name must be a lowercase RFC 1123 label: at most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit"
             );
         }
-        if !is_semver(self.version.as_bytes()) {
-            panic!("a policy version must be semver: MAJOR.MINOR.PATCH[-pre][+build]");
+        if let Err(reason) = policy::version(self.version) {
+            panic!("{}", reason);
         }
-        check_one_line(self.description, "a policy description must be one line");
+        if let Err(reason) = policy::description(self.description) {
+            panic!("{}", reason);
+        }
         let mut i = 0;
         while i < self.params.len() {
             self.params[i].check();
@@ -610,50 +614,6 @@ const fn eq(a: &[u8], b: &[u8]) -> bool {
     true
 }
 
-const fn check_one_line(s: &str, message: &'static str) {
-    let s = s.as_bytes();
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'\n' || s[i] == b'\r' {
-            panic!("{}", message);
-        }
-        i += 1;
-    }
-}
-
-/// `MAJOR.MINOR.PATCH` of digits, then optionally `-pre` and `+build` of `[0-9A-Za-z.-]`.
-const fn is_semver(s: &[u8]) -> bool {
-    let mut i = 0;
-    let mut part = 0;
-    while part < 3 {
-        let start = i;
-        while i < s.len() && s[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return false;
-        }
-        part += 1;
-        if part < 3 {
-            if i >= s.len() || s[i] != b'.' {
-                return false;
-            }
-            i += 1;
-        }
-    }
-    if i < s.len() && s[i] != b'-' && s[i] != b'+' {
-        return false;
-    }
-    while i < s.len() {
-        let c = s[i];
-        if !(c.is_ascii_alphanumeric() || c == b'.' || c == b'-' || c == b'+') {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
 /// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; without
 /// `fraction`, only the integer part.
 const fn is_json_number(s: &[u8], fraction: bool) -> bool {
@@ -704,7 +664,7 @@ mod tests {
     const MANIFEST: Manifest = crate::policy_manifest! {
         name: "drain",
         version: "0.1.0-rc.1+build.5",
-        description: "Cordon a node and evict its \"pods\" \\ honouring PDBs\t(kubectl drain).",
+        description: "Cordon a node and evict its \"pods\" \\ honouring PDBs (kubectl drain).",
         params: [
             { name: "node", type: "string", required: true, description: "The node to drain." },
             { name: "timeout", type: "duration", default: "5m", description: "Give up after this long." },
@@ -729,6 +689,20 @@ mod tests {
     const LEN: usize = MANIFEST.json_len();
     const JSON: [u8; LEN] = MANIFEST.to_json::<LEN>();
 
+    /// Breaks if the SDK builds a manifest that the host refuses to load: the two read a
+    /// version and a description by the same rules (cutover-grammar).
+    #[test]
+    #[should_panic(expected = "numbers without leading zeros")]
+    fn a_version_the_host_refuses_does_not_build() {
+        Manifest::new("x", "01.0.0", "d", &[], &[]).check();
+    }
+
+    #[test]
+    #[should_panic(expected = "without control or format characters")]
+    fn a_description_the_host_refuses_does_not_build() {
+        Manifest::new("x", "0.1.0", "tab\there", &[], &[]).check();
+    }
+
     #[test]
     fn macro_manifest_parses_back() {
         let v: serde_json::Value = serde_json::from_slice(&JSON).expect("valid JSON");
@@ -737,7 +711,7 @@ mod tests {
         assert_eq!(v["version"], "0.1.0-rc.1+build.5");
         assert_eq!(
             v["description"],
-            "Cordon a node and evict its \"pods\" \\ honouring PDBs\t(kubectl drain)."
+            "Cordon a node and evict its \"pods\" \\ honouring PDBs (kubectl drain)."
         );
         let params = v["params"].as_array().expect("params array");
         assert_eq!(params.len(), 8);

@@ -15,7 +15,7 @@ pub const MAX_SECTION: usize = 64 << 10;
 /// The longest policy or parameter name.
 pub const MAX_NAME: usize = 63;
 /// The longest description (of the policy or of a parameter), in characters.
-pub const MAX_DESCRIPTION: usize = 256;
+pub const MAX_DESCRIPTION: usize = cutover_grammar::policy::MAX_DESCRIPTION;
 /// The most parameters, and the most capabilities, a manifest may declare.
 pub const MAX_PARAMS: usize = 256;
 pub const MAX_CAPABILITIES: usize = 256;
@@ -173,7 +173,7 @@ impl Manifest {
         if let Err(e) = cutover_grammar::policy::check_policy_name(&self.name) {
             return invalid(e.to_string());
         }
-        if !is_semver(&self.version) {
+        if cutover_grammar::policy::version(&self.version).is_err() {
             return invalid(format!(
                 "version `{}` is not semver (MAJOR.MINOR.PATCH[-pre][+build])",
                 shown(&self.version)
@@ -232,45 +232,17 @@ fn shown(s: &str) -> String {
 
 /// One line of at most [`MAX_DESCRIPTION`] characters with nothing that could steer a terminal.
 fn check_description(text: &str, what: &str) -> Result<(), ManifestError> {
-    if text.chars().any(crate::text::is_unsafe) {
-        return Err(ManifestError::Invalid(format!(
+    use cutover_grammar::policy::{DESCRIPTION_TEXT_MESSAGE, description};
+    match description(text) {
+        Ok(()) => Ok(()),
+        Err(DESCRIPTION_TEXT_MESSAGE) => Err(ManifestError::Invalid(format!(
             "{what} must be one line of plain text (it holds control or format characters: `{}`)",
             shown(text)
-        )));
-    }
-    if text.chars().count() > MAX_DESCRIPTION {
-        return Err(ManifestError::Invalid(format!(
+        ))),
+        Err(_) => Err(ManifestError::Invalid(format!(
             "{what} is longer than {MAX_DESCRIPTION} characters"
-        )));
+        ))),
     }
-    Ok(())
-}
-
-/// Semantic Versioning 2.0: `MAJOR.MINOR.PATCH`, numbers without leading zeros, then
-/// optionally `-pre` (dot-separated identifiers, numeric ones without leading zeros) and
-/// `+build` (dot-separated identifiers).
-fn is_semver(s: &str) -> bool {
-    let ident =
-        |i: &str| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    let number = |n: &str| {
-        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n == "0" || !n.starts_with('0'))
-    };
-    let (rest, build) = match s.split_once('+') {
-        Some((rest, build)) => (rest, Some(build)),
-        None => (s, None),
-    };
-    let (core, pre) = match rest.split_once('-') {
-        Some((core, pre)) => (core, Some(pre)),
-        None => (rest, None),
-    };
-    let mut parts = core.split('.');
-    let core_ok = (0..3).all(|_| parts.next().is_some_and(number)) && parts.next().is_none();
-    let pre_ok = pre.is_none_or(|p| {
-        p.split('.')
-            .all(|i| ident(i) && (!i.bytes().all(|b| b.is_ascii_digit()) || number(i)))
-    });
-    let build_ok = build.is_none_or(|b| b.split('.').all(ident));
-    core_ok && pre_ok && build_ok
 }
 
 #[cfg(test)]
@@ -428,12 +400,18 @@ mod tests {
             assert!(!err.contains('\x1b'), "{err}");
         }
         for version in ["0.1.0", "1.2.3-rc.1+build.5", "10.20.30-alpha-beta.0"] {
-            assert!(is_semver(version), "{version}");
+            assert!(
+                cutover_grammar::policy::version(version).is_ok(),
+                "{version}"
+            );
         }
         for version in [
             "1.2", "1.2.3.4", "1.02.3", "1.2.3-", "1.2.3-01", "v1.2.3", "1.2.3+",
         ] {
-            assert!(!is_semver(version), "{version}");
+            assert!(
+                cutover_grammar::policy::version(version).is_err(),
+                "{version}"
+            );
         }
 
         let future = good.replace("\"manifestVersion\":1", "\"manifestVersion\":7");

@@ -16,36 +16,7 @@ pub const MAX_QUOTE: usize = 1 << 10;
 /// Whether `c` can steer a terminal or hide text: control characters (C0, DEL, C1) and the
 /// Unicode format characters used for bidi and zero-width tricks.
 pub fn is_unsafe(c: char) -> bool {
-    c.is_control() || is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
-}
-
-/// Unicode's format characters (general category Cf: soft hyphen, bidi controls, zero-width
-/// characters, the BOM, interlinear annotation, tag characters, ...), which change how text
-/// around them is shown without showing themselves. U+2065 is unassigned and counted in.
-fn is_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{0600}'..='\u{0605}'
-            | '\u{061C}'
-            | '\u{06DD}'
-            | '\u{070F}'
-            | '\u{0890}'..='\u{0891}'
-            | '\u{08E2}'
-            | '\u{180E}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}'
-            | '\u{110BD}'
-            | '\u{110CD}'
-            | '\u{13430}'..='\u{1343F}'
-            | '\u{1BCA0}'..='\u{1BCA3}'
-            | '\u{1D173}'..='\u{1D17A}'
-            | '\u{E0001}'
-            | '\u{E0020}'..='\u{E007F}'
-    )
+    cutover_grammar::text::is_unsafe(c)
 }
 
 /// `text` with every unsafe character visibly escaped (`\u{1b}`), cut at `max` bytes of output
