@@ -365,3 +365,21 @@ async fn without_any_cluster_configured_the_run_is_refused_with_a_hint() {
         "{out}"
     );
 }
+
+/// A delete that finds its object already gone succeeds and is not a change: the report lists
+/// the apply and the one delete that removed something. Breaks if "not found" is recorded as a
+/// deletion (the report would name a change the run never made) or fails the call.
+#[tokio::test]
+async fn a_delete_of_what_is_already_gone_is_not_a_change() {
+    let module = guest("delete_twice");
+    let out = cutover(&["run", &module, "--sim", "--allow-declared", "-o", "json"]).await;
+    out.expect_code(0);
+    assert_eq!(
+        changed(&out),
+        [
+            "apply v1/ConfigMap default/doomed",
+            "delete v1/ConfigMap default/doomed"
+        ],
+        "{out}"
+    );
+}
