@@ -35,19 +35,35 @@ impl From<ClusterError> for CallError {
     }
 }
 
-/// A call's result: the value for the guest and how reports name the target it reached.
-pub type Done<T> = (T, String);
+/// A call's result: the value for the guest and the target it reached.
+pub type Done<T> = (T, Reached);
 
-/// How a delete or an eviction that found its target already gone ends its label: reported
-/// so, and not recorded as a change. (Labels are built from validated names, which have no
-/// spaces, so no target's own name can end this way.)
-pub const ALREADY_GONE: &str = " (already gone)";
+/// The target a call reached, as reports name it, and whether a mutating call changed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reached {
+    pub label: String,
+    pub changed: bool,
+}
 
-/// The label of a delete or an eviction, by what it did.
-pub fn removal_label(label: String, removal: crate::cluster::Removal) -> String {
+/// A target reached by a call that did what it was asked.
+impl From<String> for Reached {
+    fn from(label: String) -> Reached {
+        Reached {
+            label,
+            changed: true,
+        }
+    }
+}
+
+/// The target of a delete or an eviction, by what it did: one that found its target already
+/// gone says so and is not a change.
+pub fn removal(label: String, removal: crate::cluster::Removal) -> Reached {
     match removal {
-        crate::cluster::Removal::Removed => label,
-        crate::cluster::Removal::AlreadyGone => format!("{label}{ALREADY_GONE}"),
+        crate::cluster::Removal::Removed => label.into(),
+        crate::cluster::Removal::AlreadyGone => Reached {
+            label: format!("{label} (already gone)"),
+            changed: false,
+        },
     }
 }
 
@@ -113,15 +129,15 @@ impl RunState {
             },
         };
         match result {
-            Ok((value, label)) => {
-                if mutation && !label.ends_with(ALREADY_GONE) {
+            Ok((value, reached)) => {
+                if mutation && reached.changed {
                     self.stats
                         .changed
-                        .push(format!("{operation} {label}"), MAX_CHANGE_RECORDS);
+                        .push(format!("{operation} {}", reached.label), MAX_CHANGE_RECORDS);
                 }
                 self.emit(Event::Call {
                     operation: operation.to_string(),
-                    target: label,
+                    target: reached.label,
                     outcome: "ok".into(),
                 });
                 Ok(value)

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::call::{CallError, Done, authorize, pre_authorize, removal_label};
+use super::call::{CallError, Done, authorize, pre_authorize, removal};
 use crate::capabilities::{Call, Grants};
 use crate::cluster::{self as k8s, Cluster, ListBounds, Located, LocatedList, Selectors};
 use crate::sandbox::bindings::cutover::policy::{cluster, types};
@@ -152,7 +152,7 @@ impl cluster::Host for RunState {
         self.perform("get", label, None, false, async move {
             let loc = locate_authorized(&cluster, &grants, "get", &target).await?;
             let value = cluster.get(&loc).await?;
-            Ok((value.to_string(), loc.label()))
+            Ok((value.to_string(), loc.label().into()))
         })
         .await
     }
@@ -219,7 +219,10 @@ impl cluster::Host for RunState {
                 max_bytes: MAX_LIST_BYTES,
             };
             let items = cluster.list(&loc, &selectors, bounds).await?;
-            Ok((items.iter().map(Value::to_string).collect(), loc.label()))
+            Ok((
+                items.iter().map(Value::to_string).collect(),
+                loc.label().into(),
+            ))
         })
         .await
     }
@@ -273,7 +276,7 @@ impl cluster::Host for RunState {
         self.perform("apply", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "apply", &target).await?;
             let stored = cluster.apply(&loc, value).await?;
-            Ok((stored.to_string(), loc.label()))
+            Ok((stored.to_string(), loc.label().into()))
         })
         .await
     }
@@ -297,7 +300,7 @@ impl cluster::Host for RunState {
         self.perform("patch", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "patch", &target).await?;
             let stored = cluster.patch(&loc, kind, body?).await?;
-            Ok((stored.to_string(), loc.label()))
+            Ok((stored.to_string(), loc.label().into()))
         })
         .await
     }
@@ -308,8 +311,8 @@ impl cluster::Host for RunState {
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
         self.perform("delete", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "delete", &target).await?;
-            let removal = cluster.delete(&loc).await?;
-            Ok(((), removal_label(loc.label(), removal)))
+            let removed = cluster.delete(&loc).await?;
+            Ok(((), removal(loc.label(), removed)))
         })
         .await
     }
@@ -321,7 +324,7 @@ impl cluster::Host for RunState {
         self.perform("scale", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "scale", &target).await?;
             cluster.scale(&loc, replicas).await?;
-            Ok(((), format!("{} to {replicas}", loc.label())))
+            Ok(((), format!("{} to {replicas}", loc.label()).into()))
         })
         .await
     }
@@ -352,8 +355,8 @@ impl cluster::Host for RunState {
         self.perform("evict", label, slack, true, async move {
             let pod = cluster.locate_pod(&namespace, &name)?;
             authorize(&grants, &call_on("evict", &pod))?;
-            let removal = cluster.evict(&pod, own).await?;
-            Ok(((), removal_label(pod.label(), removal)))
+            let removed = cluster.evict(&pod, own).await?;
+            Ok(((), removal(pod.label(), removed)))
         })
         .await
     }
@@ -403,7 +406,7 @@ impl cluster::Host for RunState {
                 ..k8s::WaitOptions::default()
             };
             match cluster.wait(&loc, &condition, own, options.clone()).await {
-                Ok(value) => Ok((value.to_string(), loc.label())),
+                Ok(value) => Ok((value.to_string(), loc.label().into())),
                 Err(e) => {
                     let guest = super::call::to_wit_error(e);
                     match options.withheld.get() {
@@ -435,7 +438,7 @@ impl RunState {
                 "cordon" => cluster.cordon(&loc).await?,
                 _ => cluster.uncordon(&loc).await?,
             }
-            Ok(((), loc.label()))
+            Ok(((), loc.label().into()))
         })
         .await
     }
