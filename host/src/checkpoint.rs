@@ -4,8 +4,8 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -17,6 +17,9 @@ pub struct CheckpointStore {
     /// Set once an operation did not finish in time: the store is then off for the rest of
     /// the run, so that no later write or removal races the one left hanging.
     stuck: Arc<AtomicBool>,
+    /// What the file holds, once this run has read or written it: a policy that restores in a
+    /// loop reads the file once.
+    known: Arc<Mutex<Option<Option<String>>>>,
 }
 
 /// The longest a checkpoint may take to save, read or remove, so that a hung state directory
@@ -38,6 +41,7 @@ impl CheckpointStore {
         CheckpointStore {
             path: dir.map(|d| d.join("checkpoints").join(file)),
             stuck: Arc::default(),
+            known: Arc::default(),
         }
     }
 
@@ -46,6 +50,7 @@ impl CheckpointStore {
         CheckpointStore {
             path: None,
             stuck: Arc::default(),
+            known: Arc::default(),
         }
     }
 
@@ -94,19 +99,33 @@ impl CheckpointStore {
     /// [`save`](Self::save) off the run's thread, within `bound`.
     pub async fn save_bounded(&self, state: String, bound: Duration) -> Result<(), String> {
         let store = self.clone();
+        let saved = state.clone();
         self.bounded(bound, "save the checkpoint", move || {
             store
                 .save(&state)
                 .map_err(|e| format!("cannot save the checkpoint: {e}"))
         })
-        .await
+        .await?;
+        self.remember(Some(saved));
+        Ok(())
+    }
+
+    fn remember(&self, state: Option<String>) {
+        *self.known.lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
     }
 
     /// [`load`](Self::load) off the run's thread, within `bound`.
+    /// After the first read or a save, what the run knows is returned without reading again.
     pub async fn load_bounded(&self, bound: Duration) -> Result<Option<String>, String> {
+        if let Some(known) = self.known.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(known);
+        }
         let store = self.clone();
-        self.bounded(bound, "read the checkpoint", move || store.load())
-            .await
+        let state = self
+            .bounded(bound, "read the checkpoint", move || store.load())
+            .await?;
+        self.remember(state.clone());
+        Ok(state)
     }
 
     /// [`clear`](Self::clear) off the run's thread, within `bound`.
@@ -160,6 +179,7 @@ mod tests {
         let store = CheckpointStore {
             path: Some(dir.path().join("c/x.json")),
             stuck: Arc::default(),
+            known: Arc::default(),
         };
         assert_eq!(store.load(), Ok(None));
         store.save("{\"step\":2}").unwrap();
@@ -180,6 +200,7 @@ mod tests {
         let store = CheckpointStore {
             path: Some(path),
             stuck: Arc::default(),
+            known: Arc::default(),
         };
         let why = store.load().unwrap_err();
         assert!(why.contains("symbolic link"), "{why}");
@@ -193,6 +214,7 @@ mod tests {
         let store = CheckpointStore {
             path: Some(dir.path().join("c/x.json")),
             stuck: Arc::default(),
+            known: Arc::default(),
         };
         let hung = store
             .bounded(Duration::from_millis(50), "save the checkpoint", || {
@@ -210,6 +232,30 @@ mod tests {
                 .contains("did not answer earlier in this run")
         );
         assert_eq!(store.load(), Ok(None), "nothing was written after the hang");
+    }
+
+    /// Breaks if every `restore` reads the file again (a policy restoring in a loop would
+    /// make the host read a megabyte each time).
+    #[tokio::test]
+    async fn a_run_reads_its_checkpoint_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c/x.json");
+        let store = CheckpointStore {
+            path: Some(path.clone()),
+            stuck: Arc::default(),
+            known: Arc::default(),
+        };
+        let bound = Duration::from_secs(5);
+        store
+            .save_bounded("{\"step\":1}".into(), bound)
+            .await
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            store.load_bounded(bound).await,
+            Ok(Some("{\"step\":1}".to_string())),
+            "what this run saved, without reading the file"
+        );
     }
 
     #[test]
