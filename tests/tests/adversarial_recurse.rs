@@ -2,36 +2,25 @@
 
 use cutover_tests::{Cutover, exit, guest};
 
+/// The `recurse` guest in `mode` on the built-in scenario, with `extra` flags.
+async fn recurse(mode: &str, extra: &[&str]) -> cutover_tests::Output {
+    let module = guest("recurse");
+    let mode = format!("mode={mode}");
+    let mut args = vec!["run", &module, "--sim", "--allow-declared", "--set", &mode];
+    args.extend_from_slice(extra);
+    Cutover::sim(&args).await
+}
+
 #[tokio::test]
 async fn unbounded_recursion_is_a_trap() {
-    let recurse = guest("recurse");
-    let out = Cutover::sim(&[
-        "run",
-        &recurse,
-        "--sim",
-        "--allow-declared",
-        "--set",
-        "mode=stack",
-    ])
-    .await;
+    let out = recurse("stack", &[]).await;
     // Broken by a host that reports it as its own failure, or crashes with the guest.
     out.expect_error(exit::STOPPED, &["the policy trapped: "]);
 }
 
 #[tokio::test]
 async fn json_nested_100000_deep_is_invalid() {
-    let recurse = guest("recurse");
-    let out = Cutover::sim(&[
-        "run",
-        &recurse,
-        "--sim",
-        "--allow-declared",
-        "--set",
-        "mode=deep-json",
-        "-o",
-        "json",
-    ])
-    .await;
+    let out = recurse("deep-json", &["-o", "json"]).await;
     // A host that parses without a depth limit overflows its own stack: no exit code at all.
     out.expect_code(exit::OK);
     let summary = out.json()["summary"]
