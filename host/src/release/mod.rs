@@ -1,5 +1,8 @@
-//! Releases: what a run acts for. For now the name's rule; the revisions stored as Secrets, the
-//! Lease lock and the undo journal come here.
+//! Releases: what a run acts for — its name, its revisions stored as Secrets in the cluster,
+//! the Lease that locks it, and the undo journal of each revision.
+
+pub mod journal;
+pub mod lock;
 
 /// The longest release name, as Helm's: the name goes into object names and labels with a
 /// prefix and a revision suffix, which must stay within Kubernetes' limits.
