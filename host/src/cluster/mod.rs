@@ -37,7 +37,7 @@ pub use target::{Located, LocatedList};
 pub use wait::WaitOptions;
 
 use cutover_clock::Clock;
-use error::Ctx;
+pub(crate) use error::Ctx;
 use resolve::DiscoveryCache;
 
 /// What a delete or an eviction did: removed the object, or found it already gone (which

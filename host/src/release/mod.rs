@@ -1,8 +1,11 @@
 //! Releases: what a run acts for — its name, its revisions stored as Secrets in the cluster,
 //! the Lease that locks it, and the undo journal of each revision.
 
+pub mod codec;
 pub mod journal;
 pub mod lock;
+pub mod record;
+pub mod store;
 
 /// The longest release name, as Helm's: the name goes into object names and labels with a
 /// prefix and a revision suffix, which must stay within Kubernetes' limits.

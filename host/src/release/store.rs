@@ -1,0 +1,572 @@
+//! Revisions in the cluster: one Secret per revision (`cutover.release.v1.<release>.v<N>`, type
+//! `cutover.dev/release.v1`, labelled as Helm labels its own), its body split over extra part
+//! Secrets when it outgrows one, and written so that a reader never takes a half-written body.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+
+use super::codec::{self, Encoded};
+use super::record::{Record, Status};
+use crate::cluster::{ClusterError, Ctx};
+
+/// The type of a revision's Secret.
+pub const SECRET_TYPE: &str = "cutover.dev/release.v1";
+/// The type of the extra Secrets a large body is split over.
+pub const PART_TYPE: &str = "cutover.dev/release.v1.part";
+/// The label every Secret of cutover's carries, as Helm's `owner=helm`.
+pub const OWNER: &str = "cutover";
+const DATA_KEY: &str = "release";
+const DIGEST: &str = "cutover.dev/digest";
+const PARTS: &str = "cutover.dev/parts";
+const PART_LABEL: &str = "cutover.dev/part";
+/// Secrets per list page: each may be near 1 MiB, and every answer is bounded (17 MiB).
+const PAGE: u32 = 8;
+
+/// The Secret name of revision `number` of `release`.
+pub fn secret_name(release: &str, number: u32) -> String {
+    format!("cutover.release.v1.{release}.v{number}")
+}
+
+fn part_name(release: &str, number: u32, part: usize) -> String {
+    format!("{}.part-{part}", secret_name(release, number))
+}
+
+/// A revision as read from (or written to) the cluster.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub record: Record,
+    /// The main Secret's resourceVersion: a write replaces exactly what was read.
+    resource_version: Option<String>,
+    /// How many parts the stored body has.
+    parts: usize,
+}
+
+impl Stored {
+    pub fn number(&self) -> u32 {
+        self.record.number
+    }
+}
+
+/// The revisions of one release, in one namespace.
+#[derive(Clone)]
+pub struct ReleaseStore {
+    api: Api<Secret>,
+    pub namespace: String,
+    pub release: String,
+    server: Option<String>,
+}
+
+impl ReleaseStore {
+    pub fn new(client: kube::Client, namespace: &str, release: &str) -> ReleaseStore {
+        ReleaseStore {
+            api: Api::namespaced(client, namespace),
+            namespace: namespace.to_string(),
+            release: release.to_string(),
+            server: None,
+        }
+    }
+
+    /// Names the API server in error messages.
+    pub fn with_server(mut self, server: Option<String>) -> ReleaseStore {
+        self.server = server;
+        self
+    }
+
+    fn fail(&self, op: &str, what: &str, e: &kube::Error) -> ClusterError {
+        Ctx {
+            op,
+            what,
+            server: self.server.as_deref(),
+        }
+        .map(e)
+    }
+
+    /// Every revision of the release, oldest first.
+    pub async fn history(&self) -> Result<Vec<Stored>, ClusterError> {
+        let selector = format!("owner={OWNER},name={},!{PART_LABEL}", self.release);
+        let what = format!("the history of release {}/{}", self.namespace, self.release);
+        let secrets = list_all(&self.api, &selector, |e| self.fail("read", &what, e)).await?;
+        let mut revisions = Vec::new();
+        for secret in secrets {
+            if secret.type_.as_deref() != Some(SECRET_TYPE) {
+                continue;
+            }
+            revisions.push(self.read(secret).await?);
+        }
+        revisions.sort_by_key(Stored::number);
+        Ok(revisions)
+    }
+
+    /// Revision `number`, or None when there is none.
+    pub async fn get(&self, number: u32) -> Result<Option<Stored>, ClusterError> {
+        let name = secret_name(&self.release, number);
+        let what = format!("secret {}/{name}", self.namespace);
+        match self.api.get_opt(&name).await {
+            Ok(Some(secret)) => Ok(Some(self.read(secret).await?)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.fail("read", &what, &e)),
+        }
+    }
+
+    /// The record of a revision's main Secret, its parts fetched and checked by digest.
+    async fn read(&self, secret: Secret) -> Result<Stored, ClusterError> {
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        let what = format!("revision secret {}/{}", self.namespace, name);
+        let corrupt = |why: String| {
+            ClusterError::Invalid(format!(
+                "cannot read {what}: {why}; see docs/releases.md, \"A damaged revision\""
+            ))
+        };
+        let annotations = secret.metadata.annotations.clone().unwrap_or_default();
+        let digest = annotations
+            .get(DIGEST)
+            .cloned()
+            .ok_or_else(|| corrupt(format!("it has no {DIGEST} annotation")))?;
+        let count: usize = match annotations.get(PARTS) {
+            None => 1,
+            Some(n) => n
+                .parse()
+                .ok()
+                .filter(|n| (1..=codec::MAX_PARTS).contains(n))
+                .ok_or_else(|| {
+                    corrupt(format!(
+                        "its {PARTS} annotation is not 1..={}",
+                        codec::MAX_PARTS
+                    ))
+                })?,
+        };
+        let first = body(&secret).ok_or_else(|| corrupt("it has no body".into()))?;
+        let number = revision_label(&secret).ok_or_else(|| corrupt("no version label".into()))?;
+        let mut parts = vec![first];
+        for part in 2..=count {
+            let part_name = part_name(&self.release, number, part);
+            let found = self.api.get_opt(&part_name).await.map_err(|e| {
+                self.fail(
+                    "read",
+                    &format!("secret {}/{part_name}", self.namespace),
+                    &e,
+                )
+            })?;
+            let bytes = found
+                .as_ref()
+                .and_then(body)
+                .ok_or_else(|| corrupt(format!("its part {part} ({part_name}) is missing")))?;
+            parts.push(bytes);
+        }
+        let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let record = codec::decode(&slices, &digest).map_err(|e| corrupt(e.to_string()))?;
+        if record.number != number || record.release != self.release {
+            return Err(corrupt(format!(
+                "its body is revision {} of release {}, not what its name says",
+                record.number,
+                crate::text::escape(&record.release, 64)
+            )));
+        }
+        Ok(Stored {
+            record,
+            resource_version: secret.metadata.resource_version,
+            parts: count,
+        })
+    }
+
+    /// Writes a new revision; refused (conflict) when one with its number exists.
+    pub async fn create(&self, record: Record) -> Result<Stored, ClusterError> {
+        let encoded = codec::encode(&record).map_err(|e| ClusterError::Invalid(e.to_string()))?;
+        self.write_parts(&record, &encoded).await?;
+        let secret = self.main_secret(&record, &encoded, None);
+        let what = format!("revision {} of release {}", record.number, self.release);
+        let created = self
+            .api
+            .create(&PostParams::default(), &secret)
+            .await
+            .map_err(|e| self.fail("write", &what, &e))?;
+        Ok(Stored {
+            record,
+            resource_version: created.metadata.resource_version,
+            parts: encoded.parts.len(),
+        })
+    }
+
+    /// Writes `stored.record` over what was read or last written: its parts first, then the
+    /// main Secret with the new digest (only if nobody replaced it meanwhile), then parts no
+    /// longer needed are removed. One write when the body fits in one Secret.
+    pub async fn save(&self, stored: &mut Stored) -> Result<(), ClusterError> {
+        let encoded =
+            codec::encode(&stored.record).map_err(|e| ClusterError::Invalid(e.to_string()))?;
+        self.write_parts(&stored.record, &encoded).await?;
+        let secret = self.main_secret(&stored.record, &encoded, stored.resource_version.clone());
+        let name = secret_name(&self.release, stored.number());
+        let what = format!("revision {} of release {}", stored.number(), self.release);
+        let replaced = self
+            .api
+            .replace(&name, &PostParams::default(), &secret)
+            .await
+            .map_err(|e| self.fail("write", &what, &e))?;
+        stored.resource_version = replaced.metadata.resource_version;
+        let old = std::mem::replace(&mut stored.parts, encoded.parts.len());
+        for part in encoded.parts.len() + 1..=old {
+            self.delete_secret(&part_name(&self.release, stored.number(), part))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Removes a revision: its main Secret first (so that no reader finds a partial body),
+    /// then its parts.
+    pub async fn delete(&self, stored: &Stored) -> Result<(), ClusterError> {
+        self.delete_secret(&secret_name(&self.release, stored.number()))
+            .await?;
+        for part in 2..=stored.parts {
+            self.delete_secret(&part_name(&self.release, stored.number(), part))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_secret(&self, name: &str) -> Result<(), ClusterError> {
+        let what = format!("secret {}/{name}", self.namespace);
+        match self.api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(self.fail("delete", &what, &e)),
+        }
+    }
+
+    /// Parts 2.. of a body, each created or replaced whole (server-side apply).
+    async fn write_parts(&self, record: &Record, encoded: &Encoded) -> Result<(), ClusterError> {
+        for (index, bytes) in encoded.parts.iter().enumerate().skip(1) {
+            let part = index + 1;
+            let name = part_name(&self.release, record.number, part);
+            let mut labels = self.labels(record.number);
+            labels.insert(PART_LABEL.into(), part.to_string());
+            let secret = Secret {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    namespace: Some(self.namespace.clone()),
+                    labels: Some(labels),
+                    ..ObjectMeta::default()
+                },
+                type_: Some(PART_TYPE.into()),
+                data: Some(BTreeMap::from([(
+                    DATA_KEY.to_string(),
+                    ByteString(bytes.clone()),
+                )])),
+                ..Secret::default()
+            };
+            let mut value =
+                serde_json::to_value(&secret).map_err(|e| ClusterError::Other(e.to_string()))?;
+            value["apiVersion"] = "v1".into();
+            value["kind"] = "Secret".into();
+            let params = PatchParams::apply(crate::cluster::FIELD_MANAGER).force();
+            self.api
+                .patch(&name, &params, &Patch::Apply(value))
+                .await
+                .map_err(|e| {
+                    self.fail("write", &format!("secret {}/{name}", self.namespace), &e)
+                })?;
+        }
+        Ok(())
+    }
+
+    fn labels(&self, number: u32) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("owner".to_string(), OWNER.to_string()),
+            ("name".to_string(), self.release.clone()),
+            ("version".to_string(), number.to_string()),
+        ])
+    }
+
+    fn main_secret(&self, record: &Record, encoded: &Encoded, rv: Option<String>) -> Secret {
+        let mut labels = self.labels(record.number);
+        labels.insert("status".into(), record.status.as_str().into());
+        let annotations = BTreeMap::from([
+            (DIGEST.to_string(), encoded.digest.clone()),
+            (PARTS.to_string(), encoded.parts.len().to_string()),
+        ]);
+        Secret {
+            metadata: ObjectMeta {
+                name: Some(secret_name(&self.release, record.number)),
+                namespace: Some(self.namespace.clone()),
+                labels: Some(labels),
+                annotations: Some(annotations),
+                resource_version: rv,
+                ..ObjectMeta::default()
+            },
+            type_: Some(SECRET_TYPE.into()),
+            data: Some(BTreeMap::from([(
+                DATA_KEY.to_string(),
+                ByteString(encoded.parts.first().cloned().unwrap_or_default()),
+            )])),
+            ..Secret::default()
+        }
+    }
+}
+
+fn body(secret: &Secret) -> Option<Vec<u8>> {
+    secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(DATA_KEY))
+        .map(|b| b.0.clone())
+}
+
+fn revision_label(secret: &Secret) -> Option<u32> {
+    secret
+        .metadata
+        .labels
+        .as_ref()?
+        .get("version")?
+        .parse()
+        .ok()
+}
+
+/// Every Secret matching `selector`, page by page.
+async fn list_all(
+    api: &Api<Secret>,
+    selector: &str,
+    fail: impl Fn(&kube::Error) -> ClusterError,
+) -> Result<Vec<Secret>, ClusterError> {
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut params = ListParams::default().labels(selector).limit(PAGE);
+        if let Some(t) = &token {
+            params = params.continue_token(t);
+        }
+        let page = api.list(&params).await.map_err(|e| fail(&e))?;
+        found.extend(page.items);
+        match page.metadata.continue_ {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(found),
+        }
+    }
+}
+
+/// One line per release for `cutover list`: its latest revision, in one namespace or all.
+pub async fn latest_of_each(
+    client: kube::Client,
+    namespace: Option<&str>,
+) -> Result<Vec<Stored>, ClusterError> {
+    let api: Api<Secret> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let where_ = namespace.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
+    let selector = format!("owner={OWNER},!{PART_LABEL}");
+    let secrets = list_all(&api, &selector, |e| {
+        Ctx {
+            op: "list",
+            what: &format!("the releases in {where_}"),
+            server: None,
+        }
+        .map(e)
+    })
+    .await?;
+    // The newest revision of each (namespace, release), by its labels; then only those are read.
+    let mut newest: BTreeMap<(String, String), (u32, Secret)> = BTreeMap::new();
+    for secret in secrets {
+        if secret.type_.as_deref() != Some(SECRET_TYPE) {
+            continue;
+        }
+        let (Some(ns), Some(release), Some(number)) = (
+            secret.metadata.namespace.clone(),
+            secret
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("name"))
+                .cloned(),
+            revision_label(&secret),
+        ) else {
+            continue;
+        };
+        let key = (ns, release);
+        if newest.get(&key).is_none_or(|(n, _)| *n < number) {
+            newest.insert(key, (number, secret));
+        }
+    }
+    let mut latest = Vec::new();
+    for ((ns, release), (_, secret)) in newest {
+        let store = ReleaseStore::new(client.clone(), &ns, &release);
+        latest.push(store.read(secret).await?);
+    }
+    Ok(latest)
+}
+
+/// The one deployed revision of a history, if any.
+pub fn deployed(history: &[Stored]) -> Option<&Stored> {
+    history
+        .iter()
+        .rev()
+        .find(|s| s.record.status == Status::Deployed)
+}
+
+/// Deletes the oldest revisions beyond `max` (0: keep all), never the deployed one nor a
+/// pending one. Returns how many were removed.
+pub async fn prune(
+    store: &ReleaseStore,
+    history: &[Stored],
+    max: usize,
+) -> Result<usize, ClusterError> {
+    if max == 0 || history.len() <= max {
+        return Ok(0);
+    }
+    let mut excess = history.len() - max;
+    let mut removed = 0;
+    for stored in history {
+        if excess == 0 {
+            break;
+        }
+        let status = stored.record.status;
+        if status == Status::Deployed || status.is_pending() {
+            continue;
+        }
+        store.delete(stored).await?;
+        excess -= 1;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::codec::tests::record;
+
+    fn store() -> ReleaseStore {
+        let sim = cutover_sim::Simulator::new(0);
+        ReleaseStore::new(sim.client(), "default", "web")
+    }
+
+    #[tokio::test]
+    async fn create_save_read_delete() {
+        let store = store();
+        assert!(store.history().await.unwrap().is_empty());
+        let mut r1 = record(1);
+        r1.release = "web".into();
+        let mut first = store.create(r1.clone()).await.unwrap();
+        assert!(matches!(
+            store.create(r1.clone()).await,
+            Err(ClusterError::Conflict(_))
+        ));
+        first.record.description = "changed".into();
+        store.save(&mut first).await.unwrap();
+        store.create(record(2)).await.unwrap();
+        let history = store.history().await.unwrap();
+        assert_eq!(
+            history.iter().map(Stored::number).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert_eq!(history[0].record.description, "changed");
+        // A stale copy cannot overwrite a newer write.
+        let mut stale = history[0].clone();
+        first.record.description = "again".into();
+        store.save(&mut first).await.unwrap();
+        stale.record.description = "stale".into();
+        assert!(matches!(
+            store.save(&mut stale).await,
+            Err(ClusterError::Conflict(_))
+        ));
+        store.delete(&first).await.unwrap();
+        assert!(store.get(1).await.unwrap().is_none());
+        assert_eq!(store.history().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_secret_limit_is_split_and_shrinks_back() {
+        let store = store();
+        let mut r = record(1);
+        let mut x = 7u64;
+        r.checkpoint = Some(
+            (0..(3 << 20))
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    char::from(b'0' + ((x >> 33) % 64) as u8)
+                })
+                .collect(),
+        );
+        let mut stored = store.create(r.clone()).await.unwrap();
+        assert!(stored.parts >= 2, "{} parts", stored.parts);
+        let back = store.get(1).await.unwrap().unwrap();
+        assert_eq!(back.record, r);
+        // Shrinking removes the parts no longer needed.
+        stored.record.checkpoint = None;
+        store.save(&mut stored).await.unwrap();
+        assert_eq!(stored.parts, 1);
+        let api = store.api.clone();
+        let left = api
+            .list(&ListParams::default().labels(PART_LABEL))
+            .await
+            .unwrap();
+        assert!(left.items.is_empty());
+        assert_eq!(store.get(1).await.unwrap().unwrap().record.checkpoint, None);
+    }
+
+    #[tokio::test]
+    async fn a_tampered_body_is_refused() {
+        let store = store();
+        store.create(record(1)).await.unwrap();
+        let name = secret_name("web", 1);
+        let mut secret = store.api.get(&name).await.unwrap();
+        secret.data = Some(BTreeMap::from([(
+            DATA_KEY.into(),
+            ByteString(b"x".to_vec()),
+        )]));
+        store
+            .api
+            .replace(&name, &PostParams::default(), &secret)
+            .await
+            .unwrap();
+        let e = store.get(1).await.unwrap_err();
+        assert!(e.to_string().contains("digest does not match"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn pruning_keeps_the_deployed_revision() {
+        let store = store();
+        let mut d = record(1);
+        d.status = Status::Deployed;
+        store.create(d).await.unwrap();
+        for n in 2..=4 {
+            let mut f = record(n);
+            f.status = Status::Failed;
+            store.create(f).await.unwrap();
+        }
+        let history = store.history().await.unwrap();
+        assert_eq!(prune(&store, &history, 2).await.unwrap(), 2);
+        let left: Vec<_> = store
+            .history()
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| (s.number(), s.record.status))
+            .collect();
+        assert_eq!(left, [(1, Status::Deployed), (4, Status::Failed)]);
+    }
+
+    #[tokio::test]
+    async fn list_shows_the_latest_of_each_release() {
+        let sim = cutover_sim::Simulator::new(0);
+        let a = ReleaseStore::new(sim.client(), "default", "web");
+        a.create(record(1)).await.unwrap();
+        a.create(record(2)).await.unwrap();
+        let mut other = record(1);
+        other.release = "db".into();
+        ReleaseStore::new(sim.client(), "default", "db")
+            .create(other)
+            .await
+            .unwrap();
+        let latest = latest_of_each(sim.client(), None).await.unwrap();
+        let got: Vec<_> = latest
+            .iter()
+            .map(|s| (s.record.release.clone(), s.number()))
+            .collect();
+        assert_eq!(got, [("db".to_string(), 1), ("web".to_string(), 2)]);
+    }
+}
