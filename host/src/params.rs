@@ -34,6 +34,15 @@ pub fn resolve(
     values_files: &[&Path],
     sets: &[String],
 ) -> Result<Value, ParamError> {
+    resolve_given(manifest, values_files, sets).map(|(_, computed)| computed)
+}
+
+/// As [`resolve`], with the values given (before defaults) too: a revision records both.
+pub fn resolve_given(
+    manifest: &Manifest,
+    values_files: &[&Path],
+    sets: &[String],
+) -> Result<(Value, Value), ParamError> {
     // One index, so that checking n values against m parameters is n + m work, not n * m.
     let index: std::collections::HashMap<&str, &ParamSpec> = manifest
         .params
@@ -54,6 +63,32 @@ pub fn resolve(
         let spec = spec_for(name.trim())?;
         params.insert(spec.name.clone(), from_flag(spec, raw)?);
     }
+    complete(manifest, params)
+}
+
+/// The values a revision recorded as given, checked again against the manifest (a revision's
+/// Secret is input like any other) and completed with the defaults: what a resume runs with.
+pub fn from_given(manifest: &Manifest, given: &Value) -> Result<(Value, Value), ParamError> {
+    let params = match given {
+        Value::Object(map) => map.clone(),
+        Value::Null => Map::new(),
+        other => {
+            return Err(ParamError::Type {
+                name: "(the recorded values)".into(),
+                reason: format!("must be an object, not {other}"),
+            });
+        }
+    };
+    complete(manifest, params)
+}
+
+fn complete(manifest: &Manifest, mut params: Map<String, Value>) -> Result<(Value, Value), ParamError> {
+    let index: std::collections::HashMap<&str, &ParamSpec> = manifest
+        .params
+        .iter()
+        .map(|p| (p.name.as_str(), p))
+        .collect();
+    let spec_for = |name: &str| spec_for(manifest, &index, name);
     for (name, value) in &params {
         let spec = spec_for(name)?;
         check_value(spec, value).map_err(|reason| ParamError::Type {
@@ -61,6 +96,7 @@ pub fn resolve(
             reason,
         })?;
     }
+    let given = Value::Object(params.clone());
     for spec in &manifest.params {
         if params.contains_key(&spec.name) {
             continue;
@@ -73,7 +109,7 @@ pub fn resolve(
             (None, false) => {}
         }
     }
-    Ok(Value::Object(params))
+    Ok((given, Value::Object(params)))
 }
 
 /// Checks one JSON value against a declared type; the error reads after the parameter's name.

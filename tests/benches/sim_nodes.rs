@@ -178,6 +178,7 @@ async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize) -> Poin
         limits,
         clock,
         checkpoint: CheckpointStore::none(),
+        release: None,
         observer: cutover::report::discard(),
         cancel: Cancel::default(),
         wasi: WasiOptions { random_seed: None },

@@ -43,6 +43,7 @@ async fn run_with(
         },
         clock,
         checkpoint: CheckpointStore::none(),
+        release: None,
         observer: cutover::report::discard(),
         cancel,
         wasi: WasiOptions { random_seed: None },

@@ -21,6 +21,9 @@ pub enum ExitCode {
     /// The sandbox stopped the policy: deadline, memory cap, a sandbox limit, panic, trap, or a
     /// call that broke the component ABI.
     Stopped = 5,
+    /// The release is busy: another run holds its lock (`release <r> is locked by ...`), or its
+    /// latest revision is an interrupted run to `cutover resume` or `cutover rollback` first.
+    Locked = 6,
     /// cutover itself could not do its work (the async runtime, the WebAssembly engine or the
     /// signal handlers would not start): a fault of the host, not of the policy or the input.
     /// 70 is `EX_SOFTWARE` of sysexits.h.

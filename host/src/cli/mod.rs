@@ -119,9 +119,12 @@ struct RunArgs {
     /// Cap on the policy's memory (64Mi, 1Gi, or bytes).
     #[arg(long, default_value = "64Mi", value_parser = parse_bytes)]
     memory_limit: u64,
-    /// Send every change as a server-side dry run: validated by the API server, stored nowhere.
+    /// Send every change as a server-side dry run: validated by the API server, stored nowhere
+    /// (no revision is written and no lock taken).
     #[arg(long)]
     dry_run: bool,
+    #[command(flatten)]
+    release_flags: ReleaseFlags,
     /// Run against the built-in simulated cluster, on virtual time, loaded from a scenario
     /// file (docs/simulator.md); `--sim` alone: the built-in scenario (3 Ready nodes).
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1)]
@@ -130,6 +133,24 @@ struct RunArgs {
     cluster: ClusterArgs,
     #[command(flatten)]
     output: OutputArgs,
+    /// Set by `cutover resume`: the revision's recorded values, not flags.
+    #[arg(skip)]
+    resume: Option<serde_json::Value>,
+}
+
+/// What becomes of the release's revision when a run fails, and how much history is kept.
+#[derive(Debug, Args, Clone, Copy)]
+struct ReleaseFlags {
+    /// When the run fails, is stopped or is cancelled, undo its changes through the journal,
+    /// newest first (Helm 4's name; --atomic is an alias). A failed first install leaves nothing.
+    #[arg(long, visible_alias = "atomic")]
+    rollback_on_failure: bool,
+    /// When the run fails, delete the objects it created (and leave its other changes).
+    #[arg(long)]
+    cleanup_on_fail: bool,
+    /// Keep at most this many revisions (0: all); the deployed one is never pruned.
+    #[arg(long, default_value_t = 10)]
+    history_max: usize,
 }
 
 /// How to reach the cluster, as kubectl takes it.

@@ -182,6 +182,7 @@ impl Cluster {
             })
             .build();
         let cluster = Cluster {
+            field_manager: super::FIELD_MANAGER.to_string(),
             client,
             namespace: namespace.clone(),
             dry_run: false,

@@ -48,8 +48,14 @@ pub enum Removal {
     AlreadyGone,
 }
 
-/// The field manager cutover's server-side applies and patches are recorded under.
+/// The field manager cutover's server-side applies and patches are recorded under, unless a
+/// release gives its own ([`release_field_manager`]).
 pub const FIELD_MANAGER: &str = "cutover";
+
+/// The field manager of a release's applies and patches: `cutover-<release>`.
+pub fn release_field_manager(release: &str) -> String {
+    format!("{FIELD_MANAGER}-{release}")
+}
 
 /// A handle on one cluster: a kube-rs client, the run's namespace, whether mutations are dry
 /// runs, and the discovery caches. Cloning is cheap and clones share the caches.
@@ -58,6 +64,8 @@ pub struct Cluster {
     client: kube::Client,
     namespace: String,
     dry_run: bool,
+    /// The field manager applies and patches are recorded under: the release's own.
+    field_manager: String,
     /// The API server URL for error messages; `None` for an in-process client.
     server: Option<String>,
     /// The server-side timeout of each watch request (`timeoutSeconds`), below the client's
@@ -202,6 +210,7 @@ impl Cluster {
             client,
             namespace,
             dry_run: false,
+            field_manager: FIELD_MANAGER.to_string(),
             server: None,
             watch_timeout_secs: DEFAULT_WATCH_TIMEOUT_SECS,
             shared: Arc::new(Shared {
@@ -232,6 +241,18 @@ impl Cluster {
     pub fn with_dry_run(mut self, dry_run: bool) -> Cluster {
         self.dry_run = dry_run;
         self
+    }
+
+    /// Records applies and patches under `manager` (a release's own, so that re-applying one
+    /// revision's objects drops the fields a later revision set and this one does not).
+    pub fn with_field_manager(mut self, manager: impl Into<String>) -> Cluster {
+        self.field_manager = manager.into();
+        self
+    }
+
+    /// The field manager of applies and patches.
+    pub fn field_manager(&self) -> &str {
+        &self.field_manager
     }
 
     /// Whether mutations are dry runs.

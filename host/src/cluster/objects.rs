@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::bounded::{self, Answer};
 use super::error::ClusterError;
 use super::retry::Retry;
-use super::{Cluster, FIELD_MANAGER, Located, LocatedList, PatchKind, Removal};
+use super::{Cluster, Located, LocatedList, PatchKind, Removal};
 
 /// What a list may hand back, and how it is read.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +43,7 @@ impl Cluster {
         PatchParams {
             dry_run: self.dry_run,
             force,
-            field_manager: Some(FIELD_MANAGER.to_string()),
+            field_manager: Some(self.field_manager.clone()),
             ..Default::default()
         }
     }
@@ -298,6 +298,48 @@ impl Cluster {
             Err(ClusterError::NotFound(_)) => Ok(Removal::AlreadyGone),
             Err(e) => Err(e),
         }
+    }
+
+    /// Deletes one object only if it is still the one with `uid` (a precondition the server
+    /// checks): what an undo deletes is what the run created, never a newer object of the
+    /// same name. Gone already is not an error.
+    pub async fn delete_if(&self, loc: &Located, uid: Option<&str>) -> Result<Removal, ClusterError> {
+        let name = loc.encoded_name();
+        let params = DeleteParams {
+            dry_run: self.dry_run,
+            propagation_policy: Some(PropagationPolicy::Background),
+            preconditions: uid.map(|uid| kube::api::Preconditions {
+                uid: Some(uid.to_string()),
+                resource_version: None,
+            }),
+            ..Default::default()
+        };
+        match self
+            .send_json(loc, "delete", Retry::Always, |r| r.delete(&name, &params))
+            .await
+        {
+            Ok(_) => Ok(Removal::Removed),
+            Err(ClusterError::NotFound(_)) => Ok(Removal::AlreadyGone),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates an object (POST): refused with a conflict when one of its name exists.
+    pub async fn create(&self, loc: &Located, mut object: Value) -> Result<Value, ClusterError> {
+        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            match &loc.namespace {
+                Some(ns) => meta.insert("namespace".into(), Value::from(ns.as_str())),
+                None => meta.remove("namespace"),
+            };
+        }
+        let body = serde_json::to_vec(&object)
+            .map_err(|e| ClusterError::Invalid(self.ctx("create", &loc.what).line(e)))?;
+        let params = kube::api::PostParams {
+            dry_run: self.dry_run,
+            field_manager: Some(self.field_manager.clone()),
+        };
+        self.send_json(loc, "create", Retry::Rejected, |r| r.create(&params, body.clone()))
+            .await
     }
 
     /// Sets the replica count through the scale subresource (Deployment, StatefulSet,

@@ -117,6 +117,7 @@ pub(crate) mod tests {
             started: "2026-12-01T00:00:00Z".into(),
             updated: "2026-12-01T00:00:01Z".into(),
             unreverted: vec![],
+            reverted: false,
         }
     }
 

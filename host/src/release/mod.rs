@@ -3,9 +3,12 @@
 
 pub mod codec;
 pub mod journal;
+pub mod lifecycle;
 pub mod lock;
 pub mod record;
+pub mod recorder;
 pub mod store;
+pub mod undo;
 
 /// The longest release name, as Helm's: the name goes into object names and labels with a
 /// prefix and a revision suffix, which must stay within Kubernetes' limits.

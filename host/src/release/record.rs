@@ -126,6 +126,10 @@ pub struct Record {
     /// The journal steps a rollback could not undo, each in one line.
     #[serde(default)]
     pub unreverted: Vec<String>,
+    /// Its journal was undone (by `--rollback-on-failure` or a rollback): a later rollback
+    /// does not undo it again.
+    #[serde(default)]
+    pub reverted: bool,
 }
 
 /// The time as revisions record it: RFC 3339, UTC, whole seconds.

@@ -172,18 +172,6 @@ impl Sandbox {
                 Outcome::Stopped(classify(&error, &evidence, time.timeout))
             }
         };
-        if matches!(outcome, Outcome::Succeeded(_)) {
-            let cleared = state
-                .checkpoint()
-                .clear_bounded(crate::checkpoint::CHECKPOINT_IO)
-                .await;
-            if let Err(message) = cleared {
-                store.data_mut().emit(crate::report::Event::Log {
-                    level: crate::report::Level::Warn,
-                    message,
-                });
-            }
-        }
         let state = store.data();
         let (stdout, stdout_cut) = state.wasi.stdout.contents();
         let (stderr, stderr_cut) = state.wasi.stderr.contents();

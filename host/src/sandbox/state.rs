@@ -23,8 +23,11 @@ pub struct RunSetup {
     pub limits: Limits,
     /// The run's clock: deadlines, sleeps and `now` follow it (virtual on the simulator).
     pub clock: Clock,
-    /// Where checkpoints go (nowhere on a dry run or the simulator).
+    /// Where checkpoints go (nowhere on a dry run).
     pub checkpoint: CheckpointStore,
+    /// The run's pending revision: its journal is written before every mutating call.
+    /// None on a dry run (and for runs that belong to no release, such as embedders' tests).
+    pub release: Option<std::sync::Arc<crate::release::recorder::Recorder>>,
     /// Receives the run's events as they happen.
     pub observer: Observer,
     /// Lets the caller cancel the run (Ctrl-C).
@@ -86,6 +89,7 @@ pub struct RunState {
     pub(crate) grants: std::sync::Arc<Grants>,
     pub(crate) request_timeout: Duration,
     pub(crate) checkpoint: CheckpointStore,
+    pub(crate) release: Option<std::sync::Arc<crate::release::recorder::Recorder>>,
     pub(crate) observer: Observer,
     pub(crate) log: LogBudget,
     pub(crate) stats: RunStats,
@@ -102,6 +106,7 @@ impl RunState {
             limits,
             clock,
             checkpoint,
+            release,
             observer,
             cancel,
             wasi,
@@ -122,6 +127,7 @@ impl RunState {
             grants: std::sync::Arc::new(grants),
             request_timeout: limits.request_timeout,
             checkpoint,
+            release,
             observer,
             log: LogBudget::default(),
             stats: RunStats::default(),

@@ -1,12 +1,12 @@
-//! Stage 6 of `cutover run`: the policy runs in a fresh sandbox store, on the run's clock, with
-//! its limits, cancellable by Ctrl-C. (The release lock and the pending revision will be taken
-//! just before this stage, in a stage of their own.)
+//! Stage 7 of `cutover run`: the policy runs in a fresh sandbox store, on the run's clock, with
+//! its limits, cancellable by Ctrl-C, journaling into the revision the release stage wrote.
 
 use std::time::Duration;
 
 use cutover_clock::Clock;
 
 use super::connect::Connection;
+use super::release::Held;
 use super::inputs::Inputs;
 use crate::capabilities::Grants;
 use crate::checkpoint::CheckpointStore;
@@ -37,26 +37,37 @@ pub(super) async fn run(
     clock: &Clock,
     cancel: &Cancel,
     observer: Observer,
+    held: Option<&Held>,
 ) -> Ran {
     let namespace = connection.namespace().to_string();
+    let recorder = held.map(|h| h.recorder.clone());
+    let (revision, attempt) = match &recorder {
+        Some(r) => (r.number().await, r.attempt().await),
+        None => (0, 1),
+    };
     let invocation = Invocation {
         release: inputs.release.clone(),
         namespace: namespace.clone(),
         params: inputs.params.to_string(),
         dry_run: args.dry_run,
+        revision,
+        attempt,
     };
-    // A simulated cluster starts afresh every run, and a dry run keeps nothing: neither reads,
-    // writes nor clears a checkpoint.
-    let checkpoint = if connection.sim.is_some() || args.dry_run {
-        CheckpointStore::none()
-    } else {
-        CheckpointStore::for_release(&connection.target.server, &namespace, &inputs.release)
+    // A dry run keeps nothing: it neither reads nor writes a checkpoint.
+    let checkpoint = match &recorder {
+        Some(r) => CheckpointStore::for_release(r.clone()),
+        None => CheckpointStore::none(),
+    };
+    let cluster = match held {
+        Some(h) => h.cluster.clone(),
+        None => connection.cluster.clone().with_dry_run(args.dry_run),
     };
     let wasi = WasiOptions {
         random_seed: connection.sim.as_ref().map(|sim| sim.scenario.seed),
     };
     let state = RunState::new(RunSetup {
-        cluster: connection.cluster.clone().with_dry_run(args.dry_run),
+        cluster,
+        release: recorder,
         grants,
         limits: inputs.limits,
         clock: clock.clone(),

@@ -15,6 +15,8 @@ use crate::source::PolicySource;
 pub(super) struct Inputs {
     /// The parameters, defaults filled in.
     pub(super) params: Value,
+    /// The parameters as given (`-f`, `--set`), before defaults: the revision records both.
+    pub(super) given: Value,
     /// The simulated cluster to load, with `--sim`.
     pub(super) scenario: Option<Scenario>,
     /// The release the run acts for.
@@ -29,8 +31,11 @@ pub(super) struct Inputs {
 pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, CliError> {
     let manifest = &policy.manifest;
     let values: Vec<&Path> = args.values.iter().map(|p| p.as_path()).collect();
-    let params =
-        crate::params::resolve(manifest, &values, &args.sets).map_err(CliError::bad_input)?;
+    let (given, params) = match &args.resume {
+        Some(recorded) => crate::params::from_given(manifest, recorded),
+        None => crate::params::resolve_given(manifest, &values, &args.sets),
+    }
+    .map_err(CliError::bad_input)?;
     // The scenario is input too: a bad one is refused before anything starts.
     let scenario = match &args.sim {
         Some(Some(path)) => {
@@ -72,6 +77,7 @@ pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, Cli
     };
     Ok(Inputs {
         params,
+        given,
         scenario,
         release,
         declared,

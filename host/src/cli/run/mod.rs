@@ -1,14 +1,15 @@
 //! `cutover run`: a pipeline of stages with one job and one module each — resolve the policy,
-//! check the inputs, prepare the sandbox, connect, authorize, run, report (docs/cli.md lists
-//! them in this order). A later feature goes into exactly one stage: the signature check into
-//! `resolve`, a grant file into `authorize`, the release lock and pending revision into a stage
-//! of their own before `execute`, settling the revision after it.
+//! check the inputs, prepare the sandbox, connect, authorize, lock the release and write its
+//! pending revision, run, settle the revision, report (docs/cli.md lists them in this order).
+//! A later feature goes into exactly one stage: the signature check into `resolve`, a grant
+//! file into `authorize`. `cutover resume` runs the same pipeline on the latest revision.
 
 mod authorize;
 mod connect;
 mod execute;
 mod inputs;
 mod prepare;
+pub(super) mod release;
 mod report;
 mod resolve;
 
@@ -35,6 +36,15 @@ pub(super) fn simulator_runtime() -> (std::io::Result<tokio::runtime::Runtime>, 
 }
 
 pub(super) async fn execute(args: RunArgs, clock: Clock) -> Result<ExitCode, CliError> {
+    execute_as(args, clock, release::Start::New).await
+}
+
+/// The pipeline, for a new revision or a resume of the latest.
+pub(super) async fn execute_as(
+    args: RunArgs,
+    clock: Clock,
+    start: release::Start,
+) -> Result<ExitCode, CliError> {
     let cancel = Cancel::default();
     let interrupts = Interrupts::install(cancel.clone())
         .map_err(|e| CliError::new(ExitCode::Internal, format!("cannot listen for Ctrl-C: {e}")))?;
@@ -58,11 +68,23 @@ pub(super) async fn execute(args: RunArgs, clock: Clock) -> Result<ExitCode, Cli
     let grants = authorize::grants(&policy, &inputs, connection.namespace(), &args.policy)?;
     cancellable(&interrupts, &cancel, connect::reach(&connection, &args)).await?;
 
+    let held = cancellable(&interrupts, &cancel, async {
+        release::begin(&args, &policy, &inputs, &connection, &clock, &start).await
+    })
+    .await?;
     let dry = if args.dry_run { " (dry run)" } else { "" };
+    let revision = match &held {
+        Some(h) => {
+            let attempt = h.recorder.attempt().await;
+            let again = if attempt > 1 { format!(", attempt {attempt}") } else { String::new() };
+            format!(", revision {}{again}", h.recorder.number().await)
+        }
+        None => String::new(),
+    };
     report::announce(
         format,
         &format!(
-            "Running {}@{} for release {}{dry}",
+            "Running {}@{} for release {}{revision}{dry}",
             policy.manifest.name, policy.manifest.version, inputs.release
         ),
     );
@@ -76,8 +98,13 @@ pub(super) async fn execute(args: RunArgs, clock: Clock) -> Result<ExitCode, Cli
         &clock,
         &cancel,
         report::printer(format),
+        held.as_ref(),
     )
     .await;
+    let settlement = match held {
+        Some(held) => Some(release::settle(held, &args, &ran.report.outcome, &clock).await),
+        None => None,
+    };
     report::finish(
         format,
         &args,
@@ -85,6 +112,7 @@ pub(super) async fn execute(args: RunArgs, clock: Clock) -> Result<ExitCode, Cli
         &inputs,
         &connection,
         &ran,
+        settlement.as_ref(),
         interrupts.received(),
     )
 }

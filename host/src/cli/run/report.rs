@@ -6,6 +6,7 @@ use std::io::Write;
 
 use super::connect::Connection;
 use super::execute::Ran;
+use super::release::Settlement;
 use super::inputs::Inputs;
 use crate::cli::output;
 use crate::cli::signals::Signal;
@@ -111,14 +112,29 @@ pub(super) fn finish(
     inputs: &Inputs,
     connection: &Connection,
     ran: &Ran,
+    settlement: Option<&Settlement>,
     signal: Option<Signal>,
 ) -> Result<ExitCode, CliError> {
     let manifest = &policy.manifest;
     let report = &ran.report;
-    let code = exit_code(&report.outcome, signal);
-    let error = error_of(&report.outcome);
+    let mut code = exit_code(&report.outcome, signal);
+    let mut error = error_of(&report.outcome);
+    // A run that succeeded but whose revision could not be settled is not a success: the
+    // release would say pending while the policy says done.
+    if let Some(Settlement { settled: Err(why), number }) = settlement
+        && code == ExitCode::Ok
+    {
+        code = ExitCode::Unreachable;
+        error = Some(format!(
+            "the run succeeded but revision {number} could not be marked deployed: {why}; see `cutover status {}`",
+            inputs.release
+        ));
+    }
     if format == Format::Table {
         print_human(ran, args.dry_run);
+        if let Some(settlement) = settlement {
+            print_settlement(&inputs.release, settlement);
+        }
     } else {
         let status = match (&report.outcome, code) {
             (Outcome::Cancelled(_), _) => "cancelled",
@@ -149,6 +165,19 @@ pub(super) fn finish(
             "deniedTotal": report.stats.denied.total(),
             "logLinesDropped": report.stats.log_dropped,
         });
+        if let Some(settlement) = settlement {
+            value["revision"] = serde_json::json!(settlement.number);
+            match &settlement.settled {
+                Ok(settled) => {
+                    value["releaseStatus"] = serde_json::json!(settled.status.map(|s| s.as_str()));
+                    value["releaseRemoved"] = serde_json::json!(settled.removed);
+                    if let Some(undo) = &settled.undo {
+                        value["undo"] = serde_json::to_value(undo).unwrap_or_default();
+                    }
+                }
+                Err(why) => value["releaseError"] = serde_json::json!(why),
+            }
+        }
         if let Some(simulated) = ran.simulated {
             value["simulatedMs"] = serde_json::json!(simulated.as_millis() as u64);
             value["wallMs"] = serde_json::json!(ran.wall.as_millis() as u64);
@@ -162,6 +191,30 @@ pub(super) fn finish(
             code,
             format!("{} failed: {message}", manifest.name),
         )),
+    }
+}
+
+/// What became of the revision, after the run's own summary.
+fn print_settlement(release: &str, settlement: &Settlement) {
+    let number = settlement.number;
+    match &settlement.settled {
+        Ok(settled) => {
+            if let Some(undo) = &settled.undo {
+                println!("Undone ({}):", undo.summary());
+                for line in undo.undone.iter().chain(&undo.conflicts).chain(&undo.failed).chain(&undo.irreversible) {
+                    println!("  {}", text::line(line));
+                }
+            }
+            if settled.removed {
+                println!("Release {release}: the failed first install was undone and its revision {number} removed; nothing is left");
+            } else if let Some(status) = settled.status {
+                println!("Release {release}: revision {number} {status}");
+            }
+            if settled.pruned > 0 {
+                println!("  ({} old revision{} pruned by --history-max)", settled.pruned, if settled.pruned == 1 { "" } else { "s" });
+            }
+        }
+        Err(why) => println!("Release {release}: revision {number} could not be settled: {}", text::line(why)),
     }
 }
 

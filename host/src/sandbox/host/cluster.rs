@@ -10,7 +10,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::call::{CallError, Done, authorize, pre_authorize, removal};
+use std::sync::Arc;
+
 use crate::capabilities::{Call, Grants};
+use crate::release::journal;
+use crate::release::recorder::{RecordError, Recorder, Step};
 use crate::cluster::{self as k8s, Cluster, ListBounds, Located, LocatedList, Selectors};
 use crate::sandbox::bindings::cutover::policy::{cluster, types};
 use crate::sandbox::limits::{LIST_PAGE, MAX_LIST_BYTES, MAX_LIST_ITEMS, MAX_REQUEST_BODY};
@@ -140,6 +144,55 @@ fn may_read_pods(grants: &Grants, namespace: Option<&str>) -> bool {
             })
             .is_ok()
     })
+}
+
+/// Before a mutating call of a run that belongs to a release: the journal entry is written
+/// (and the lock checked) first; a run without one (a dry run) records nothing.
+async fn journal_before(
+    recorder: &Option<Arc<Recorder>>,
+    cluster: &Cluster,
+    loc: &Located,
+    call: journal::Call<'_>,
+) -> Result<Option<Step>, CallError> {
+    let Some(recorder) = recorder else {
+        return Ok(None);
+    };
+    recorder
+        .before(cluster, loc, call)
+        .await
+        .map(Some)
+        .map_err(|e| match e {
+            RecordError::Cluster(e) => CallError::from(e),
+            RecordError::LockLost(_) => CallError::Refused(Error::Aborted(e.to_string())),
+            RecordError::Journal(_) => CallError::Refused(Error::Unavailable(e.to_string())),
+            RecordError::Full => CallError::Refused(Error::Aborted(e.to_string())),
+        })
+}
+
+/// After the call, whatever it returned: what it left refines the entry.
+async fn journal_after(
+    recorder: &Option<Arc<Recorder>>,
+    step: Option<Step>,
+    stored: Option<&Value>,
+    applied: Option<Value>,
+) {
+    if let (Some(recorder), Some(step)) = (recorder, step) {
+        recorder.after(step, stored, applied).await;
+    }
+}
+
+/// The manifest as the run applied it, with the namespace it reached: what a rollback to this
+/// revision applies again.
+fn as_applied(manifest: &Value, loc: &Located) -> Value {
+    let mut manifest = manifest.clone();
+    if let Some(meta) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        match &loc.namespace {
+            Some(ns) => meta.insert("namespace".into(), Value::from(ns.as_str())),
+            None => meta.remove("namespace"),
+        };
+    }
+    manifest
 }
 
 impl types::Host for RunState {}
@@ -273,10 +326,14 @@ impl cluster::Host for RunState {
         let value = value.unwrap_or(Value::Null);
         let label = requested(&target);
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        let recorder = self.release.clone();
         self.perform("apply", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "apply", &target).await?;
-            let stored = cluster.apply(&loc, value).await?;
-            Ok((stored.to_string(), loc.label().into()))
+            let step = journal_before(&recorder, &cluster, &loc, journal::Call::Apply { manifest: &value }).await?;
+            let applied = recorder.as_ref().map(|_| as_applied(&value, &loc));
+            let stored = cluster.apply(&loc, value).await;
+            journal_after(&recorder, step, stored.as_ref().ok(), applied.filter(|_| stored.is_ok())).await;
+            Ok((stored?.to_string(), loc.label().into()))
         })
         .await
     }
@@ -297,10 +354,14 @@ impl cluster::Host for RunState {
             cluster::PatchType::Apply => k8s::PatchKind::Apply,
         };
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        let recorder = self.release.clone();
         self.perform("patch", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "patch", &target).await?;
-            let stored = cluster.patch(&loc, kind, body?).await?;
-            Ok((stored.to_string(), loc.label().into()))
+            let body = body?;
+            let step = journal_before(&recorder, &cluster, &loc, journal::Call::Patch { kind, body: &body }).await?;
+            let stored = cluster.patch(&loc, kind, body).await;
+            journal_after(&recorder, step, stored.as_ref().ok(), None).await;
+            Ok((stored?.to_string(), loc.label().into()))
         })
         .await
     }
@@ -309,10 +370,13 @@ impl cluster::Host for RunState {
         let target = to_k8s_ref(target);
         let label = requested(&target);
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        let recorder = self.release.clone();
         self.perform("delete", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "delete", &target).await?;
-            let removed = cluster.delete(&loc).await?;
-            Ok(((), removal(loc.label(), removed)))
+            let step = journal_before(&recorder, &cluster, &loc, journal::Call::Delete).await?;
+            let removed = cluster.delete(&loc).await;
+            journal_after(&recorder, step, None, None).await;
+            Ok(((), removal(loc.label(), removed?)))
         })
         .await
     }
@@ -321,9 +385,13 @@ impl cluster::Host for RunState {
         let target = to_k8s_ref(target);
         let label = format!("{} to {replicas}", requested(&target));
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        let recorder = self.release.clone();
         self.perform("scale", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "scale", &target).await?;
-            cluster.scale(&loc, replicas).await?;
+            let step = journal_before(&recorder, &cluster, &loc, journal::Call::Scale { replicas }).await?;
+            let scaled = cluster.scale(&loc, replicas).await;
+            journal_after(&recorder, step, None, None).await;
+            scaled?;
             Ok(((), format!("{} to {replicas}", loc.label()).into()))
         })
         .await
@@ -352,11 +420,14 @@ impl cluster::Host for RunState {
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
         // One second of slack so the cluster layer's own, clearer timeout message wins the race.
         let slack = Some(own + Duration::from_secs(1));
+        let recorder = self.release.clone();
         self.perform("evict", label, slack, true, async move {
             let pod = cluster.locate_pod(&namespace, &name)?;
             authorize(&grants, &call_on("evict", &pod))?;
-            let removed = cluster.evict(&pod, own).await?;
-            Ok(((), removal(pod.label(), removed)))
+            let step = journal_before(&recorder, &cluster, &pod, journal::Call::Evict).await?;
+            let removed = cluster.evict(&pod, own).await;
+            journal_after(&recorder, step, None, None).await;
+            Ok(((), removal(pod.label(), removed?)))
         })
         .await
     }
@@ -431,13 +502,21 @@ impl RunState {
     async fn node_call(&mut self, operation: &'static str, node: String) -> Result<(), Error> {
         let label = format!("v1/Node {}", text::escape(&node, 128));
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        let recorder = self.release.clone();
         self.perform(operation, label, None, true, async move {
             let loc = cluster.locate_node(&node)?;
             authorize(&grants, &call_on(operation, &loc))?;
-            match operation {
-                "cordon" => cluster.cordon(&loc).await?,
-                _ => cluster.uncordon(&loc).await?,
-            }
+            let call = match operation {
+                "cordon" => journal::Call::Cordon,
+                _ => journal::Call::Uncordon,
+            };
+            let step = journal_before(&recorder, &cluster, &loc, call).await?;
+            let done = match operation {
+                "cordon" => cluster.cordon(&loc).await,
+                _ => cluster.uncordon(&loc).await,
+            };
+            journal_after(&recorder, step, None, None).await;
+            done?;
             Ok(((), loc.label().into()))
         })
         .await

@@ -1,0 +1,471 @@
+//! What happens to a release's revisions around a run, a resume, a rollback and an uninstall:
+//! the statuses the host sets (exactly one revision deployed), the undo when asked, pruning.
+
+use serde_json::Value;
+
+use super::journal::Change;
+use super::record::{PolicyRef, Record, Status, Values, timestamp};
+use super::store::{self, ReleaseStore, Stored};
+use super::undo::{self, Scope, UndoReport};
+use crate::cluster::{Cluster, ClusterError, ObjectRef};
+
+/// Why a release operation cannot go ahead.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error(
+        "release {release} has an interrupted run: revision {number} is {status} since {since}; continue it with `cutover resume {release}` or undo it with `cutover rollback {release}`"
+    )]
+    Interrupted {
+        release: String,
+        number: u32,
+        status: Status,
+        since: String,
+    },
+    #[error("release {release} has nothing to resume: its latest revision, {number}, is {status}")]
+    NothingToResume {
+        release: String,
+        number: u32,
+        status: Status,
+    },
+    #[error("release {0} not found: it has no revisions in this namespace (see `cutover list -A`)")]
+    NotFound(String),
+    #[error("release {release} has no revision {number} (see `cutover history {release}`)")]
+    NoRevision { release: String, number: u32 },
+    #[error("release {release} has no earlier revision to roll back to (see `cutover history {release}`)")]
+    NoTarget { release: String },
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+/// What a new run records about itself.
+pub struct Fresh {
+    pub policy: PolicyRef,
+    pub values: Values,
+    pub holder: String,
+    pub now: std::time::SystemTime,
+}
+
+/// The pending revision of a new run: refused while the latest revision is pending (an
+/// interrupted run must be resumed or rolled back first).
+pub async fn begin_run(store: &ReleaseStore, fresh: Fresh) -> Result<Stored, LifecycleError> {
+    let history = store.history().await?;
+    if let Some(last) = history.last()
+        && last.record.status.is_pending()
+    {
+        return Err(LifecycleError::Interrupted {
+            release: store.release.clone(),
+            number: last.number(),
+            status: last.record.status,
+            since: last.record.updated.clone(),
+        });
+    }
+    let number = history.last().map_or(1, |s| s.number() + 1);
+    let status = if store::deployed(&history).is_some() {
+        Status::PendingUpgrade
+    } else {
+        Status::PendingInstall
+    };
+    let now = timestamp(fresh.now);
+    let record = Record {
+        release: store.release.clone(),
+        namespace: store.namespace.clone(),
+        number,
+        status,
+        policy: fresh.policy,
+        values: fresh.values,
+        applied: Vec::new(),
+        journal: Vec::new(),
+        checkpoint: None,
+        description: match status {
+            Status::PendingInstall => "Install in progress".into(),
+            _ => "Upgrade in progress".into(),
+        },
+        attempt: 1,
+        rollback_to: None,
+        holder: fresh.holder,
+        started: now.clone(),
+        updated: now,
+        unreverted: Vec::new(),
+        reverted: false,
+    };
+    Ok(store.create(record).await?)
+}
+
+/// The revision a resume continues: the latest, when it is pending (interrupted) or failed
+/// and not undone. Its attempt count goes up and it is pending again.
+pub async fn begin_resume(
+    store: &ReleaseStore,
+    holder: String,
+    now: std::time::SystemTime,
+) -> Result<Stored, LifecycleError> {
+    let history = store.history().await?;
+    let Some(last) = history.last().cloned() else {
+        return Err(LifecycleError::NotFound(store.release.clone()));
+    };
+    let resumable = last.record.status.is_pending()
+        || (last.record.status == Status::Failed && !last.record.reverted);
+    if !resumable || last.record.status == Status::PendingRollback {
+        return Err(LifecycleError::NothingToResume {
+            release: store.release.clone(),
+            number: last.number(),
+            status: last.record.status,
+        });
+    }
+    let mut stored = last;
+    let before_it = &history[..history.len() - 1];
+    stored.record.status = if store::deployed(before_it).is_some() {
+        Status::PendingUpgrade
+    } else {
+        Status::PendingInstall
+    };
+    stored.record.attempt += 1;
+    stored.record.holder = holder;
+    stored.record.description = format!("Resumed (attempt {})", stored.record.attempt);
+    stored.record.updated = timestamp(now);
+    store.save(&mut stored).await?;
+    Ok(stored)
+}
+
+/// How a run ended, for [`settle`].
+pub struct Ending {
+    pub succeeded: bool,
+    /// The policy's summary, or why it failed.
+    pub description: String,
+    /// What to undo after a failure (`--rollback-on-failure`, `--cleanup-on-fail`).
+    pub undo: Option<Scope>,
+    /// `--history-max` (0: keep all).
+    pub history_max: usize,
+    pub now: std::time::SystemTime,
+}
+
+/// What settling did.
+#[derive(Debug, Default)]
+pub struct Settled {
+    pub status: Option<Status>,
+    pub undo: Option<UndoReport>,
+    /// A failed first install, wholly undone: its revision was removed too, nothing is left.
+    pub removed: bool,
+    pub pruned: usize,
+}
+
+/// The run's revision becomes deployed (the one before it superseded) or failed (undone first
+/// when asked); then the history is pruned to `history_max`.
+pub async fn settle(
+    cluster: &Cluster,
+    store: &ReleaseStore,
+    mut stored: Stored,
+    ending: Ending,
+) -> Result<Settled, ClusterError> {
+    let mut settled = Settled::default();
+    let now = timestamp(ending.now);
+    stored.record.updated = now.clone();
+    if ending.succeeded {
+        stored.record.status = Status::Deployed;
+        stored.record.checkpoint = None;
+        stored.record.description = ending.description;
+        store.save(&mut stored).await?;
+        supersede_others(store, stored.number(), &now).await?;
+    } else {
+        stored.record.status = Status::Failed;
+        let mut description = ending.description;
+        if let Some(scope) = ending.undo {
+            let report = undo::undo(cluster, &stored.record.journal, scope, &|_| false).await;
+            description += &format!("; rolled back: {}", report.summary());
+            stored.record.unreverted = report.unreverted();
+            stored.record.reverted = scope == Scope::All && report.complete();
+            settled.undo = Some(report);
+        }
+        stored.record.description = description;
+        let history = store.history().await?;
+        let alone = history.iter().all(|s| s.number() == stored.number());
+        if stored.record.reverted && alone {
+            // A failed first install, wholly undone: nothing of it is left, not even history
+            // that would make the next run an "upgrade" of nothing.
+            store.delete(&stored).await?;
+            settled.removed = true;
+            settled.status = Some(Status::Failed);
+            return Ok(settled);
+        }
+        store.save(&mut stored).await?;
+    }
+    settled.status = Some(stored.record.status);
+    let history = store.history().await?;
+    settled.pruned = store::prune(store, &history, ending.history_max).await?;
+    Ok(settled)
+}
+
+/// Every deployed revision but `number` becomes superseded.
+async fn supersede_others(store: &ReleaseStore, number: u32, now: &str) -> Result<(), ClusterError> {
+    for mut other in store.history().await? {
+        if other.number() != number && other.record.status == Status::Deployed {
+            other.record.status = Status::Superseded;
+            other.record.updated = now.to_string();
+            store.save(&mut other).await?;
+        }
+    }
+    Ok(())
+}
+
+/// What a rollback will do or did.
+#[derive(Debug, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackPlan {
+    /// The interrupted or failed revision undone in place, if any.
+    pub undo_in_place: Option<u32>,
+    /// The revision returned to, if any.
+    pub target: Option<u32>,
+    /// The new revision written (`Rollback to N`).
+    pub new_revision: Option<u32>,
+    /// Journal steps to undo, newest first, one line each.
+    pub undo: Vec<String>,
+    /// Objects re-applied from the target revision.
+    pub reapply: Vec<String>,
+}
+
+/// What a finished rollback did.
+#[derive(Debug, Default)]
+pub struct RolledBack {
+    pub plan: RollbackPlan,
+    pub report: UndoReport,
+    pub status: Option<Status>,
+}
+
+fn object_label(m: &Value) -> String {
+    let s = |p: &str| m.pointer(p).and_then(Value::as_str).unwrap_or("?").to_string();
+    match m.pointer("/metadata/namespace").and_then(Value::as_str) {
+        Some(ns) => format!("{} {ns}/{}", s("/kind").to_lowercase(), s("/metadata/name")),
+        None => format!("{} {}", s("/kind").to_lowercase(), s("/metadata/name")),
+    }
+}
+
+/// Plans a rollback: an interrupted or failed (not undone) latest revision is undone in place;
+/// then, when a target is given (or the latest is deployed), the release returns to it.
+pub fn plan_rollback(
+    release: &str,
+    history: &[Stored],
+    target: Option<u32>,
+) -> Result<RollbackPlan, LifecycleError> {
+    let Some(latest) = history.last() else {
+        return Err(LifecycleError::NotFound(release.to_string()));
+    };
+    let mut plan = RollbackPlan::default();
+    let unfinished = latest.record.status.is_pending()
+        || (latest.record.status == Status::Failed && !latest.record.reverted);
+    if unfinished {
+        plan.undo_in_place = Some(latest.number());
+        plan.undo = latest
+            .record
+            .journal
+            .iter()
+            .rev()
+            .map(super::journal::describe)
+            .collect();
+        if target.is_none() {
+            return Ok(plan);
+        }
+    }
+    let target = match target {
+        Some(n) => n,
+        None => {
+            // As `helm rollback` without a number: the revision before the deployed one.
+            let deployed = store::deployed(history).map(Stored::number);
+            history
+                .iter()
+                .rev()
+                .filter(|s| Some(s.number()) < deployed || deployed.is_none())
+                .find(|s| matches!(s.record.status, Status::Superseded | Status::Deployed))
+                .map(Stored::number)
+                .ok_or_else(|| LifecycleError::NoTarget {
+                    release: release.to_string(),
+                })?
+        }
+    };
+    let Some(to) = history.iter().find(|s| s.number() == target) else {
+        return Err(LifecycleError::NoRevision {
+            release: release.to_string(),
+            number: target,
+        });
+    };
+    plan.target = Some(target);
+    plan.new_revision = Some(latest.number() + 1);
+    for later in history.iter().rev().filter(|s| s.number() > target) {
+        if later.record.reverted || Some(later.number()) == plan.undo_in_place {
+            continue;
+        }
+        for entry in later.record.journal.iter().rev() {
+            if !undo::targets_one_of(entry, &to.record.applied) {
+                plan.undo.push(format!(
+                    "revision {}: {}",
+                    later.number(),
+                    super::journal::describe(entry)
+                ));
+            }
+        }
+    }
+    plan.reapply = to.record.applied.iter().map(object_label).collect();
+    Ok(plan)
+}
+
+/// Carries out [`plan_rollback`]'s plan.
+pub async fn rollback(
+    cluster: &Cluster,
+    store: &ReleaseStore,
+    target: Option<u32>,
+    holder: String,
+    now: std::time::SystemTime,
+) -> Result<RolledBack, LifecycleError> {
+    let history = store.history().await?;
+    let plan = plan_rollback(&store.release, &history, target)?;
+    let stamp = timestamp(now);
+    let mut done = RolledBack::default();
+    if let Some(n) = plan.undo_in_place
+        && let Some(mut latest) = history.iter().find(|s| s.number() == n).cloned()
+    {
+        let report = undo::undo(cluster, &latest.record.journal, Scope::All, &|_| false).await;
+        latest.record.status = Status::Failed;
+        latest.record.reverted = report.complete();
+        latest.record.unreverted = report.unreverted();
+        latest.record.description = format!("Rolled back: {}", report.summary());
+        latest.record.updated = stamp.clone();
+        store.save(&mut latest).await?;
+        done.status = Some(Status::Failed);
+        done.report.extend(report);
+    }
+    let Some(target) = plan.target else {
+        done.plan = plan;
+        return Ok(done);
+    };
+    let to = history
+        .iter()
+        .find(|s| s.number() == target)
+        .cloned()
+        .ok_or(LifecycleError::NoRevision {
+            release: store.release.clone(),
+            number: target,
+        })?;
+    let number = plan.new_revision.unwrap_or(target + 1);
+    let record = Record {
+        number,
+        status: Status::PendingRollback,
+        journal: Vec::new(),
+        checkpoint: None,
+        description: format!("Rollback to {target}"),
+        attempt: 1,
+        rollback_to: Some(target),
+        holder,
+        started: stamp.clone(),
+        updated: stamp.clone(),
+        unreverted: Vec::new(),
+        reverted: false,
+        ..to.record.clone()
+    };
+    let mut pending = store.create(record).await?;
+    // The later revisions' own changes, newest first; what the target applied is re-applied
+    // instead, so that its objects are exactly as it left them.
+    for later in history.iter().rev().filter(|s| s.number() > target) {
+        if later.record.reverted || Some(later.number()) == plan.undo_in_place {
+            continue;
+        }
+        let keep = |e: &super::journal::Entry| undo::targets_one_of(e, &to.record.applied);
+        let report = undo::undo(cluster, &later.record.journal, Scope::All, &keep).await;
+        let mut later = later.clone();
+        later.record.reverted = report.complete();
+        if later.record.status == Status::Deployed {
+            later.record.status = Status::Superseded;
+        }
+        later.record.updated = stamp.clone();
+        store.save(&mut later).await?;
+        done.report.extend(report);
+    }
+    for manifest in &to.record.applied {
+        let line = object_label(manifest);
+        match reapply(cluster, manifest).await {
+            Ok(()) => done.report.undone.push(format!("apply {line}: re-applied")),
+            Err(e) => done.report.failed.push(format!("apply {line}: {e}")),
+        }
+    }
+    pending.record.status = if done.report.complete() {
+        Status::Deployed
+    } else {
+        Status::Failed
+    };
+    pending.record.unreverted = done.report.unreverted();
+    if !done.report.complete() {
+        pending.record.description =
+            format!("Rollback to {target} failed: {}", done.report.summary());
+    }
+    pending.record.updated = timestamp(now);
+    store.save(&mut pending).await?;
+    if pending.record.status == Status::Deployed {
+        supersede_others(store, number, &stamp).await?;
+    }
+    done.status = Some(pending.record.status);
+    done.plan = plan;
+    Ok(done)
+}
+
+async fn reapply(cluster: &Cluster, manifest: &Value) -> Result<(), ClusterError> {
+    let s = |p: &str| manifest.pointer(p).and_then(Value::as_str);
+    let (Some(api_version), Some(kind), Some(name)) =
+        (s("/apiVersion"), s("/kind"), s("/metadata/name"))
+    else {
+        return Err(ClusterError::Invalid(
+            "a recorded manifest has no apiVersion, kind or name".into(),
+        ));
+    };
+    let mut reference = ObjectRef::new(api_version, kind, name);
+    reference.namespace = s("/metadata/namespace").map(str::to_string);
+    let loc = cluster.locate(&reference).await?;
+    cluster.apply(&loc, manifest.clone()).await.map(drop)
+}
+
+/// What an uninstall removes: every object the release's revisions created (and did not
+/// undo), newest first, and the objects the deployed revision applied.
+pub fn plan_uninstall(history: &[Stored]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for s in history.iter().rev().filter(|s| !s.record.reverted) {
+        for e in s.record.journal.iter().rev() {
+            if matches!(e.change, Change::Create { .. }) {
+                lines.push(format!("revision {}: delete what {}", s.number(), super::journal::describe(e)));
+            }
+        }
+    }
+    lines
+}
+
+/// Deletes what the release created, then its history (or marks the latest revision
+/// uninstalled with `keep_history`).
+pub async fn uninstall(
+    cluster: &Cluster,
+    store: &ReleaseStore,
+    keep_history: bool,
+    now: std::time::SystemTime,
+) -> Result<UndoReport, LifecycleError> {
+    let history = store.history().await?;
+    if history.is_empty() {
+        return Err(LifecycleError::NotFound(store.release.clone()));
+    }
+    let mut report = UndoReport::default();
+    for s in history.iter().rev().filter(|s| !s.record.reverted) {
+        report.extend(undo::undo(cluster, &s.record.journal, Scope::Created, &|_| false).await);
+    }
+    if keep_history {
+        let stamp = timestamp(now);
+        for mut s in history.clone() {
+            let last = Some(s.number()) == history.last().map(Stored::number);
+            if last || s.record.status == Status::Deployed {
+                s.record.status = if last { Status::Uninstalled } else { Status::Superseded };
+                if last {
+                    s.record.description = format!("Uninstallation complete: {}", report.summary());
+                }
+                s.record.updated = stamp.clone();
+                store.save(&mut s).await?;
+            }
+        }
+    } else {
+        for s in &history {
+            store.delete(s).await?;
+        }
+    }
+    Ok(report)
+}

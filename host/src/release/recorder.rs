@@ -1,0 +1,274 @@
+//! The pending revision of a live run: the journal entry written before each mutating call,
+//! what the call left recorded after it, the policy's checkpoints, and the lock checked first.
+
+use std::sync::Arc;
+
+use cutover_clock::Clock;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::journal::{self, Call, Change, Entry, Target};
+use super::lock::Lock;
+use super::record::Record;
+use super::store::{ReleaseStore, Stored};
+use crate::cluster::{Cluster, ClusterError, Located};
+
+/// The longest list of journal entries one revision keeps: past it, mutations are refused
+/// (a policy looping on changes must not grow the release's Secrets without end).
+pub const MAX_ENTRIES: usize = 20_000;
+
+/// Why a mutation was not made: the guest sees it as its call's error.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The lock was lost: the run stops before its next change.
+    #[error("the release lock was lost ({0}); stopping before the next change")]
+    LockLost(String),
+    /// The journal entry could not be written: the call is not made.
+    #[error("cannot record the change in the release's journal before making it, so it was not made: {0}")]
+    Journal(String),
+    /// Reading the target before the call failed as the call itself would.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("the run made {MAX_ENTRIES} changes, as many as one revision's journal keeps")]
+    Full,
+}
+
+/// One journaled call between [`Recorder::before`] and [`Recorder::after`].
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    index: usize,
+    number: u32,
+}
+
+/// Where the `CUTOVER_TEST_CRASH_AT` hook kills the process (tests only: `N:before` or
+/// `N:after` the N-th mutating call's request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrashPoint {
+    pub mutation: u32,
+    pub after: bool,
+}
+
+impl CrashPoint {
+    /// The hook from the environment, if set and well formed.
+    pub fn from_env() -> Option<CrashPoint> {
+        let text = std::env::var("CUTOVER_TEST_CRASH_AT").ok()?;
+        let (n, when) = text.split_once(':')?;
+        Some(CrashPoint {
+            mutation: n.trim().parse().ok()?,
+            after: match when.trim() {
+                "before" => false,
+                "after" => true,
+                _ => return None,
+            },
+        })
+    }
+
+    fn hit(point: Option<CrashPoint>, mutation: u32, after: bool) {
+        if point == Some(CrashPoint { mutation, after }) {
+            let when = if after { "after" } else { "before" };
+            eprintln!("cutover: CUTOVER_TEST_CRASH_AT: killed {when} the request of change {mutation}");
+            // SIGKILL, as an OOM killer or `kill -9` would: no destructor, no lock release.
+            // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
+            unsafe {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+            std::process::abort();
+        }
+    }
+}
+
+struct Pending {
+    stored: Stored,
+    /// Whether the record holds what the cluster's copy does not yet.
+    dirty: bool,
+    mutations: u32,
+}
+
+/// The pending revision of one run, shared by every host call of it.
+pub struct Recorder {
+    store: ReleaseStore,
+    pending: Mutex<Pending>,
+    lock: Option<Arc<Lock>>,
+    crash: Option<CrashPoint>,
+    clock: Clock,
+    /// The checkpoint the run starts from (a resume's).
+    restored: Option<String>,
+}
+
+impl Recorder {
+    pub fn new(store: ReleaseStore, stored: Stored, lock: Option<Arc<Lock>>, clock: Clock) -> Recorder {
+        let restored = stored.record.checkpoint.clone();
+        Recorder {
+            store,
+            pending: Mutex::new(Pending {
+                stored,
+                dirty: false,
+                mutations: 0,
+            }),
+            lock,
+            crash: CrashPoint::from_env(),
+            clock,
+            restored,
+        }
+    }
+
+    /// The run's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The store the revision is written to.
+    pub fn store(&self) -> &ReleaseStore {
+        &self.store
+    }
+
+    /// Which attempt of the revision this run is (2, 3, ... for resumes).
+    pub async fn attempt(&self) -> u32 {
+        self.pending.lock().await.stored.record.attempt
+    }
+
+    /// The revision's number.
+    pub async fn number(&self) -> u32 {
+        self.pending.lock().await.stored.number()
+    }
+
+    /// Before a mutating call: the lock must still be held; the target is read as it is, and
+    /// the entry saying what the call will change is written to the cluster (for an
+    /// irreversible step, with the next write: nothing could undo it anyway).
+    pub async fn before(
+        &self,
+        cluster: &Cluster,
+        loc: &Located,
+        call: Call<'_>,
+    ) -> Result<Step, RecordError> {
+        if let Some(reason) = self.lock.as_ref().and_then(|l| l.lost()) {
+            return Err(RecordError::LockLost(reason));
+        }
+        let live = match call {
+            Call::Evict => None,
+            _ => match cluster.get(loc).await {
+                Ok(object) => Some(object),
+                Err(ClusterError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let target = Target {
+            api_version: loc.api_version().to_string(),
+            kind: loc.kind().to_string(),
+            namespace: loc.namespace.clone(),
+            name: loc.name.clone(),
+        };
+        let change = journal::plan(call, &target, live.as_ref());
+        let durable = !matches!(change, Change::Irreversible { .. });
+        let mut pending = self.pending.lock().await;
+        let journal = &pending.stored.record.journal;
+        if journal.len() >= MAX_ENTRIES {
+            return Err(RecordError::Full);
+        }
+        let index = journal.len();
+        let seq = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        pending.stored.record.journal.push(Entry {
+            seq,
+            operation: call.operation(),
+            target,
+            change,
+        });
+        pending.dirty = true;
+        if durable && let Err(e) = self.write(&mut pending).await {
+            // Not recorded, so not made: the entry goes too.
+            pending.stored.record.journal.pop();
+            return Err(RecordError::Journal(e.to_string()));
+        }
+        pending.mutations += 1;
+        let number = pending.mutations;
+        drop(pending);
+        CrashPoint::hit(self.crash, number, false);
+        Ok(Step { index, number })
+    }
+
+    /// After the call: what it left (the object as stored, for apply and patch) refines the
+    /// entry, and an apply's manifest joins the revision's applied objects. Kept in memory
+    /// until the next write (the journal's precondition holds without it).
+    pub async fn after(&self, step: Step, stored: Option<&Value>, applied: Option<Value>) {
+        let mut pending = self.pending.lock().await;
+        if let (Some(entry), Some(object)) =
+            (pending.stored.record.journal.get_mut(step.index), stored)
+        {
+            journal::observe(&mut entry.change, object);
+        }
+        if let Some(manifest) = applied {
+            upsert_applied(&mut pending.stored.record.applied, manifest);
+        }
+        pending.dirty = true;
+        drop(pending);
+        CrashPoint::hit(self.crash, step.number, true);
+    }
+
+    /// Saves the policy's checkpoint into the revision (one write).
+    pub async fn checkpoint(&self, state: String) -> Result<(), String> {
+        let mut pending = self.pending.lock().await;
+        pending.stored.record.checkpoint = Some(state);
+        pending.dirty = true;
+        self.write(&mut pending).await.map_err(|e| e.to_string())
+    }
+
+    /// The checkpoint this run started from, if any.
+    pub fn restored(&self) -> Option<String> {
+        self.restored.clone()
+    }
+
+    /// What the policy says the revision applies, and its description (with the next write).
+    pub async fn record(&self, manifests: Vec<Value>, description: String) {
+        let mut pending = self.pending.lock().await;
+        pending.stored.record.applied = manifests;
+        pending.stored.record.description = description;
+        pending.dirty = true;
+    }
+
+    /// The release's history, with this run's revision as it stands in memory.
+    pub async fn history(&self) -> Result<Vec<Record>, ClusterError> {
+        let mut history: Vec<Record> = self
+            .store
+            .history()
+            .await?
+            .into_iter()
+            .map(|s| s.record)
+            .collect();
+        let pending = self.pending.lock().await;
+        let own = &pending.stored.record;
+        history.retain(|r| r.number != own.number);
+        history.push(own.clone());
+        history.sort_by_key(|r| r.number);
+        Ok(history)
+    }
+
+    /// The revision as it stands, written or not; the recorder is done.
+    pub async fn finish(self) -> (Stored, bool) {
+        let pending = self.pending.into_inner();
+        (pending.stored, pending.dirty)
+    }
+
+    async fn write(&self, pending: &mut Pending) -> Result<(), ClusterError> {
+        pending.stored.record.updated = super::record::timestamp(self.clock.wall_now());
+        self.store.save(&mut pending.stored).await?;
+        pending.dirty = false;
+        Ok(())
+    }
+}
+
+/// Adds an applied manifest, replacing an earlier one of the same object.
+fn upsert_applied(applied: &mut Vec<Value>, manifest: Value) {
+    let key = |v: &Value| {
+        (
+            v.pointer("/apiVersion").cloned(),
+            v.pointer("/kind").cloned(),
+            v.pointer("/metadata/namespace").cloned(),
+            v.pointer("/metadata/name").cloned(),
+        )
+    };
+    let k = key(&manifest);
+    match applied.iter_mut().find(|m| key(m) == k) {
+        Some(existing) => *existing = manifest,
+        None => applied.push(manifest),
+    }
+}
