@@ -44,6 +44,8 @@ pub(super) async fn run(
         namespace: namespace.clone(),
         params: inputs.params.to_string(),
         dry_run: args.dry_run,
+        revision: 0,
+        attempt: 1,
     };
     // A simulated cluster starts afresh every run, and a dry run keeps nothing: neither reads,
     // writes nor clears a checkpoint.
