@@ -88,7 +88,9 @@ impl Context {
         }
     }
 
-    /// The release (or target) name: `--release`, defaulting to the policy's name.
+    /// The release (or target) name: `--release`, defaulting to the manifest's `release`
+    /// template rendered with the parameters (`drain-{node}` → `drain-node-1`), else to the
+    /// policy's name.
     ///
     /// ```
     /// let ctx = cutover_guest_sdk::Context::new("web", "shop", "{}", false);

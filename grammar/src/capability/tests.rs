@@ -34,7 +34,10 @@ fn validator_and_parser_accept_exactly_the_same_strings() {
         ),
         ("revisions/*", Ok("revisions/*")),
         ("revisions/record", Ok("revisions/record")),
-        ("revisions/store-revision", Err("unknown operation `store-revision`")),
+        (
+            "revisions/store-revision",
+            Err("unknown operation `store-revision`"),
+        ),
         ("*/*", Ok("*/*")),
         ("*/*:apps/v1/*@shop", Ok("*/*:apps/v1/*@shop")),
         ("", Err("expected <interface>/<operation>")),
@@ -53,10 +56,7 @@ fn validator_and_parser_accept_exactly_the_same_strings() {
         ("cluster/", Err("unknown operation ``")),
         ("cluster/Get", Err("unknown operation `Get`")),
         ("cluster/get/x", Err("unknown operation `get/x`")),
-        (
-            "cluster/record",
-            Err("unknown operation `record`"),
-        ),
+        ("cluster/record", Err("unknown operation `record`")),
         (
             "revisions/get",
             Err("unknown operation `get`; revisions has: record, list-revisions, get-revision"),
