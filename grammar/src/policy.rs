@@ -1,4 +1,5 @@
-//! What a policy manifest gives: the policy's name, version and description, its parameters' names.
+//! What a policy manifest gives: the policy's name, version and description, its parameters'
+//! names, and the template of its release name.
 
 use crate::names::{NameError, checked, dns1123_label};
 
@@ -125,6 +126,97 @@ pub const fn description(s: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The longest release template, in bytes.
+pub const MAX_RELEASE_TEMPLATE: usize = 253;
+
+/// The message for a release template longer than [`MAX_RELEASE_TEMPLATE`].
+pub const RELEASE_TEMPLATE_LENGTH_MESSAGE: &str =
+    "a release template must be at most 253 characters";
+/// The message for a `{` without its `}` (or with another `{` before it).
+pub const RELEASE_TEMPLATE_OPEN_MESSAGE: &str =
+    "a release template's `{` must be closed by `}` before the next `{`";
+/// The message for a `}` without its `{`.
+pub const RELEASE_TEMPLATE_CLOSE_MESSAGE: &str = "a release template's `}` must close a `{`";
+/// The message for `{}` or `{` followed by something that is not a parameter name.
+pub const RELEASE_TEMPLATE_PLACEHOLDER_MESSAGE: &str =
+    "a release template's placeholder must be a parameter's name in braces, such as `{node}`";
+/// The message for text outside placeholders that no release name may hold.
+pub const RELEASE_TEMPLATE_TEXT_MESSAGE: &str =
+    "a release template's text outside placeholders must be lowercase letters, digits, '-' and '.'";
+
+/// A release template's syntax (`drain-{node}`, `restart-{kind}-{name}`): at most
+/// [`MAX_RELEASE_TEMPLATE`] bytes of lowercase letters, digits, `-` and `.`, and placeholders
+/// `{name}` whose names are parameter names ([`parameter_name`]); no nesting, every brace
+/// paired. Whether each placeholder names a declared parameter of a fitting type is the
+/// manifest's check, which walks them with [`release_template_placeholder`].
+pub const fn release_template(t: &str) -> Result<(), &'static str> {
+    let s = t.as_bytes();
+    if s.len() > MAX_RELEASE_TEMPLATE {
+        return Err(RELEASE_TEMPLATE_LENGTH_MESSAGE);
+    }
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        if c == b'{' {
+            let close = match crate::bytes::find(s, i + 1, s.len(), b'}') {
+                Some(close) => close,
+                None => return Err(RELEASE_TEMPLATE_OPEN_MESSAGE),
+            };
+            if crate::bytes::find(s, i + 1, close, b'{').is_some() {
+                return Err(RELEASE_TEMPLATE_OPEN_MESSAGE);
+            }
+            let mut j = i + 1;
+            if j == close {
+                return Err(RELEASE_TEMPLATE_PLACEHOLDER_MESSAGE);
+            }
+            while j < close {
+                let n = s[j];
+                if !(n.is_ascii_alphanumeric() || n == b'-' || n == b'_') {
+                    return Err(RELEASE_TEMPLATE_PLACEHOLDER_MESSAGE);
+                }
+                j += 1;
+            }
+            i = close + 1;
+            continue;
+        }
+        if c == b'}' {
+            return Err(RELEASE_TEMPLATE_CLOSE_MESSAGE);
+        }
+        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.') {
+            return Err(RELEASE_TEMPLATE_TEXT_MESSAGE);
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The first placeholder of a template that [`release_template`] accepts at or after byte
+/// `from`: the byte range of its name, inside the braces. `None` when there is no other.
+///
+/// ```
+/// use cutover_grammar::policy::release_template_placeholder as next;
+/// let t = "restart-{kind}-{name}";
+/// assert_eq!(next(t, 0), Some((9, 13)));
+/// assert_eq!(next(t, 14), Some((16, 20)));
+/// assert_eq!(next(t, 21), None);
+/// ```
+pub const fn release_template_placeholder(t: &str, from: usize) -> Option<(usize, usize)> {
+    let s = t.as_bytes();
+    let open = match crate::bytes::find(s, from, s.len(), b'{') {
+        Some(open) => open,
+        None => return None,
+    };
+    match crate::bytes::find(s, open + 1, s.len(), b'}') {
+        Some(close) => Some((open + 1, close)),
+        None => None,
+    }
+}
+
+/// Checks a release template's syntax at run time.
+pub fn check_release_template(t: &str) -> Result<(), NameError> {
+    checked("release template", t, release_template(t))
+}
+
 /// Checks a policy's name at run time.
 pub fn check_policy_name(s: &str) -> Result<(), NameError> {
     checked("policy name", s, policy_name(s))
@@ -238,5 +330,63 @@ mod tests {
             assert_eq!(parameter_name(name).is_ok(), accepted, "{name:?}");
             assert_eq!(check_parameter_name(name).is_ok(), accepted, "{name:?}");
         }
+    }
+
+    #[test]
+    fn release_templates() {
+        for good in [
+            "drain-{node}",
+            "restart-{kind}-{name}",
+            "{node}",
+            "fixed.name",
+            "",
+            "{a_b}{C-2}",
+        ] {
+            assert_eq!(release_template(good), Ok(()), "{good:?}");
+        }
+        let cases = [
+            ("drain-{node", RELEASE_TEMPLATE_OPEN_MESSAGE),
+            ("drain-{{node}}", RELEASE_TEMPLATE_OPEN_MESSAGE),
+            ("drain-{a{b}", RELEASE_TEMPLATE_OPEN_MESSAGE),
+            ("drain-node}", RELEASE_TEMPLATE_CLOSE_MESSAGE),
+            ("{node}}", RELEASE_TEMPLATE_CLOSE_MESSAGE),
+            ("drain-{}", RELEASE_TEMPLATE_PLACEHOLDER_MESSAGE),
+            ("drain-{no de}", RELEASE_TEMPLATE_PLACEHOLDER_MESSAGE),
+            ("drain-{a.b}", RELEASE_TEMPLATE_PLACEHOLDER_MESSAGE),
+            ("Drain-{node}", RELEASE_TEMPLATE_TEXT_MESSAGE),
+            ("drain_{node}", RELEASE_TEMPLATE_TEXT_MESSAGE),
+            ("drain/{node}", RELEASE_TEMPLATE_TEXT_MESSAGE),
+            ("dr\u{1b}[2J{node}", RELEASE_TEMPLATE_TEXT_MESSAGE),
+            ("é{node}", RELEASE_TEMPLATE_TEXT_MESSAGE),
+        ];
+        for (bad, why) in cases {
+            assert_eq!(release_template(bad), Err(why), "{bad:?}");
+        }
+        assert_eq!(release_template(&"a".repeat(MAX_RELEASE_TEMPLATE)), Ok(()));
+        assert_eq!(
+            release_template(&"a".repeat(MAX_RELEASE_TEMPLATE + 1)),
+            Err(RELEASE_TEMPLATE_LENGTH_MESSAGE)
+        );
+        let error = check_release_template("x{").unwrap_err().to_string();
+        assert!(
+            error.starts_with("invalid release template \"x{\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn release_template_placeholders() {
+        let names = |t: &'static str| {
+            let mut names = Vec::new();
+            let mut from = 0;
+            while let Some((start, end)) = release_template_placeholder(t, from) {
+                names.push(&t[start..end]);
+                from = end + 1;
+            }
+            names
+        };
+        assert_eq!(names("restart-{kind}-{name}"), ["kind", "name"]);
+        assert_eq!(names("{a}{b}"), ["a", "b"]);
+        assert!(names("fixed").is_empty());
     }
 }

@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use crate::bindings::Invocation;
 use crate::{Error, Level, Timestamp, runtime};
 
-/// One run of the policy: the invocation (release, namespace, parameters, dry run) and every
+/// One run of the policy: the invocation (release, namespace, parameters, dry run, revision
+/// number, attempt) and every
 /// call to the host. [`export_policy!`](crate::export_policy) builds it and hands it to the
 /// policy function.
 ///
@@ -33,11 +34,14 @@ pub struct Context {
     namespace: String,
     params: String,
     dry_run: bool,
+    revision: u32,
+    attempt: u32,
 }
 
 impl Context {
     /// A context for a run with these values; the SDK builds it from the invocation. Useful to
     /// test parameter handling natively (host calls themselves only work inside a component).
+    /// Its revision number is 0 and its attempt 1 ([`Context::with_revision`] sets them).
     ///
     /// ```
     /// let ctx = cutover_guest_sdk::Context::new("web", "shop", r#"{"replicas": 3}"#, false);
@@ -54,7 +58,23 @@ impl Context {
             namespace: namespace.into(),
             params: params.into(),
             dry_run,
+            revision: 0,
+            attempt: 1,
         }
+    }
+
+    /// The same context as run `attempt` (1 for a new run) of revision `revision`, to test a
+    /// policy's resume path natively.
+    ///
+    /// ```
+    /// let ctx = cutover_guest_sdk::Context::new("web", "shop", "{}", false).with_revision(4, 2);
+    /// assert_eq!((ctx.revision_number(), ctx.attempt()), (4, 2));
+    /// assert!(ctx.is_resume());
+    /// ```
+    pub fn with_revision(mut self, revision: u32, attempt: u32) -> Self {
+        self.revision = revision;
+        self.attempt = attempt;
+        self
     }
 
     pub(crate) fn from_invocation(invocation: Invocation) -> Self {
@@ -63,10 +83,14 @@ impl Context {
             namespace: invocation.namespace,
             params: invocation.params,
             dry_run: invocation.dry_run,
+            revision: invocation.revision,
+            attempt: invocation.attempt,
         }
     }
 
-    /// The release (or target) name: `--release`, defaulting to the policy's name.
+    /// The release (or target) name: `--release`, defaulting to the manifest's `release`
+    /// template rendered with the parameters (`drain-{node}` → `drain-node-1`), else to the
+    /// policy's name.
     ///
     /// ```
     /// let ctx = cutover_guest_sdk::Context::new("web", "shop", "{}", false);
@@ -96,6 +120,40 @@ impl Context {
     /// ```
     pub fn dry_run(&self) -> bool {
         self.dry_run
+    }
+
+    /// The number of the release revision this run writes (1, 2, 3, ... per release), or 0 on a
+    /// dry run, which writes none. [`Context::revision`] reads a revision of the history by
+    /// number; this is the run's own.
+    ///
+    /// ```
+    /// let ctx = cutover_guest_sdk::Context::new("web", "shop", "{}", false).with_revision(3, 1);
+    /// assert_eq!(ctx.revision_number(), 3);
+    /// ```
+    pub fn revision_number(&self) -> u32 {
+        self.revision
+    }
+
+    /// 1 for a new run; 2, 3, ... when `cutover resume` continues an interrupted or failed run
+    /// of the same revision from its checkpoint ([`Context::restore`]).
+    ///
+    /// ```
+    /// let ctx = cutover_guest_sdk::Context::new("web", "shop", "{}", false);
+    /// assert_eq!(ctx.attempt(), 1);
+    /// ```
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// Whether this run continues an earlier attempt of its revision: [`Context::attempt`] > 1.
+    ///
+    /// ```
+    /// let ctx = cutover_guest_sdk::Context::new("web", "shop", "{}", false).with_revision(2, 3);
+    /// assert!(ctx.is_resume());
+    /// assert!(!cutover_guest_sdk::Context::new("web", "shop", "{}", false).is_resume());
+    /// ```
+    pub fn is_resume(&self) -> bool {
+        self.attempt > 1
     }
 
     /// The parameters, deserialized into `T`. The host has checked them against the manifest

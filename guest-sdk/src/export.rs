@@ -10,6 +10,7 @@
 /// | `name` | the policy's name: a DNS-1123 label (at most 63 of `a-z`, `0-9`, `-`; alphanumeric at both ends) |
 /// | `version` | semver, usually `env!("CARGO_PKG_VERSION")` |
 /// | `description` | one line |
+/// | `release` | optional: the template of the release name when the operator gives no `--release`, such as `"drain-{node}"`: lowercase letters, digits, `-` and `.`, and `{param}` placeholders naming declared `string` or `integer` parameters that are required or have a default; without it, the policy's name |
 /// | `params` | `[{ name: "...", type: "...", required: bool, default: literal, description: "..." }, ...]`; `name` and `type` are required; `type` is `string`, `integer`, `number`, `boolean`, `duration` or `string-list`; `default` is a string, number or bool literal or `["a", "b"]` |
 /// | `capabilities` | `["cluster/cordon", "cluster/evict:v1/Pod@*", ...]`, see `docs/capabilities.md` |
 /// | `run` | a `fn(&Context) -> Result<impl Into<String>, Error>` (or a closure); its `Ok` is the run's one-line summary |
@@ -53,6 +54,7 @@
 ///     name: "hello",
 ///     version: "0.1.0",
 ///     description: "Says \"hello\".",
+///     release: "hello-{who}",
 ///     params: [
 ///         { name: "who", type: "string", default: "world", description: "Whom to greet." },
 ///     ],
@@ -67,6 +69,7 @@ macro_rules! export_policy {
         name: $name:expr,
         version: $version:expr,
         description: $description:expr,
+        $(release: $release:expr,)?
         params: [ $($params:tt)* ],
         capabilities: [ $($caps:tt)* ],
         run: $run:expr $(,)?
@@ -76,6 +79,7 @@ macro_rules! export_policy {
                 name: $name,
                 version: $version,
                 description: $description,
+                $(release: $release,)?
                 params: [ $($params)* ],
                 capabilities: [ $($caps)* ],
             };
@@ -156,6 +160,30 @@ macro_rules! export_policy {
 /// const JSON: [u8; M.json_len()] = M.to_json();
 /// ```
 ///
+/// A release template that names an undeclared parameter:
+///
+/// ```compile_fail,E0080
+/// const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::policy_manifest! {
+///     name: "drain", version: "0.1.0", description: "d",
+///     release: "drain-{nodes}",
+///     params: [{ name: "node", type: "string", required: true }],
+///     capabilities: [],
+/// };
+/// const JSON: [u8; M.json_len()] = M.to_json();
+/// ```
+///
+/// Or with an unbalanced brace:
+///
+/// ```compile_fail,E0080
+/// const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::policy_manifest! {
+///     name: "drain", version: "0.1.0", description: "d",
+///     release: "drain-{node",
+///     params: [{ name: "node", type: "string", required: true }],
+///     capabilities: [],
+/// };
+/// const JSON: [u8; M.json_len()] = M.to_json();
+/// ```
+///
 /// An unknown field:
 ///
 /// ```compile_fail
@@ -171,6 +199,7 @@ macro_rules! policy_manifest {
         name: $name:expr,
         version: $version:expr,
         description: $description:expr,
+        $(release: $release:expr,)?
         params: [ $( { $($param:tt)* } ),* $(,)? ],
         capabilities: [ $($cap:expr),* $(,)? ] $(,)?
     ) => {{
@@ -185,6 +214,7 @@ macro_rules! policy_manifest {
             __CUTOVER_PARAMS,
             __CUTOVER_CAPABILITIES,
         )
+        $(.release($release))?
     }};
 }
 

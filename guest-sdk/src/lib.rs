@@ -55,7 +55,8 @@
 //!
 //! # Map of the crate
 //!
-//! - [`Context`]: the invocation (release, namespace, [`Context::params`], dry run), the
+//! - [`Context`]: the invocation (release, namespace, [`Context::params`], dry run,
+//!   [`Context::revision_number`], [`Context::attempt`]/[`Context::is_resume`]), the
 //!   runtime (log, [`Context::now`], [`Context::sleep`], [`Context::progress`],
 //!   [`Context::checkpoint`]/[`Context::restore`]), and every host call:
 //!   - typed cluster calls ([`Context::get`], [`Context::list`], [`Context::apply`],
@@ -63,7 +64,7 @@
 //!     `_in` variants for another namespace);
 //!   - node and pod calls ([`Context::cordon`], [`Context::uncordon`], [`Context::evict`]);
 //!   - dynamic calls on an [`ObjectRef`] with JSON ([`Context::get_dynamic`], ...);
-//!   - release history ([`Context::store_revision`], [`Context::revisions`], ...).
+//!   - release history ([`Context::record`], [`Context::revisions`], [`Context::revision`]).
 //! - [`Error`]: the WIT error variant; `?` works on every call.
 //! - [`params::Duration`]: Go/Helm durations (`90s`, `5m`, `1h30m`) in parameters.
 //! - [`export_policy!`], [`policy_manifest!`], [`manifest`]: the export and the manifest.
@@ -105,6 +106,8 @@ pub use k8s_openapi;
 /// export macro is `bindings::__export_rollout_policy!`. Prefer [`Context`] and
 /// [`export_policy!`], which wrap them.
 #[allow(missing_docs)] // generated; the WIT comments become the docs where it has them
+// The `run` export's canonical-ABI shim takes the invocation flattened: nine core parameters.
+#[allow(clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
         world: "rollout-policy",

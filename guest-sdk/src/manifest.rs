@@ -39,6 +39,7 @@ pub struct Manifest {
     name: &'static str,
     version: &'static str,
     description: &'static str,
+    release: Option<&'static str>,
     params: &'static [Param],
     capabilities: &'static [&'static str],
 }
@@ -342,9 +343,37 @@ impl Manifest {
             name,
             version,
             description,
+            release: None,
             params,
             capabilities,
         }
+    }
+
+    /// Sets the template of the release name (the macros' `release: "drain-{node}"`): what
+    /// the host names the run's release when the operator gives no `--release`. Its text is
+    /// lowercase letters, digits, `-` and `.`; each `{param}` names a declared `string` or
+    /// `integer` parameter that is required or has a default, checked at compile time. The host
+    /// substitutes the values and makes the result a release name (docs/manifest.md).
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::{Manifest, Param};
+    /// const P: &[Param] = &[Param::new().name("node").type_name("string").required(true)];
+    /// const M: Manifest = Manifest::new("drain", "0.1.0", "d", P, &[]).release("drain-{node}");
+    /// assert_eq!(M.release_template(), Some("drain-{node}"));
+    /// ```
+    pub const fn release(mut self, template: &'static str) -> Manifest {
+        self.release = Some(template);
+        self
+    }
+
+    /// The template of the release name, if the manifest has one.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// assert_eq!(Manifest::new("spin", "0.1.0", "d", &[], &[]).release_template(), None);
+    /// ```
+    pub const fn release_template(&self) -> Option<&'static str> {
+        self.release
     }
 
     /// The policy's name.
@@ -407,6 +436,43 @@ impl Manifest {
             }
             i += 1;
         }
+        if let Some(template) = self.release {
+            self.check_release(template);
+        }
+    }
+
+    /// Panics unless the release template is well formed and each placeholder names a declared
+    /// `string` or `integer` parameter that always has a value, as the host checks it.
+    const fn check_release(&self, template: &'static str) {
+        if let Err(reason) = policy::release_template(template) {
+            panic!("{}", reason);
+        }
+        let t = template.as_bytes();
+        let mut from = 0;
+        while let Some((start, end)) = policy::release_template_placeholder(template, from) {
+            let name = t.split_at(end).0.split_at(start).1;
+            let mut found = None;
+            let mut i = 0;
+            while i < self.params.len() {
+                if eq(self.params[i].name.as_bytes(), name) {
+                    found = Some(i);
+                }
+                i += 1;
+            }
+            let param = match found {
+                Some(i) => &self.params[i],
+                None => panic!("the release template names a parameter that is not declared"),
+            };
+            if !matches!(param.ty, Some(ParamType::String | ParamType::Integer)) {
+                panic!("the release template names a parameter that is not a string or an integer");
+            }
+            if !param.required && param.default.is_none() {
+                panic!(
+                    "the release template names a parameter that may be unset: make it required or give it a default"
+                );
+            }
+            from = end + 1;
+        }
     }
 
     /// The length of the JSON text in bytes; checks the manifest first.
@@ -453,6 +519,10 @@ impl Manifest {
         w.string(self.version);
         w.raw(b",\"description\":");
         w.string(self.description);
+        if let Some(template) = self.release {
+            w.raw(b",\"release\":");
+            w.string(template);
+        }
         w.raw(b",\"params\":[");
         let mut i = 0;
         while i < self.params.len() {
@@ -734,6 +804,61 @@ mod tests {
             v["capabilities"][2],
             "cluster/patch:apps/v1/Deployment@{namespace}"
         );
+    }
+
+    #[test]
+    fn release_template_is_written_after_the_description() {
+        const M: Manifest = crate::policy_manifest! {
+            name: "restart",
+            version: "0.1.0",
+            description: "d",
+            release: "restart-{kind}-{name}",
+            params: [
+                { name: "kind", type: "string", default: "Deployment" },
+                { name: "name", type: "string", required: true },
+            ],
+            capabilities: [],
+        };
+        const J: [u8; M.json_len()] = M.to_json();
+        let text = std::str::from_utf8(&J).unwrap();
+        assert!(
+            text.contains(r#""description":"d","release":"restart-{kind}-{name}","params""#),
+            "{text}"
+        );
+        assert!(!std::str::from_utf8(&JSON).unwrap().contains("release"));
+    }
+
+    #[test]
+    fn refuses_bad_release_templates() {
+        const PARAMS: &[Param] = &[
+            Param::new().name("node").type_name("string").required(true),
+            Param::new()
+                .name("count")
+                .type_name("integer")
+                .default(Value::Number("3")),
+            Param::new().name("maybe").type_name("string"),
+            Param::new()
+                .name("force")
+                .type_name("boolean")
+                .default(Value::Bool(false)),
+        ];
+        let with = |t: &'static str| Manifest::new("ok", "0.1.0", "d", PARAMS, &[]).release(t);
+        for good in ["drain-{node}", "{node}.{count}", "fixed", ""] {
+            assert!(!refused(with(good)), "{good}");
+        }
+        for bad in [
+            "drain-{nodes}",
+            "drain-{node",
+            "drain-node}",
+            "drain-{{node}}",
+            "drain-{}",
+            "Drain-{node}",
+            "drain_{node}",
+            "drain-{force}",
+            "drain-{maybe}",
+        ] {
+            assert!(refused(with(bad)), "{bad}");
+        }
     }
 
     #[test]

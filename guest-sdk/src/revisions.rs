@@ -1,67 +1,81 @@
-//! Helm-style release history on [`Context`]: store a revision, set its status, read the history.
+//! Helm-style release history on [`Context`]: record what the run's revision applies, read the
+//! history. The host numbers revisions and sets their statuses; a policy only reads them.
 
 use serde_json::Value;
 
 use crate::bindings::cutover::policy::revisions as wit;
 use crate::{Context, Error};
 
-/// Where a revision stands, as `helm history` shows it.
+/// Where a revision stands, as `helm history` shows it. The host sets it; a policy only reads it.
 ///
 /// ```
 /// use cutover_guest_sdk::RevisionStatus;
-/// assert_eq!(RevisionStatus::RolledBack.as_str(), "rolled-back");
+/// assert_eq!(RevisionStatus::PendingRollback.as_str(), "pending-rollback");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RevisionStatus {
-    /// Being rolled out.
-    Pending,
+    /// The first revision of the release, being rolled out.
+    PendingInstall,
+    /// A later revision, being rolled out.
+    PendingUpgrade,
+    /// A rollback to an earlier revision, being rolled out.
+    PendingRollback,
     /// The release's current revision.
     Deployed,
-    /// Replaced by a later deployed revision.
-    Superseded,
     /// Its run failed.
     Failed,
-    /// Undone by a rollback.
-    RolledBack,
+    /// Replaced by a later deployed revision.
+    Superseded,
+    /// The release was uninstalled.
+    Uninstalled,
 }
 
 impl RevisionStatus {
-    /// The WIT name: `pending`, `deployed`, `superseded`, `failed`, `rolled-back`.
+    /// The WIT name, as `helm history` prints it: `pending-install`, `pending-upgrade`,
+    /// `pending-rollback`, `deployed`, `failed`, `superseded`, `uninstalled`.
     ///
     /// ```
     /// assert_eq!(cutover_guest_sdk::RevisionStatus::Deployed.as_str(), "deployed");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
-            RevisionStatus::Pending => "pending",
+            RevisionStatus::PendingInstall => "pending-install",
+            RevisionStatus::PendingUpgrade => "pending-upgrade",
+            RevisionStatus::PendingRollback => "pending-rollback",
             RevisionStatus::Deployed => "deployed",
-            RevisionStatus::Superseded => "superseded",
             RevisionStatus::Failed => "failed",
-            RevisionStatus::RolledBack => "rolled-back",
+            RevisionStatus::Superseded => "superseded",
+            RevisionStatus::Uninstalled => "uninstalled",
         }
     }
-}
 
-impl From<RevisionStatus> for wit::RevisionStatus {
-    fn from(s: RevisionStatus) -> Self {
-        match s {
-            RevisionStatus::Pending => wit::RevisionStatus::Pending,
-            RevisionStatus::Deployed => wit::RevisionStatus::Deployed,
-            RevisionStatus::Superseded => wit::RevisionStatus::Superseded,
-            RevisionStatus::Failed => wit::RevisionStatus::Failed,
-            RevisionStatus::RolledBack => wit::RevisionStatus::RolledBack,
-        }
+    /// Whether the revision is still being rolled out (one of the `pending-...` statuses).
+    ///
+    /// ```
+    /// use cutover_guest_sdk::RevisionStatus;
+    /// assert!(RevisionStatus::PendingUpgrade.is_pending());
+    /// assert!(!RevisionStatus::Deployed.is_pending());
+    /// ```
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            RevisionStatus::PendingInstall
+                | RevisionStatus::PendingUpgrade
+                | RevisionStatus::PendingRollback
+        )
     }
 }
 
 impl From<wit::RevisionStatus> for RevisionStatus {
     fn from(s: wit::RevisionStatus) -> Self {
         match s {
-            wit::RevisionStatus::Pending => RevisionStatus::Pending,
+            wit::RevisionStatus::PendingInstall => RevisionStatus::PendingInstall,
+            wit::RevisionStatus::PendingUpgrade => RevisionStatus::PendingUpgrade,
+            wit::RevisionStatus::PendingRollback => RevisionStatus::PendingRollback,
             wit::RevisionStatus::Deployed => RevisionStatus::Deployed,
-            wit::RevisionStatus::Superseded => RevisionStatus::Superseded,
             wit::RevisionStatus::Failed => RevisionStatus::Failed,
-            wit::RevisionStatus::RolledBack => RevisionStatus::RolledBack,
+            wit::RevisionStatus::Superseded => RevisionStatus::Superseded,
+            wit::RevisionStatus::Uninstalled => RevisionStatus::Uninstalled,
         }
     }
 }
@@ -85,7 +99,8 @@ pub struct Revision {
     pub policy: String,
     /// The parameters it ran with, a JSON object.
     pub params: Value,
-    /// The manifests it applied, a JSON array.
+    /// The objects it applied, a JSON array (every `apply` of its run, or what it
+    /// [`record`](Context::record)ed).
     pub manifests: Value,
     /// When it last changed, RFC 3339.
     pub updated: String,
@@ -117,39 +132,25 @@ impl TryFrom<wit::Revision> for Revision {
 /// The host of this version checks the capability but does not store history yet: every call
 /// returns [`Error::Unavailable`](crate::Error) until release storage lands.
 impl Context {
-    /// Records a new revision of the run's release with the manifests it applies; returns its
-    /// number. Needs `revisions/store-revision`.
+    /// Records what this run's revision applies — the manifests a rollback to it re-applies —
+    /// and a one-line description. Without it the revision keeps every object the run applied
+    /// (the host records each `apply` by itself); `record` replaces that list. Does nothing on a
+    /// dry run. Needs `revisions/record`.
     ///
     /// ```no_run
     /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
     /// use serde_json::json;
     /// let manifests = [json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web"}})];
-    /// let number = ctx.store_revision(&manifests, "canary 10%")?;
-    /// # let _ = number; Ok(()) }
-    /// ```
-    pub fn store_revision(&self, manifests: &[Value], description: &str) -> Result<u32, Error> {
-        let json = serde_json::to_string(manifests)?;
-        Ok(wit::store_revision(&json, description)?)
-    }
-
-    /// Changes the status of one revision. Needs `revisions/set-status`.
-    ///
-    /// ```no_run
-    /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
-    /// use cutover_guest_sdk::RevisionStatus;
-    /// ctx.set_revision_status(3, RevisionStatus::Superseded, "replaced by 4")?;
+    /// ctx.record(&manifests, "canary 10%")?;
     /// # Ok(()) }
     /// ```
-    pub fn set_revision_status(
-        &self,
-        number: u32,
-        status: RevisionStatus,
-        description: &str,
-    ) -> Result<(), Error> {
-        Ok(wit::set_status(number, status.into(), description)?)
+    pub fn record(&self, manifests: &[Value], description: &str) -> Result<(), Error> {
+        let json = serde_json::to_string(manifests)?;
+        Ok(wit::record(&json, description)?)
     }
 
-    /// Every revision of the run's release, oldest first. Needs `revisions/list-revisions`.
+    /// Every revision of the run's release, oldest first, the run's own (pending) included.
+    /// Needs `revisions/list-revisions`.
     ///
     /// ```no_run
     /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
@@ -164,12 +165,16 @@ impl Context {
             .collect()
     }
 
-    /// One revision of the run's release. Needs `revisions/get-revision`.
+    /// One revision of the run's release ([`Context::revision_number`] is the run's own). Needs
+    /// `revisions/get-revision`.
     ///
     /// ```no_run
     /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
-    /// let r = ctx.revision(2)?;
-    /// ctx.info(&format!("revision 2 applied {} manifests", r.manifests.as_array().map_or(0, Vec::len)));
+    /// if ctx.revision_number() > 1 {
+    ///     let previous = ctx.revision(ctx.revision_number() - 1)?;
+    ///     let count = previous.manifests.as_array().map_or(0, Vec::len);
+    ///     ctx.info(&format!("revision {} applied {count} objects", previous.number));
+    /// }
     /// # Ok(()) }
     /// ```
     pub fn revision(&self, number: u32) -> Result<Revision, Error> {
@@ -185,15 +190,15 @@ mod tests {
     fn decodes_revisions() {
         let r = Revision::try_from(wit::Revision {
             number: 2,
-            status: wit::RevisionStatus::RolledBack,
+            status: wit::RevisionStatus::PendingRollback,
             policy: "canary@0.1.0".into(),
             params: r#"{"weight":10}"#.into(),
             manifests: "[]".into(),
             updated: "2026-11-21T13:20:00Z".into(),
-            description: "rolled back".into(),
+            description: "rolling back to 1".into(),
         })
         .unwrap();
-        assert_eq!(r.status, RevisionStatus::RolledBack);
+        assert_eq!(r.status, RevisionStatus::PendingRollback);
         assert_eq!(r.params["weight"], 10);
         let bad = Revision::try_from(wit::Revision {
             number: 3,

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod params;
 pub mod paths;
 pub mod release;
+pub mod release_template;
 pub mod report;
 pub mod sandbox;
 pub mod source;

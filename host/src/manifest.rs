@@ -29,6 +29,10 @@ pub struct Manifest {
     pub version: String,
     #[serde(default)]
     pub description: String,
+    /// The template of the release name (`drain-{node}`), rendered from the run's parameters
+    /// when the operator gives no `--release` ([`crate::release_template`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
     #[serde(default)]
     pub params: Vec<ParamSpec>,
     #[serde(default)]
@@ -221,6 +225,42 @@ impl Manifest {
             ));
         }
         self.capabilities()?;
+        if let Some(template) = &self.release {
+            self.check_release_template(template)?;
+        }
+        Ok(())
+    }
+
+    /// The release template's syntax, and each placeholder naming a declared `string` or
+    /// `integer` parameter that always has a value (required, or with a default).
+    fn check_release_template(&self, template: &str) -> Result<(), ManifestError> {
+        use cutover_grammar::policy::{check_release_template, release_template_placeholder};
+        let invalid = |m: String| Err(ManifestError::Invalid(m));
+        if let Err(e) = check_release_template(template) {
+            return invalid(e.to_string());
+        }
+        let mut from = 0;
+        while let Some((start, end)) = release_template_placeholder(template, from) {
+            let name = &template[start..end];
+            from = end + 1;
+            let Some(param) = self.param(name) else {
+                return invalid(format!(
+                    "the release template `{}` names `{{{name}}}`, which is not a declared parameter",
+                    shown(template)
+                ));
+            };
+            if !matches!(param.kind, ParamType::String | ParamType::Integer) {
+                return invalid(format!(
+                    "the release template names parameter `{name}`, a {}: only string and integer parameters can name a release",
+                    param.kind.as_str()
+                ));
+            }
+            if !param.required && param.default.is_none() {
+                return invalid(format!(
+                    "the release template names parameter `{name}`, which may be unset: make it required or give it a default"
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -417,5 +457,42 @@ mod tests {
         let future = good.replace("\"manifestVersion\":1", "\"manifestVersion\":7");
         let manifest: Manifest = serde_json::from_str(&future).unwrap();
         assert!(matches!(manifest.check(), Err(ManifestError::Version(7))));
+    }
+
+    #[test]
+    fn release_templates_name_declared_parameters() {
+        let with = |release: &str| {
+            let text = serde_json::json!({
+                "manifestVersion": 1, "name": "drain", "version": "0.1.0",
+                "release": release,
+                "params": [
+                    {"name": "node", "type": "string", "required": true},
+                    {"name": "count", "type": "integer", "default": 3},
+                    {"name": "maybe", "type": "string"},
+                    {"name": "force", "type": "boolean", "default": false},
+                ],
+            });
+            serde_json::from_value::<Manifest>(text).unwrap().check()
+        };
+        for good in ["drain-{node}", "{node}-{count}", "fixed", ""] {
+            assert!(with(good).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            (
+                "drain-{nodes}",
+                "`{nodes}`, which is not a declared parameter",
+            ),
+            ("drain-{node", "must be closed by `}`"),
+            ("drain-node}", "must close a `{`"),
+            ("drain-{}", "a parameter's name in braces"),
+            ("Drain-{node}", "lowercase letters"),
+            ("drain-{force}", "a boolean: only string and integer"),
+            ("drain-{maybe}", "may be unset"),
+            ("x\u{1b}[2J{node}", "lowercase letters"),
+        ] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad:?}: {err}");
+            assert!(!err.chars().any(crate::text::is_unsafe), "{err}");
+        }
     }
 }

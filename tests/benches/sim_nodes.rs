@@ -170,6 +170,8 @@ async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize) -> Poin
             .expect("no parameters to resolve")
             .to_string(),
         dry_run: false,
+        revision: 0,
+        attempt: 1,
     };
     let clock = Clock::tokio();
     let state = RunState::new(RunSetup {

@@ -53,6 +53,8 @@ async fn run_with(
         namespace: "default".into(),
         params: params.into(),
         dry_run: false,
+        revision: 0,
+        attempt: 1,
     };
     sandbox.run(&prepared, state, &invocation).await
 }

@@ -8,12 +8,7 @@ pub const CLUSTER_OPERATIONS: &[&str] = &[
     "get", "list", "apply", "patch", "delete", "scale", "cordon", "uncordon", "evict", "wait",
 ];
 /// Operations of the `revisions` interface that a capability can name.
-pub const REVISION_OPERATIONS: &[&str] = &[
-    "store-revision",
-    "set-status",
-    "list-revisions",
-    "get-revision",
-];
+pub const REVISION_OPERATIONS: &[&str] = &["record", "list-revisions", "get-revision"];
 /// The placeholder for the run's namespace.
 pub const RUN_NAMESPACE: &str = "{namespace}";
 
@@ -133,7 +128,7 @@ impl Invalid {
                 "unknown operation; cluster has: get, list, apply, patch, delete, scale, cordon, uncordon, evict, wait"
             }
             Invalid::UnknownOperation(Interface::Revisions) => {
-                "unknown operation; revisions has: store-revision, set-status, list-revisions, get-revision"
+                "unknown operation; revisions has: record, list-revisions, get-revision"
             }
             Invalid::UnknownOperation(Interface::Any) | Invalid::AnyInterfaceOneOperation => {
                 "with interface `*` the operation must be `*` too"

@@ -33,7 +33,11 @@ fn validator_and_parser_accept_exactly_the_same_strings() {
             Ok("cluster/wait:policy/v1beta1/*"),
         ),
         ("revisions/*", Ok("revisions/*")),
-        ("revisions/store-revision", Ok("revisions/store-revision")),
+        ("revisions/record", Ok("revisions/record")),
+        (
+            "revisions/store-revision",
+            Err("unknown operation `store-revision`"),
+        ),
         ("*/*", Ok("*/*")),
         ("*/*:apps/v1/*@shop", Ok("*/*:apps/v1/*@shop")),
         ("", Err("expected <interface>/<operation>")),
@@ -52,13 +56,10 @@ fn validator_and_parser_accept_exactly_the_same_strings() {
         ("cluster/", Err("unknown operation ``")),
         ("cluster/Get", Err("unknown operation `Get`")),
         ("cluster/get/x", Err("unknown operation `get/x`")),
-        (
-            "cluster/store-revision",
-            Err("unknown operation `store-revision`"),
-        ),
+        ("cluster/record", Err("unknown operation `record`")),
         (
             "revisions/get",
-            Err("unknown operation `get`; revisions has: store-revision"),
+            Err("unknown operation `get`; revisions has: record, list-revisions, get-revision"),
         ),
         ("*/get", Err("must be `*` too")),
         ("cluster/get:", Err("the kind must be written")),
@@ -196,8 +197,8 @@ fn coverage_follows_the_pattern_order() {
             .covers(&cap("cluster/patch:apps/v1/Deployment"))
     );
     assert!(!cap("cluster/get").covers(&cap("cluster/delete")));
-    assert!(cap("*/*").covers(&cap("revisions/store-revision")));
-    assert!(!cap("cluster/*").covers(&cap("revisions/store-revision")));
+    assert!(cap("*/*").covers(&cap("revisions/record")));
+    assert!(!cap("cluster/*").covers(&cap("revisions/record")));
     assert!(!cap("cluster/get@{namespace}").covers(&cap("cluster/get@shop")));
     assert!(
         cap("cluster/get@{namespace}")
@@ -229,7 +230,7 @@ fn calls_are_allowed_by_matching_capabilities() {
     assert_eq!(patch.to_string(), "cluster/patch:apps/v1/Deployment@shop");
     let revisions = Call {
         interface: "revisions",
-        operation: "store-revision",
+        operation: "record",
         api_version: None,
         kind: None,
         namespace: None,

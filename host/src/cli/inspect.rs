@@ -31,6 +31,11 @@ pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError
     println!("Name:         {}", line(&manifest.name));
     println!("Version:      {}", line(&manifest.version));
     println!("Description:  {}", line(&manifest.description));
+    // What `--release` defaults to: the template, or the policy's name.
+    match &manifest.release {
+        Some(template) => println!("Release:      {} (from the parameters)", line(template)),
+        None => println!("Release:      {} (the policy's name)", line(&manifest.name)),
+    }
     println!("Source:       {}", line(&origin));
     println!("Digest:       sha256:{}", source.digest);
     println!("Size:         {} bytes", source.bytes.len());

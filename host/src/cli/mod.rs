@@ -94,7 +94,8 @@ struct RunArgs {
     /// A bundled policy's name or a path to a .wasm file.
     policy: String,
     /// The release (target) name the run acts for: a DNS-1123 name of at most 53 characters,
-    /// as Helm's; defaults to the policy's name.
+    /// as Helm's; defaults to the name the policy's manifest derives from the parameters
+    /// (`drain-{node}`), else to the policy's name.
     #[arg(long)]
     release: Option<String>,
     /// Set a parameter (repeatable): --set node=worker-1.

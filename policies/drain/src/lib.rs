@@ -9,9 +9,7 @@ mod plan;
 mod pod;
 
 use cutover_guest_sdk::params::Duration;
-use cutover_guest_sdk::{
-    Condition, Context, Error, ListParams, Timestamp, export_policy, warn,
-};
+use cutover_guest_sdk::{Condition, Context, Error, ListParams, Timestamp, export_policy, warn};
 use serde::Deserialize;
 
 use crate::plan::{Options, Plan};
@@ -206,6 +204,7 @@ export_policy! {
     name: "drain",
     version: env!("CARGO_PKG_VERSION"),
     description: "Cordon a node and evict its pods, honouring PodDisruptionBudgets (kubectl drain).",
+    release: "drain-{node}",
     params: [
         { name: "node", type: "string", required: true, description: "The node to drain." },
         { name: "timeout", type: "duration",

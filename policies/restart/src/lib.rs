@@ -68,6 +68,7 @@ export_policy! {
     name: "restart",
     version: env!("CARGO_PKG_VERSION"),
     description: "Restart a Deployment, DaemonSet or StatefulSet and wait for it to roll out (kubectl rollout restart).",
+    release: "restart-{kind}-{name}",
     params: [
         { name: "kind", type: "string", default: "Deployment",
           description: "Deployment, DaemonSet or StatefulSet." },

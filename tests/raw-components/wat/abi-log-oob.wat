@@ -20,7 +20,7 @@
               (then unreachable))))
     (local.get $ptr))
   (data (i32.const 16) "raw ok")
-  (func (export "run") (param i32 i32 i32 i32 i32 i32 i32) (result i32)
+  (func (export "run") (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
     (call $log (i32.const 1) (i32.const 0xffffff00) (i32.const 4096))
     (i32.store8 (i32.const 0) (i32.const 0))
     (i32.store (i32.const 4) (i32.const 16))

@@ -18,7 +18,7 @@
               (then unreachable))))
     (local.get $ptr))
   (data (i32.const 32) "raw ok")
-  (func (export "run") (param i32 i32 i32 i32 i32 i32 i32) (result i32)
+  (func (export "run") (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
     (i32.store8 (i32.const 1) (i32.const 0))
     (i32.store (i32.const 5) (i32.const 32))
     (i32.store (i32.const 9) (i32.const 6))

@@ -17,7 +17,7 @@
                         (i32.const -1))
               (then unreachable))))
     (local.get $ptr))
-  (func (export "run") (param i32 i32 i32 i32 i32 i32 i32) (result i32)
+  (func (export "run") (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
     (i32.store8 (i32.const 0) (i32.const 0))
     (i32.store (i32.const 4) (i32.const 0xffff0000))
     (i32.store (i32.const 8) (i32.const 64))

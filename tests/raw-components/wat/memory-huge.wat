@@ -18,7 +18,7 @@
               (then unreachable))))
     (local.get $ptr))
   (data (i32.const 16) "raw ok")
-  (func (export "run") (param i32 i32 i32 i32 i32 i32 i32) (result i32)
+  (func (export "run") (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
     (i32.store8 (i32.const 0) (i32.const 0))
     (i32.store (i32.const 4) (i32.const 16))
     (i32.store (i32.const 8) (i32.const 6))

@@ -19,9 +19,10 @@
               (then unreachable))))
     (local.get $ptr))
   (data (i32.const 16) "raw ok")
-  ;; run(invocation) -> result<outcome, error>: the result goes through a return area:
+  ;; run(invocation) -> result<outcome, error>: the invocation flattens to nine i32s (three
+  ;; strings, dry-run, revision, attempt); the result goes through a return area:
   ;; byte 0 the discriminant (0 ok), then at 4 the summary's pointer and at 8 its length.
-  (func (export "run") (param i32 i32 i32 i32 i32 i32 i32) (result i32)
+  (func (export "run") (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
     (i32.store8 (i32.const 0) (i32.const 0))
     (i32.store (i32.const 4) (i32.const 16))
     (i32.store (i32.const 8) (i32.const 6))

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::capabilities::Capability;
 use crate::cli::{CliError, RunArgs};
+use crate::manifest::Manifest;
 use crate::sandbox::limits::Limits;
 use crate::source::PolicySource;
 
@@ -48,18 +49,7 @@ pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, Cli
     if let Some(namespace) = &args.cluster.namespace {
         crate::cluster::target::check_namespace(namespace).map_err(CliError::bad_input)?;
     }
-    let release = match &args.release {
-        Some(release) => release.clone(),
-        None => manifest.name.clone(),
-    };
-    crate::release::check_name(&release).map_err(|e| {
-        let hint = if args.release.is_none() {
-            " (it defaults to the policy's name: give --release)"
-        } else {
-            ""
-        };
-        CliError::bad_input(format!("{e}{hint}"))
-    })?;
+    let release = release(args.release.as_deref(), manifest, &params)?;
     let declared = manifest.capabilities().map_err(CliError::bad_input)?;
     let mut granted = args
         .allow
@@ -84,4 +74,27 @@ pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, Cli
         granted,
         limits,
     })
+}
+
+/// The release the run acts for: `--release`; else the manifest's template rendered with the
+/// parameters (defaults filled in); else the policy's name.
+fn release(given: Option<&str>, manifest: &Manifest, params: &Value) -> Result<String, CliError> {
+    let (release, hint) = match (given, &manifest.release) {
+        (Some(release), _) => (release.to_string(), String::new()),
+        (None, Some(template)) => {
+            let hint = format!(
+                " (the policy names its release `{}` from its parameters: give --release)",
+                crate::text::escape(template, 64)
+            );
+            let release = crate::release_template::render(template, params)
+                .map_err(|e| CliError::bad_input(format!("{e}{hint}")))?;
+            (release, hint)
+        }
+        (None, None) => (
+            manifest.name.clone(),
+            " (it defaults to the policy's name: give --release)".to_string(),
+        ),
+    };
+    crate::release::check_name(&release).map_err(|e| CliError::bad_input(format!("{e}{hint}")))?;
+    Ok(release)
 }

@@ -8,21 +8,8 @@ use crate::sandbox::bindings::cutover::policy::types::Error;
 use crate::sandbox::state::RunState;
 
 impl revisions::Host for RunState {
-    async fn store_revision(
-        &mut self,
-        _manifests: String,
-        _description: String,
-    ) -> Result<u32, Error> {
-        self.unavailable("store-revision").await
-    }
-
-    async fn set_status(
-        &mut self,
-        _number: u32,
-        _status: revisions::RevisionStatus,
-        _description: String,
-    ) -> Result<(), Error> {
-        self.unavailable("set-status").await
+    async fn record(&mut self, _manifests: String, _description: String) -> Result<(), Error> {
+        self.unavailable("record").await
     }
 
     async fn list_revisions(&mut self) -> Result<Vec<revisions::Revision>, Error> {
