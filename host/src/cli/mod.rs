@@ -6,7 +6,8 @@ mod exit;
 mod inspect;
 mod output;
 mod policies;
-mod run;
+mod releases;
+pub(crate) mod run;
 mod signals;
 mod sim;
 
@@ -37,6 +38,21 @@ enum Command {
     Inspect(InspectArgs),
     /// Run a policy against a cluster, or the simulated cluster with --sim.
     Run(Box<RunArgs>),
+    /// Continue a release's interrupted or failed run from its checkpoint.
+    Resume(Box<releases::ResumeArgs>),
+    /// Show a release's revisions.
+    History(releases::HistoryArgs),
+    /// Show a release's latest revision: its status, lock, journal and checkpoint.
+    Status(releases::StatusArgs),
+    /// Show a revision's values, the objects it applied, or all of it.
+    Get(releases::GetArgs),
+    /// List releases (their latest revisions).
+    #[command(visible_alias = "ls")]
+    List(releases::ListArgs),
+    /// Undo an interrupted or failed run, or return a release to an earlier revision.
+    Rollback(releases::RollbackArgs),
+    /// Delete what a release created, and its history.
+    Uninstall(releases::UninstallArgs),
     /// The simulated cluster.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -155,7 +171,7 @@ struct ReleaseFlags {
 }
 
 /// How to reach the cluster, as kubectl takes it.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 struct ClusterArgs {
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
     #[arg(long, value_name = "PATH")]
@@ -275,6 +291,13 @@ pub fn main() -> std::process::ExitCode {
                 let clock = clock.unwrap_or_else(Clock::tokio);
                 run::execute(*args, clock).await
             }
+            Command::Resume(args) => releases::resume(*args).await,
+            Command::History(args) => releases::history(args).await,
+            Command::Status(args) => releases::status(args).await,
+            Command::Get(args) => releases::get(args).await,
+            Command::List(args) => releases::list(args).await,
+            Command::Rollback(args) => releases::rollback(args).await,
+            Command::Uninstall(args) => releases::uninstall(args).await,
             Command::Sim(SimCommand::Serve(args)) => sim::serve(args).await,
             Command::Completion(args) => completion::execute(args.shell),
         }

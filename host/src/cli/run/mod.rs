@@ -9,7 +9,7 @@ mod connect;
 mod execute;
 mod inputs;
 mod prepare;
-pub(super) mod release;
+pub(in crate::cli) mod release;
 mod report;
 mod resolve;
 
@@ -40,7 +40,7 @@ pub(super) async fn execute(args: RunArgs, clock: Clock) -> Result<ExitCode, Cli
 }
 
 /// The pipeline, for a new revision or a resume of the latest.
-pub(super) async fn execute_as(
+pub(in crate::cli) async fn execute_as(
     args: RunArgs,
     clock: Clock,
     start: release::Start,

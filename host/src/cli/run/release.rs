@@ -87,8 +87,8 @@ pub(in crate::cli) async fn take_lock(
 pub(in crate::cli) enum Start {
     /// A new revision.
     New,
-    /// `cutover resume`: the latest revision, again.
-    Resume,
+    /// `cutover resume`: the latest revision, again, with the policy it ran (by digest).
+    Resume { digest: String },
 }
 
 /// Locks the release and writes (or, for a resume, takes up) its pending revision. Nothing on
@@ -136,7 +136,14 @@ pub(super) async fn begin(
             )
             .await
         }
-        Start::Resume => {
+        Start::Resume { digest } if *digest != format!("sha256:{}", policy.digest) => {
+            let _ = lock.release().await;
+            return Err(CliError::bad_input(format!(
+                "release {} was run with the policy {digest}, and {} is sha256:{}: give the same policy with --policy",
+                inputs.release, args.policy, policy.digest
+            )));
+        }
+        Start::Resume { .. } => {
             lifecycle::begin_resume(&store, lock.identity().to_string(), clock.wall_now()).await
         }
     };

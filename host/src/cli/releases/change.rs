@@ -1,0 +1,222 @@
+//! `cutover rollback` and `cutover uninstall`: each under the release's lock, with `--dry-run`
+//! showing the plan and changing nothing.
+
+use cutover_clock::Clock;
+use serde_json::json;
+
+use super::{RollbackArgs, UninstallArgs, cluster_error, open};
+use crate::cli::run::release::{lifecycle_error, take_lock};
+use crate::cli::{CliError, ExitCode, Format, output};
+use crate::release::lifecycle::{self, RolledBack};
+use crate::release::lock::Lock;
+use crate::release::store;
+use crate::release::undo::UndoReport;
+use crate::text;
+
+async fn let_go(lock: Lock) {
+    if let Err(e) = lock.release().await {
+        tracing::warn!("cannot release the lock: {e}");
+    }
+}
+
+fn print_report(report: &UndoReport) {
+    for line in &report.undone {
+        println!("  undone: {}", text::line(line));
+    }
+    for line in &report.conflicts {
+        println!("  left as it is (changed since): {}", text::line(line));
+    }
+    for line in &report.failed {
+        println!("  failed: {}", text::line(line));
+    }
+    for line in &report.irreversible {
+        println!("  not reversible: {}", text::line(line));
+    }
+}
+
+pub(in crate::cli) async fn rollback(args: RollbackArgs) -> Result<ExitCode, CliError> {
+    let clock = Clock::tokio();
+    let (cluster, _, store) = open(&args.release, &args.cluster, &clock).await?;
+    let lock = take_lock(&cluster, &args.release, &clock).await?;
+    let result = rollback_locked(&args, &cluster, &store, &lock, &clock).await;
+    let_go(lock).await;
+    result
+}
+
+async fn rollback_locked(
+    args: &RollbackArgs,
+    cluster: &crate::cluster::Cluster,
+    store: &store::ReleaseStore,
+    lock: &Lock,
+    clock: &Clock,
+) -> Result<ExitCode, CliError> {
+    let history = store.history().await.map_err(cluster_error)?;
+    let plan = lifecycle::plan_rollback(&args.release, &history, args.revision)
+        .map_err(lifecycle_error)?;
+    if args.dry_run {
+        match args.output.output {
+            Format::Table => {
+                if let Some(n) = plan.undo_in_place {
+                    println!("Would undo the run of revision {n} through its journal");
+                }
+                if let (Some(to), Some(new)) = (plan.target, plan.new_revision) {
+                    println!("Would write revision {new} \"Rollback to {to}\"");
+                }
+                for line in &plan.undo {
+                    println!("  undo: {}", text::line(line));
+                }
+                for line in &plan.reapply {
+                    println!("  re-apply: {}", text::line(line));
+                }
+                println!("(dry run: nothing was changed)");
+            }
+            format => println!(
+                "{}",
+                output::machine(&serde_json::to_value(&plan).unwrap_or_default(), format)
+            ),
+        }
+        return Ok(ExitCode::Ok);
+    }
+    let done = clock
+        .timeout(
+            args.timeout,
+            lifecycle::rollback(
+                cluster,
+                store,
+                args.revision,
+                lock.identity().to_string(),
+                clock.wall_now(),
+            ),
+        )
+        .await
+        .map_err(|_| {
+            CliError::new(
+                ExitCode::PolicyFailed,
+                format!(
+                    "the rollback of release {} did not finish within {}; see `cutover status {}`",
+                    args.release,
+                    crate::units::format_duration(args.timeout),
+                    args.release
+                ),
+            )
+        })?
+        .map_err(lifecycle_error)?;
+    let history = store.history().await.map_err(cluster_error)?;
+    let pruned = store::prune(store, &history, args.history_max)
+        .await
+        .map_err(cluster_error)?;
+    report_rollback(args, &done, pruned);
+    if done.report.complete() {
+        Ok(ExitCode::Ok)
+    } else {
+        Err(CliError::new(
+            ExitCode::PolicyFailed,
+            format!(
+                "the rollback of release {} left changes in place: {}",
+                args.release,
+                done.report.summary()
+            ),
+        ))
+    }
+}
+
+fn report_rollback(args: &RollbackArgs, done: &RolledBack, pruned: usize) {
+    match args.output.output {
+        Format::Table => {
+            if let Some(n) = done.plan.undo_in_place {
+                println!("Undid the run of revision {n} ({})", done.report.summary());
+            }
+            if let (Some(to), Some(new)) = (done.plan.target, done.plan.new_revision) {
+                let status = done.status.map_or("?", |s| s.as_str());
+                println!(
+                    "Rolled back release {} to revision {to}: revision {new} {status}",
+                    args.release
+                );
+            }
+            print_report(&done.report);
+            if pruned > 0 {
+                println!("  ({pruned} old revisions pruned by --history-max)");
+            }
+        }
+        format => println!(
+            "{}",
+            output::machine(
+                &json!({
+                    "release": args.release,
+                    "plan": done.plan,
+                    "status": done.status,
+                    "report": done.report,
+                    "pruned": pruned,
+                }),
+                format
+            )
+        ),
+    }
+}
+
+pub(in crate::cli) async fn uninstall(args: UninstallArgs) -> Result<ExitCode, CliError> {
+    let clock = Clock::tokio();
+    let (cluster, _, store) = open(&args.release, &args.cluster, &clock).await?;
+    let lock = take_lock(&cluster, &args.release, &clock).await?;
+    let result = async {
+        let history = store.history().await.map_err(cluster_error)?;
+        if history.is_empty() {
+            return Err(lifecycle_error(
+                crate::release::lifecycle::LifecycleError::NotFound(args.release.clone()),
+            ));
+        }
+        if args.dry_run {
+            let plan = lifecycle::plan_uninstall(&history);
+            match args.output.output {
+                Format::Table => {
+                    for line in &plan {
+                        println!("  would delete: {}", text::line(line));
+                    }
+                    let then = if args.keep_history {
+                        "mark the latest revision uninstalled"
+                    } else {
+                        "delete its history"
+                    };
+                    println!(
+                        "Would uninstall release {} ({} objects) and {then} (dry run: nothing was changed)",
+                        args.release,
+                        plan.len()
+                    );
+                }
+                format => println!("{}", output::machine(&json!({"delete": plan}), format)),
+            }
+            return Ok(ExitCode::Ok);
+        }
+        let report = clock
+            .timeout(
+                args.timeout,
+                lifecycle::uninstall(&cluster, &store, args.keep_history, clock.wall_now()),
+            )
+            .await
+            .map_err(|_| {
+                CliError::new(
+                    ExitCode::PolicyFailed,
+                    format!("the uninstall of release {} did not finish in time", args.release),
+                )
+            })?
+            .map_err(lifecycle_error)?;
+        match args.output.output {
+            Format::Table => {
+                print_report(&report);
+                println!("release \"{}\" uninstalled ({})", args.release, report.summary());
+            }
+            format => println!("{}", output::machine(&json!({"release": args.release, "report": report}), format)),
+        }
+        if report.complete() {
+            Ok(ExitCode::Ok)
+        } else {
+            Err(CliError::new(
+                ExitCode::PolicyFailed,
+                format!("release {} was uninstalled but some objects were left: {}", args.release, report.summary()),
+            ))
+        }
+    }
+    .await;
+    let_go(lock).await;
+    result
+}

@@ -1,0 +1,50 @@
+//! `cutover resume <release>`: the latest revision's run, again, from its checkpoint: the same
+//! policy (by digest) and values, with the grants given now; `attempt` tells the policy.
+
+use cutover_clock::Clock;
+
+use super::{ResumeArgs, cluster_error, open};
+use crate::cli::run::release::{Start, lifecycle_error};
+use crate::cli::{CliError, ExitCode, OutputArgs, RunArgs};
+use crate::release::lifecycle::LifecycleError;
+
+pub(in crate::cli) async fn resume(args: ResumeArgs) -> Result<ExitCode, CliError> {
+    let clock = Clock::tokio();
+    let (_, _, store) = open(&args.release, &args.cluster, &clock).await?;
+    // Read without the lock, to learn which policy to prepare; the pipeline takes the lock and
+    // checks again that the revision is still the one to resume.
+    let latest = store
+        .history()
+        .await
+        .map_err(cluster_error)?
+        .pop()
+        .ok_or_else(|| lifecycle_error(LifecycleError::NotFound(args.release.clone())))?;
+    let record = latest.record;
+    let run = RunArgs {
+        policy: args.policy.clone().unwrap_or(record.policy.source.clone()),
+        release: Some(args.release.clone()),
+        sets: Vec::new(),
+        values: Vec::new(),
+        allow: args.allow.clone(),
+        allow_declared: args.allow_declared,
+        timeout: args.timeout,
+        request_timeout: args.request_timeout,
+        memory_limit: args.memory_limit,
+        dry_run: false,
+        release_flags: args.release_flags,
+        sim: None,
+        cluster: args.cluster.clone(),
+        output: OutputArgs {
+            output: args.output.output,
+        },
+        resume: Some(record.values.given.clone()),
+    };
+    crate::cli::run::execute_as(
+        run,
+        clock,
+        Start::Resume {
+            digest: record.policy.digest,
+        },
+    )
+    .await
+}
