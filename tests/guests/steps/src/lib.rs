@@ -1,0 +1,108 @@
+//! Test guest `steps`: six changes of every kind — create, patch, scale, cordon, delete, change
+//! what it created — with a checkpoint after each, so that a resumed run skips what was done.
+//! The crash-at-every-mutation tests run it; `fail-after` makes it fail after a step, `hold-ms`
+//! makes it hold the release (its lock) for a while, and `checkpoint-bytes` makes its revision
+//! large.
+
+use std::time::Duration;
+
+use cutover_guest_sdk::{Context, Error, ObjectRef, Patch, export_policy};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct Params {
+    node: String,
+    deployment: String,
+    fail_after: u32,
+    hold_ms: u64,
+    checkpoint_bytes: u64,
+}
+
+fn config_map(name: &str, step: u32) -> serde_json::Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": {"app": "steps"}},
+        "data": {"step": step.to_string()},
+    })
+}
+
+/// A checkpoint of `bytes` that gzip cannot shrink much (a xorshift stream of printable bytes).
+fn filler(bytes: u64) -> String {
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    (0..bytes)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'0' + (x % 64) as u8)
+        })
+        .collect()
+}
+
+fn step(ctx: &Context, p: &Params, n: u32) -> Result<(), Error> {
+    let cm = |name: &str| ObjectRef::new("v1", "ConfigMap", name);
+    match n {
+        1 => ctx.apply_dynamic(&config_map("steps-made", 1)).map(drop),
+        2 => ctx
+            .patch_dynamic(
+                &cm("steps-base"),
+                &Patch::Merge(json!({"data": {"patched": "yes"}, "metadata": {"annotations": {"steps/at": "2"}}})),
+            )
+            .map(drop),
+        3 => ctx.scale_dynamic(&ObjectRef::new("apps/v1", "Deployment", p.deployment.as_str()), 3),
+        4 => ctx.cordon(&p.node),
+        5 => ctx.delete_dynamic(&cm("steps-old")),
+        _ => ctx.apply_dynamic(&config_map("steps-made", 6)).map(drop),
+    }
+}
+
+fn steps(ctx: &Context) -> Result<String, Error> {
+    let p: Params = ctx.params()?;
+    let done: u32 = ctx.restore::<u32>()?.unwrap_or(0);
+    if p.hold_ms > 0 {
+        ctx.sleep(Duration::from_millis(p.hold_ms));
+    }
+    let filler = (p.checkpoint_bytes > 0).then(|| filler(p.checkpoint_bytes));
+    for n in done + 1..=6 {
+        step(ctx, &p, n).map_err(|e| e.context(format!("step {n}")))?;
+        match &filler {
+            // The step count goes first, so that a resume reads it back as the number.
+            Some(f) => ctx.checkpoint(&json!([n, f]))?,
+            None => ctx.checkpoint(&n)?,
+        }
+        ctx.progress(n, 6, &format!("step {n} done"));
+        if n == p.fail_after {
+            return Err(Error::aborted(format!("failing after step {n}, as asked")));
+        }
+    }
+    Ok(format!(
+        "six steps done (attempt {}, from step {})",
+        ctx.attempt(),
+        done + 1
+    ))
+}
+
+export_policy! {
+    name: "steps",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "Six changes of every kind, resumable from its checkpoint (test guest for releases).",
+    release: "steps",
+    params: [
+        { name: "node", type: "string", default: "node-1", description: "The node step 4 cordons." },
+        { name: "deployment", type: "string", default: "web", description: "The Deployment step 3 scales to 3." },
+        { name: "fail-after", type: "integer", default: 0, description: "Fail after this step (0: never)." },
+        { name: "hold-ms", type: "integer", default: 0, description: "Sleep this long first, holding the release." },
+        { name: "checkpoint-bytes", type: "integer", default: 0, description: "Make each checkpoint this large." },
+    ],
+    capabilities: [
+        "cluster/apply:v1/ConfigMap",
+        "cluster/patch:v1/ConfigMap",
+        "cluster/delete:v1/ConfigMap",
+        "cluster/scale:apps/v1/Deployment",
+        "cluster/cordon",
+    ],
+    run: steps,
+}
