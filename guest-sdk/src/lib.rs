@@ -105,9 +105,9 @@ pub use k8s_openapi;
 /// Every import is a plain function (`bindings::cutover::policy::cluster::get`, ...); the
 /// export macro is `bindings::__export_rollout_policy!`. Prefer [`Context`] and
 /// [`export_policy!`], which wrap them.
-#[allow(missing_docs)] // generated; the WIT comments become the docs where it has them
-// The `run` export's canonical-ABI shim takes the invocation flattened: nine core parameters.
-#[allow(clippy::too_many_arguments)]
+// Generated: the WIT comments become the docs where it has them, and the `run` export's
+// canonical-ABI shim takes the invocation flattened, as nine core parameters.
+#[allow(missing_docs, clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
         world: "rollout-policy",
