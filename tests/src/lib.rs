@@ -17,6 +17,7 @@ pub mod kubelet;
 pub mod manifests;
 pub mod namespace;
 pub mod running;
+pub mod sim_serve;
 pub mod state;
 pub mod text;
 pub mod wait;
@@ -29,6 +30,7 @@ pub use guests::{guest, raw};
 pub use kubelet::{KubeletOptions, TestKubelet};
 pub use namespace::TestNamespace;
 pub use running::{Finished, Running, Watch};
+pub use sim_serve::SimServe;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};

@@ -4,12 +4,11 @@
 //! test's own (a silent TCP listener, and `cutover sim serve` behind a recording proxy).
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cutover_tests::{Cutover, Output};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use cutover_tests::{Cutover, Output, SimServe};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const UNREACHABLE: i32 = 4;
@@ -87,44 +86,6 @@ async fn a_bad_namespace_is_bad_input_before_any_connection() {
     }
 }
 
-/// `cutover sim serve` in the background, on a free port.
-struct SimServe {
-    /// Killed when dropped (kill_on_drop).
-    _child: tokio::process::Child,
-    port: u16,
-}
-
-impl SimServe {
-    async fn start(dir: &Path) -> SimServe {
-        let mut child = tokio::process::Command::new(Cutover::bin())
-            .args(["sim", "serve", "--port", "0", "--write-kubeconfig"])
-            .arg(dir.join("sim.kubeconfig"))
-            .env("HOME", Cutover::test_home())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start cutover sim serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let mut port = None;
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
-                port = rest
-                    .split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .and_then(|p| p.parse().ok());
-                break;
-            }
-        }
-        let port = port.expect("sim serve printed its URL");
-        SimServe {
-            _child: child,
-            port,
-        }
-    }
-}
-
 /// Forwards connections to `upstream` and records every request head sent through it.
 async fn recording_proxy(upstream: u16) -> (u16, Arc<Mutex<Vec<u8>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -166,7 +127,7 @@ async fn recording_proxy(upstream: u16) -> (u16, Arc<Mutex<Vec<u8>>>) {
 #[tokio::test]
 async fn every_request_says_it_comes_from_cutover() {
     let dir = tempfile::tempdir().expect("scratch dir");
-    let sim = SimServe::start(dir.path()).await;
+    let sim = SimServe::start(dir.path(), None).await;
     let (port, seen) = recording_proxy(sim.port).await;
     let config = kubeconfig(dir.path(), port);
     let out = Cutover::run(

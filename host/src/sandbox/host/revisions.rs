@@ -1,42 +1,141 @@
-//! The host side of the `revisions` interface: not stored by this version of cutover (the
-//! releases work replaces this module); calls are counted and capability-checked like any other.
+//! The host side of the `revisions` interface: the release's history as stored in the
+//! cluster, read-only for the policy but for what its own revision applies. Statuses are the
+//! host's. Calls are counted and capability-checked like any other.
 
-use super::call::{CallError, Done, authorize};
-use crate::capabilities::Call;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::call::{CallError, authorize};
+use crate::capabilities::{Call, Grants};
+use crate::release::record::{Record, Status};
+use crate::release::recorder::Recorder;
 use crate::sandbox::bindings::cutover::policy::revisions;
 use crate::sandbox::bindings::cutover::policy::types::Error;
+use crate::sandbox::limits::MAX_REQUEST_BODY;
 use crate::sandbox::state::RunState;
 
-impl revisions::Host for RunState {
-    async fn record(&mut self, _manifests: String, _description: String) -> Result<(), Error> {
-        self.unavailable("record").await
-    }
+/// The most JSON the history hands a policy in one call.
+const MAX_HISTORY_BYTES: usize = 16 << 20;
+/// The longest description a policy records.
+const MAX_DESCRIPTION: usize = 1 << 10;
 
-    async fn list_revisions(&mut self) -> Result<Vec<revisions::Revision>, Error> {
-        self.unavailable("list-revisions").await
-    }
-
-    async fn get_revision(&mut self, _number: u32) -> Result<revisions::Revision, Error> {
-        self.unavailable("get-revision").await
+fn wit_status(status: Status) -> revisions::RevisionStatus {
+    use revisions::RevisionStatus as W;
+    match status {
+        Status::PendingInstall => W::PendingInstall,
+        Status::PendingUpgrade => W::PendingUpgrade,
+        Status::PendingRollback => W::PendingRollback,
+        Status::Deployed => W::Deployed,
+        Status::Failed => W::Failed,
+        Status::Superseded => W::Superseded,
+        Status::Uninstalled => W::Uninstalled,
     }
 }
 
-impl RunState {
-    async fn unavailable<T>(&mut self, operation: &'static str) -> Result<T, Error> {
-        let grants = self.grants.clone();
-        let label = "the release history".to_string();
-        self.perform(operation, label, None, false, async move {
-            let call = Call {
-                interface: "revisions",
-                operation,
-                api_version: None,
-                kind: None,
-                namespace: None,
+fn to_wit(r: &Record) -> revisions::Revision {
+    revisions::Revision {
+        number: r.number,
+        status: wit_status(r.status),
+        policy: format!("{}@{}", r.policy.name, r.policy.version),
+        params: r.values.computed.to_string(),
+        manifests: Value::Array(r.applied.clone()).to_string(),
+        updated: r.updated.clone(),
+        description: r.description.clone(),
+    }
+}
+
+fn size(r: &revisions::Revision) -> usize {
+    r.params.len() + r.manifests.len() + r.description.len() + r.policy.len() + r.updated.len()
+}
+
+fn check(grants: &Grants, operation: &'static str) -> Result<(), CallError> {
+    authorize(
+        grants,
+        &Call {
+            interface: "revisions",
+            operation,
+            api_version: None,
+            kind: None,
+            namespace: None,
+        },
+    )
+}
+
+/// A dry run belongs to no revision: it reads nothing and records nothing.
+fn no_history() -> CallError {
+    CallError::Refused(Error::Unavailable(
+        "a dry run has no release history: it writes no revision and reads none".into(),
+    ))
+}
+
+async fn history(recorder: &Arc<Recorder>) -> Result<Vec<revisions::Revision>, CallError> {
+    let records = recorder.history().await?;
+    let all: Vec<revisions::Revision> = records.iter().map(to_wit).collect();
+    if all.iter().map(size).sum::<usize>() > MAX_HISTORY_BYTES {
+        return Err(CallError::Refused(Error::Invalid(format!(
+            "the release's history is more than {} MiB: read one revision at a time with get-revision",
+            MAX_HISTORY_BYTES >> 20
+        ))));
+    }
+    Ok(all)
+}
+
+impl revisions::Host for RunState {
+    async fn record(&mut self, manifests: String, description: String) -> Result<(), Error> {
+        let (grants, recorder) = (self.grants.clone(), self.release.clone());
+        let label = "the run's revision".to_string();
+        self.perform("record", label, None, false, async move {
+            check(&grants, "record")?;
+            if manifests.len() > MAX_REQUEST_BODY {
+                return Err(Error::Invalid(format!(
+                    "the manifests are {} bytes, more than the {} MiB a revision records in one call",
+                    manifests.len(),
+                    MAX_REQUEST_BODY >> 20
+                ))
+                .into());
+            }
+            let parsed: Value = serde_json::from_str(&manifests)
+                .map_err(|e| Error::Invalid(format!("the manifests are not valid JSON: {e}")))?;
+            let Value::Array(items) = parsed else {
+                return Err(Error::Invalid("the manifests must be a JSON array of objects".into()).into());
             };
-            authorize(&grants, &call)?;
-            Err::<Done<T>, _>(CallError::Refused(Error::Unavailable(
-                "release history is not stored by this version of cutover".into(),
-            )))
+            if !items.iter().all(Value::is_object) {
+                return Err(Error::Invalid("the manifests must be a JSON array of objects".into()).into());
+            }
+            let description = crate::text::cap(&description, MAX_DESCRIPTION);
+            if let Some(recorder) = recorder {
+                recorder.record(items, description).await;
+            }
+            Ok(((), "the run's revision".to_string().into()))
+        })
+        .await
+    }
+
+    async fn list_revisions(&mut self) -> Result<Vec<revisions::Revision>, Error> {
+        let (grants, recorder) = (self.grants.clone(), self.release.clone());
+        self.perform("list-revisions", "the release history".into(), None, false, async move {
+            check(&grants, "list-revisions")?;
+            let recorder = recorder.ok_or_else(no_history)?;
+            let all = history(&recorder).await?;
+            Ok((all, "the release history".to_string().into()))
+        })
+        .await
+    }
+
+    async fn get_revision(&mut self, number: u32) -> Result<revisions::Revision, Error> {
+        let (grants, recorder) = (self.grants.clone(), self.release.clone());
+        let label = format!("revision {number}");
+        self.perform("get-revision", label.clone(), None, false, async move {
+            check(&grants, "get-revision")?;
+            let recorder = recorder.ok_or_else(no_history)?;
+            let found = recorder
+                .history()
+                .await?
+                .into_iter()
+                .find(|r| r.number == number)
+                .ok_or_else(|| Error::NotFound(format!("the release has no revision {number}")))?;
+            Ok((to_wit(&found), label.into()))
         })
         .await
     }

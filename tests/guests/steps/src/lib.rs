@@ -2,7 +2,7 @@
 //! what it created — with a checkpoint after each, so that a resumed run skips what was done.
 //! The crash-at-every-mutation tests run it; `fail-after` makes it fail after a step, `hold-ms`
 //! makes it hold the release (its lock) for a while, and `checkpoint-bytes` makes its revision
-//! large.
+//! large (its checkpoint and the ConfigMap it applies carry that much noise).
 
 use std::time::Duration;
 
@@ -20,13 +20,17 @@ struct Params {
     checkpoint_bytes: u64,
 }
 
-fn config_map(name: &str, step: u32) -> serde_json::Value {
-    json!({
+fn config_map(name: &str, step: u32, noise: Option<&str>) -> serde_json::Value {
+    let mut cm = json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": name, "labels": {"app": "steps"}},
         "data": {"step": step.to_string()},
-    })
+    });
+    if let Some(noise) = noise {
+        cm["data"]["noise"] = noise.into();
+    }
+    cm
 }
 
 /// A checkpoint of `bytes` that gzip cannot shrink much (a xorshift stream of printable bytes).
@@ -42,10 +46,10 @@ fn filler(bytes: u64) -> String {
         .collect()
 }
 
-fn step(ctx: &Context, p: &Params, n: u32) -> Result<(), Error> {
+fn step(ctx: &Context, p: &Params, n: u32, noise: Option<&str>) -> Result<(), Error> {
     let cm = |name: &str| ObjectRef::new("v1", "ConfigMap", name);
     match n {
-        1 => ctx.apply_dynamic(&config_map("steps-made", 1)).map(drop),
+        1 => ctx.apply_dynamic(&config_map("steps-made", 1, noise)).map(drop),
         2 => ctx
             .patch_dynamic(
                 &cm("steps-base"),
@@ -55,21 +59,25 @@ fn step(ctx: &Context, p: &Params, n: u32) -> Result<(), Error> {
         3 => ctx.scale_dynamic(&ObjectRef::new("apps/v1", "Deployment", p.deployment.as_str()), 3),
         4 => ctx.cordon(&p.node),
         5 => ctx.delete_dynamic(&cm("steps-old")),
-        _ => ctx.apply_dynamic(&config_map("steps-made", 6)).map(drop),
+        _ => ctx.apply_dynamic(&config_map("steps-made", 6, noise)).map(drop),
     }
 }
 
 fn steps(ctx: &Context) -> Result<String, Error> {
     let p: Params = ctx.params()?;
-    let done: u32 = ctx.restore::<u32>()?.unwrap_or(0);
+    // `n`, or `[n, noise]` with checkpoint-bytes.
+    let saved: Option<serde_json::Value> = ctx.restore()?;
+    let done = saved
+        .as_ref()
+        .and_then(|v| v.as_u64().or_else(|| v.get(0)?.as_u64()))
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
     if p.hold_ms > 0 {
         ctx.sleep(Duration::from_millis(p.hold_ms));
     }
     let filler = (p.checkpoint_bytes > 0).then(|| filler(p.checkpoint_bytes));
     for n in done + 1..=6 {
-        step(ctx, &p, n).map_err(|e| e.context(format!("step {n}")))?;
+        step(ctx, &p, n, filler.as_deref()).map_err(|e| e.context(format!("step {n}")))?;
         match &filler {
-            // The step count goes first, so that a resume reads it back as the number.
             Some(f) => ctx.checkpoint(&json!([n, f]))?,
             None => ctx.checkpoint(&n)?,
         }
@@ -95,7 +103,7 @@ export_policy! {
         { name: "deployment", type: "string", default: "web", description: "The Deployment step 3 scales to 3." },
         { name: "fail-after", type: "integer", default: 0, description: "Fail after this step (0: never)." },
         { name: "hold-ms", type: "integer", default: 0, description: "Sleep this long first, holding the release." },
-        { name: "checkpoint-bytes", type: "integer", default: 0, description: "Make each checkpoint this large." },
+        { name: "checkpoint-bytes", type: "integer", default: 0, description: "Make each checkpoint, and the ConfigMap it applies, this large." },
     ],
     capabilities: [
         "cluster/apply:v1/ConfigMap",
