@@ -46,7 +46,11 @@ impl CheckpointStore {
         if let Ok(mut known) = self.known.lock() {
             *known = Some(Some(state.clone()));
         }
-        match recorder.clock().timeout(bound, recorder.checkpoint(state)).await {
+        match recorder
+            .clock()
+            .timeout(bound, recorder.checkpoint(state))
+            .await
+        {
             Ok(result) => result.map_err(|e| format!("cannot save the checkpoint: {e}")),
             Err(_) => Err(format!(
                 "cannot save the checkpoint: the API server did not answer within {}",

@@ -82,7 +82,10 @@ pub fn from_given(manifest: &Manifest, given: &Value) -> Result<(Value, Value), 
     complete(manifest, params)
 }
 
-fn complete(manifest: &Manifest, mut params: Map<String, Value>) -> Result<(Value, Value), ParamError> {
+fn complete(
+    manifest: &Manifest,
+    mut params: Map<String, Value>,
+) -> Result<(Value, Value), ParamError> {
     let index: std::collections::HashMap<&str, &ParamSpec> = manifest
         .params
         .iter()

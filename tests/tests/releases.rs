@@ -29,7 +29,10 @@ struct Plane {
 }
 
 enum Keep {
-    Sim(#[allow(dead_code)] SimServe, #[allow(dead_code)] tempfile::TempDir),
+    Sim(
+        #[allow(dead_code)] SimServe,
+        #[allow(dead_code)] tempfile::TempDir,
+    ),
     Real(TestEnv),
 }
 
@@ -221,7 +224,9 @@ impl Plane {
                 data: Some(BTreeMap::from([(key.to_string(), value.to_string())])),
                 ..ConfigMap::default()
             };
-            cms.create(&PostParams::default(), &cm).await.expect("config map");
+            cms.create(&PostParams::default(), &cm)
+                .await
+                .expect("config map");
         }
         let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), &self.namespace);
         deployments
@@ -299,7 +304,12 @@ async fn crash_at_every_mutation(plane: &Plane) {
                 let case = format!("killed {when} change {step}, then {then}");
                 plane.reset().await;
                 let out = plane.crashed(&release, &format!("{step}:{when}")).await;
-                assert_eq!(out.code, None, "{case}: the run was killed\n{}", out.abridged());
+                assert_eq!(
+                    out.code,
+                    None,
+                    "{case}: the run was killed\n{}",
+                    out.abridged()
+                );
                 let status = plane.status(&release).await;
                 assert_eq!(status["interrupted"], true, "{case}: {status}");
                 assert_eq!(status["status"], "pending-install", "{case}: {status}");
@@ -308,9 +318,15 @@ async fn crash_at_every_mutation(plane: &Plane) {
                     .await
                     .expect_error(6, &["interrupted", "cutover resume", "cutover rollback"]);
                 if then == "resume" {
-                    let out = plane.cutover(&["resume", &release, "--allow-declared"]).await;
+                    let out = plane
+                        .cutover(&["resume", &release, "--allow-declared"])
+                        .await;
                     out.expect_code(0);
-                    assert!(out.stdout.contains("attempt 2"), "{case}: {}", out.abridged());
+                    assert!(
+                        out.stdout.contains("attempt 2"),
+                        "{case}: {}",
+                        out.abridged()
+                    );
                     let status = plane.status(&release).await;
                     assert_eq!(status["status"], "deployed", "{case}: {status}");
                     assert_eq!(plane.world().await, finished(), "{case}");
@@ -322,7 +338,10 @@ async fn crash_at_every_mutation(plane: &Plane) {
                     assert_eq!(status["interrupted"], false, "{case}: {status}");
                     assert_eq!(plane.world().await, initial(), "{case}");
                 }
-                assert!(plane.lease(&release).await.is_none(), "{case}: the lock was released");
+                assert!(
+                    plane.lease(&release).await.is_none(),
+                    "{case}: the lock was released"
+                );
             }
         }
     }
@@ -353,7 +372,14 @@ async fn a_concurrent_run_is_refused_with_the_holder() {
         let node = format!("node={}", plane.node);
         let args: Vec<String> = plane
             .args(&[
-                "run", &steps, "--release", "busy", "--allow-declared", "--set", &node, "--set",
+                "run",
+                &steps,
+                "--release",
+                "busy",
+                "--allow-declared",
+                "--set",
+                &node,
+                "--set",
                 "hold-ms=6000",
             ])
             .into_iter()
@@ -367,12 +393,18 @@ async fn a_concurrent_run_is_refused_with_the_holder() {
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while plane.lease("busy").await.is_none() {
-        assert!(std::time::Instant::now() < deadline, "the first run never took the lock");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never took the lock"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let second = plane.steps("busy", &[]).await;
     let line = second.expect_error(6, &["release busy is locked by", " since ", "(expires in "]);
-    assert!(line.contains("pid "), "the holder names its process: {line}");
+    assert!(
+        line.contains("pid "),
+        "the holder names its process: {line}"
+    );
     first.await.expect("first run").expect_code(0);
     assert!(plane.lease("busy").await.is_none());
     plane.steps("busy", &[]).await.expect_code(0);
@@ -387,7 +419,8 @@ async fn a_stale_lease_is_taken_over_and_a_live_one_is_not() {
     plane.reset().await;
     let leases: Api<Lease> = Api::namespaced(plane.client.clone(), &plane.namespace);
     let lease = |name: &str, renewed_secs_ago: i64| -> Lease {
-        let renewed = k8s_openapi::jiff::Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_secs(renewed_secs_ago);
+        let renewed = k8s_openapi::jiff::Timestamp::now()
+            - k8s_openapi::jiff::SignedDuration::from_secs(renewed_secs_ago);
         serde_json::from_value(json!({
             "apiVersion": "coordination.k8s.io/v1",
             "kind": "Lease",
@@ -412,7 +445,10 @@ async fn a_stale_lease_is_taken_over_and_a_live_one_is_not() {
         .await
         .expect("stale lease");
     plane.steps("stale", &[]).await.expect_code(0);
-    assert!(plane.lease("stale").await.is_none(), "taken over, then released");
+    assert!(
+        plane.lease("stale").await.is_none(),
+        "taken over, then released"
+    );
     leases
         .create(&PostParams::default(), &lease("live", 0))
         .await
@@ -421,7 +457,10 @@ async fn a_stale_lease_is_taken_over_and_a_live_one_is_not() {
         6,
         &["release live is locked by ops@elsewhere.example pid 4242 run feedface since"],
     );
-    assert!(plane.secrets("live").await.is_empty(), "a refused run writes no revision");
+    assert!(
+        plane.secrets("live").await.is_empty(),
+        "a refused run writes no revision"
+    );
     plane.finish().await;
 }
 
@@ -433,13 +472,21 @@ async fn a_body_over_the_secret_limit_is_split_and_read_back() {
     let plane = Plane::sim().await;
     plane.reset().await;
     plane
-        .steps("big", &["--set", "checkpoint-bytes=1000000", "--set", "fail-after=3"])
+        .steps(
+            "big",
+            &["--set", "checkpoint-bytes=1000000", "--set", "fail-after=3"],
+        )
         .await
         .expect_code(1);
     let secrets = plane.secrets("big").await;
     let parts = secrets
         .iter()
-        .filter(|s| s.metadata.labels.as_ref().is_some_and(|l| l.contains_key("cutover.dev/part")))
+        .filter(|s| {
+            s.metadata
+                .labels
+                .as_ref()
+                .is_some_and(|l| l.contains_key("cutover.dev/part"))
+        })
         .count();
     assert!(parts >= 1, "the body was split: {} secrets", secrets.len());
     let out = plane.cutover(&["resume", "big", "--allow-declared"]).await;
@@ -494,9 +541,17 @@ async fn history_max_never_prunes_the_deployed_revision() {
         .as_array()
         .expect("array")
         .iter()
-        .map(|r| (r["revision"].as_u64().unwrap_or(0), r["status"].as_str().unwrap_or("").to_string()))
+        .map(|r| {
+            (
+                r["revision"].as_u64().unwrap_or(0),
+                r["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
-    assert_eq!(revisions, [(1, "deployed".to_string()), (4, "failed".to_string())]);
+    assert_eq!(
+        revisions,
+        [(1, "deployed".to_string()), (4, "failed".to_string())]
+    );
     plane.finish().await;
 }
 
@@ -507,45 +562,100 @@ async fn the_release_commands_work_against_the_control_plane() {
     let plane = Plane::real("relcmd").await;
     plane.reset().await;
     plane.steps("web", &[]).await.expect_code(0);
-    plane.steps("web", &["--set", "hold-ms=1"]).await.expect_code(0);
+    plane
+        .steps("web", &["--set", "hold-ms=1"])
+        .await
+        .expect_code(0);
     let out = plane.cutover(&["history", "web"]).await;
     out.expect_code(0);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(lines[0].starts_with("REVISION"), "{}", out.stdout);
-    assert!(lines[1].contains("superseded") && lines[2].contains("deployed"), "{}", out.stdout);
+    assert!(
+        lines[1].contains("superseded") && lines[2].contains("deployed"),
+        "{}",
+        out.stdout
+    );
 
     let status = plane.status("web").await;
-    assert_eq!((status["revision"].as_u64(), status["status"].as_str()), (Some(2), Some("deployed")));
+    assert_eq!(
+        (status["revision"].as_u64(), status["status"].as_str()),
+        (Some(2), Some("deployed"))
+    );
     let values = plane.cutover(&["get", "values", "web", "-o", "json"]).await;
     values.expect_code(0);
     assert_eq!(values.json(), json!({"hold-ms": 1, "node": plane.node}));
-    let all = plane.cutover(&["get", "values", "web", "--all", "--revision", "1", "-o", "json"]).await;
+    let all = plane
+        .cutover(&[
+            "get",
+            "values",
+            "web",
+            "--all",
+            "--revision",
+            "1",
+            "-o",
+            "json",
+        ])
+        .await;
     assert_eq!(all.json()["fail-after"], 0);
     let manifest = plane.cutover(&["get", "manifest", "web"]).await;
     manifest.expect_code(0);
-    assert!(manifest.stdout.contains("name: steps-made"), "{}", manifest.stdout);
+    assert!(
+        manifest.stdout.contains("name: steps-made"),
+        "{}",
+        manifest.stdout
+    );
     let everything = plane.cutover(&["get", "all", "web", "-o", "json"]).await;
-    assert_eq!(everything.json()["journal"].as_array().map(Vec::len), Some(6));
+    assert_eq!(
+        everything.json()["journal"].as_array().map(Vec::len),
+        Some(6)
+    );
 
     let list = plane.cutover(&["list", "-o", "json"]).await;
     list.expect_code(0);
-    assert!(list.json().as_array().expect("array").iter().any(|r| r["name"] == "web" && r["status"] == "deployed"));
+    assert!(
+        list.json()
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|r| r["name"] == "web" && r["status"] == "deployed")
+    );
     let deployed = plane.cutover(&["list", "--failed"]).await;
     assert!(!deployed.stdout.contains("web"), "{}", deployed.stdout);
 
-    plane.cutover(&["rollback", "web", "1", "--dry-run"]).await.expect_code(0);
-    assert_eq!(plane.status("web").await["revision"], 2, "a dry run writes nothing");
+    plane
+        .cutover(&["rollback", "web", "1", "--dry-run"])
+        .await
+        .expect_code(0);
+    assert_eq!(
+        plane.status("web").await["revision"],
+        2,
+        "a dry run writes nothing"
+    );
     let out = plane.cutover(&["rollback", "web", "1"]).await;
     out.expect_code(0);
-    assert!(out.stdout.contains("revision 3 deployed"), "{}", out.abridged());
+    assert!(
+        out.stdout.contains("revision 3 deployed"),
+        "{}",
+        out.abridged()
+    );
     let status = plane.status("web").await;
-    assert_eq!((status["revision"].as_u64(), status["description"].as_str()), (Some(3), Some("Rollback to 1")));
+    assert_eq!(
+        (status["revision"].as_u64(), status["description"].as_str()),
+        (Some(3), Some("Rollback to 1"))
+    );
     assert_eq!(plane.world().await, finished());
 
-    plane.cutover(&["uninstall", "web", "--dry-run"]).await.expect_code(0);
+    plane
+        .cutover(&["uninstall", "web", "--dry-run"])
+        .await
+        .expect_code(0);
     assert_eq!(plane.world().await, finished(), "a dry run changes nothing");
     plane.cutover(&["uninstall", "web"]).await.expect_code(0);
-    assert_eq!(plane.world().await.made, None, "what the release created is gone");
+    assert_eq!(
+        plane.world().await.made,
+        None,
+        "what the release created is gone"
+    );
     assert!(plane.secrets("web").await.is_empty());
     plane
         .cutover(&["history", "web"])

@@ -303,7 +303,11 @@ impl Cluster {
     /// Deletes one object only if it is still the one with `uid` (a precondition the server
     /// checks): what an undo deletes is what the run created, never a newer object of the
     /// same name. Gone already is not an error.
-    pub async fn delete_if(&self, loc: &Located, uid: Option<&str>) -> Result<Removal, ClusterError> {
+    pub async fn delete_if(
+        &self,
+        loc: &Located,
+        uid: Option<&str>,
+    ) -> Result<Removal, ClusterError> {
         let name = loc.encoded_name();
         let params = DeleteParams {
             dry_run: self.dry_run,
@@ -338,8 +342,10 @@ impl Cluster {
             dry_run: self.dry_run,
             field_manager: Some(self.field_manager.clone()),
         };
-        self.send_json(loc, "create", Retry::Rejected, |r| r.create(&params, body.clone()))
-            .await
+        self.send_json(loc, "create", Retry::Rejected, |r| {
+            r.create(&params, body.clone())
+        })
+        .await
     }
 
     /// Sets the replica count through the scale subresource (Deployment, StatefulSet,

@@ -31,7 +31,9 @@ pub enum LifecycleError {
     NotFound(String),
     #[error("release {release} has no revision {number} (see `cutover history {release}`)")]
     NoRevision { release: String, number: u32 },
-    #[error("release {release} has no earlier revision to roll back to (see `cutover history {release}`)")]
+    #[error(
+        "release {release} has no earlier revision to roll back to (see `cutover history {release}`)"
+    )]
     NoTarget { release: String },
     #[error(transparent)]
     Cluster(#[from] ClusterError),
@@ -195,7 +197,11 @@ pub async fn settle(
 }
 
 /// Every deployed revision but `number` becomes superseded.
-async fn supersede_others(store: &ReleaseStore, number: u32, now: &str) -> Result<(), ClusterError> {
+async fn supersede_others(
+    store: &ReleaseStore,
+    number: u32,
+    now: &str,
+) -> Result<(), ClusterError> {
     for mut other in store.history().await? {
         if other.number() != number && other.record.status == Status::Deployed {
             other.record.status = Status::Superseded;
@@ -231,7 +237,12 @@ pub struct RolledBack {
 }
 
 fn object_label(m: &Value) -> String {
-    let s = |p: &str| m.pointer(p).and_then(Value::as_str).unwrap_or("?").to_string();
+    let s = |p: &str| {
+        m.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
     match m.pointer("/metadata/namespace").and_then(Value::as_str) {
         Some(ns) => format!("{} {ns}/{}", s("/kind").to_lowercase(), s("/metadata/name")),
         None => format!("{} {}", s("/kind").to_lowercase(), s("/metadata/name")),
@@ -426,7 +437,11 @@ pub fn plan_uninstall(history: &[Stored]) -> Vec<String> {
     for s in history.iter().rev().filter(|s| !s.record.reverted) {
         for e in s.record.journal.iter().rev() {
             if matches!(e.change, Change::Create { .. }) {
-                lines.push(format!("revision {}: delete what {}", s.number(), super::journal::describe(e)));
+                lines.push(format!(
+                    "revision {}: delete what {}",
+                    s.number(),
+                    super::journal::describe(e)
+                ));
             }
         }
     }
@@ -454,7 +469,11 @@ pub async fn uninstall(
         for mut s in history.clone() {
             let last = Some(s.number()) == history.last().map(Stored::number);
             if last || s.record.status == Status::Deployed {
-                s.record.status = if last { Status::Uninstalled } else { Status::Superseded };
+                s.record.status = if last {
+                    Status::Uninstalled
+                } else {
+                    Status::Superseded
+                };
                 if last {
                     s.record.description = format!("Uninstallation complete: {}", report.summary());
                 }

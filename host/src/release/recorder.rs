@@ -24,7 +24,9 @@ pub enum RecordError {
     #[error("the release lock was lost ({0}); stopping before the next change")]
     LockLost(String),
     /// The journal entry could not be written: the call is not made.
-    #[error("cannot record the change in the release's journal before making it, so it was not made: {0}")]
+    #[error(
+        "cannot record the change in the release's journal before making it, so it was not made: {0}"
+    )]
     Journal(String),
     /// Reading the target before the call failed as the call itself would.
     #[error(transparent)]
@@ -66,7 +68,9 @@ impl CrashPoint {
     fn hit(point: Option<CrashPoint>, mutation: u32, after: bool) {
         if point == Some(CrashPoint { mutation, after }) {
             let when = if after { "after" } else { "before" };
-            eprintln!("cutover: CUTOVER_TEST_CRASH_AT: killed {when} the request of change {mutation}");
+            eprintln!(
+                "cutover: CUTOVER_TEST_CRASH_AT: killed {when} the request of change {mutation}"
+            );
             // SIGKILL, as an OOM killer or `kill -9` would: no destructor, no lock release.
             // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
             unsafe {
@@ -96,7 +100,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(store: ReleaseStore, stored: Stored, lock: Option<Arc<Lock>>, clock: Clock) -> Recorder {
+    pub fn new(
+        store: ReleaseStore,
+        stored: Stored,
+        lock: Option<Arc<Lock>>,
+        clock: Clock,
+    ) -> Recorder {
         let restored = stored.record.checkpoint.clone();
         Recorder {
             store,

@@ -55,8 +55,10 @@ impl UndoReport {
         );
         let left = self.conflicts.len() + self.failed.len();
         if left > 0 {
-            s += &format!("; {left} left as {} (changed since, or the undo failed)",
-                if left == 1 { "it is" } else { "they are" });
+            s += &format!(
+                "; {left} left as {} (changed since, or the undo failed)",
+                if left == 1 { "it is" } else { "they are" }
+            );
         }
         if !self.irreversible.is_empty() {
             s += &format!("; {} not reversible", self.irreversible.len());
@@ -165,7 +167,9 @@ async fn undo_one(cluster: &Cluster, entry: &Entry) -> Result<Outcome, ClusterEr
             },
         }
     }
-    Ok(Outcome::Conflict("the object kept changing while it was undone".into()))
+    Ok(Outcome::Conflict(
+        "the object kept changing while it was undone".into(),
+    ))
 }
 
 /// Whether `entry` reaches the object one of `manifests` names.
@@ -174,8 +178,7 @@ pub fn targets_one_of(entry: &Entry, manifests: &[Value]) -> bool {
         && manifests.iter().any(|m| {
             m.pointer("/apiVersion").and_then(Value::as_str) == Some(&entry.target.api_version)
                 && m.pointer("/kind").and_then(Value::as_str) == Some(&entry.target.kind)
-                && m.pointer("/metadata/name").and_then(Value::as_str)
-                    == Some(&entry.target.name)
+                && m.pointer("/metadata/name").and_then(Value::as_str) == Some(&entry.target.name)
                 && m.pointer("/metadata/namespace").and_then(Value::as_str)
                     == entry.target.namespace.as_deref()
         })

@@ -8,7 +8,7 @@ mod resume;
 use clap::{Args, ValueEnum};
 use cutover_clock::Clock;
 
-use super::{ClusterArgs, CliError, ExitCode, OutputArgs, ReleaseFlags};
+use super::{CliError, ClusterArgs, ExitCode, OutputArgs, ReleaseFlags};
 use crate::cluster::{Cluster, ConnectOptions, Target};
 use crate::release::store::ReleaseStore;
 

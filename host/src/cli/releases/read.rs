@@ -111,13 +111,22 @@ pub(in crate::cli) async fn status(args: StatusArgs) -> Result<ExitCode, CliErro
     let irreversible = r
         .journal
         .iter()
-        .filter(|e| matches!(e.change, crate::release::journal::Change::Irreversible { .. }))
+        .filter(|e| {
+            matches!(
+                e.change,
+                crate::release::journal::Change::Irreversible { .. }
+            )
+        })
         .count();
     let lock_line = match &lease {
         Some(l) if !l.is_free() => format!(
             "{}{}",
             text::escape(&l.holder, 256),
-            if l.is_stale() { " (stale: the next run takes it over)" } else { "" }
+            if l.is_stale() {
+                " (stale: the next run takes it over)"
+            } else {
+                ""
+            }
         ),
         _ => "free".into(),
     };
@@ -135,7 +144,10 @@ pub(in crate::cli) async fn status(args: StatusArgs) -> Result<ExitCode, CliErro
             line("STATUS", &status);
             line(
                 "POLICY",
-                &format!("{}@{} ({})", r.policy.name, r.policy.version, r.policy.digest),
+                &format!(
+                    "{}@{} ({})",
+                    r.policy.name, r.policy.version, r.policy.digest
+                ),
             );
             line("STARTED", &r.started);
             line("UPDATED", &r.updated);
@@ -171,9 +183,12 @@ pub(in crate::cli) async fn status(args: StatusArgs) -> Result<ExitCode, CliErro
             value["digest"] = json!(r.policy.digest);
             value["started"] = json!(r.started);
             value["attempt"] = json!(r.attempt);
-            value["interrupted"] = json!(r.status.is_pending() && lease.as_ref().is_none_or(LeaseState::is_stale));
+            value["interrupted"] =
+                json!(r.status.is_pending() && lease.as_ref().is_none_or(LeaseState::is_stale));
             value["lock"] = match &lease {
-                Some(l) if !l.is_free() => json!({"holder": l.holder, "stale": l.is_stale(), "expiresInSeconds": l.expires_in.as_secs()}),
+                Some(l) if !l.is_free() => {
+                    json!({"holder": l.holder, "stale": l.is_stale(), "expiresInSeconds": l.expires_in.as_secs()})
+                }
                 _ => Value::Null,
             };
             value["journal"] = json!({"changes": r.journal.len(), "irreversible": irreversible});
@@ -237,7 +252,14 @@ pub(in crate::cli) async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         Format::Table => println!(
             "{}",
             output::table(
-                &["name", "namespace", "revision", "updated", "status", "policy"],
+                &[
+                    "name",
+                    "namespace",
+                    "revision",
+                    "updated",
+                    "status",
+                    "policy"
+                ],
                 shown
                     .iter()
                     .map(|r| vec![

@@ -6,8 +6,8 @@ use std::time::Duration;
 use cutover_clock::Clock;
 
 use super::connect::Connection;
-use super::release::Held;
 use super::inputs::Inputs;
+use super::release::Held;
 use crate::capabilities::Grants;
 use crate::checkpoint::CheckpointStore;
 use crate::cli::RunArgs;
@@ -24,6 +24,8 @@ pub(super) struct Ran {
     /// Simulated time, on the simulator.
     pub(super) simulated: Option<Duration>,
     pub(super) wall: Duration,
+    /// What became of the release's revision (none on a dry run), filled in once settled.
+    pub(super) settlement: Option<super::release::Settlement>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -91,5 +93,6 @@ pub(super) async fn run(
         report,
         simulated,
         wall: wall.elapsed(),
+        settlement: None,
     }
 }

@@ -76,7 +76,11 @@ pub(in crate::cli) async fn execute_as(
     let revision = match &held {
         Some(h) => {
             let attempt = h.recorder.attempt().await;
-            let again = if attempt > 1 { format!(", attempt {attempt}") } else { String::new() };
+            let again = if attempt > 1 {
+                format!(", attempt {attempt}")
+            } else {
+                String::new()
+            };
             format!(", revision {}{again}", h.recorder.number().await)
         }
         None => String::new(),
@@ -88,7 +92,7 @@ pub(in crate::cli) async fn execute_as(
             policy.manifest.name, policy.manifest.version, inputs.release
         ),
     );
-    let ran = execute::run(
+    let mut ran = execute::run(
         &sandbox,
         &prepared,
         &args,
@@ -101,10 +105,9 @@ pub(in crate::cli) async fn execute_as(
         held.as_ref(),
     )
     .await;
-    let settlement = match held {
-        Some(held) => Some(release::settle(held, &args, &ran.report.outcome, &clock).await),
-        None => None,
-    };
+    if let Some(held) = held {
+        ran.settlement = Some(release::settle(held, &args, &ran.report.outcome, &clock).await);
+    }
     report::finish(
         format,
         &args,
@@ -112,7 +115,6 @@ pub(in crate::cli) async fn execute_as(
         &inputs,
         &connection,
         &ran,
-        settlement.as_ref(),
         interrupts.received(),
     )
 }

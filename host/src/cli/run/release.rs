@@ -176,7 +176,12 @@ pub(super) struct Settlement {
 }
 
 /// After the run: the revision's status, the undo when asked, pruning, and the lock let go.
-pub(super) async fn settle(held: Held, args: &RunArgs, outcome: &Outcome, clock: &Clock) -> Settlement {
+pub(super) async fn settle(
+    held: Held,
+    args: &RunArgs,
+    outcome: &Outcome,
+    clock: &Clock,
+) -> Settlement {
     let Held {
         lock,
         recorder,
@@ -233,7 +238,9 @@ pub(super) async fn settle(held: Held, args: &RunArgs, outcome: &Outcome, clock:
 fn describe_failure(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Succeeded(s) => s.clone(),
-        Outcome::Failed { kind, message } => format!("Failed ({kind}): {}", crate::text::line(message)),
+        Outcome::Failed { kind, message } => {
+            format!("Failed ({kind}): {}", crate::text::line(message))
+        }
         Outcome::Stopped(stop) => format!("Stopped: {stop}"),
         Outcome::Cancelled(reason) => format!("Cancelled by {reason}"),
     }

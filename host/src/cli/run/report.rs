@@ -6,8 +6,8 @@ use std::io::Write;
 
 use super::connect::Connection;
 use super::execute::Ran;
-use super::release::Settlement;
 use super::inputs::Inputs;
+use super::release::Settlement;
 use crate::cli::output;
 use crate::cli::signals::Signal;
 use crate::cli::{CliError, ExitCode, Format, RunArgs};
@@ -112,16 +112,19 @@ pub(super) fn finish(
     inputs: &Inputs,
     connection: &Connection,
     ran: &Ran,
-    settlement: Option<&Settlement>,
     signal: Option<Signal>,
 ) -> Result<ExitCode, CliError> {
+    let settlement = ran.settlement.as_ref();
     let manifest = &policy.manifest;
     let report = &ran.report;
     let mut code = exit_code(&report.outcome, signal);
     let mut error = error_of(&report.outcome);
     // A run that succeeded but whose revision could not be settled is not a success: the
     // release would say pending while the policy says done.
-    if let Some(Settlement { settled: Err(why), number }) = settlement
+    if let Some(Settlement {
+        settled: Err(why),
+        number,
+    }) = settlement
         && code == ExitCode::Ok
     {
         code = ExitCode::Unreachable;
@@ -201,20 +204,35 @@ fn print_settlement(release: &str, settlement: &Settlement) {
         Ok(settled) => {
             if let Some(undo) = &settled.undo {
                 println!("Undone ({}):", undo.summary());
-                for line in undo.undone.iter().chain(&undo.conflicts).chain(&undo.failed).chain(&undo.irreversible) {
+                for line in undo
+                    .undone
+                    .iter()
+                    .chain(&undo.conflicts)
+                    .chain(&undo.failed)
+                    .chain(&undo.irreversible)
+                {
                     println!("  {}", text::line(line));
                 }
             }
             if settled.removed {
-                println!("Release {release}: the failed first install was undone and its revision {number} removed; nothing is left");
+                println!(
+                    "Release {release}: the failed first install was undone and its revision {number} removed; nothing is left"
+                );
             } else if let Some(status) = settled.status {
                 println!("Release {release}: revision {number} {status}");
             }
             if settled.pruned > 0 {
-                println!("  ({} old revision{} pruned by --history-max)", settled.pruned, if settled.pruned == 1 { "" } else { "s" });
+                println!(
+                    "  ({} old revision{} pruned by --history-max)",
+                    settled.pruned,
+                    if settled.pruned == 1 { "" } else { "s" }
+                );
             }
         }
-        Err(why) => println!("Release {release}: revision {number} could not be settled: {}", text::line(why)),
+        Err(why) => println!(
+            "Release {release}: revision {number} could not be settled: {}",
+            text::line(why)
+        ),
     }
 }
 

@@ -13,9 +13,9 @@ use super::call::{CallError, Done, authorize, pre_authorize, removal};
 use std::sync::Arc;
 
 use crate::capabilities::{Call, Grants};
+use crate::cluster::{self as k8s, Cluster, ListBounds, Located, LocatedList, Selectors};
 use crate::release::journal;
 use crate::release::recorder::{RecordError, Recorder, Step};
-use crate::cluster::{self as k8s, Cluster, ListBounds, Located, LocatedList, Selectors};
 use crate::sandbox::bindings::cutover::policy::{cluster, types};
 use crate::sandbox::limits::{LIST_PAGE, MAX_LIST_BYTES, MAX_LIST_ITEMS, MAX_REQUEST_BODY};
 use crate::sandbox::state::RunState;
@@ -329,10 +329,22 @@ impl cluster::Host for RunState {
         let recorder = self.release.clone();
         self.perform("apply", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "apply", &target).await?;
-            let step = journal_before(&recorder, &cluster, &loc, journal::Call::Apply { manifest: &value }).await?;
+            let step = journal_before(
+                &recorder,
+                &cluster,
+                &loc,
+                journal::Call::Apply { manifest: &value },
+            )
+            .await?;
             let applied = recorder.as_ref().map(|_| as_applied(&value, &loc));
             let stored = cluster.apply(&loc, value).await;
-            journal_after(&recorder, step, stored.as_ref().ok(), applied.filter(|_| stored.is_ok())).await;
+            journal_after(
+                &recorder,
+                step,
+                stored.as_ref().ok(),
+                applied.filter(|_| stored.is_ok()),
+            )
+            .await;
             Ok((stored?.to_string(), loc.label().into()))
         })
         .await
@@ -358,7 +370,13 @@ impl cluster::Host for RunState {
         self.perform("patch", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "patch", &target).await?;
             let body = body?;
-            let step = journal_before(&recorder, &cluster, &loc, journal::Call::Patch { kind, body: &body }).await?;
+            let step = journal_before(
+                &recorder,
+                &cluster,
+                &loc,
+                journal::Call::Patch { kind, body: &body },
+            )
+            .await?;
             let stored = cluster.patch(&loc, kind, body).await;
             journal_after(&recorder, step, stored.as_ref().ok(), None).await;
             Ok((stored?.to_string(), loc.label().into()))
@@ -388,7 +406,8 @@ impl cluster::Host for RunState {
         let recorder = self.release.clone();
         self.perform("scale", label, None, true, async move {
             let loc = locate_authorized(&cluster, &grants, "scale", &target).await?;
-            let step = journal_before(&recorder, &cluster, &loc, journal::Call::Scale { replicas }).await?;
+            let step = journal_before(&recorder, &cluster, &loc, journal::Call::Scale { replicas })
+                .await?;
             let scaled = cluster.scale(&loc, replicas).await;
             journal_after(&recorder, step, None, None).await;
             scaled?;

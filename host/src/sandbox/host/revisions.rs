@@ -114,12 +114,18 @@ impl revisions::Host for RunState {
 
     async fn list_revisions(&mut self) -> Result<Vec<revisions::Revision>, Error> {
         let (grants, recorder) = (self.grants.clone(), self.release.clone());
-        self.perform("list-revisions", "the release history".into(), None, false, async move {
-            check(&grants, "list-revisions")?;
-            let recorder = recorder.ok_or_else(no_history)?;
-            let all = history(&recorder).await?;
-            Ok((all, "the release history".to_string().into()))
-        })
+        self.perform(
+            "list-revisions",
+            "the release history".into(),
+            None,
+            false,
+            async move {
+                check(&grants, "list-revisions")?;
+                let recorder = recorder.ok_or_else(no_history)?;
+                let all = history(&recorder).await?;
+                Ok((all, "the release history".to_string().into()))
+            },
+        )
         .await
     }
 
