@@ -10,14 +10,6 @@ pub fn cache_dir() -> Option<PathBuf> {
         .or_else(|| env_dir("HOME").map(|h| h.join(".cache/cutover")))
 }
 
-/// The state directory: `$CUTOVER_STATE_DIR`, else `$XDG_STATE_HOME/cutover`, else
-/// `~/.local/state/cutover`; None when none of them is set.
-pub fn state_dir() -> Option<PathBuf> {
-    env_dir("CUTOVER_STATE_DIR")
-        .or_else(|| env_dir("XDG_STATE_HOME").map(|d| d.join("cutover")))
-        .or_else(|| env_dir("HOME").map(|h| h.join(".local/state/cutover")))
-}
-
 /// An environment variable naming a directory; unset and empty are the same.
 fn env_dir(name: &str) -> Option<PathBuf> {
     std::env::var_os(name)

@@ -63,6 +63,13 @@ impl PolicySource {
         PolicySource::from_bytes(Origin::Bundled(name.to_string()), bytes.to_vec())
     }
 
+    /// Whether `argument` names a bundled policy (and nothing that looks like a path).
+    pub fn is_bundled(argument: &str) -> bool {
+        !argument.contains('/')
+            && !argument.ends_with(".wasm")
+            && bundled::BUNDLED.iter().any(|(name, _)| *name == argument)
+    }
+
     /// Every bundled policy.
     pub fn bundled() -> Result<Vec<PolicySource>, SourceError> {
         bundled::BUNDLED

@@ -5,6 +5,8 @@
 //! ```sh
 //! cargo bench -p cutover-tests --bench sim_nodes            # 100, 1,000 and 10,000 nodes
 //! cargo bench -p cutover-tests --bench sim_nodes -- 1000    # chosen sizes only
+//! cargo bench -p cutover-tests --bench sim_nodes -- 1000 --journal   # as a release: the undo
+//!                                                                    # journal written per change
 //! ```
 //!
 //! Figures and what they mean: BENCHMARKS.md. Each size runs in a fresh simulator; the peak
@@ -21,6 +23,10 @@ use std::time::{Duration, Instant};
 use cutover::capabilities::Grants;
 use cutover::checkpoint::CheckpointStore;
 use cutover::cluster::Cluster;
+use cutover::release::lifecycle::{self, Fresh};
+use cutover::release::record::{PolicyRef, Values};
+use cutover::release::recorder::Recorder;
+use cutover::release::store::ReleaseStore;
 use cutover::sandbox::bindings::Invocation;
 use cutover::sandbox::cancel::Cancel;
 use cutover::sandbox::host::wasi::WasiOptions;
@@ -123,7 +129,7 @@ fn node(i: usize) -> serde_json::Value {
     })
 }
 
-async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize) -> Point {
+async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize, journal: bool) -> Point {
     // Reset the peak (VmHWM) to the current RSS, so that the peak printed is this size's alone
     // (the engine, the compiled component and the runtime included), not an earlier size's or
     // the component's compilation.
@@ -174,13 +180,44 @@ async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize) -> Poin
         attempt: 1,
     };
     let clock = Clock::tokio();
+    // As a release: a pending revision written first (as `cutover run` does; not counted),
+    // then the journal entry of every change written before it (counted).
+    let recorder = if journal {
+        let store = ReleaseStore::new(
+            &Cluster::from_client(client.clone(), "default".into(), clock.clone()),
+            "default",
+            "visit-nodes",
+        );
+        let fresh = Fresh {
+            policy: PolicyRef {
+                name: manifest.name.clone(),
+                version: manifest.version.clone(),
+                digest: format!("sha256:{}", source.digest),
+                source: "visit-nodes".into(),
+            },
+            values: Values::default(),
+            holder: "bench".into(),
+            now: std::time::SystemTime::now(),
+        };
+        let stored = lifecycle::begin_run(&store, fresh)
+            .await
+            .expect("a pending revision");
+        Some(Arc::new(Recorder::new(store, stored, None, clock.clone())))
+    } else {
+        None
+    };
+    count.store(0, Ordering::Relaxed);
+    kinds.lock().expect("the counter's lock").clear();
     let state = RunState::new(RunSetup {
         cluster: Cluster::from_client(client, "default".into(), clock.clone()),
         grants,
         limits,
         clock,
-        checkpoint: CheckpointStore::none(),
-        release: None,
+        checkpoint: match &recorder {
+            Some(r) => CheckpointStore::for_release(r.clone()),
+            None => CheckpointStore::none(),
+        },
+        release: recorder,
         observer: cutover::report::discard(),
         cancel: Cancel::default(),
         wasi: WasiOptions { random_seed: None },
@@ -224,6 +261,7 @@ async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize) -> Poin
 }
 
 fn main() {
+    let journal = std::env::args().any(|a| a == "--journal");
     let mut sizes: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.replace([',', '_'], "").parse().ok())
@@ -244,7 +282,8 @@ fn main() {
         .build()
         .expect("a tokio runtime");
     eprintln!(
-        "sim_nodes: profile {}, {} cores",
+        "sim_nodes{}: profile {}, {} cores",
+        if journal { " (journal)" } else { "" },
         if cfg!(debug_assertions) {
             "debug"
         } else {
@@ -257,7 +296,7 @@ fn main() {
         // Compile (or load from the cache) once before measuring, as a second `cutover run` would.
         let _ = sandbox.prepare(&source).expect("visit-nodes prepares");
         for &n in &sizes {
-            points.push(measure(&sandbox, &source, n).await);
+            points.push(measure(&sandbox, &source, n, journal).await);
         }
         points
     });

@@ -319,7 +319,13 @@ async fn crash_at_every_mutation(plane: &Plane) {
                     .expect_error(6, &["interrupted", "cutover resume", "cutover rollback"]);
                 if then == "resume" {
                     let out = plane
-                        .cutover(&["resume", &release, "--allow-declared"])
+                        .cutover(&[
+                            "resume",
+                            &release,
+                            "--allow-declared",
+                            "--policy",
+                            &guest("steps"),
+                        ])
                         .await;
                     out.expect_code(0);
                     assert!(
@@ -411,6 +417,66 @@ async fn a_concurrent_run_is_refused_with_the_holder() {
     plane.finish().await;
 }
 
+/// A run whose lease another holder took (while the run slept past a renewal) stops before
+/// its next change: nothing is changed, the revision is failed.
+#[tokio::test]
+async fn a_run_that_lost_its_lock_stops_before_its_next_change() {
+    let plane = Plane::sim().await;
+    plane.reset().await;
+    let first = {
+        let steps = guest("steps");
+        let node = format!("node={}", plane.node);
+        let args: Vec<String> = plane
+            .args(&[
+                "run",
+                &steps,
+                "--release",
+                "stolen",
+                "--allow-declared",
+                "--set",
+                &node,
+                "--set",
+                "hold-ms=14000",
+            ])
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let kubeconfig = plane.kubeconfig.clone();
+        tokio::spawn(async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            Cutover::run(&args, &kubeconfig).await
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let leases: Api<Lease> = Api::namespaced(plane.client.clone(), &plane.namespace);
+    let mut lease = loop {
+        if let Some(lease) = plane.lease("stolen").await {
+            break lease;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never took the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let spec = lease.spec.get_or_insert_default();
+    spec.holder_identity = Some("thief@elsewhere.example pid 1 run 0".into());
+    spec.renew_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+        k8s_openapi::jiff::Timestamp::now(),
+    ));
+    spec.lease_duration_seconds = Some(600);
+    lease.metadata.annotations = None;
+    leases
+        .replace("cutover.release.v1.stolen", &PostParams::default(), &lease)
+        .await
+        .expect("steal the lease");
+    let out = first.await.expect("the run");
+    out.expect_error(1, &["the release lock was lost"]);
+    assert_eq!(plane.world().await, initial(), "no change was made");
+    assert_eq!(plane.status("stolen").await["status"], "failed");
+    plane.finish().await;
+}
+
 /// A lease whose holder stopped renewing (another machine, renewed ten minutes ago with a
 /// 30 s TTL) is taken over; one renewed just now by another machine is not.
 #[tokio::test]
@@ -489,7 +555,20 @@ async fn a_body_over_the_secret_limit_is_split_and_read_back() {
         })
         .count();
     assert!(parts >= 1, "the body was split: {} secrets", secrets.len());
-    let out = plane.cutover(&["resume", "big", "--allow-declared"]).await;
+    // A file the revision names is not opened unless the operator names it again.
+    plane
+        .cutover(&["resume", "big", "--allow-declared"])
+        .await
+        .expect_error(2, &["ran the policy file", "give it again with --policy"]);
+    let out = plane
+        .cutover(&[
+            "resume",
+            "big",
+            "--allow-declared",
+            "--policy",
+            &guest("steps"),
+        ])
+        .await;
     out.expect_code(0);
     assert!(out.stdout.contains("from step 4"), "{}", out.abridged());
     assert_eq!(plane.status("big").await["status"], "deployed");

@@ -21,7 +21,7 @@ mod objects;
 mod pods;
 pub mod readiness;
 mod resolve;
-mod retry;
+pub(crate) mod retry;
 pub mod target;
 mod wait;
 
@@ -263,6 +263,25 @@ impl Cluster {
     /// The run's namespace: where namespaced objects without a namespace live.
     pub fn namespace(&self) -> &str {
         &self.namespace
+    }
+
+    /// Runs one kube-rs request with this cluster's retries (and their jitter and clock):
+    /// `idempotent` ones after any transient failure, others only after a 429.
+    pub(crate) async fn retried<T, F, Fut>(
+        &self,
+        idempotent: bool,
+        attempt: F,
+    ) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let policy = if idempotent {
+            retry::Retry::Always
+        } else {
+            retry::Retry::Rejected
+        };
+        self.shared.retrier.send(policy, attempt).await
     }
 
     /// The underlying kube-rs client.

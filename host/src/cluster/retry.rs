@@ -42,6 +42,12 @@ impl Retry {
     }
 }
 
+/// Whether `err` is transient: the request may or may not have been done, and trying again
+/// later may succeed (a 429, a 5xx, a lost connection).
+pub(crate) fn transient(err: &kube::Error) -> bool {
+    Retry::Always.allows(err)
+}
+
 /// How long the server asked us to wait (`details.retryAfterSeconds` of its `Status`, which
 /// kube-apiserver sets along with the `Retry-After` header), capped.
 pub(crate) fn retry_after(err: &kube::Error) -> Option<Duration> {

@@ -247,6 +247,9 @@ pub enum LockError {
     /// The API server refused or failed a request; the message names the lease and the operation.
     #[error("{0}")]
     Api(String),
+    /// As `Api`, but transient (a 429, a 5xx, a lost connection): trying again may succeed.
+    #[error("{0}")]
+    Transient(String),
 }
 
 /// `2024-05-06T07:08:09Z`: RFC 3339, whole seconds, UTC.
@@ -289,6 +292,13 @@ impl Target {
 
     /// A kube error as one line naming the operation and the lease; RBAC denials say what to grant.
     fn error(&self, op: &str, err: &kube::Error) -> LockError {
+        match self.permanent_error(op, err) {
+            LockError::Api(m) if crate::cluster::retry::transient(err) => LockError::Transient(m),
+            other => other,
+        }
+    }
+
+    fn permanent_error(&self, op: &str, err: &kube::Error) -> LockError {
         let ns = &self.namespace;
         let name = &self.name;
         match err {

@@ -16,6 +16,10 @@ use crate::cluster::{Cluster, ClusterError, Located};
 /// The longest list of journal entries one revision keeps: past it, mutations are refused
 /// (a policy looping on changes must not grow the release's Secrets without end).
 pub const MAX_ENTRIES: usize = 20_000;
+/// The most JSON a revision's record may grow to (journal, applied objects, checkpoint): past
+/// it, the change that would grow it is refused, so that every write of the revision — and
+/// the memory the host keeps for it — stays bounded whatever the policy does.
+pub const MAX_RECORD_BYTES: usize = 32 << 20;
 
 /// Why a mutation was not made: the guest sees it as its call's error.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +37,8 @@ pub enum RecordError {
     Cluster(#[from] ClusterError),
     #[error("the run made {MAX_ENTRIES} changes, as many as one revision's journal keeps")]
     Full,
+    #[error("the revision would grow past {} MiB (its journal, applied objects and checkpoint); the change was not made", MAX_RECORD_BYTES >> 20)]
+    TooLarge,
 }
 
 /// One journaled call between [`Recorder::before`] and [`Recorder::after`].
@@ -83,6 +89,8 @@ impl CrashPoint {
 
 struct Pending {
     stored: Stored,
+    /// The record's JSON size, counted as it grows (never less than it is).
+    bytes: usize,
     /// Whether the record holds what the cluster's copy does not yet.
     dirty: bool,
     mutations: u32,
@@ -107,9 +115,11 @@ impl Recorder {
         clock: Clock,
     ) -> Recorder {
         let restored = stored.record.checkpoint.clone();
+        let bytes = json_len(&stored.record);
         Recorder {
             store,
             pending: Mutex::new(Pending {
+                bytes,
                 stored,
                 dirty: false,
                 mutations: 0,
@@ -176,12 +186,23 @@ impl Recorder {
         }
         let index = journal.len();
         let seq = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        pending.stored.record.journal.push(Entry {
+        let entry = Entry {
             seq,
             operation: call.operation(),
             target,
             change,
-        });
+        };
+        // The entry, and for an apply the manifest the revision will record with it.
+        let grows = json_len(&entry)
+            + match call {
+                Call::Apply { manifest } => json_len(manifest),
+                _ => 0,
+            };
+        if pending.bytes + grows > MAX_RECORD_BYTES {
+            return Err(RecordError::TooLarge);
+        }
+        pending.bytes += grows;
+        pending.stored.record.journal.push(entry);
         pending.dirty = true;
         if durable && let Err(e) = self.write(&mut pending).await {
             // Not recorded, so not made: the entry goes too.
@@ -216,6 +237,10 @@ impl Recorder {
     /// Saves the policy's checkpoint into the revision (one write).
     pub async fn checkpoint(&self, state: String) -> Result<(), String> {
         let mut pending = self.pending.lock().await;
+        if pending.bytes + state.len() > MAX_RECORD_BYTES {
+            return Err(RecordError::TooLarge.to_string());
+        }
+        pending.bytes += state.len();
         pending.stored.record.checkpoint = Some(state);
         pending.dirty = true;
         self.write(&mut pending).await.map_err(|e| e.to_string())
@@ -227,11 +252,21 @@ impl Recorder {
     }
 
     /// What the policy says the revision applies, and its description (with the next write).
-    pub async fn record(&self, manifests: Vec<Value>, description: String) {
+    pub async fn record(
+        &self,
+        manifests: Vec<Value>,
+        description: String,
+    ) -> Result<(), RecordError> {
         let mut pending = self.pending.lock().await;
+        let grows = manifests.iter().map(json_len).sum::<usize>() + description.len();
+        if pending.bytes + grows > MAX_RECORD_BYTES {
+            return Err(RecordError::TooLarge);
+        }
+        pending.bytes += grows;
         pending.stored.record.applied = manifests;
         pending.stored.record.description = description;
         pending.dirty = true;
+        Ok(())
     }
 
     /// The release's history, with this run's revision as it stands in memory.
@@ -263,6 +298,11 @@ impl Recorder {
         pending.dirty = false;
         Ok(())
     }
+}
+
+/// The length of `value` as JSON.
+fn json_len<T: serde::Serialize>(value: &T) -> usize {
+    serde_json::to_vec(value).map_or(usize::MAX / 4, |v| v.len())
 }
 
 /// Adds an applied manifest, replacing an earlier one of the same object.

@@ -11,7 +11,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 
 use super::codec::{self, Encoded};
 use super::record::{Record, Status};
-use crate::cluster::{ClusterError, Ctx};
+use crate::cluster::{Cluster, ClusterError, Ctx};
 
 /// The type of a revision's Secret.
 pub const SECRET_TYPE: &str = "cutover.dev/release.v1";
@@ -51,22 +51,85 @@ impl Stored {
     }
 }
 
-/// The revisions of one release, in one namespace.
+/// The revisions of one release, in one namespace. Every request goes through the cluster's
+/// retries: reads and idempotent writes after any transient failure; a write with a
+/// precondition is read back after one, to learn whether it was done.
 #[derive(Clone)]
 pub struct ReleaseStore {
     api: Api<Secret>,
+    cluster: Cluster,
     pub namespace: String,
     pub release: String,
     server: Option<String>,
 }
 
+/// How many times a write whose answer was lost is read back and tried again.
+const WRITE_ATTEMPTS: usize = 5;
+
 impl ReleaseStore {
-    pub fn new(client: kube::Client, namespace: &str, release: &str) -> ReleaseStore {
+    /// The revisions of `release` in `namespace`, through `cluster` (its client, retries, clock).
+    pub fn new(cluster: &Cluster, namespace: &str, release: &str) -> ReleaseStore {
         ReleaseStore {
-            api: Api::namespaced(client, namespace),
+            api: Api::namespaced(cluster.client().clone(), namespace),
+            cluster: cluster.clone(),
             namespace: namespace.to_string(),
             release: release.to_string(),
             server: None,
+        }
+    }
+
+    async fn get_secret(&self, name: &str) -> Result<Option<Secret>, ClusterError> {
+        let what = format!("secret {}/{name}", self.namespace);
+        self.cluster
+            .retried(true, || self.api.get_opt(name))
+            .await
+            .map_err(|e| self.fail("read", &what, &e))
+    }
+
+    /// Creates (`create`) or replaces the main Secret of a revision. When the answer is lost
+    /// (a 5xx, a dropped connection) the Secret is read back: carrying our digest, the write
+    /// was done; unchanged, it is tried again; changed by another writer, it is a conflict.
+    async fn write_main(
+        &self,
+        mut secret: Secret,
+        create: bool,
+        what: &str,
+    ) -> Result<Secret, ClusterError> {
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        let ours = digest_of(&secret);
+        let expected = secret.metadata.resource_version.clone();
+        let mut last = None;
+        let post = PostParams::default();
+        for _ in 0..WRITE_ATTEMPTS {
+            let result = if create {
+                self.cluster
+                    .retried(false, || self.api.create(&post, &secret))
+                    .await
+            } else {
+                self.cluster
+                    .retried(false, || self.api.replace(&name, &post, &secret))
+                    .await
+            };
+            match result {
+                Ok(written) => return Ok(written),
+                Err(e) if crate::cluster::retry::transient(&e) => {
+                    let found = self.get_secret(&name).await?;
+                    match found {
+                        Some(found) if digest_of(&found) == ours => return Ok(found),
+                        Some(found) if !create && found.metadata.resource_version == expected => {
+                            secret.metadata.resource_version = found.metadata.resource_version;
+                        }
+                        None if create => {}
+                        _ => return Err(self.fail("write", what, &e)),
+                    }
+                    last = Some(e);
+                }
+                Err(e) => return Err(self.fail("write", what, &e)),
+            }
+        }
+        match last {
+            Some(e) => Err(self.fail("write", what, &e)),
+            None => Err(ClusterError::Other(format!("cannot write {what}"))),
         }
     }
 
@@ -89,7 +152,10 @@ impl ReleaseStore {
     pub async fn history(&self) -> Result<Vec<Stored>, ClusterError> {
         let selector = format!("owner={OWNER},name={},!{PART_LABEL}", self.release);
         let what = format!("the history of release {}/{}", self.namespace, self.release);
-        let secrets = list_all(&self.api, &selector, |e| self.fail("read", &what, e)).await?;
+        let secrets = list_all(&self.cluster, &self.api, &selector, |e| {
+            self.fail("read", &what, e)
+        })
+        .await?;
         let mut revisions = Vec::new();
         for secret in secrets {
             if secret.type_.as_deref() != Some(SECRET_TYPE) {
@@ -105,10 +171,10 @@ impl ReleaseStore {
     pub async fn get(&self, number: u32) -> Result<Option<Stored>, ClusterError> {
         let name = secret_name(&self.release, number);
         let what = format!("secret {}/{name}", self.namespace);
-        match self.api.get_opt(&name).await {
-            Ok(Some(secret)) => Ok(Some(self.read(secret).await?)),
-            Ok(None) => Ok(None),
-            Err(e) => Err(self.fail("read", &what, &e)),
+        let _ = what;
+        match self.get_secret(&name).await? {
+            Some(secret) => Ok(Some(self.read(secret).await?)),
+            None => Ok(None),
         }
     }
 
@@ -179,11 +245,7 @@ impl ReleaseStore {
         self.write_parts(&record, &encoded).await?;
         let secret = self.main_secret(&record, &encoded, None);
         let what = format!("revision {} of release {}", record.number, self.release);
-        let created = self
-            .api
-            .create(&PostParams::default(), &secret)
-            .await
-            .map_err(|e| self.fail("write", &what, &e))?;
+        let created = self.write_main(secret, true, &what).await?;
         Ok(Stored {
             record,
             resource_version: created.metadata.resource_version,
@@ -201,11 +263,8 @@ impl ReleaseStore {
         let secret = self.main_secret(&stored.record, &encoded, stored.resource_version.clone());
         let name = secret_name(&self.release, stored.number());
         let what = format!("revision {} of release {}", stored.number(), self.release);
-        let replaced = self
-            .api
-            .replace(&name, &PostParams::default(), &secret)
-            .await
-            .map_err(|e| self.fail("write", &what, &e))?;
+        let _ = name;
+        let replaced = self.write_main(secret, false, &what).await?;
         stored.resource_version = replaced.metadata.resource_version;
         let old = std::mem::replace(&mut stored.parts, encoded.parts.len());
         for part in encoded.parts.len() + 1..=old {
@@ -229,7 +288,12 @@ impl ReleaseStore {
 
     async fn delete_secret(&self, name: &str) -> Result<(), ClusterError> {
         let what = format!("secret {}/{name}", self.namespace);
-        match self.api.delete(name, &DeleteParams::default()).await {
+        let params = DeleteParams::default();
+        match self
+            .cluster
+            .retried(true, || self.api.delete(name, &params))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
             Err(e) => Err(self.fail("delete", &what, &e)),
@@ -306,6 +370,10 @@ impl ReleaseStore {
     }
 }
 
+fn digest_of(secret: &Secret) -> Option<String> {
+    secret.metadata.annotations.as_ref()?.get(DIGEST).cloned()
+}
+
 fn body(secret: &Secret) -> Option<Vec<u8>> {
     secret
         .data
@@ -326,6 +394,7 @@ fn revision_label(secret: &Secret) -> Option<u32> {
 
 /// Every Secret matching `selector`, page by page.
 async fn list_all(
+    cluster: &Cluster,
     api: &Api<Secret>,
     selector: &str,
     fail: impl Fn(&kube::Error) -> ClusterError,
@@ -337,7 +406,10 @@ async fn list_all(
         if let Some(t) = &token {
             params = params.continue_token(t);
         }
-        let page = api.list(&params).await.map_err(|e| fail(&e))?;
+        let page = cluster
+            .retried(true, || api.list(&params))
+            .await
+            .map_err(|e| fail(&e))?;
         found.extend(page.items);
         match page.metadata.continue_ {
             Some(t) if !t.is_empty() => token = Some(t),
@@ -348,16 +420,17 @@ async fn list_all(
 
 /// One line per release for `cutover list`: its latest revision, in one namespace or all.
 pub async fn latest_of_each(
-    client: kube::Client,
+    cluster: &Cluster,
     namespace: Option<&str>,
 ) -> Result<Vec<Stored>, ClusterError> {
+    let client = cluster.client();
     let api: Api<Secret> = match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
     let where_ = namespace.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
     let selector = format!("owner={OWNER},!{PART_LABEL}");
-    let secrets = list_all(&api, &selector, |e| {
+    let secrets = list_all(cluster, &api, &selector, |e| {
         Ctx {
             op: "list",
             what: &format!("the releases in {where_}"),
@@ -384,6 +457,10 @@ pub async fn latest_of_each(
         ) else {
             continue;
         };
+        // A label is the cluster's text: only a real release name is read further.
+        if crate::release::check_name(&release).is_err() {
+            continue;
+        }
         let key = (ns, release);
         if newest.get(&key).is_none_or(|(n, _)| *n < number) {
             newest.insert(key, (number, secret));
@@ -391,7 +468,7 @@ pub async fn latest_of_each(
     }
     let mut latest = Vec::new();
     for ((ns, release), (_, secret)) in newest {
-        let store = ReleaseStore::new(client.clone(), &ns, &release);
+        let store = ReleaseStore::new(cluster, &ns, &release);
         latest.push(store.read(secret).await?);
     }
     Ok(latest)
@@ -437,9 +514,17 @@ mod tests {
     use super::*;
     use crate::release::codec::tests::record;
 
+    fn cluster(sim: &cutover_sim::Simulator) -> Cluster {
+        Cluster::from_client(
+            sim.client(),
+            "default".into(),
+            cutover_clock::Clock::tokio(),
+        )
+    }
+
     fn store() -> ReleaseStore {
         let sim = cutover_sim::Simulator::new(0);
-        ReleaseStore::new(sim.client(), "default", "web")
+        ReleaseStore::new(&cluster(&sim), "default", "web")
     }
 
     #[tokio::test]
@@ -508,6 +593,97 @@ mod tests {
         assert_eq!(store.get(1).await.unwrap().unwrap().record.checkpoint, None);
     }
 
+    /// Does the write, then answers 500 to the first `times` writes of Secrets: the answer of a
+    /// write that was done is lost.
+    #[derive(Clone)]
+    struct LoseAnswers<S> {
+        inner: S,
+        left: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    }
+
+    type Body = cutover_sim::api::SimBody;
+
+    impl<S, B> tower::Service<http::Request<B>> for LoseAnswers<S>
+    where
+        S: tower::Service<http::Request<B>, Response = http::Response<Body>>,
+        S::Future: Send + 'static,
+        S::Error: Send + 'static,
+    {
+        type Response = http::Response<Body>;
+        type Error = S::Error;
+        type Future = futures::future::BoxFuture<'static, Result<http::Response<Body>, S::Error>>;
+
+        fn poll_ready(
+            &mut self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), S::Error>> {
+            self.inner.poll_ready(cx)
+        }
+
+        fn call(&mut self, req: http::Request<B>) -> Self::Future {
+            use std::sync::atomic::Ordering;
+            let write = matches!(*req.method(), http::Method::POST | http::Method::PUT)
+                && req.uri().path().contains("/secrets");
+            let lose = write
+                && self
+                    .left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+            let answer = self.inner.call(req);
+            Box::pin(async move {
+                use http_body_util::BodyExt as _;
+                let response = answer.await?;
+                if !lose {
+                    return Ok(response);
+                }
+                let status = serde_json::json!({
+                    "kind": "Status", "apiVersion": "v1", "status": "Failure",
+                    "message": "etcdserver: request timed out", "reason": "InternalError", "code": 500,
+                });
+                let body = http_body_util::Full::new(bytes::Bytes::from(status.to_string()))
+                    .map_err(|never| match never {})
+                    .boxed_unsync();
+                Ok(http::Response::builder()
+                    .status(500)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .expect("a valid response"))
+            })
+        }
+    }
+
+    /// A create and a replace whose answers are lost are read back: done, so not repeated (a
+    /// repeat would be a conflict with our own write).
+    #[tokio::test]
+    async fn a_write_whose_answer_was_lost_is_read_back() {
+        let sim = cutover_sim::Simulator::new(0);
+        let left = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(2));
+        let service = LoseAnswers {
+            inner: sim.service(),
+            left: left.clone(),
+        };
+        let client = kube::Client::new(service, "default");
+        let cluster = Cluster::from_client(client, "default".into(), cutover_clock::Clock::tokio());
+        let store = ReleaseStore::new(&cluster, "default", "web");
+        let mut stored = store.create(record(1)).await.unwrap();
+        stored.record.description = "saved once".into();
+        store.save(&mut stored).await.unwrap();
+        assert_eq!(
+            left.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "both answers were lost"
+        );
+        let back = store.get(1).await.unwrap().unwrap();
+        assert_eq!(back.record.description, "saved once");
+        // And the next write goes on from what was stored.
+        stored.record.description = "saved twice".into();
+        store.save(&mut stored).await.unwrap();
+        assert_eq!(
+            store.get(1).await.unwrap().unwrap().record.description,
+            "saved twice"
+        );
+    }
+
     #[tokio::test]
     async fn a_tampered_body_is_refused() {
         let store = store();
@@ -553,16 +729,16 @@ mod tests {
     #[tokio::test]
     async fn list_shows_the_latest_of_each_release() {
         let sim = cutover_sim::Simulator::new(0);
-        let a = ReleaseStore::new(sim.client(), "default", "web");
+        let a = ReleaseStore::new(&cluster(&sim), "default", "web");
         a.create(record(1)).await.unwrap();
         a.create(record(2)).await.unwrap();
         let mut other = record(1);
         other.release = "db".into();
-        ReleaseStore::new(sim.client(), "default", "db")
+        ReleaseStore::new(&cluster(&sim), "default", "db")
             .create(other)
             .await
             .unwrap();
-        let latest = latest_of_each(sim.client(), None).await.unwrap();
+        let latest = latest_of_each(&cluster(&sim), None).await.unwrap();
         let got: Vec<_> = latest
             .iter()
             .map(|s| (s.record.release.clone(), s.number()))

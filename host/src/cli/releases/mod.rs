@@ -181,7 +181,7 @@ async fn open(
     crate::release::check_name(release).map_err(CliError::bad_input)?;
     let (cluster, target) = connect(cluster, clock).await?;
     let cluster = cluster.with_field_manager(crate::cluster::release_field_manager(release));
-    let store = ReleaseStore::new(cluster.client().clone(), cluster.namespace(), release)
+    let store = ReleaseStore::new(&cluster, cluster.namespace(), release)
         .with_server(Some(target.server.clone()));
     Ok((cluster, target, store))
 }

@@ -234,7 +234,7 @@ pub(in crate::cli) async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
     let clock = Clock::tokio();
     let (cluster, _) = connect(&args.cluster, &clock).await?;
     let namespace = (!args.all_namespaces).then(|| cluster.namespace().to_string());
-    let latest = store::latest_of_each(cluster.client().clone(), namespace.as_deref())
+    let latest = store::latest_of_each(&cluster, namespace.as_deref())
         .await
         .map_err(cluster_error)?;
     let any_filter = args.pending || args.failed || args.deployed;

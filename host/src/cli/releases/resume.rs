@@ -20,8 +20,25 @@ pub(in crate::cli) async fn resume(args: ResumeArgs) -> Result<ExitCode, CliErro
         .pop()
         .ok_or_else(|| lifecycle_error(LifecycleError::NotFound(args.release.clone())))?;
     let record = latest.record;
+    // The revision's Secret is the cluster's text: a recorded file path is never opened unless
+    // the operator names it again (whoever can write Secrets must not choose what runs here).
+    let policy = match &args.policy {
+        Some(policy) => policy.clone(),
+        None if crate::source::PolicySource::is_bundled(&record.policy.source) => {
+            record.policy.source.clone()
+        }
+        None => {
+            return Err(CliError::bad_input(format!(
+                "revision {} of release {} ran the policy file {}: give it again with --policy <file> (its digest must be {})",
+                record.number,
+                args.release,
+                crate::text::escape(&record.policy.source, 256),
+                crate::text::escape(&record.policy.digest, 80)
+            )));
+        }
+    };
     let run = RunArgs {
-        policy: args.policy.clone().unwrap_or(record.policy.source.clone()),
+        policy,
         release: Some(args.release.clone()),
         sets: Vec::new(),
         values: Vec::new(),

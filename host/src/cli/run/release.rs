@@ -71,6 +71,28 @@ pub(in crate::cli) async fn take_lock(
     clock: &Clock,
 ) -> Result<Lock, CliError> {
     let holder = Holder::current(run_id());
+    // A transient failure (a 429, a 5xx, a lost answer) is tried again: a lease our lost
+    // attempt did create names this process, which the next attempt takes over at once.
+    let mut pause = std::time::Duration::from_millis(200);
+    for _ in 0..5 {
+        match lock::acquire(
+            cluster.client(),
+            cluster.namespace(),
+            release,
+            &holder,
+            LockOptions::default(),
+            clock,
+        )
+        .await
+        {
+            Err(LockError::Transient(why)) => {
+                tracing::debug!("taking the release lock: {why} (retrying)");
+                clock.sleep(pause).await;
+                pause *= 2;
+            }
+            other => return other.map_err(lock_error),
+        }
+    }
     lock::acquire(
         cluster.client(),
         cluster.namespace(),
@@ -109,12 +131,8 @@ pub(super) async fn begin(
         .clone()
         .with_field_manager(crate::cluster::release_field_manager(&inputs.release));
     let lock = take_lock(&cluster, &inputs.release, clock).await?;
-    let store = ReleaseStore::new(
-        cluster.client().clone(),
-        cluster.namespace(),
-        &inputs.release,
-    )
-    .with_server(Some(connection.target.server.clone()));
+    let store = ReleaseStore::new(&cluster, cluster.namespace(), &inputs.release)
+        .with_server(Some(connection.target.server.clone()));
     let begun = match start {
         Start::New => {
             lifecycle::begin_run(

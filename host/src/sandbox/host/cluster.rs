@@ -165,7 +165,9 @@ async fn journal_before(
             RecordError::Cluster(e) => CallError::from(e),
             RecordError::LockLost(_) => CallError::Refused(Error::Aborted(e.to_string())),
             RecordError::Journal(_) => CallError::Refused(Error::Unavailable(e.to_string())),
-            RecordError::Full => CallError::Refused(Error::Aborted(e.to_string())),
+            RecordError::Full | RecordError::TooLarge => {
+                CallError::Refused(Error::Aborted(e.to_string()))
+            }
         })
 }
 

@@ -105,7 +105,10 @@ impl revisions::Host for RunState {
             }
             let description = crate::text::cap(&description, MAX_DESCRIPTION);
             if let Some(recorder) = recorder {
-                recorder.record(items, description).await;
+                recorder
+                    .record(items, description)
+                    .await
+                    .map_err(|e| Error::Invalid(e.to_string()))?;
             }
             Ok(((), "the run's revision".to_string().into()))
         })

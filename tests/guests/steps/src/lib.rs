@@ -86,10 +86,16 @@ fn steps(ctx: &Context) -> Result<String, Error> {
             return Err(Error::aborted(format!("failing after step {n}, as asked")));
         }
     }
+    // What the policy sees of its release: every revision, its own (pending) last.
+    let history = ctx.revisions()?;
+    let own = history.last().map_or("none".to_string(), |r| {
+        format!("{} {}", r.number, r.status.as_str())
+    });
     Ok(format!(
-        "six steps done (attempt {}, from step {})",
+        "six steps done (attempt {}, from step {}); history: {} revisions, this one {own}",
         ctx.attempt(),
-        done + 1
+        done + 1,
+        history.len()
     ))
 }
 
@@ -111,6 +117,7 @@ export_policy! {
         "cluster/delete:v1/ConfigMap",
         "cluster/scale:apps/v1/Deployment",
         "cluster/cordon",
+        "revisions/list-revisions",
     ],
     run: steps,
 }
