@@ -127,10 +127,9 @@ impl TryFrom<wit::Revision> for Revision {
     }
 }
 
-/// Release history. Each call needs the matching `revisions/...` capability.
-///
-/// The host of this version checks the capability but does not store history yet: every call
-/// returns [`Error::Unavailable`](crate::Error) until release storage lands.
+/// Release history, as the host stores it in the cluster (docs/releases.md). Each call needs
+/// the matching `revisions/...` capability. On a dry run, which writes no revision, the reads
+/// return [`Error::Unavailable`](crate::Error).
 impl Context {
     /// Records what this run's revision applies — the manifests a rollback to it re-applies —
     /// and a one-line description. Without it the revision keeps every object the run applied

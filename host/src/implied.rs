@@ -7,6 +7,8 @@
 //! `evict` reads the pod after an answer that does not say whether the eviction happened. None of
 //! that is handed to the policy: an abort names a pod only when the run may read pods. `apply`,
 //! `patch` and `wait` return their target as stored: a grant of them is a grant to read it.
+//! Every change but an eviction reads its target first, for the release's undo journal (kept in
+//! the revision, not handed to the policy).
 
 use crate::capabilities::{Call, Capability};
 
@@ -21,6 +23,9 @@ const WORKLOADS: &[(&str, &str, &[&str])] = &[
     ("apps/v1", "StatefulSet", &["v1/Pod (list, watch)"]),
     ("apps/v1", "ReplicaSet", &["v1/Pod (list, watch)"]),
 ];
+
+/// The operations the undo journal reads the target of, before the call.
+const JOURNALED: &[&str] = &["apply", "patch", "delete", "scale", "cordon", "uncordon"];
 
 /// The operations whose answer is the target as stored.
 const RETURN_THE_TARGET: &[&str] = &["apply", "patch", "wait"];
@@ -95,6 +100,22 @@ pub fn implied_reads(declared: &[Capability]) -> Vec<ImpliedRead> {
                 call: "evict".into(),
                 reads: vec!["v1/Pod (get), after an answer that leaves the outcome open".into()],
                 namespace: shown_namespace("pod"),
+                returned_to_policy: false,
+            });
+        }
+        let journaled: Vec<&str> = JOURNALED
+            .iter()
+            .copied()
+            .filter(|op| resolved.allows_operation("cluster", op))
+            .collect();
+        if !journaled.is_empty() {
+            out.push(ImpliedRead {
+                capability: written.clone(),
+                call: journaled.join(", "),
+                reads: vec![
+                    "the target (get), just before the call, for the release's undo journal".into(),
+                ],
+                namespace: shown_namespace("target"),
                 returned_to_policy: false,
             });
         }

@@ -16,7 +16,7 @@ use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostPa
 use kube::{Api, Client};
 use serde_json::json;
 
-use cutover_tests::{Cutover, Output, SimServe, TestEnv, guest};
+use cutover_tests::{Cutover, Output, SimServe, TestEnv, Watch, guest};
 
 /// Where a test's releases live: the simulator over HTTP, or the real control plane.
 struct Plane {
@@ -474,6 +474,70 @@ async fn a_run_that_lost_its_lock_stops_before_its_next_change() {
     out.expect_error(1, &["the release lock was lost"]);
     assert_eq!(plane.world().await, initial(), "no change was made");
     assert_eq!(plane.status("stolen").await["status"], "failed");
+    plane.finish().await;
+}
+
+/// SIGTERM in the middle of a run with `--rollback-on-failure`: the guest stops, its two
+/// changes are undone, the revision is failed, the lock released, exit 143.
+#[tokio::test]
+async fn sigterm_marks_the_revision_failed_undoes_and_releases_the_lock() {
+    let plane = Plane::sim().await;
+    plane.reset().await;
+    let steps = guest("steps");
+    let node = format!("node={}", plane.node);
+    let args = plane.args(&[
+        "run",
+        &steps,
+        "--release",
+        "term",
+        "--allow-declared",
+        "--set",
+        &node,
+        "--set",
+        "hold-ms=60000",
+        "--set",
+        "hold-after=2",
+        "--rollback-on-failure",
+    ]);
+    let running = Cutover::spawn(&args, &plane.kubeconfig, Watch::default());
+    assert!(
+        running
+            .wait_for_output("step 2 done", Duration::from_secs(30))
+            .await
+            .is_some(),
+        "the run reached its hold"
+    );
+    assert_ne!(plane.world().await, initial(), "two changes made");
+    running.signal("TERM").expect("SIGTERM sent");
+    let finished = running.finish().await;
+    finished.output.expect_error(143, &["cancelled by SIGTERM"]);
+    assert!(
+        finished.output.stdout.contains("2 changes undone"),
+        "{}",
+        finished.output.abridged()
+    );
+    assert_eq!(plane.world().await, initial());
+    assert!(plane.lease("term").await.is_none(), "the lock was released");
+    // A first install wholly undone leaves nothing, even when cancelled.
+    assert!(plane.secrets("term").await.is_empty());
+    plane.finish().await;
+}
+
+/// `rollback <release> 0` undoes every revision's changes and re-applies nothing.
+#[tokio::test]
+async fn a_rollback_to_0_undoes_every_revision() {
+    let plane = Plane::sim().await;
+    plane.reset().await;
+    plane.steps("zero", &[]).await.expect_code(0);
+    assert_eq!(plane.world().await, finished());
+    let out = plane.cutover(&["rollback", "zero", "0"]).await;
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("revision 2 deployed"),
+        "{}",
+        out.abridged()
+    );
+    assert_eq!(plane.world().await, initial());
     plane.finish().await;
 }
 

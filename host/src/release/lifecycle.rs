@@ -249,6 +249,19 @@ fn object_label(m: &Value) -> String {
     }
 }
 
+/// The revision a rollback returns to; 0 is the release before its first revision: nothing
+/// applied (a rollback to it undoes every revision's journal).
+fn target_revision(history: &[Stored], target: u32) -> Option<Stored> {
+    if target == 0 {
+        let mut before = history.first()?.clone();
+        before.record.number = 0;
+        before.record.applied.clear();
+        before.record.journal.clear();
+        return Some(before);
+    }
+    history.iter().find(|s| s.number() == target).cloned()
+}
+
 /// Plans a rollback: an interrupted or failed (not undone) latest revision is undone in place;
 /// then, when a target is given (or the latest is deployed), the release returns to it.
 pub fn plan_rollback(
@@ -291,7 +304,7 @@ pub fn plan_rollback(
                 })?
         }
     };
-    let Some(to) = history.iter().find(|s| s.number() == target) else {
+    let Some(to) = target_revision(history, target) else {
         return Err(LifecycleError::NoRevision {
             release: release.to_string(),
             number: target,
@@ -346,14 +359,10 @@ pub async fn rollback(
         done.plan = plan;
         return Ok(done);
     };
-    let to = history
-        .iter()
-        .find(|s| s.number() == target)
-        .cloned()
-        .ok_or(LifecycleError::NoRevision {
-            release: store.release.clone(),
-            number: target,
-        })?;
+    let to = target_revision(&history, target).ok_or(LifecycleError::NoRevision {
+        release: store.release.clone(),
+        number: target,
+    })?;
     let number = plan.new_revision.unwrap_or(target + 1);
     let record = Record {
         number,
@@ -404,6 +413,11 @@ pub async fn rollback(
     if !done.report.complete() {
         pending.record.description =
             format!("Rollback to {target} failed: {}", done.report.summary());
+    } else if !done.report.irreversible.is_empty() {
+        pending.record.description = format!(
+            "Rollback to {target}; {} step(s) not reversible (see `cutover status`)",
+            done.report.irreversible.len()
+        );
     }
     pending.record.updated = timestamp(now);
     store.save(&mut pending).await?;

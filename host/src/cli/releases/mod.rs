@@ -102,7 +102,8 @@ pub(super) struct RollbackArgs {
     /// The release.
     release: String,
     /// The revision to return to (default: the one before the deployed revision; for an
-    /// interrupted or failed run, undo that run).
+    /// interrupted or failed run, undo that run). 0: before the first revision, every
+    /// revision's changes undone.
     revision: Option<u32>,
     /// Show what would be undone and re-applied; change nothing.
     #[arg(long)]

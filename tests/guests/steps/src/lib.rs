@@ -17,6 +17,7 @@ struct Params {
     deployment: String,
     fail_after: u32,
     hold_ms: u64,
+    hold_after: u32,
     checkpoint_bytes: u64,
 }
 
@@ -71,7 +72,7 @@ fn steps(ctx: &Context) -> Result<String, Error> {
         .as_ref()
         .and_then(|v| v.as_u64().or_else(|| v.get(0)?.as_u64()))
         .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
-    if p.hold_ms > 0 {
+    if p.hold_ms > 0 && p.hold_after == 0 {
         ctx.sleep(Duration::from_millis(p.hold_ms));
     }
     let filler = (p.checkpoint_bytes > 0).then(|| filler(p.checkpoint_bytes));
@@ -82,6 +83,9 @@ fn steps(ctx: &Context) -> Result<String, Error> {
             None => ctx.checkpoint(&n)?,
         }
         ctx.progress(n, 6, &format!("step {n} done"));
+        if p.hold_ms > 0 && n == p.hold_after {
+            ctx.sleep(Duration::from_millis(p.hold_ms));
+        }
         if n == p.fail_after {
             return Err(Error::aborted(format!("failing after step {n}, as asked")));
         }
@@ -108,7 +112,8 @@ export_policy! {
         { name: "node", type: "string", default: "node-1", description: "The node step 4 cordons." },
         { name: "deployment", type: "string", default: "web", description: "The Deployment step 3 scales to 3." },
         { name: "fail-after", type: "integer", default: 0, description: "Fail after this step (0: never)." },
-        { name: "hold-ms", type: "integer", default: 0, description: "Sleep this long first, holding the release." },
+        { name: "hold-ms", type: "integer", default: 0, description: "Sleep this long, holding the release: first, or after step hold-after." },
+        { name: "hold-after", type: "integer", default: 0, description: "The step after which to sleep (0: before the first)." },
         { name: "checkpoint-bytes", type: "integer", default: 0, description: "Make each checkpoint, and the ConfigMap it applies, this large." },
     ],
     capabilities: [
