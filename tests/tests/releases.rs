@@ -541,6 +541,50 @@ async fn a_rollback_to_0_undoes_every_revision() {
     plane.finish().await;
 }
 
+/// A journal step forged into a bundled policy's revision (a Secret writer adding "we created
+/// configmap victim") is refused by `rollback`: drain does not declare it, so the rollback does
+/// not delete what it names, and fails saying so.
+#[tokio::test]
+async fn a_forged_journal_step_outside_the_policys_declaration_is_refused() {
+    use cutover::release::journal::{Change, Entry, Operation, Target};
+    use cutover::release::store::ReleaseStore;
+    let plane = Plane::sim().await;
+    plane.reset().await;
+    let node = format!("node={}", plane.node);
+    plane
+        .cutover(&["run", "drain", "--set", &node, "--allow-declared", "--release", "forged"])
+        .await
+        .expect_code(0);
+    let cluster = cutover::cluster::Cluster::from_client(
+        plane.client.clone(),
+        plane.namespace.clone(),
+        cutover_clock::Clock::tokio(),
+    );
+    let store = ReleaseStore::new(&cluster, &plane.namespace, "forged");
+    let mut stored = store.get(1).await.expect("read").expect("revision 1");
+    stored.record.journal.push(Entry {
+        seq: 99,
+        operation: Operation::Apply,
+        target: Target {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some(plane.namespace.clone()),
+            name: "steps-base".into(),
+        },
+        change: Change::Create { uid: None },
+    });
+    store.save(&mut stored).await.expect("forge");
+    let out = plane.cutover(&["rollback", "forged", "0"]).await;
+    out.expect_error(1, &["left changes in place"]);
+    assert!(out.stdout.contains("does not declare"), "{}", out.abridged());
+    assert!(
+        plane.config_maps().get_opt("steps-base").await.expect("read").is_some(),
+        "what the forged step names is left alone"
+    );
+    assert!(!plane.world().await.cordoned, "the real step was undone");
+    plane.finish().await;
+}
+
 /// A lease whose holder stopped renewing (another machine, renewed ten minutes ago with a
 /// 30 s TTL) is taken over; one renewed just now by another machine is not.
 #[tokio::test]

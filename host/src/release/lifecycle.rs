@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::journal::Change;
+use super::permit::{self, Permit};
 use super::record::{PolicyRef, Record, Status, Values, timestamp};
 use super::store::{self, ReleaseStore, Stored};
 use super::undo::{self, Scope, UndoReport};
@@ -171,7 +172,8 @@ pub async fn settle(
         stored.record.status = Status::Failed;
         let mut description = ending.description;
         if let Some(scope) = ending.undo {
-            let report = undo::undo(cluster, &stored.record.journal, scope, &|_| false).await;
+            let report =
+                undo::undo(cluster, &stored.record, scope, &|_| false, &*permit::any()).await;
             description += &format!("; rolled back: {}", report.summary());
             stored.record.unreverted = report.unreverted();
             stored.record.reverted = scope == Scope::All && report.complete();
@@ -337,6 +339,7 @@ pub async fn rollback(
     target: Option<u32>,
     holder: String,
     now: std::time::SystemTime,
+    permit: &Permit,
 ) -> Result<RolledBack, LifecycleError> {
     let history = store.history().await?;
     let plan = plan_rollback(&store.release, &history, target)?;
@@ -345,7 +348,7 @@ pub async fn rollback(
     if let Some(n) = plan.undo_in_place
         && let Some(mut latest) = history.iter().find(|s| s.number() == n).cloned()
     {
-        let report = undo::undo(cluster, &latest.record.journal, Scope::All, &|_| false).await;
+        let report = undo::undo(cluster, &latest.record, Scope::All, &|_| false, permit).await;
         latest.record.status = Status::Failed;
         latest.record.reverted = report.complete();
         latest.record.unreverted = report.unreverted();
@@ -387,7 +390,7 @@ pub async fn rollback(
             continue;
         }
         let keep = |e: &super::journal::Entry| undo::targets_one_of(e, &to.record.applied);
-        let report = undo::undo(cluster, &later.record.journal, Scope::All, &keep).await;
+        let report = undo::undo(cluster, &later.record, Scope::All, &keep, permit).await;
         let mut later = later.clone();
         later.record.reverted = report.complete();
         if later.record.status == Status::Deployed {
@@ -469,6 +472,7 @@ pub async fn uninstall(
     store: &ReleaseStore,
     keep_history: bool,
     now: std::time::SystemTime,
+    permit: &Permit,
 ) -> Result<UndoReport, LifecycleError> {
     let history = store.history().await?;
     if history.is_empty() {
@@ -476,7 +480,7 @@ pub async fn uninstall(
     }
     let mut report = UndoReport::default();
     for s in history.iter().rev().filter(|s| !s.record.reverted) {
-        report.extend(undo::undo(cluster, &s.record.journal, Scope::Created, &|_| false).await);
+        report.extend(undo::undo(cluster, &s.record, Scope::Created, &|_| false, permit).await);
     }
     if keep_history {
         let stamp = timestamp(now);

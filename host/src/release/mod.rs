@@ -5,6 +5,7 @@ pub mod codec;
 pub mod journal;
 pub mod lifecycle;
 pub mod lock;
+pub mod permit;
 pub mod record;
 pub mod recorder;
 pub mod store;

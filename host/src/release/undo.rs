@@ -4,6 +4,8 @@
 use serde_json::Value;
 
 use super::journal::{self, Entry, Operation, Undo};
+use super::permit::Permit;
+use super::record::Record;
 use crate::cluster::{Cluster, ClusterError, Located, ObjectRef, PatchKind};
 
 /// Which entries to undo.
@@ -75,16 +77,18 @@ impl UndoReport {
     }
 }
 
-/// Undoes `entries` newest first, on `cluster` (not a dry run), as far as `scope` and `keep`
-/// say: `keep` names objects left to the caller (a rollback re-applies them instead).
+/// Undoes `record`'s journal newest first, on `cluster` (not a dry run), as far as `scope` and
+/// `keep` say: `keep` names objects left to the caller (a rollback re-applies them instead);
+/// a step `permit` refuses is reported as failed, not acted on.
 pub async fn undo(
     cluster: &Cluster,
-    entries: &[Entry],
+    record: &Record,
     scope: Scope,
     keep: &dyn Fn(&Entry) -> bool,
+    permit: &Permit,
 ) -> UndoReport {
     let mut report = UndoReport::default();
-    for entry in entries.iter().rev() {
+    for entry in record.journal.iter().rev() {
         let line = journal::describe(entry);
         let in_scope = match scope {
             Scope::All => true,
@@ -92,6 +96,10 @@ pub async fn undo(
         };
         if !in_scope || keep(entry) {
             report.nothing.push(format!("{line}: left to the rollback"));
+            continue;
+        }
+        if let Err(why) = permit(record, entry) {
+            report.failed.push(format!("{line}: {why}"));
             continue;
         }
         match undo_one(cluster, entry).await {

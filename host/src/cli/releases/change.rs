@@ -86,6 +86,7 @@ async fn rollback_locked(
                 args.revision,
                 lock.identity().to_string(),
                 clock.wall_now(),
+                &*crate::release::permit::declared(),
             ),
         )
         .await
@@ -190,7 +191,13 @@ pub(in crate::cli) async fn uninstall(args: UninstallArgs) -> Result<ExitCode, C
         let report = clock
             .timeout(
                 args.timeout,
-                lifecycle::uninstall(&cluster, &store, args.keep_history, clock.wall_now()),
+                lifecycle::uninstall(
+                    &cluster,
+                    &store,
+                    args.keep_history,
+                    clock.wall_now(),
+                    &*crate::release::permit::declared(),
+                ),
             )
             .await
             .map_err(|_| {
