@@ -288,8 +288,9 @@ fn dispatch(
         (Method::GET, None, None) if query.flag("watch") => watch(store, &route, query),
         (Method::GET, None, None) => list(store, &route, query),
         (Method::POST, None, None) if route.namespace.is_some() || !kind.namespaced => {
-            let obj = parse_body(kind.kind, body)?;
+            let mut obj = parse_body(kind.kind, body)?;
             check_type(kind, &obj)?;
+            note_manager(&mut obj, query, "Update");
             let created = store.create(kind, ns, obj, query.dry_run()?)?;
             Ok(Reply::Json(201, present(kind, &created)))
         }
@@ -660,6 +661,7 @@ fn patch(
                 let mut obj = json!({"metadata": {"name": name}});
                 apply(&mut obj)?;
                 check_type(kind, &obj)?;
+                note_manager(&mut obj, query, "Apply");
                 let created = store.create(kind, ns, obj, dry_run)?;
                 return Ok(Reply::Json(201, present(kind, &created)));
             }
@@ -678,6 +680,12 @@ fn patch(
             let mut target = present(kind, &live);
             apply(&mut target)?;
             check_type(kind, &target)?;
+            let operation = if patch_type == PatchType::Apply {
+                "Apply"
+            } else {
+                "Update"
+            };
+            note_manager(&mut target, query, operation);
             let pinned = target.pointer("/metadata/resourceVersion") != live_rv.as_ref();
             let update_target = if sub == Some(STATUS) {
                 UpdateTarget::Status
@@ -692,6 +700,36 @@ fn patch(
         return result.map(|v| Reply::Json(200, v));
     }
     Err(ApiError::conflict(kind.group, kind.plural, name))
+}
+
+/// Records the request's `fieldManager` in `metadata.managedFields`, as the real server does
+/// (one entry per manager and operation; the fields themselves are not tracked).
+fn note_manager(obj: &mut Value, query: &Query, operation: &str) {
+    let Some(manager) = query.get("fieldManager").filter(|m| !m.is_empty()) else {
+        return;
+    };
+    let api_version = obj.get("apiVersion").cloned().unwrap_or(Value::Null);
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let fields = meta
+        .entry("managedFields")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !fields.is_array() {
+        *fields = Value::Array(Vec::new());
+    }
+    if let Some(list) = fields.as_array_mut() {
+        list.retain(|f| {
+            f.get("manager").and_then(Value::as_str) != Some(manager)
+                || f.get("operation").and_then(Value::as_str) != Some(operation)
+        });
+        list.push(json!({
+            "manager": manager,
+            "operation": operation,
+            "apiVersion": api_version,
+            "fieldsType": "FieldsV1",
+        }));
+    }
 }
 
 /// Filters for one watch.

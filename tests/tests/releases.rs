@@ -418,7 +418,7 @@ async fn a_concurrent_run_is_refused_with_the_holder() {
 }
 
 /// A run whose lease another holder took (while the run slept past a renewal) stops before
-/// its next change: nothing is changed, the revision is failed.
+/// its next change: nothing is changed, and the revision is left to the new holder.
 #[tokio::test]
 async fn a_run_that_lost_its_lock_stops_before_its_next_change() {
     let plane = Plane::sim().await;
@@ -473,7 +473,15 @@ async fn a_run_that_lost_its_lock_stops_before_its_next_change() {
     let out = first.await.expect("the run");
     out.expect_error(1, &["the release lock was lost"]);
     assert_eq!(plane.world().await, initial(), "no change was made");
-    assert_eq!(plane.status("stolen").await["status"], "failed");
+    // The release is the new holder's now: this run wrote nothing more to it.
+    let status = plane.status("stolen").await;
+    assert_eq!(status["status"], "pending-install", "{status}");
+    assert_eq!(status["interrupted"], false, "held by the thief: {status}");
+    assert!(
+        out.stdout.contains("is left as it is, for its new holder"),
+        "{}",
+        out.abridged()
+    );
     plane.finish().await;
 }
 
@@ -538,6 +546,16 @@ async fn a_rollback_to_0_undoes_every_revision() {
         out.abridged()
     );
     assert_eq!(plane.world().await, initial());
+    // Back to 1: its applied object comes back, journaled in revision 3, so that an uninstall
+    // then deletes it.
+    plane
+        .cutover(&["rollback", "zero", "1"])
+        .await
+        .expect_code(0);
+    assert_eq!(plane.world().await.made.as_deref(), Some("6"));
+    plane.cutover(&["uninstall", "zero"]).await.expect_code(0);
+    assert_eq!(plane.world().await.made, None);
+    assert!(plane.secrets("zero").await.is_empty());
     plane.finish().await;
 }
 
@@ -552,7 +570,15 @@ async fn a_forged_journal_step_outside_the_policys_declaration_is_refused() {
     plane.reset().await;
     let node = format!("node={}", plane.node);
     plane
-        .cutover(&["run", "drain", "--set", &node, "--allow-declared", "--release", "forged"])
+        .cutover(&[
+            "run",
+            "drain",
+            "--set",
+            &node,
+            "--allow-declared",
+            "--release",
+            "forged",
+        ])
         .await
         .expect_code(0);
     let cluster = cutover::cluster::Cluster::from_client(
@@ -576,9 +602,18 @@ async fn a_forged_journal_step_outside_the_policys_declaration_is_refused() {
     store.save(&mut stored).await.expect("forge");
     let out = plane.cutover(&["rollback", "forged", "0"]).await;
     out.expect_error(1, &["left changes in place"]);
-    assert!(out.stdout.contains("does not declare"), "{}", out.abridged());
     assert!(
-        plane.config_maps().get_opt("steps-base").await.expect("read").is_some(),
+        out.stdout.contains("does not declare"),
+        "{}",
+        out.abridged()
+    );
+    assert!(
+        plane
+            .config_maps()
+            .get_opt("steps-base")
+            .await
+            .expect("read")
+            .is_some(),
         "what the forged step names is left alone"
     );
     assert!(!plane.world().await.cordoned, "the real step was undone");

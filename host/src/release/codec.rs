@@ -17,7 +17,7 @@ pub const PART_SIZE: usize = 900 << 10;
 /// reader fetch without end.
 pub const MAX_PARTS: usize = 72;
 /// The largest body read back once decompressed: a gzip bomb stops here.
-pub const MAX_DECODED: u64 = 256 << 20;
+pub const MAX_DECODED: u64 = 64 << 20;
 
 /// Why a stored body cannot be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

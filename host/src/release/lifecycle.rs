@@ -62,7 +62,16 @@ pub async fn begin_run(store: &ReleaseStore, fresh: Fresh) -> Result<Stored, Lif
             since: last.record.updated.clone(),
         });
     }
-    let number = history.last().map_or(1, |s| s.number() + 1);
+    let number = match history.last() {
+        None => 1,
+        Some(last) => last.number().checked_add(1).ok_or_else(|| {
+            ClusterError::Invalid(format!(
+                "release {} has a revision numbered {}: no later one can be written",
+                store.release,
+                last.number()
+            ))
+        })?,
+    };
     let status = if store::deployed(&history).is_some() {
         Status::PendingUpgrade
     } else {
@@ -139,6 +148,9 @@ pub struct Ending {
     /// `--history-max` (0: keep all).
     pub history_max: usize,
     pub now: std::time::SystemTime,
+    /// Why the run's lock was lost, if it was: then another holder owns the release, and this
+    /// run neither undoes nor writes anything more.
+    pub lock_lost: Option<String>,
 }
 
 /// What settling did.
@@ -160,13 +172,19 @@ pub async fn settle(
     ending: Ending,
 ) -> Result<Settled, ClusterError> {
     let mut settled = Settled::default();
+    if let Some(why) = ending.lock_lost {
+        return Err(ClusterError::Aborted(format!(
+            "the release lock was lost ({why}): revision {} is left as it is, for its new holder",
+            stored.number()
+        )));
+    }
     let now = timestamp(ending.now);
     stored.record.updated = now.clone();
     if ending.succeeded {
         stored.record.status = Status::Deployed;
         stored.record.checkpoint = None;
         stored.record.description = ending.description;
-        store.save(&mut stored).await?;
+        store.save_held(&mut stored).await?;
         supersede_others(store, stored.number(), &now).await?;
     } else {
         stored.record.status = Status::Failed;
@@ -182,15 +200,20 @@ pub async fn settle(
         stored.record.description = description;
         let history = store.history().await?;
         let alone = history.iter().all(|s| s.number() == stored.number());
-        if stored.record.reverted && alone {
+        let irreversible = settled
+            .undo
+            .as_ref()
+            .is_some_and(|r| !r.irreversible.is_empty());
+        if stored.record.reverted && alone && !irreversible {
             // A failed first install, wholly undone: nothing of it is left, not even history
-            // that would make the next run an "upgrade" of nothing.
+            // that would make the next run an "upgrade" of nothing. (One that evicted pods
+            // keeps its revision: what it could not undo stays on record.)
             store.delete(&stored).await?;
             settled.removed = true;
             settled.status = Some(Status::Failed);
             return Ok(settled);
         }
-        store.save(&mut stored).await?;
+        store.save_held(&mut stored).await?;
     }
     settled.status = Some(stored.record.status);
     let history = store.history().await?;
@@ -313,7 +336,12 @@ pub fn plan_rollback(
         });
     };
     plan.target = Some(target);
-    plan.new_revision = Some(latest.number() + 1);
+    plan.new_revision = Some(latest.number().checked_add(1).ok_or_else(|| {
+        LifecycleError::Cluster(ClusterError::Invalid(format!(
+            "release {release} has a revision numbered {}: no later one can be written",
+            latest.number()
+        )))
+    })?);
     for later in history.iter().rev().filter(|s| s.number() > target) {
         if later.record.reverted || Some(later.number()) == plan.undo_in_place {
             continue;
@@ -366,7 +394,7 @@ pub async fn rollback(
         release: store.release.clone(),
         number: target,
     })?;
-    let number = plan.new_revision.unwrap_or(target + 1);
+    let number = plan.new_revision.unwrap_or(target.saturating_add(1));
     let record = Record {
         number,
         status: Status::PendingRollback,
@@ -392,17 +420,20 @@ pub async fn rollback(
         let keep = |e: &super::journal::Entry| undo::targets_one_of(e, &to.record.applied);
         let report = undo::undo(cluster, &later.record, Scope::All, &keep, permit).await;
         let mut later = later.clone();
+        // Its status stays as it is until the rollback is deployed (then it is superseded):
+        // a rollback that fails leaves the deployed revision deployed.
         later.record.reverted = report.complete();
-        if later.record.status == Status::Deployed {
-            later.record.status = Status::Superseded;
-        }
         later.record.updated = stamp.clone();
         store.save(&mut later).await?;
         done.report.extend(report);
     }
     for manifest in &to.record.applied {
         let line = object_label(manifest);
-        match reapply(cluster, manifest).await {
+        if let Err(why) = permit::reapply(permit, &to.record, manifest) {
+            done.report.failed.push(format!("apply {line}: {why}"));
+            continue;
+        }
+        match reapply(cluster, manifest, &mut pending.record.journal).await {
             Ok(()) => done.report.undone.push(format!("apply {line}: re-applied")),
             Err(e) => done.report.failed.push(format!("apply {line}: {e}")),
         }
@@ -432,7 +463,38 @@ pub async fn rollback(
     Ok(done)
 }
 
-async fn reapply(cluster: &Cluster, manifest: &Value) -> Result<(), ClusterError> {
+/// Deletes an applied object if it is there and our field manager writes it: `Some(how)`
+/// when deleted, `None` when already gone, an error line when it is not ours or the delete failed.
+async fn delete_applied(
+    cluster: &Cluster,
+    manifest: &Value,
+) -> Result<Option<&'static str>, String> {
+    let loc = locate_manifest(cluster, manifest)
+        .await
+        .map_err(|e| e.to_string())?;
+    let current = match cluster.get(&loc).await {
+        Ok(v) => v,
+        Err(ClusterError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    if !undo::managed_by(Some(&current), cluster.field_manager()) {
+        return Err(format!(
+            "{} does not write it; left alone",
+            cluster.field_manager()
+        ));
+    }
+    let uid = current.pointer("/metadata/uid").and_then(Value::as_str);
+    cluster
+        .delete_if(&loc, uid)
+        .await
+        .map(|_| Some("deleted"))
+        .map_err(|e| e.to_string())
+}
+
+async fn locate_manifest(
+    cluster: &Cluster,
+    manifest: &Value,
+) -> Result<crate::cluster::Located, ClusterError> {
     let s = |p: &str| manifest.pointer(p).and_then(Value::as_str);
     let (Some(api_version), Some(kind), Some(name)) =
         (s("/apiVersion"), s("/kind"), s("/metadata/name"))
@@ -443,8 +505,40 @@ async fn reapply(cluster: &Cluster, manifest: &Value) -> Result<(), ClusterError
     };
     let mut reference = ObjectRef::new(api_version, kind, name);
     reference.namespace = s("/metadata/namespace").map(str::to_string);
-    let loc = cluster.locate(&reference).await?;
-    cluster.apply(&loc, manifest.clone()).await.map(drop)
+    cluster.locate(&reference).await
+}
+
+/// Applies a manifest again, journaled in the rollback's own revision (so that rolling back
+/// the rollback, or uninstalling, knows what it created).
+async fn reapply(
+    cluster: &Cluster,
+    manifest: &Value,
+    journal: &mut Vec<super::journal::Entry>,
+) -> Result<(), ClusterError> {
+    use super::journal::{self, Call, Entry, Target};
+    let loc = locate_manifest(cluster, manifest).await?;
+    let live = match cluster.get(&loc).await {
+        Ok(v) => Some(v),
+        Err(ClusterError::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let target = Target {
+        api_version: loc.api_version().to_string(),
+        kind: loc.kind().to_string(),
+        namespace: loc.namespace.clone(),
+        name: loc.name.clone(),
+    };
+    let call = Call::Apply { manifest };
+    let mut change = journal::plan(call, &target, live.as_ref());
+    let stored = cluster.apply(&loc, manifest.clone()).await?;
+    journal::observe(&mut change, &stored);
+    journal.push(Entry {
+        seq: u32::try_from(journal.len() + 1).unwrap_or(u32::MAX),
+        operation: call.operation(),
+        target,
+        change,
+    });
+    Ok(())
 }
 
 /// What an uninstall removes: every object the release's revisions created (and did not
@@ -482,8 +576,34 @@ pub async fn uninstall(
     for s in history.iter().rev().filter(|s| !s.record.reverted) {
         report.extend(undo::undo(cluster, &s.record, Scope::Created, &|_| false, permit).await);
     }
+    // What the deployed revision applies, as `helm uninstall` deletes a release's objects —
+    // also those a pruned revision created — each only while our field manager writes it.
+    if let Some(deployed) = store::deployed(&history) {
+        for manifest in &deployed.record.applied {
+            let line = format!("delete {}", object_label(manifest));
+            if let Err(why) = permit::reapply(permit, &deployed.record, manifest) {
+                report.failed.push(format!("{line}: {why}"));
+                continue;
+            }
+            match delete_applied(cluster, manifest).await {
+                Ok(Some(done)) => report.undone.push(format!("{line}: {done}")),
+                Ok(None) => report.nothing.push(format!("{line}: already gone")),
+                Err(why) => report.conflicts.push(format!("{line}: {why}")),
+            }
+        }
+    }
+    let stamp = timestamp(now);
+    if !report.complete() {
+        // What could not be deleted stays on record: the uninstall can be tried again.
+        if let Some(mut latest) = history.last().cloned() {
+            latest.record.description = format!("Uninstall incomplete: {}", report.summary());
+            latest.record.unreverted = report.unreverted();
+            latest.record.updated = stamp;
+            store.save(&mut latest).await?;
+        }
+        return Ok(report);
+    }
     if keep_history {
-        let stamp = timestamp(now);
         for mut s in history.clone() {
             let last = Some(s.number()) == history.last().map(Stored::number);
             if last || s.record.status == Status::Deployed {

@@ -19,7 +19,7 @@ pub const MAX_ENTRIES: usize = 20_000;
 /// The most JSON a revision's record may grow to (journal, applied objects, checkpoint): past
 /// it, the change that would grow it is refused, so that every write of the revision — and
 /// the memory the host keeps for it — stays bounded whatever the policy does.
-pub const MAX_RECORD_BYTES: usize = 32 << 20;
+pub const MAX_RECORD_BYTES: usize = 16 << 20;
 
 /// Why a mutation was not made: the guest sees it as its call's error.
 #[derive(Debug, thiserror::Error)]
@@ -177,7 +177,17 @@ impl Recorder {
             namespace: loc.namespace.clone(),
             name: loc.name.clone(),
         };
-        let change = journal::plan(call, &target, live.as_ref());
+        let mut change = journal::plan(call, &target, live.as_ref());
+        // A deleted Secret's data would be copied into the release's history, which may live in
+        // another namespace and be read by others: it is not kept, and so not restored.
+        if target.api_version == "v1"
+            && target.kind == "Secret"
+            && matches!(change, Change::Delete { .. })
+        {
+            change = Change::Irreversible {
+                reason: "a deleted Secret's data is not copied into the release's history".into(),
+            };
+        }
         let durable = !matches!(change, Change::Irreversible { .. });
         let mut pending = self.pending.lock().await;
         let journal = &pending.stored.record.journal;
@@ -237,10 +247,17 @@ impl Recorder {
     /// Saves the policy's checkpoint into the revision (one write).
     pub async fn checkpoint(&self, state: String) -> Result<(), String> {
         let mut pending = self.pending.lock().await;
-        if pending.bytes + state.len() > MAX_RECORD_BYTES {
+        let replaced = pending
+            .stored
+            .record
+            .checkpoint
+            .as_ref()
+            .map_or(0, String::len);
+        let bytes = pending.bytes.saturating_sub(replaced) + state.len();
+        if bytes > MAX_RECORD_BYTES {
             return Err(RecordError::TooLarge.to_string());
         }
-        pending.bytes += state.len();
+        pending.bytes = bytes;
         pending.stored.record.checkpoint = Some(state);
         pending.dirty = true;
         self.write(&mut pending).await.map_err(|e| e.to_string())
@@ -258,11 +275,19 @@ impl Recorder {
         description: String,
     ) -> Result<(), RecordError> {
         let mut pending = self.pending.lock().await;
+        let replaced = pending
+            .stored
+            .record
+            .applied
+            .iter()
+            .map(json_len)
+            .sum::<usize>();
         let grows = manifests.iter().map(json_len).sum::<usize>() + description.len();
-        if pending.bytes + grows > MAX_RECORD_BYTES {
+        let bytes = pending.bytes.saturating_sub(replaced) + grows;
+        if bytes > MAX_RECORD_BYTES {
             return Err(RecordError::TooLarge);
         }
-        pending.bytes += grows;
+        pending.bytes = bytes;
         pending.stored.record.applied = manifests;
         pending.stored.record.description = description;
         pending.dirty = true;
@@ -286,15 +311,14 @@ impl Recorder {
         Ok(history)
     }
 
-    /// The revision as it stands, written or not; the recorder is done.
-    pub async fn finish(self) -> (Stored, bool) {
-        let pending = self.pending.into_inner();
-        (pending.stored, pending.dirty)
+    /// The revision as it stands in memory, written or not: what settling the run starts from.
+    pub async fn snapshot(&self) -> Stored {
+        self.pending.lock().await.stored.clone()
     }
 
     async fn write(&self, pending: &mut Pending) -> Result<(), ClusterError> {
         pending.stored.record.updated = super::record::timestamp(self.clock.wall_now());
-        self.store.save(&mut pending.stored).await?;
+        self.store.save_held(&mut pending.stored).await?;
         pending.dirty = false;
         Ok(())
     }

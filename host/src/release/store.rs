@@ -31,8 +31,16 @@ pub fn secret_name(release: &str, number: u32) -> String {
     format!("cutover.release.v1.{release}.v{number}")
 }
 
-fn part_name(release: &str, number: u32, part: usize) -> String {
-    format!("{}.part-{part}", secret_name(release, number))
+/// The name of part `part` of the body whose digest is `digest`: parts are named by what they
+/// hold, so a new body's parts never overwrite the parts the stored digest still points to.
+fn part_name(release: &str, number: u32, part: usize, digest: &str) -> String {
+    let tag: String = digest
+        .trim_start_matches("sha256:")
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(12)
+        .collect();
+    format!("{}.part-{part}.{tag}", secret_name(release, number))
 }
 
 /// A revision as read from (or written to) the cluster.
@@ -43,6 +51,8 @@ pub struct Stored {
     resource_version: Option<String>,
     /// How many parts the stored body has.
     parts: usize,
+    /// The stored body's digest: it names the parts.
+    digest: String,
 }
 
 impl Stored {
@@ -209,14 +219,8 @@ impl ReleaseStore {
         let number = revision_label(&secret).ok_or_else(|| corrupt("no version label".into()))?;
         let mut parts = vec![first];
         for part in 2..=count {
-            let part_name = part_name(&self.release, number, part);
-            let found = self.api.get_opt(&part_name).await.map_err(|e| {
-                self.fail(
-                    "read",
-                    &format!("secret {}/{part_name}", self.namespace),
-                    &e,
-                )
-            })?;
+            let part_name = part_name(&self.release, number, part, &digest);
+            let found = self.get_secret(&part_name).await?;
             let bytes = found
                 .as_ref()
                 .and_then(body)
@@ -236,6 +240,7 @@ impl ReleaseStore {
             record,
             resource_version: secret.metadata.resource_version,
             parts: count,
+            digest,
         })
     }
 
@@ -250,38 +255,87 @@ impl ReleaseStore {
             record,
             resource_version: created.metadata.resource_version,
             parts: encoded.parts.len(),
+            digest: encoded.digest,
         })
     }
 
-    /// Writes `stored.record` over what was read or last written: its parts first, then the
-    /// main Secret with the new digest (only if nobody replaced it meanwhile), then parts no
-    /// longer needed are removed. One write when the body fits in one Secret.
+    /// Writes `stored.record` over what was read or last written: the new body's parts first
+    /// (named by its digest, beside the old ones), then the main Secret pointing to them (only
+    /// if nobody replaced it meanwhile), then the old parts are removed. A crash at any point
+    /// leaves a readable revision: the old body or the new. One write when the body fits in one
+    /// Secret.
     pub async fn save(&self, stored: &mut Stored) -> Result<(), ClusterError> {
         let encoded =
             codec::encode(&stored.record).map_err(|e| ClusterError::Invalid(e.to_string()))?;
+        if encoded.digest == stored.digest && stored.resource_version.is_some() {
+            return Ok(());
+        }
         self.write_parts(&stored.record, &encoded).await?;
         let secret = self.main_secret(&stored.record, &encoded, stored.resource_version.clone());
-        let name = secret_name(&self.release, stored.number());
         let what = format!("revision {} of release {}", stored.number(), self.release);
-        let _ = name;
         let replaced = self.write_main(secret, false, &what).await?;
         stored.resource_version = replaced.metadata.resource_version;
-        let old = std::mem::replace(&mut stored.parts, encoded.parts.len());
-        for part in encoded.parts.len() + 1..=old {
-            self.delete_secret(&part_name(&self.release, stored.number(), part))
+        let old_parts = std::mem::replace(&mut stored.parts, encoded.parts.len());
+        let old_digest = std::mem::replace(&mut stored.digest, encoded.digest);
+        if old_digest != stored.digest {
+            for part in 2..=old_parts {
+                self.delete_secret(&part_name(
+                    &self.release,
+                    stored.number(),
+                    part,
+                    &old_digest,
+                ))
                 .await?;
+            }
         }
         Ok(())
     }
 
+    /// [`save`](ReleaseStore::save) by the holder of the release's lock: a conflict can only be
+    /// this run's own earlier write whose answer was lost (a call cut short), so the revision is
+    /// read again and written over once.
+    pub async fn save_held(&self, stored: &mut Stored) -> Result<(), ClusterError> {
+        match self.save(stored).await {
+            Err(ClusterError::Conflict(_)) => {
+                let now = self.get(stored.number()).await?.ok_or_else(|| {
+                    ClusterError::NotFound(format!(
+                        "revision {} of release {} was deleted while it was written",
+                        stored.number(),
+                        self.release
+                    ))
+                })?;
+                stored.resource_version = now.resource_version;
+                stored.parts = now.parts;
+                stored.digest = now.digest;
+                self.save(stored).await
+            }
+            other => other,
+        }
+    }
+
     /// Removes a revision: its main Secret first (so that no reader finds a partial body),
-    /// then its parts.
+    /// then every part Secret of it, also those a crash left behind.
     pub async fn delete(&self, stored: &Stored) -> Result<(), ClusterError> {
         self.delete_secret(&secret_name(&self.release, stored.number()))
             .await?;
-        for part in 2..=stored.parts {
-            self.delete_secret(&part_name(&self.release, stored.number(), part))
-                .await?;
+        let selector = format!(
+            "owner={OWNER},name={},version={},{PART_LABEL}",
+            self.release,
+            stored.number()
+        );
+        let what = format!(
+            "the parts of revision {} of release {}",
+            stored.number(),
+            self.release
+        );
+        let parts = list_all(&self.cluster, &self.api, &selector, |e| {
+            self.fail("list", &what, e)
+        })
+        .await?;
+        for part in parts {
+            if let Some(name) = part.metadata.name {
+                self.delete_secret(&name).await?;
+            }
         }
         Ok(())
     }
@@ -304,7 +358,7 @@ impl ReleaseStore {
     async fn write_parts(&self, record: &Record, encoded: &Encoded) -> Result<(), ClusterError> {
         for (index, bytes) in encoded.parts.iter().enumerate().skip(1) {
             let part = index + 1;
-            let name = part_name(&self.release, record.number, part);
+            let name = part_name(&self.release, record.number, part, &encoded.digest);
             let mut labels = self.labels(record.number);
             labels.insert(PART_LABEL.into(), part.to_string());
             let secret = Secret {
@@ -469,7 +523,13 @@ pub async fn latest_of_each(
     let mut latest = Vec::new();
     for ((ns, release), (_, secret)) in newest {
         let store = ReleaseStore::new(cluster, &ns, &release);
-        latest.push(store.read(secret).await?);
+        // One damaged revision must not hide every other release: it is left out, with a
+        // warning naming it (`cutover status` of that release says why).
+        match store.read(secret).await {
+            Ok(stored) => latest.push(stored),
+            Err(ClusterError::Invalid(why)) => tracing::warn!("{why}"),
+            Err(e) => return Err(e),
+        }
     }
     Ok(latest)
 }

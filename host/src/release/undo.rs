@@ -120,7 +120,7 @@ enum Outcome {
     Irreversible(String),
 }
 
-async fn locate(cluster: &Cluster, entry: &Entry) -> Result<Located, ClusterError> {
+pub(crate) async fn locate(cluster: &Cluster, entry: &Entry) -> Result<Located, ClusterError> {
     let t = &entry.target;
     if t.api_version == "v1" && t.kind == "Node" {
         return cluster.locate_node(&t.name);
@@ -151,6 +151,14 @@ async fn undo_one(cluster: &Cluster, entry: &Entry) -> Result<Outcome, ClusterEr
             Undo::Conflict(why) => return Ok(Outcome::Conflict(why)),
             Undo::Irreversible(why) => return Ok(Outcome::Irreversible(why)),
             Undo::Delete { uid } => {
+                // Without the uid (the call's answer was lost), only an object our field
+                // manager wrote is ours to delete: one of that name made by someone else is not.
+                if uid.is_none() && !managed_by(now.as_ref(), cluster.field_manager()) {
+                    return Ok(Outcome::Conflict(format!(
+                        "an object of that name exists that {} did not write; left alone",
+                        cluster.field_manager()
+                    )));
+                }
                 return match cluster.delete_if(&loc, uid.as_deref()).await {
                     Ok(_) => Ok(Outcome::Undone("deleted")),
                     Err(ClusterError::Conflict(m)) => Ok(Outcome::Conflict(m)),
@@ -178,6 +186,18 @@ async fn undo_one(cluster: &Cluster, entry: &Entry) -> Result<Outcome, ClusterEr
     Ok(Outcome::Conflict(
         "the object kept changing while it was undone".into(),
     ))
+}
+
+/// Whether `manager` is among the field managers of `object`.
+pub(crate) fn managed_by(object: Option<&Value>, manager: &str) -> bool {
+    object
+        .and_then(|o| o.pointer("/metadata/managedFields"))
+        .and_then(Value::as_array)
+        .is_some_and(|fields| {
+            fields
+                .iter()
+                .any(|f| f.get("manager").and_then(Value::as_str) == Some(manager))
+        })
 }
 
 /// Whether `entry` reaches the object one of `manifests` names.

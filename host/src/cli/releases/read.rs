@@ -78,6 +78,11 @@ fn pending_state(record: &Record, lease: Option<&LeaseState>) -> String {
             text::escape(&l.holder, 256),
             l.expires_in.as_secs()
         ),
+        _ if record.status == Status::PendingRollback => format!(
+            "interrupted: its holder ({}) is gone; run `cutover rollback {r}` again",
+            text::escape(&record.holder, 256),
+            r = record.release
+        ),
         _ => format!(
             "interrupted: its holder ({}) is gone; continue with `cutover resume {r}` or undo with `cutover rollback {r}`",
             text::escape(&record.holder, 256),

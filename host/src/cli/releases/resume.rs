@@ -37,6 +37,24 @@ pub(in crate::cli) async fn resume(args: ResumeArgs) -> Result<ExitCode, CliErro
             )));
         }
     };
+    // Say what will run before it runs: the policy and values come from the cluster.
+    let line = format!(
+        "Resuming revision {} ({}, attempt {}) of release {}: {}@{} ({}) with values {}",
+        record.number,
+        record.status,
+        record.attempt + 1,
+        args.release,
+        record.policy.name,
+        record.policy.version,
+        record.policy.digest,
+        record.values.given
+    );
+    let line = crate::text::escape(&line, 4096);
+    if args.output.output == crate::cli::Format::Table {
+        println!("{line}");
+    } else {
+        eprintln!("{line}");
+    }
     let run = RunArgs {
         policy,
         release: Some(args.release.clone()),

@@ -68,10 +68,9 @@ pub(in crate::cli) async fn execute_as(
     let grants = authorize::grants(&policy, &inputs, connection.namespace(), &args.policy)?;
     cancellable(&interrupts, &cancel, connect::reach(&connection, &args)).await?;
 
-    let held = cancellable(&interrupts, &cancel, async {
-        release::begin(&args, &policy, &inputs, &connection, &clock, &start).await
-    })
-    .await?;
+    // Not cut short by Ctrl-C: once the lock is taken and the revision written, the run goes
+    // on to settle them (a Ctrl-C then stops the policy at once, and the revision is failed).
+    let held = release::begin(&args, &policy, &inputs, &connection, &clock, &start).await?;
     let dry = if args.dry_run { " (dry run)" } else { "" };
     let revision = match &held {
         Some(h) => {

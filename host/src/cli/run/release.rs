@@ -207,41 +207,38 @@ pub(super) async fn settle(
         store,
     } = held;
     let number = recorder.number().await;
-    // The sandbox's store (which held the recorder) is gone by now.
-    let recorder = Arc::try_unwrap(recorder).ok();
-    let settled = match recorder {
-        Some(recorder) => {
-            let (stored, _) = recorder.finish().await;
-            let (succeeded, description) = match outcome {
-                Outcome::Succeeded(summary) => (true, summary.clone()),
-                other => (false, describe_failure(other)),
-            };
-            let undo = if succeeded {
-                None
-            } else if args.release_flags.rollback_on_failure {
-                Some(Scope::All)
-            } else if args.release_flags.cleanup_on_fail {
-                Some(Scope::Created)
-            } else {
-                None
-            };
-            lifecycle::settle(
-                &cluster,
-                &store,
-                stored,
-                Ending {
-                    succeeded,
-                    description,
-                    undo,
-                    history_max: args.release_flags.history_max,
-                    now: clock.wall_now(),
-                },
-            )
-            .await
-            .map_err(|e| e.to_string())
-        }
-        None => Err("the run's revision is still in use; it stays pending".into()),
+    let stored = recorder.snapshot().await;
+    let lock_lost = lock.lost();
+    // The recorder holds the lock too: let go of it first, so that the lock can be released.
+    drop(recorder);
+    let (succeeded, description) = match outcome {
+        Outcome::Succeeded(summary) => (true, summary.clone()),
+        other => (false, describe_failure(other)),
     };
+    let undo = if succeeded {
+        None
+    } else if args.release_flags.rollback_on_failure {
+        Some(Scope::All)
+    } else if args.release_flags.cleanup_on_fail {
+        Some(Scope::Created)
+    } else {
+        None
+    };
+    let settled = lifecycle::settle(
+        &cluster,
+        &store,
+        stored,
+        Ending {
+            succeeded,
+            description,
+            undo,
+            history_max: args.release_flags.history_max,
+            now: clock.wall_now(),
+            lock_lost,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string());
     match Arc::try_unwrap(lock) {
         Ok(lock) => {
             if let Err(e) = lock.release().await {

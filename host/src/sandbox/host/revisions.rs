@@ -62,6 +62,54 @@ fn check(grants: &Grants, operation: &'static str) -> Result<(), CallError> {
     )
 }
 
+/// Checks a recorded manifest as an `apply` of its object would be checked, and gives a
+/// namespaced one without a namespace the run's (as an apply would), so that a rollback
+/// reaches exactly what was checked.
+fn authorize_as_apply(
+    grants: &Grants,
+    manifest: &mut Value,
+    run_namespace: &str,
+) -> Result<(), CallError> {
+    let s = |p: &str| {
+        manifest
+            .pointer(p)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let (Some(api_version), Some(kind), Some(_name)) =
+        (s("/apiVersion"), s("/kind"), s("/metadata/name"))
+    else {
+        return Err(Error::Invalid(
+            "a recorded manifest needs apiVersion, kind and metadata.name (strings)".into(),
+        )
+        .into());
+    };
+    let namespaced = crate::cluster::target::known_scope(&api_version, &kind);
+    let namespace = match (namespaced, s("/metadata/namespace")) {
+        (Some(false), _) => None,
+        (_, Some(ns)) => Some(ns),
+        (_, None) => Some(run_namespace.to_string()),
+    };
+    if namespaced == Some(true)
+        && let (Some(ns), Some(meta)) = (
+            &namespace,
+            manifest.get_mut("metadata").and_then(Value::as_object_mut),
+        )
+    {
+        meta.insert("namespace".into(), Value::from(ns.as_str()));
+    }
+    super::call::pre_authorize(
+        grants,
+        &Call {
+            interface: "cluster",
+            operation: "apply",
+            api_version: Some(&api_version),
+            kind: Some(&kind),
+            namespace: namespace.as_deref(),
+        },
+    )
+}
+
 /// A dry run belongs to no revision: it reads nothing and records nothing.
 fn no_history() -> CallError {
     CallError::Refused(Error::Unavailable(
@@ -84,6 +132,7 @@ async fn history(recorder: &Arc<Recorder>) -> Result<Vec<revisions::Revision>, C
 impl revisions::Host for RunState {
     async fn record(&mut self, manifests: String, description: String) -> Result<(), Error> {
         let (grants, recorder) = (self.grants.clone(), self.release.clone());
+        let run_namespace = self.cluster.namespace().to_string();
         let label = "the run's revision".to_string();
         self.perform("record", label, None, false, async move {
             check(&grants, "record")?;
@@ -102,6 +151,12 @@ impl revisions::Host for RunState {
             };
             if !items.iter().all(Value::is_object) {
                 return Err(Error::Invalid("the manifests must be a JSON array of objects".into()).into());
+            }
+            // What a rollback to this revision will apply with the operator's credentials must
+            // be what this run could apply itself: each manifest is checked as an `apply`.
+            let mut items = items;
+            for manifest in &mut items {
+                authorize_as_apply(&grants, manifest, &run_namespace)?;
             }
             let description = crate::text::cap(&description, MAX_DESCRIPTION);
             if let Some(recorder) = recorder {

@@ -62,13 +62,18 @@ impl runtime::Host for RunState {
             )));
         }
         let bound = self.time.remaining().min(CHECKPOINT_IO);
-        if let Err(message) = self.checkpoint.save_bounded(state, bound).await {
-            self.emit(Event::Log {
-                level: Level::Warn,
-                message,
-            });
-        }
-        Ok(())
+        // A checkpoint that did not reach the cluster is the policy's to know: a resume would
+        // start from the one before it.
+        self.checkpoint
+            .save_bounded(state, bound)
+            .await
+            .map_err(|message| {
+                self.emit(Event::Log {
+                    level: Level::Warn,
+                    message: message.clone(),
+                });
+                Error::Unavailable(message)
+            })
     }
 
     async fn restore(&mut self) -> Option<String> {
