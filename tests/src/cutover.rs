@@ -105,8 +105,15 @@ impl Cutover {
             panic!("creating {}: {e}", cache.display());
         }
         let mut command = Command::new(Self::bin());
+        command.args(args);
+        // Every run on a real cluster is a revision of a release, locked while it lives and
+        // refused while an earlier one is interrupted: tests that share a namespace (or run at
+        // once) must not share a release by accident. A test about releases names its own.
+        let is_run = args.first() == Some(&"run");
+        if is_run && !args.iter().any(|a| *a == "--release" || *a == "--sim") {
+            command.args(["--release", &format!("t-{}", crate::random_suffix(12))]);
+        }
         command
-            .args(args)
             .env("KUBECONFIG", kubeconfig)
             .env("HOME", &home)
             .env("XDG_CACHE_HOME", &cache)
