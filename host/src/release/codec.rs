@@ -49,14 +49,31 @@ pub fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
-/// The record as gzip+JSON, in parts of at most [`PART_SIZE`] bytes.
-pub fn encode(record: &Record) -> Result<Encoded, CodecError> {
-    let json = serde_json::to_vec(record).map_err(|e| CodecError::Json(e.to_string()))?;
+/// `bytes` gzipped.
+pub fn gzip(bytes: &[u8]) -> Result<Vec<u8>, CodecError> {
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-    gz.write_all(&json)
+    gz.write_all(bytes)
         .and_then(|()| gz.flush())
         .map_err(|e| CodecError::Gzip(e.to_string()))?;
-    let bytes = gz.finish().map_err(|e| CodecError::Gzip(e.to_string()))?;
+    gz.finish().map_err(|e| CodecError::Gzip(e.to_string()))
+}
+
+/// Gzipped `bytes` inflated, at most [`MAX_DECODED`] of them.
+pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, CodecError> {
+    let mut out = Vec::new();
+    GzDecoder::new(bytes)
+        .take(MAX_DECODED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| CodecError::Gzip(e.to_string()))?;
+    if out.len() as u64 > MAX_DECODED {
+        return Err(CodecError::TooLarge);
+    }
+    Ok(out)
+}
+
+/// JSON bytes as gzip, in parts of at most [`PART_SIZE`] bytes.
+pub fn encode_json(json: &[u8]) -> Result<Encoded, CodecError> {
+    let bytes = gzip(json)?;
     let digest = digest(&bytes);
     let parts: Vec<Vec<u8>> = bytes.chunks(PART_SIZE).map(<[u8]>::to_vec).collect();
     if parts.len() > MAX_PARTS {
@@ -65,8 +82,14 @@ pub fn encode(record: &Record) -> Result<Encoded, CodecError> {
     Ok(Encoded { parts, digest })
 }
 
-/// The record from its parts, in order, once their digest is the one recorded.
-pub fn decode(parts: &[&[u8]], expected: &str) -> Result<Record, CodecError> {
+/// The record as gzip+JSON, in parts of at most [`PART_SIZE`] bytes.
+pub fn encode(record: &Record) -> Result<Encoded, CodecError> {
+    let json = serde_json::to_vec(record).map_err(|e| CodecError::Json(e.to_string()))?;
+    encode_json(&json)
+}
+
+/// The JSON bytes from gzipped parts, in order, once their digest is the one recorded.
+pub fn decode_json(parts: &[&[u8]], expected: &str) -> Result<Vec<u8>, CodecError> {
     let bytes = parts.concat();
     let found = digest(&bytes);
     if found != expected {
@@ -75,14 +98,12 @@ pub fn decode(parts: &[&[u8]], expected: &str) -> Result<Record, CodecError> {
             found,
         });
     }
-    let mut json = Vec::new();
-    GzDecoder::new(bytes.as_slice())
-        .take(MAX_DECODED + 1)
-        .read_to_end(&mut json)
-        .map_err(|e| CodecError::Gzip(e.to_string()))?;
-    if json.len() as u64 > MAX_DECODED {
-        return Err(CodecError::TooLarge);
-    }
+    gunzip(&bytes)
+}
+
+/// The record from its parts, in order, once their digest is the one recorded.
+pub fn decode(parts: &[&[u8]], expected: &str) -> Result<Record, CodecError> {
+    let json = decode_json(parts, expected)?;
     serde_json::from_slice(&json).map_err(|e| CodecError::Json(e.to_string()))
 }
 
@@ -117,6 +138,7 @@ pub(crate) mod tests {
             started: "2026-12-01T00:00:00Z".into(),
             updated: "2026-12-01T00:00:01Z".into(),
             unreverted: vec![],
+            recorded: false,
             reverted: false,
         }
     }

@@ -27,6 +27,10 @@ pub struct Entry {
     pub operation: Operation,
     pub target: Target,
     pub change: Change,
+    /// For an apply: the manifest as applied (its namespace filled in), which the revision's
+    /// applied objects are made of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<Value>,
 }
 
 /// The kind of call an entry records.
@@ -826,6 +830,7 @@ mod tests {
 
     fn entry(operation: Operation, target: Target, change: Change) -> Entry {
         Entry {
+            manifest: None,
             seq: 1,
             operation,
             target,
@@ -1625,6 +1630,7 @@ mod tests {
     #[test]
     fn serde_shape() {
         let e = Entry {
+            manifest: None,
             seq: 3,
             operation: Operation::Patch,
             target: deploy(),

@@ -98,6 +98,7 @@ pub async fn begin_run(store: &ReleaseStore, fresh: Fresh) -> Result<Stored, Lif
         started: now.clone(),
         updated: now,
         unreverted: Vec::new(),
+        recorded: false,
         reverted: false,
     };
     Ok(store.create(record).await?)
@@ -533,6 +534,7 @@ async fn reapply(
     let stored = cluster.apply(&loc, manifest.clone()).await?;
     journal::observe(&mut change, &stored);
     journal.push(Entry {
+        manifest: Some(manifest.clone()),
         seq: u32::try_from(journal.len() + 1).unwrap_or(u32::MAX),
         operation: call.operation(),
         target,

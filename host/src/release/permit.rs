@@ -35,6 +35,7 @@ pub fn reapply(
         return Err("refused: a recorded manifest has no apiVersion, kind or name".into());
     };
     let entry = Entry {
+        manifest: None,
         seq: 0,
         operation: Operation::Apply,
         target: Target {

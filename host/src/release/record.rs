@@ -100,9 +100,13 @@ pub struct Record {
     pub status: Status,
     pub policy: PolicyRef,
     pub values: Values,
-    /// The objects the revision applied (each `apply`, or what the policy recorded).
+    /// The objects the revision applied (each `apply`, or what the policy recorded). Stored
+    /// in the journal's entries unless `recorded`.
     #[serde(default)]
     pub applied: Vec<Value>,
+    /// `applied` was set by the policy (`revisions.record`), not derived from its applies.
+    #[serde(default)]
+    pub recorded: bool,
     /// What each mutating call changed, in order: how to undo the revision.
     #[serde(default)]
     pub journal: Vec<Entry>,

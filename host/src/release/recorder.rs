@@ -196,18 +196,19 @@ impl Recorder {
         }
         let index = journal.len();
         let seq = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let manifest = match call {
+            Call::Apply { manifest } => Some(as_applied(manifest, loc)),
+            _ => None,
+        };
         let entry = Entry {
             seq,
             operation: call.operation(),
             target,
             change,
+            manifest,
         };
         // The entry, and for an apply the manifest the revision will record with it.
-        let grows = json_len(&entry)
-            + match call {
-                Call::Apply { manifest } => json_len(manifest),
-                _ => 0,
-            };
+        let grows = json_len(&entry) + entry.manifest.as_ref().map_or(0, json_len);
         if pending.bytes + grows > MAX_RECORD_BYTES {
             return Err(RecordError::TooLarge);
         }
@@ -229,16 +230,25 @@ impl Recorder {
     /// After the call: what it left (the object as stored, for apply and patch) refines the
     /// entry, and an apply's manifest joins the revision's applied objects. Kept in memory
     /// until the next write (the journal's precondition holds without it).
-    pub async fn after(&self, step: Step, stored: Option<&Value>, applied: Option<Value>) {
+    pub async fn after(&self, step: Step, stored: Option<&Value>) {
         let mut pending = self.pending.lock().await;
-        if let (Some(entry), Some(object)) =
-            (pending.stored.record.journal.get_mut(step.index), stored)
-        {
-            journal::observe(&mut entry.change, object);
+        let mut applied = None;
+        if let Some(entry) = pending.stored.record.journal.get_mut(step.index) {
+            match stored {
+                Some(object) => {
+                    journal::observe(&mut entry.change, object);
+                    applied = entry.manifest.clone();
+                }
+                // The call failed: what it would have applied is not the revision's.
+                None => entry.manifest = None,
+            }
         }
-        if let Some(manifest) = applied {
+        if let Some(manifest) = applied
+            && !pending.stored.record.recorded
+        {
             upsert_applied(&mut pending.stored.record.applied, manifest);
         }
+        pending.stored.touched(step.index);
         pending.dirty = true;
         drop(pending);
         CrashPoint::hit(self.crash, step.number, true);
@@ -247,6 +257,7 @@ impl Recorder {
     /// Saves the policy's checkpoint into the revision (one write).
     pub async fn checkpoint(&self, state: String) -> Result<(), String> {
         let mut pending = self.pending.lock().await;
+        pending.stored.record.updated = super::record::timestamp(self.clock.wall_now());
         let replaced = pending
             .stored
             .record
@@ -289,6 +300,7 @@ impl Recorder {
         }
         pending.bytes = bytes;
         pending.stored.record.applied = manifests;
+        pending.stored.record.recorded = true;
         pending.stored.record.description = description;
         pending.dirty = true;
         Ok(())
@@ -317,7 +329,8 @@ impl Recorder {
     }
 
     async fn write(&self, pending: &mut Pending) -> Result<(), ClusterError> {
-        pending.stored.record.updated = super::record::timestamp(self.clock.wall_now());
+        // The revision's `updated` moves with its checkpoints and its end, not with each journal
+        // entry: a journal write then touches only the journal's last segment.
         self.store.save_held(&mut pending.stored).await?;
         pending.dirty = false;
         Ok(())
@@ -329,8 +342,22 @@ fn json_len<T: serde::Serialize>(value: &T) -> usize {
     serde_json::to_vec(value).map_or(usize::MAX / 4, |v| v.len())
 }
 
+/// The manifest as the run applied it, with the namespace it reached: what a rollback to this
+/// revision applies again.
+fn as_applied(manifest: &Value, loc: &Located) -> Value {
+    let mut manifest = manifest.clone();
+    if let Some(meta) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        match &loc.namespace {
+            Some(ns) => meta.insert("namespace".into(), Value::from(ns.as_str())),
+            None => meta.remove("namespace"),
+        };
+    }
+    manifest
+}
+
 /// Adds an applied manifest, replacing an earlier one of the same object.
-fn upsert_applied(applied: &mut Vec<Value>, manifest: Value) {
+pub(crate) fn upsert_applied(applied: &mut Vec<Value>, manifest: Value) {
     let key = |v: &Value| {
         (
             v.pointer("/apiVersion").cloned(),

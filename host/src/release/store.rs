@@ -9,7 +9,10 @@ use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 
+use sha2::{Digest as _, Sha256};
+
 use super::codec::{self, Encoded};
+use super::journal::Entry;
 use super::record::{Record, Status};
 use crate::cluster::{Cluster, ClusterError, Ctx};
 
@@ -23,6 +26,13 @@ const DATA_KEY: &str = "release";
 const DIGEST: &str = "cutover.dev/digest";
 const PARTS: &str = "cutover.dev/parts";
 const PART_LABEL: &str = "cutover.dev/part";
+/// The type of the Secrets a revision's journal is kept in, a segment each.
+pub const JOURNAL_TYPE: &str = "cutover.dev/release.v1.journal";
+const JOURNAL_LABEL: &str = "cutover.dev/journal";
+/// Journal entries per segment: a journal write rewrites one segment, never the whole journal.
+pub const SEGMENT_ENTRIES: usize = 128;
+/// The most segments a revision's journal has (the recorder's entry bound, with room).
+const MAX_SEGMENTS: usize = 200;
 /// Secrets per list page: each may be near 1 MiB, and every answer is bounded (17 MiB).
 const PAGE: u32 = 8;
 
@@ -34,13 +44,28 @@ pub fn secret_name(release: &str, number: u32) -> String {
 /// The name of part `part` of the body whose digest is `digest`: parts are named by what they
 /// hold, so a new body's parts never overwrite the parts the stored digest still points to.
 fn part_name(release: &str, number: u32, part: usize, digest: &str) -> String {
+    part_of(&secret_name(release, number), part, digest)
+}
+
+/// Part `part` of the body of Secret `base` whose digest is `digest`.
+fn part_of(base: &str, part: usize, digest: &str) -> String {
     let tag: String = digest
         .trim_start_matches("sha256:")
         .chars()
         .filter(char::is_ascii_hexdigit)
         .take(12)
         .collect();
-    format!("{}.part-{part}.{tag}", secret_name(release, number))
+    format!("{base}.part-{part}.{tag}")
+}
+
+/// One journal segment as stored.
+#[derive(Debug, Clone, Default)]
+struct Segment {
+    /// The SHA-256 of its JSON.
+    hash: String,
+    /// The digest of its gzip body (it names its parts) and how many parts it has.
+    digest: String,
+    parts: usize,
 }
 
 /// A revision as read from (or written to) the cluster.
@@ -53,12 +78,53 @@ pub struct Stored {
     parts: usize,
     /// The stored body's digest: it names the parts.
     digest: String,
+    /// The SHA-256 of the main body's JSON as stored (journal and derived objects left out).
+    main_hash: String,
+    /// Each journal segment as stored.
+    segments: Vec<Segment>,
+    /// How many leading journal entries are as stored (entries changed in place lower it).
+    journal_clean: usize,
 }
 
 impl Stored {
     pub fn number(&self) -> u32 {
         self.record.number
     }
+
+    /// Journal entry `index` changed in place: its segment is written again with the next save.
+    pub fn touched(&mut self, index: usize) {
+        self.journal_clean = self.journal_clean.min(index);
+    }
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The main body's JSON: the record without its journal (kept in segments) and, unless the
+/// policy recorded them, without the applied objects (derived from the journal's applies).
+fn main_json(record: &mut Record) -> Result<Vec<u8>, ClusterError> {
+    let journal = std::mem::take(&mut record.journal);
+    let applied = if record.recorded {
+        Vec::new()
+    } else {
+        std::mem::take(&mut record.applied)
+    };
+    let json = serde_json::to_vec(&*record).map_err(|e| ClusterError::Other(e.to_string()));
+    record.journal = journal;
+    if !record.recorded {
+        record.applied = applied;
+    }
+    json
+}
+
+/// The applied objects of a journal: each apply's manifest, the last of each object winning.
+fn derive_applied(journal: &[Entry]) -> Vec<serde_json::Value> {
+    let mut applied = Vec::new();
+    for manifest in journal.iter().filter_map(|e| e.manifest.clone()) {
+        super::recorder::upsert_applied(&mut applied, manifest);
+    }
+    applied
 }
 
 /// The revisions of one release, in one namespace. Every request goes through the cluster's
@@ -160,7 +226,10 @@ impl ReleaseStore {
 
     /// Every revision of the release, oldest first.
     pub async fn history(&self) -> Result<Vec<Stored>, ClusterError> {
-        let selector = format!("owner={OWNER},name={},!{PART_LABEL}", self.release);
+        let selector = format!(
+            "owner={OWNER},name={},!{PART_LABEL},!{JOURNAL_LABEL}",
+            self.release
+        );
         let what = format!("the history of release {}/{}", self.namespace, self.release);
         let secrets = list_all(&self.cluster, &self.api, &selector, |e| {
             self.fail("read", &what, e)
@@ -228,7 +297,18 @@ impl ReleaseStore {
             parts.push(bytes);
         }
         let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-        let record = codec::decode(&slices, &digest).map_err(|e| corrupt(e.to_string()))?;
+        let json = codec::decode_json(&slices, &digest).map_err(|e| corrupt(e.to_string()))?;
+        let main_hash = sha(&json);
+        let mut record: Record =
+            serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))?;
+        let (journal, segments) = self.read_journal(number).await.map_err(|e| match e {
+            ClusterError::Invalid(why) => corrupt(why),
+            other => other,
+        })?;
+        record.journal = journal;
+        if !record.recorded {
+            record.applied = derive_applied(&record.journal);
+        }
         if record.number != number || record.release != self.release {
             return Err(corrupt(format!(
                 "its body is revision {} of release {}, not what its name says",
@@ -236,27 +316,235 @@ impl ReleaseStore {
                 crate::text::escape(&record.release, 64)
             )));
         }
+        let journal_clean = record.journal.len();
         Ok(Stored {
             record,
             resource_version: secret.metadata.resource_version,
             parts: count,
             digest,
+            main_hash,
+            segments,
+            journal_clean,
         })
     }
 
+    /// A revision's journal from its segments, each checked by digest, in order and whole.
+    async fn read_journal(&self, number: u32) -> Result<(Vec<Entry>, Vec<Segment>), ClusterError> {
+        let selector = format!(
+            "owner={OWNER},name={},version={number},{JOURNAL_LABEL},!{PART_LABEL}",
+            self.release
+        );
+        let what = format!(
+            "the journal of revision {number} of release {}",
+            self.release
+        );
+        let mut found: Vec<(usize, Secret)> = Vec::new();
+        for secret in list_all(&self.cluster, &self.api, &selector, |e| {
+            self.fail("read", &what, e)
+        })
+        .await?
+        {
+            if secret.type_.as_deref() != Some(JOURNAL_TYPE) {
+                continue;
+            }
+            let k = secret
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(JOURNAL_LABEL))
+                .and_then(|k| k.parse::<usize>().ok())
+                .filter(|k| (1..=MAX_SEGMENTS).contains(k))
+                .ok_or_else(|| {
+                    ClusterError::Invalid(format!("{what}: a segment has no valid number"))
+                })?;
+            found.push((k, secret));
+        }
+        found.sort_by_key(|(k, _)| *k);
+        let mut journal = Vec::new();
+        let mut hashes = Vec::new();
+        for (i, (k, secret)) in found.iter().enumerate() {
+            if *k != i + 1 {
+                return Err(ClusterError::Invalid(format!(
+                    "{what}: segment {} is missing",
+                    i + 1
+                )));
+            }
+            let digest = digest_of(secret).ok_or_else(|| {
+                ClusterError::Invalid(format!("{what}: segment {k} has no digest"))
+            })?;
+            let count = parts_of(secret).ok_or_else(|| {
+                ClusterError::Invalid(format!("{what}: segment {k} has a bad part count"))
+            })?;
+            let first = body(secret)
+                .ok_or_else(|| ClusterError::Invalid(format!("{what}: segment {k} has no body")))?;
+            let base = secret.metadata.name.clone().unwrap_or_default();
+            let parts = self.read_parts(&base, first, count, &digest).await?;
+            let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            let json = codec::decode_json(&slices, &digest)
+                .map_err(|e| ClusterError::Invalid(format!("{what}: segment {k}: {e}")))?;
+            let entries: Vec<Entry> = serde_json::from_slice(&json)
+                .map_err(|e| ClusterError::Invalid(format!("{what}: segment {k}: {e}")))?;
+            if entries.len() > SEGMENT_ENTRIES {
+                return Err(ClusterError::Invalid(format!(
+                    "{what}: segment {k} is too long"
+                )));
+            }
+            hashes.push(Segment {
+                hash: sha(&json),
+                digest,
+                parts: count,
+            });
+            journal.extend(entries);
+        }
+        for (i, entry) in journal.iter().enumerate() {
+            if usize::try_from(entry.seq).ok() != Some(i + 1) {
+                return Err(ClusterError::Invalid(format!(
+                    "{what}: its entries are not numbered 1, 2, 3, ... in order"
+                )));
+            }
+        }
+        Ok((journal, hashes))
+    }
+
+    /// Writes the journal segments that changed since the last save (normally only the last).
+    async fn write_journal(&self, stored: &mut Stored) -> Result<(), ClusterError> {
+        let journal = &stored.record.journal;
+        let count = journal.len().div_ceil(SEGMENT_ENTRIES);
+        if count > MAX_SEGMENTS {
+            return Err(ClusterError::Invalid(format!(
+                "the journal of revision {} has more than {} entries",
+                stored.number(),
+                MAX_SEGMENTS * SEGMENT_ENTRIES
+            )));
+        }
+        let first = stored.journal_clean / SEGMENT_ENTRIES;
+        for k in first..count {
+            let chunk = &journal[k * SEGMENT_ENTRIES..journal.len().min((k + 1) * SEGMENT_ENTRIES)];
+            let json = serde_json::to_vec(chunk).map_err(|e| ClusterError::Other(e.to_string()))?;
+            let hash = sha(&json);
+            if stored.segments.get(k).is_some_and(|s| s.hash == hash) {
+                continue;
+            }
+            let old = stored.segments.get(k).cloned().unwrap_or_default();
+            let written = self
+                .write_segment(stored.number(), k + 1, &json, &old)
+                .await?;
+            let segment = Segment { hash, ..written };
+            if k < stored.segments.len() {
+                stored.segments[k] = segment;
+            } else {
+                stored.segments.push(segment);
+            }
+        }
+        stored.journal_clean = journal.len();
+        Ok(())
+    }
+
+    /// Writes journal segment `k` (split into parts as a large body is), then removes the
+    /// parts of the body it replaces.
+    async fn write_segment(
+        &self,
+        number: u32,
+        k: usize,
+        json: &[u8],
+        old: &Segment,
+    ) -> Result<Segment, ClusterError> {
+        let name = format!("{}.journal-{k}", secret_name(&self.release, number));
+        let encoded = codec::encode_json(json).map_err(|e| ClusterError::Invalid(e.to_string()))?;
+        self.write_parts_of(&name, number, &encoded).await?;
+        let mut labels = self.labels(number);
+        labels.insert(JOURNAL_LABEL.into(), k.to_string());
+        let secret = Secret {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(self.namespace.clone()),
+                labels: Some(labels),
+                annotations: Some(BTreeMap::from([
+                    (DIGEST.to_string(), encoded.digest.clone()),
+                    (PARTS.to_string(), encoded.parts.len().to_string()),
+                ])),
+                ..ObjectMeta::default()
+            },
+            type_: Some(JOURNAL_TYPE.into()),
+            data: Some(BTreeMap::from([(
+                DATA_KEY.to_string(),
+                ByteString(encoded.parts.first().cloned().unwrap_or_default()),
+            )])),
+            ..Secret::default()
+        };
+        self.apply_secret(&name, &secret).await?;
+        if old.digest != encoded.digest {
+            for part in 2..=old.parts {
+                self.delete_secret(&part_of(&name, part, &old.digest))
+                    .await?;
+            }
+        }
+        Ok(Segment {
+            hash: String::new(),
+            digest: encoded.digest,
+            parts: encoded.parts.len(),
+        })
+    }
+
+    /// Parts 2..=`count` of Secret `base`'s body, after its first.
+    async fn read_parts(
+        &self,
+        base: &str,
+        first: Vec<u8>,
+        count: usize,
+        digest: &str,
+    ) -> Result<Vec<Vec<u8>>, ClusterError> {
+        let mut parts = vec![first];
+        for part in 2..=count {
+            let name = part_of(base, part, digest);
+            let bytes = self
+                .get_secret(&name)
+                .await?
+                .as_ref()
+                .and_then(body)
+                .ok_or_else(|| {
+                    ClusterError::Invalid(format!("its part {part} ({name}) is missing"))
+                })?;
+            parts.push(bytes);
+        }
+        Ok(parts)
+    }
+
+    /// Creates or replaces a Secret whole by server-side apply (idempotent: retried freely).
+    async fn apply_secret(&self, name: &str, secret: &Secret) -> Result<(), ClusterError> {
+        let mut value =
+            serde_json::to_value(secret).map_err(|e| ClusterError::Other(e.to_string()))?;
+        value["apiVersion"] = "v1".into();
+        value["kind"] = "Secret".into();
+        let params = PatchParams::apply(crate::cluster::FIELD_MANAGER).force();
+        let patch = Patch::Apply(value);
+        self.cluster
+            .retried(true, || self.api.patch(name, &params, &patch))
+            .await
+            .map(drop)
+            .map_err(|e| self.fail("write", &format!("secret {}/{name}", self.namespace), &e))
+    }
+
     /// Writes a new revision; refused (conflict) when one with its number exists.
-    pub async fn create(&self, record: Record) -> Result<Stored, ClusterError> {
-        let encoded = codec::encode(&record).map_err(|e| ClusterError::Invalid(e.to_string()))?;
+    pub async fn create(&self, mut record: Record) -> Result<Stored, ClusterError> {
+        let json = main_json(&mut record)?;
+        let encoded =
+            codec::encode_json(&json).map_err(|e| ClusterError::Invalid(e.to_string()))?;
         self.write_parts(&record, &encoded).await?;
         let secret = self.main_secret(&record, &encoded, None);
         let what = format!("revision {} of release {}", record.number, self.release);
         let created = self.write_main(secret, true, &what).await?;
-        Ok(Stored {
+        let mut stored = Stored {
             record,
             resource_version: created.metadata.resource_version,
             parts: encoded.parts.len(),
             digest: encoded.digest,
-        })
+            main_hash: sha(&json),
+            segments: Vec::new(),
+            journal_clean: 0,
+        };
+        self.write_journal(&mut stored).await?;
+        Ok(stored)
     }
 
     /// Writes `stored.record` over what was read or last written: the new body's parts first
@@ -265,16 +553,21 @@ impl ReleaseStore {
     /// leaves a readable revision: the old body or the new. One write when the body fits in one
     /// Secret.
     pub async fn save(&self, stored: &mut Stored) -> Result<(), ClusterError> {
-        let encoded =
-            codec::encode(&stored.record).map_err(|e| ClusterError::Invalid(e.to_string()))?;
-        if encoded.digest == stored.digest && stored.resource_version.is_some() {
+        // The journal first: a change is recorded before the main body says anything of it.
+        self.write_journal(stored).await?;
+        let json = main_json(&mut stored.record)?;
+        let hash = sha(&json);
+        if hash == stored.main_hash && stored.resource_version.is_some() {
             return Ok(());
         }
+        let encoded =
+            codec::encode_json(&json).map_err(|e| ClusterError::Invalid(e.to_string()))?;
         self.write_parts(&stored.record, &encoded).await?;
         let secret = self.main_secret(&stored.record, &encoded, stored.resource_version.clone());
         let what = format!("revision {} of release {}", stored.number(), self.release);
         let replaced = self.write_main(secret, false, &what).await?;
         stored.resource_version = replaced.metadata.resource_version;
+        stored.main_hash = hash;
         let old_parts = std::mem::replace(&mut stored.parts, encoded.parts.len());
         let old_digest = std::mem::replace(&mut stored.digest, encoded.digest);
         if old_digest != stored.digest {
@@ -307,6 +600,9 @@ impl ReleaseStore {
                 stored.resource_version = now.resource_version;
                 stored.parts = now.parts;
                 stored.digest = now.digest;
+                stored.main_hash = String::new();
+                stored.segments = now.segments;
+                stored.journal_clean = 0;
                 self.save(stored).await
             }
             other => other,
@@ -318,23 +614,25 @@ impl ReleaseStore {
     pub async fn delete(&self, stored: &Stored) -> Result<(), ClusterError> {
         self.delete_secret(&secret_name(&self.release, stored.number()))
             .await?;
-        let selector = format!(
-            "owner={OWNER},name={},version={},{PART_LABEL}",
-            self.release,
-            stored.number()
-        );
-        let what = format!(
-            "the parts of revision {} of release {}",
-            stored.number(),
-            self.release
-        );
-        let parts = list_all(&self.cluster, &self.api, &selector, |e| {
-            self.fail("list", &what, e)
-        })
-        .await?;
-        for part in parts {
-            if let Some(name) = part.metadata.name {
-                self.delete_secret(&name).await?;
+        for label in [PART_LABEL, JOURNAL_LABEL] {
+            let selector = format!(
+                "owner={OWNER},name={},version={},{label}",
+                self.release,
+                stored.number()
+            );
+            let what = format!(
+                "the parts of revision {} of release {}",
+                stored.number(),
+                self.release
+            );
+            let parts = list_all(&self.cluster, &self.api, &selector, |e| {
+                self.fail("list", &what, e)
+            })
+            .await?;
+            for part in parts {
+                if let Some(name) = part.metadata.name {
+                    self.delete_secret(&name).await?;
+                }
             }
         }
         Ok(())
@@ -356,10 +654,25 @@ impl ReleaseStore {
 
     /// Parts 2.. of a body, each created or replaced whole (server-side apply).
     async fn write_parts(&self, record: &Record, encoded: &Encoded) -> Result<(), ClusterError> {
+        self.write_parts_of(
+            &secret_name(&self.release, record.number),
+            record.number,
+            encoded,
+        )
+        .await
+    }
+
+    /// Parts 2.. of a body of Secret `base`, each created or replaced whole.
+    async fn write_parts_of(
+        &self,
+        base: &str,
+        number: u32,
+        encoded: &Encoded,
+    ) -> Result<(), ClusterError> {
         for (index, bytes) in encoded.parts.iter().enumerate().skip(1) {
             let part = index + 1;
-            let name = part_name(&self.release, record.number, part, &encoded.digest);
-            let mut labels = self.labels(record.number);
+            let name = part_of(base, part, &encoded.digest);
+            let mut labels = self.labels(number);
             labels.insert(PART_LABEL.into(), part.to_string());
             let secret = Secret {
                 metadata: ObjectMeta {
@@ -375,17 +688,7 @@ impl ReleaseStore {
                 )])),
                 ..Secret::default()
             };
-            let mut value =
-                serde_json::to_value(&secret).map_err(|e| ClusterError::Other(e.to_string()))?;
-            value["apiVersion"] = "v1".into();
-            value["kind"] = "Secret".into();
-            let params = PatchParams::apply(crate::cluster::FIELD_MANAGER).force();
-            self.api
-                .patch(&name, &params, &Patch::Apply(value))
-                .await
-                .map_err(|e| {
-                    self.fail("write", &format!("secret {}/{name}", self.namespace), &e)
-                })?;
+            self.apply_secret(&name, &secret).await?;
         }
         Ok(())
     }
@@ -421,6 +724,22 @@ impl ReleaseStore {
             )])),
             ..Secret::default()
         }
+    }
+}
+
+/// The part count a body's Secret says it has (1 when it says nothing), within bounds.
+fn parts_of(secret: &Secret) -> Option<usize> {
+    match secret
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(PARTS))
+    {
+        None => Some(1),
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|n| (1..=codec::MAX_PARTS).contains(n)),
     }
 }
 
@@ -483,7 +802,7 @@ pub async fn latest_of_each(
         None => Api::all(client.clone()),
     };
     let where_ = namespace.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
-    let selector = format!("owner={OWNER},!{PART_LABEL}");
+    let selector = format!("owner={OWNER},!{PART_LABEL},!{JOURNAL_LABEL}");
     let secrets = list_all(cluster, &api, &selector, |e| {
         Ctx {
             op: "list",
@@ -742,6 +1061,93 @@ mod tests {
             store.get(1).await.unwrap().unwrap().record.description,
             "saved twice"
         );
+    }
+
+    fn entry(seq: u32, manifest: Option<serde_json::Value>) -> Entry {
+        use crate::release::journal::{Change, Operation, Target};
+        Entry {
+            seq,
+            operation: Operation::Apply,
+            target: Target {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: Some("default".into()),
+                name: format!("cm-{seq}"),
+            },
+            change: Change::Create { uid: None },
+            manifest,
+        }
+    }
+
+    /// The journal lives in segments of 128 entries: 300 entries are three, read back whole
+    /// and in order; the applied objects are derived from the applies' manifests; a segment
+    /// of large entries is split into parts like any large body.
+    #[tokio::test]
+    async fn the_journal_is_kept_in_segments_and_read_back_whole() {
+        let store = store();
+        let mut stored = store.create(record(1)).await.unwrap();
+        for seq in 1..=300 {
+            let manifest = (seq == 7).then(|| {
+                serde_json::json!({
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": "cm-7", "namespace": "default"},
+                })
+            });
+            stored.record.journal.push(entry(seq, manifest));
+        }
+        store.save(&mut stored).await.unwrap();
+        assert_eq!(stored.segments.len(), 3);
+        let back = store.get(1).await.unwrap().unwrap();
+        assert_eq!(back.record.journal, stored.record.journal);
+        assert_eq!(
+            back.record.applied.len(),
+            1,
+            "derived from the one apply with a manifest"
+        );
+        // A changed entry rewrites its segment only.
+        let before = stored.segments.clone();
+        stored.record.journal[5].seq = 6;
+        stored.touched(5);
+        stored.record.journal[5].target.name = "renamed".into();
+        store.save(&mut stored).await.unwrap();
+        assert_ne!(stored.segments[0].hash, before[0].hash);
+        assert_eq!(stored.segments[1].hash, before[1].hash);
+        assert_eq!(
+            store.get(1).await.unwrap().unwrap().record.journal[5]
+                .target
+                .name,
+            "renamed"
+        );
+        // Large entries: a segment over a Secret's size is split, and read back.
+        let mut x = 3u64;
+        let noise: String = (0..(1 << 20))
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                char::from(b'0' + ((x >> 33) % 64) as u8)
+            })
+            .collect();
+        let mut big = store.create(record(2)).await.unwrap();
+        for seq in 1..=2 {
+            let manifest = serde_json::json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("cm-{seq}"), "namespace": "default"},
+                "data": {"noise": noise},
+            });
+            big.record.journal.push(entry(seq, Some(manifest)));
+        }
+        store.save(&mut big).await.unwrap();
+        assert!(big.segments[0].parts >= 2, "{:?}", big.segments[0].parts);
+        assert_eq!(
+            store.get(2).await.unwrap().unwrap().record.journal,
+            big.record.journal
+        );
+        // A segment removed by hand makes the revision unreadable, not silently shorter.
+        store
+            .delete_secret(&format!("{}.journal-2", secret_name("web", 1)))
+            .await
+            .unwrap();
+        let e = store.get(1).await.unwrap_err();
+        assert!(e.to_string().contains("segment 2 is missing"), "{e}");
     }
 
     #[tokio::test]

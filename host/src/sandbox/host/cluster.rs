@@ -176,25 +176,10 @@ async fn journal_after(
     recorder: &Option<Arc<Recorder>>,
     step: Option<Step>,
     stored: Option<&Value>,
-    applied: Option<Value>,
 ) {
     if let (Some(recorder), Some(step)) = (recorder, step) {
-        recorder.after(step, stored, applied).await;
+        recorder.after(step, stored).await;
     }
-}
-
-/// The manifest as the run applied it, with the namespace it reached: what a rollback to this
-/// revision applies again.
-fn as_applied(manifest: &Value, loc: &Located) -> Value {
-    let mut manifest = manifest.clone();
-    if let Some(meta) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-        match &loc.namespace {
-            Some(ns) => meta.insert("namespace".into(), Value::from(ns.as_str())),
-            None => meta.remove("namespace"),
-        };
-    }
-    manifest
 }
 
 impl types::Host for RunState {}
@@ -338,15 +323,8 @@ impl cluster::Host for RunState {
                 journal::Call::Apply { manifest: &value },
             )
             .await?;
-            let applied = recorder.as_ref().map(|_| as_applied(&value, &loc));
             let stored = cluster.apply(&loc, value).await;
-            journal_after(
-                &recorder,
-                step,
-                stored.as_ref().ok(),
-                applied.filter(|_| stored.is_ok()),
-            )
-            .await;
+            journal_after(&recorder, step, stored.as_ref().ok()).await;
             Ok((stored?.to_string(), loc.label().into()))
         })
         .await
@@ -380,7 +358,7 @@ impl cluster::Host for RunState {
             )
             .await?;
             let stored = cluster.patch(&loc, kind, body).await;
-            journal_after(&recorder, step, stored.as_ref().ok(), None).await;
+            journal_after(&recorder, step, stored.as_ref().ok()).await;
             Ok((stored?.to_string(), loc.label().into()))
         })
         .await
@@ -395,7 +373,7 @@ impl cluster::Host for RunState {
             let loc = locate_authorized(&cluster, &grants, "delete", &target).await?;
             let step = journal_before(&recorder, &cluster, &loc, journal::Call::Delete).await?;
             let removed = cluster.delete(&loc).await;
-            journal_after(&recorder, step, None, None).await;
+            journal_after(&recorder, step, None).await;
             Ok(((), removal(loc.label(), removed?)))
         })
         .await
@@ -411,7 +389,7 @@ impl cluster::Host for RunState {
             let step = journal_before(&recorder, &cluster, &loc, journal::Call::Scale { replicas })
                 .await?;
             let scaled = cluster.scale(&loc, replicas).await;
-            journal_after(&recorder, step, None, None).await;
+            journal_after(&recorder, step, None).await;
             scaled?;
             Ok(((), format!("{} to {replicas}", loc.label()).into()))
         })
@@ -447,7 +425,7 @@ impl cluster::Host for RunState {
             authorize(&grants, &call_on("evict", &pod))?;
             let step = journal_before(&recorder, &cluster, &pod, journal::Call::Evict).await?;
             let removed = cluster.evict(&pod, own).await;
-            journal_after(&recorder, step, None, None).await;
+            journal_after(&recorder, step, None).await;
             Ok(((), removal(pod.label(), removed?)))
         })
         .await
@@ -536,7 +514,7 @@ impl RunState {
                 "cordon" => cluster.cordon(&loc).await,
                 _ => cluster.uncordon(&loc).await,
             };
-            journal_after(&recorder, step, None, None).await;
+            journal_after(&recorder, step, None).await;
             done?;
             Ok(((), loc.label().into()))
         })
