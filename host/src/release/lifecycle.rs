@@ -22,6 +22,14 @@ pub enum LifecycleError {
         status: Status,
         since: String,
     },
+    #[error(
+        "release {release} has an interrupted rollback: revision {number} is pending-rollback since {since}; finish it with `cutover rollback {release}` (and then the revision you meant, if any)"
+    )]
+    InterruptedRollback {
+        release: String,
+        number: u32,
+        since: String,
+    },
     #[error("release {release} has nothing to resume: its latest revision, {number}, is {status}")]
     NothingToResume {
         release: String,
@@ -52,6 +60,15 @@ pub struct Fresh {
 /// interrupted run must be resumed or rolled back first).
 pub async fn begin_run(store: &ReleaseStore, fresh: Fresh) -> Result<Stored, LifecycleError> {
     let history = store.history().await?;
+    if let Some(last) = history.last()
+        && last.record.status == Status::PendingRollback
+    {
+        return Err(LifecycleError::InterruptedRollback {
+            release: store.release.clone(),
+            number: last.number(),
+            since: last.record.updated.clone(),
+        });
+    }
     if let Some(last) = history.last()
         && last.record.status.is_pending()
     {
@@ -627,4 +644,64 @@ pub async fn uninstall(
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::codec::tests::record;
+
+    fn store() -> ReleaseStore {
+        let sim = cutover_sim::Simulator::new(0);
+        let cluster = Cluster::from_client(
+            sim.client(),
+            "default".into(),
+            cutover_clock::Clock::tokio(),
+        );
+        ReleaseStore::new(&cluster, "default", "web")
+    }
+
+    fn fresh() -> Fresh {
+        let r = record(0);
+        Fresh {
+            policy: r.policy,
+            values: r.values,
+            holder: "me".into(),
+            now: std::time::SystemTime::now(),
+        }
+    }
+
+    /// A new run numbers its revision after the last, as an install or an upgrade, and is
+    /// refused while the latest is pending: an interrupted run, or an interrupted rollback, each
+    /// with the command that finishes it.
+    #[tokio::test]
+    async fn a_run_is_refused_while_the_latest_revision_is_pending() {
+        let store = store();
+        let first = begin_run(&store, fresh()).await.unwrap();
+        assert_eq!(
+            (first.number(), first.record.status),
+            (1, Status::PendingInstall)
+        );
+        let e = begin_run(&store, fresh()).await.unwrap_err().to_string();
+        assert!(
+            e.contains("interrupted run") && e.contains("cutover resume web"),
+            "{e}"
+        );
+        let mut first = first;
+        first.record.status = Status::Deployed;
+        store.save(&mut first).await.unwrap();
+        let mut second = begin_run(&store, fresh()).await.unwrap();
+        assert_eq!(
+            (second.number(), second.record.status),
+            (2, Status::PendingUpgrade)
+        );
+        second.record.status = Status::PendingRollback;
+        store.save(&mut second).await.unwrap();
+        let e = begin_run(&store, fresh()).await.unwrap_err().to_string();
+        assert!(
+            e.contains("interrupted rollback") && e.contains("cutover rollback web"),
+            "{e}"
+        );
+        assert!(!e.contains("resume"), "{e}");
+    }
 }

@@ -53,9 +53,9 @@ pub(in crate::cli) fn lock_error(e: LockError) -> CliError {
 
 pub(in crate::cli) fn lifecycle_error(e: LifecycleError) -> CliError {
     let code = match &e {
-        LifecycleError::Interrupted { .. } | LifecycleError::NothingToResume { .. } => {
-            ExitCode::Locked
-        }
+        LifecycleError::Interrupted { .. }
+        | LifecycleError::InterruptedRollback { .. }
+        | LifecycleError::NothingToResume { .. } => ExitCode::Locked,
         LifecycleError::NotFound(_)
         | LifecycleError::NoRevision { .. }
         | LifecycleError::NoTarget { .. } => ExitCode::BadInput,
