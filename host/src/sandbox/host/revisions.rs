@@ -76,7 +76,7 @@ fn authorize_as_apply(
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    let (Some(api_version), Some(kind), Some(_name)) =
+    let (Some(api_version), Some(kind), Some(name)) =
         (s("/apiVersion"), s("/kind"), s("/metadata/name"))
     else {
         return Err(Error::Invalid(
@@ -84,6 +84,19 @@ fn authorize_as_apply(
         )
         .into());
     };
+    // Names by Kubernetes' rules, as any call's: a rollback reaches nothing else.
+    let reference = crate::cluster::ObjectRef {
+        api_version: api_version.clone(),
+        kind: kind.clone(),
+        namespace: s("/metadata/namespace"),
+        name,
+    };
+    crate::cluster::target::check_ref(&reference).map_err(|e| {
+        Error::Invalid(format!(
+            "a recorded manifest names {}: {e}",
+            crate::text::escape(&reference.to_string(), 256)
+        ))
+    })?;
     let namespaced = crate::cluster::target::known_scope(&api_version, &kind);
     let namespace = match (namespaced, s("/metadata/namespace")) {
         (Some(false), _) => None,
