@@ -103,11 +103,13 @@ pub fn implied_reads(declared: &[Capability]) -> Vec<ImpliedRead> {
                 returned_to_policy: false,
             });
         }
-        let journaled: Vec<&str> = JOURNALED
-            .iter()
-            .copied()
-            .filter(|op| resolved.allows_operation("cluster", op))
-            .collect();
+        let allowed = |ops: &[&'static str]| -> Vec<&'static str> {
+            ops.iter()
+                .copied()
+                .filter(|op| resolved.allows_operation("cluster", op))
+                .collect()
+        };
+        let journaled = allowed(JOURNALED);
         if !journaled.is_empty() {
             out.push(ImpliedRead {
                 capability: written.clone(),
@@ -119,11 +121,7 @@ pub fn implied_reads(declared: &[Capability]) -> Vec<ImpliedRead> {
                 returned_to_policy: false,
             });
         }
-        let returning: Vec<&str> = RETURN_THE_TARGET
-            .iter()
-            .copied()
-            .filter(|op| resolved.allows_operation("cluster", op))
-            .collect();
+        let returning = allowed(RETURN_THE_TARGET);
         if !returning.is_empty() {
             out.push(ImpliedRead {
                 capability: written.clone(),

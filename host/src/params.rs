@@ -43,12 +43,7 @@ pub fn resolve_given(
     values_files: &[&Path],
     sets: &[String],
 ) -> Result<(Value, Value), ParamError> {
-    // One index, so that checking n values against m parameters is n + m work, not n * m.
-    let index: std::collections::HashMap<&str, &ParamSpec> = manifest
-        .params
-        .iter()
-        .map(|p| (p.name.as_str(), p))
-        .collect();
+    let index = index(manifest);
     let spec_for = |name: &str| spec_for(manifest, &index, name);
     let mut params = Map::new();
     for path in values_files {
@@ -82,15 +77,21 @@ pub fn from_given(manifest: &Manifest, given: &Value) -> Result<(Value, Value), 
     complete(manifest, params)
 }
 
+/// The declared parameters by name: checking n values against m parameters is n + m work,
+/// not n * m.
+fn index(manifest: &Manifest) -> std::collections::HashMap<&str, &ParamSpec> {
+    manifest
+        .params
+        .iter()
+        .map(|p| (p.name.as_str(), p))
+        .collect()
+}
+
 fn complete(
     manifest: &Manifest,
     mut params: Map<String, Value>,
 ) -> Result<(Value, Value), ParamError> {
-    let index: std::collections::HashMap<&str, &ParamSpec> = manifest
-        .params
-        .iter()
-        .map(|p| (p.name.as_str(), p))
-        .collect();
+    let index = index(manifest);
     let spec_for = |name: &str| spec_for(manifest, &index, name);
     for (name, value) in &params {
         let spec = spec_for(name)?;

@@ -284,6 +284,49 @@ impl Plane {
             .items
     }
 
+    /// Starts `steps` for `release`, sleeping `hold_ms` first while it holds the release, and
+    /// returns the running command and its lease once it has taken it.
+    async fn holding(
+        &self,
+        release: &str,
+        hold_ms: u64,
+    ) -> (tokio::task::JoinHandle<Output>, Lease) {
+        let steps = guest("steps");
+        let node = format!("node={}", self.node);
+        let hold = format!("hold-ms={hold_ms}");
+        let args: Vec<String> = self
+            .args(&[
+                "run",
+                &steps,
+                "--release",
+                release,
+                "--allow-declared",
+                "--set",
+                &node,
+                "--set",
+                &hold,
+            ])
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let kubeconfig = self.kubeconfig.clone();
+        let running = tokio::spawn(async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            Cutover::run(&args, &kubeconfig).await
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(lease) = self.lease(release).await {
+                return (running, lease);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the run never took the lock"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn lease(&self, release: &str) -> Option<Lease> {
         let leases: Api<Lease> = Api::namespaced(self.client.clone(), &self.namespace);
         leases
@@ -373,38 +416,7 @@ async fn a_crash_at_every_mutation_is_resumed_or_rolled_back_on_the_control_plan
 async fn a_concurrent_run_is_refused_with_the_holder() {
     let plane = Plane::sim().await;
     plane.reset().await;
-    let first = {
-        let steps = guest("steps");
-        let node = format!("node={}", plane.node);
-        let args: Vec<String> = plane
-            .args(&[
-                "run",
-                &steps,
-                "--release",
-                "busy",
-                "--allow-declared",
-                "--set",
-                &node,
-                "--set",
-                "hold-ms=6000",
-            ])
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        let kubeconfig = plane.kubeconfig.clone();
-        tokio::spawn(async move {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            Cutover::run(&args, &kubeconfig).await
-        })
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while plane.lease("busy").await.is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first run never took the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (first, _) = plane.holding("busy", 6000).await;
     let second = plane.steps("busy", &[]).await;
     let line = second.expect_error(6, &["release busy is locked by", " since ", "(expires in "]);
     assert!(
@@ -423,42 +435,8 @@ async fn a_concurrent_run_is_refused_with_the_holder() {
 async fn a_run_that_lost_its_lock_stops_before_its_next_change() {
     let plane = Plane::sim().await;
     plane.reset().await;
-    let first = {
-        let steps = guest("steps");
-        let node = format!("node={}", plane.node);
-        let args: Vec<String> = plane
-            .args(&[
-                "run",
-                &steps,
-                "--release",
-                "stolen",
-                "--allow-declared",
-                "--set",
-                &node,
-                "--set",
-                "hold-ms=14000",
-            ])
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        let kubeconfig = plane.kubeconfig.clone();
-        tokio::spawn(async move {
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            Cutover::run(&args, &kubeconfig).await
-        })
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (first, mut lease) = plane.holding("stolen", 14000).await;
     let leases: Api<Lease> = Api::namespaced(plane.client.clone(), &plane.namespace);
-    let mut lease = loop {
-        if let Some(lease) = plane.lease("stolen").await {
-            break lease;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the run never took the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
     let spec = lease.spec.get_or_insert_default();
     spec.holder_identity = Some("thief@elsewhere.example pid 1 run 0".into());
     spec.renew_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(

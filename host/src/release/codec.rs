@@ -8,8 +8,6 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
-use super::record::Record;
-
 /// The most body bytes one Secret carries: below the API server's 1 MiB limit on a Secret's
 /// data, with room for its metadata.
 pub const PART_SIZE: usize = 900 << 10;
@@ -82,12 +80,6 @@ pub fn encode_json(json: &[u8]) -> Result<Encoded, CodecError> {
     Ok(Encoded { parts, digest })
 }
 
-/// The record as gzip+JSON, in parts of at most [`PART_SIZE`] bytes.
-pub fn encode(record: &Record) -> Result<Encoded, CodecError> {
-    let json = serde_json::to_vec(record).map_err(|e| CodecError::Json(e.to_string()))?;
-    encode_json(&json)
-}
-
 /// The JSON bytes from gzipped parts, in order, once their digest is the one recorded.
 pub fn decode_json(parts: &[&[u8]], expected: &str) -> Result<Vec<u8>, CodecError> {
     let bytes = parts.concat();
@@ -101,16 +93,10 @@ pub fn decode_json(parts: &[&[u8]], expected: &str) -> Result<Vec<u8>, CodecErro
     gunzip(&bytes)
 }
 
-/// The record from its parts, in order, once their digest is the one recorded.
-pub fn decode(parts: &[&[u8]], expected: &str) -> Result<Record, CodecError> {
-    let json = decode_json(parts, expected)?;
-    serde_json::from_slice(&json).map_err(|e| CodecError::Json(e.to_string()))
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::release::record::{PolicyRef, Status, Values};
+    use crate::release::record::{PolicyRef, Record, Status, Values};
 
     pub(crate) fn record(number: u32) -> Record {
         Record {
@@ -141,6 +127,15 @@ pub(crate) mod tests {
             recorded: false,
             reverted: false,
         }
+    }
+
+    fn encode(record: &Record) -> Result<Encoded, CodecError> {
+        encode_json(&serde_json::to_vec(record).unwrap())
+    }
+
+    fn decode(parts: &[&[u8]], expected: &str) -> Result<Record, CodecError> {
+        let json = decode_json(parts, expected)?;
+        serde_json::from_slice(&json).map_err(|e| CodecError::Json(e.to_string()))
     }
 
     fn parts(e: &Encoded) -> Vec<&[u8]> {

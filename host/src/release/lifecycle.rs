@@ -198,12 +198,21 @@ pub async fn settle(
     }
     let now = timestamp(ending.now);
     stored.record.updated = now.clone();
+    // The history once: the other revisions do not change while the run holds the lock.
+    let mut history = store.history().await?;
+    history.retain(|s| s.number() != stored.number());
     if ending.succeeded {
         stored.record.status = Status::Deployed;
         stored.record.checkpoint = None;
         stored.record.description = ending.description;
         store.save_held(&mut stored).await?;
-        supersede_others(store, stored.number(), &now).await?;
+        for other in &mut history {
+            if other.record.status == Status::Deployed {
+                other.record.status = Status::Superseded;
+                other.record.updated = now.clone();
+                store.save(other).await?;
+            }
+        }
     } else {
         stored.record.status = Status::Failed;
         let mut description = ending.description;
@@ -216,13 +225,11 @@ pub async fn settle(
             settled.undo = Some(report);
         }
         stored.record.description = description;
-        let history = store.history().await?;
-        let alone = history.iter().all(|s| s.number() == stored.number());
         let irreversible = settled
             .undo
             .as_ref()
             .is_some_and(|r| !r.irreversible.is_empty());
-        if stored.record.reverted && alone && !irreversible {
+        if stored.record.reverted && history.is_empty() && !irreversible {
             // A failed first install, wholly undone: nothing of it is left, not even history
             // that would make the next run an "upgrade" of nothing. (One that evicted pods
             // keeps its revision: what it could not undo stays on record.)
@@ -234,7 +241,8 @@ pub async fn settle(
         store.save_held(&mut stored).await?;
     }
     settled.status = Some(stored.record.status);
-    let history = store.history().await?;
+    history.push(stored);
+    history.sort_by_key(Stored::number);
     settled.pruned = store::prune(store, &history, ending.history_max).await?;
     Ok(settled)
 }

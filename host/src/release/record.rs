@@ -27,6 +27,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order of a revision's life.
+    pub const ALL: [Status; 7] = [
+        Status::PendingInstall,
+        Status::PendingUpgrade,
+        Status::PendingRollback,
+        Status::Deployed,
+        Status::Failed,
+        Status::Superseded,
+        Status::Uninstalled,
+    ];
+
     /// The name labels, tables and the WIT use: `pending-install`, `deployed`, ...
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,17 +61,7 @@ impl Status {
 
     /// The status by its label value.
     pub fn parse(text: &str) -> Option<Status> {
-        [
-            Status::PendingInstall,
-            Status::PendingUpgrade,
-            Status::PendingRollback,
-            Status::Deployed,
-            Status::Failed,
-            Status::Superseded,
-            Status::Uninstalled,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        Status::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -150,15 +151,7 @@ mod tests {
 
     #[test]
     fn statuses_by_name() {
-        for s in [
-            Status::PendingInstall,
-            Status::PendingUpgrade,
-            Status::PendingRollback,
-            Status::Deployed,
-            Status::Failed,
-            Status::Superseded,
-            Status::Uninstalled,
-        ] {
+        for s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }

@@ -105,6 +105,9 @@ pub struct Recorder {
     clock: Clock,
     /// The checkpoint the run starts from (a resume's).
     restored: Option<String>,
+    /// The release's other revisions, read once: while the run holds the lock nobody else
+    /// writes them, and a policy reading its history in a loop must not re-read the cluster.
+    others: tokio::sync::OnceCell<Vec<Record>>,
 }
 
 impl Recorder {
@@ -128,6 +131,7 @@ impl Recorder {
             crash: CrashPoint::from_env(),
             clock,
             restored,
+            others: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -308,17 +312,21 @@ impl Recorder {
 
     /// The release's history, with this run's revision as it stands in memory.
     pub async fn history(&self) -> Result<Vec<Record>, ClusterError> {
-        let mut history: Vec<Record> = self
-            .store
-            .history()
-            .await?
-            .into_iter()
-            .map(|s| s.record)
-            .collect();
-        let pending = self.pending.lock().await;
-        let own = &pending.stored.record;
-        history.retain(|r| r.number != own.number);
-        history.push(own.clone());
+        let own_number = self.number().await;
+        let others = self
+            .others
+            .get_or_try_init(|| async {
+                let all = self.store.history().await?;
+                Ok::<_, ClusterError>(
+                    all.into_iter()
+                        .map(|s| s.record)
+                        .filter(|r| r.number != own_number)
+                        .collect(),
+                )
+            })
+            .await?;
+        let mut history = others.clone();
+        history.push(self.pending.lock().await.stored.record.clone());
         history.sort_by_key(|r| r.number);
         Ok(history)
     }

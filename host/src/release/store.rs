@@ -249,8 +249,6 @@ impl ReleaseStore {
     /// Revision `number`, or None when there is none.
     pub async fn get(&self, number: u32) -> Result<Option<Stored>, ClusterError> {
         let name = secret_name(&self.release, number);
-        let what = format!("secret {}/{name}", self.namespace);
-        let _ = what;
         match self.get_secret(&name).await? {
             Some(secret) => Ok(Some(self.read(secret).await?)),
             None => Ok(None),
@@ -271,31 +269,21 @@ impl ReleaseStore {
             .get(DIGEST)
             .cloned()
             .ok_or_else(|| corrupt(format!("it has no {DIGEST} annotation")))?;
-        let count: usize = match annotations.get(PARTS) {
-            None => 1,
-            Some(n) => n
-                .parse()
-                .ok()
-                .filter(|n| (1..=codec::MAX_PARTS).contains(n))
-                .ok_or_else(|| {
-                    corrupt(format!(
-                        "its {PARTS} annotation is not 1..={}",
-                        codec::MAX_PARTS
-                    ))
-                })?,
-        };
+        let count = parts_of(&secret).ok_or_else(|| {
+            corrupt(format!(
+                "its {PARTS} annotation is not 1..={}",
+                codec::MAX_PARTS
+            ))
+        })?;
         let first = body(&secret).ok_or_else(|| corrupt("it has no body".into()))?;
         let number = revision_label(&secret).ok_or_else(|| corrupt("no version label".into()))?;
-        let mut parts = vec![first];
-        for part in 2..=count {
-            let part_name = part_name(&self.release, number, part, &digest);
-            let found = self.get_secret(&part_name).await?;
-            let bytes = found
-                .as_ref()
-                .and_then(body)
-                .ok_or_else(|| corrupt(format!("its part {part} ({part_name}) is missing")))?;
-            parts.push(bytes);
-        }
+        let parts = self
+            .read_parts(&secret_name(&self.release, number), first, count, &digest)
+            .await
+            .map_err(|e| match e {
+                ClusterError::Invalid(why) => corrupt(why),
+                other => other,
+            })?;
         let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
         let json = codec::decode_json(&slices, &digest).map_err(|e| corrupt(e.to_string()))?;
         let main_hash = sha(&json);

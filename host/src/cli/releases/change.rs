@@ -13,6 +13,24 @@ use crate::release::store;
 use crate::release::undo::UndoReport;
 use crate::text;
 
+/// `work`, given up (exit 1) after `timeout`, saying to look at the release's status.
+async fn within<T>(
+    clock: &Clock,
+    timeout: std::time::Duration,
+    (what, release): (&str, &str),
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, CliError> {
+    clock.timeout(timeout, work).await.map_err(|_| {
+        CliError::new(
+            ExitCode::PolicyFailed,
+            format!(
+                "the {what} of release {release} did not finish within {}; see `cutover status {release}`",
+                crate::units::format_duration(timeout)
+            ),
+        )
+    })
+}
+
 async fn let_go(lock: Lock) {
     if let Err(e) = lock.release().await {
         tracing::warn!("cannot release the lock: {e}");
@@ -77,31 +95,21 @@ async fn rollback_locked(
         }
         return Ok(ExitCode::Ok);
     }
-    let done = clock
-        .timeout(
-            args.timeout,
-            lifecycle::rollback(
-                cluster,
-                store,
-                args.revision,
-                lock.identity().to_string(),
-                clock.wall_now(),
-                &*crate::release::permit::declared(),
-            ),
-        )
-        .await
-        .map_err(|_| {
-            CliError::new(
-                ExitCode::PolicyFailed,
-                format!(
-                    "the rollback of release {} did not finish within {}; see `cutover status {}`",
-                    args.release,
-                    crate::units::format_duration(args.timeout),
-                    args.release
-                ),
-            )
-        })?
-        .map_err(lifecycle_error)?;
+    let done = within(
+        clock,
+        args.timeout,
+        ("rollback", &args.release),
+        lifecycle::rollback(
+            cluster,
+            store,
+            args.revision,
+            lock.identity().to_string(),
+            clock.wall_now(),
+            &*crate::release::permit::declared(),
+        ),
+    )
+    .await?
+    .map_err(lifecycle_error)?;
     let history = store.history().await.map_err(cluster_error)?;
     let pruned = store::prune(store, &history, args.history_max)
         .await
@@ -188,25 +196,20 @@ pub(in crate::cli) async fn uninstall(args: UninstallArgs) -> Result<ExitCode, C
             }
             return Ok(ExitCode::Ok);
         }
-        let report = clock
-            .timeout(
-                args.timeout,
-                lifecycle::uninstall(
-                    &cluster,
-                    &store,
-                    args.keep_history,
-                    clock.wall_now(),
-                    &*crate::release::permit::declared(),
-                ),
-            )
-            .await
-            .map_err(|_| {
-                CliError::new(
-                    ExitCode::PolicyFailed,
-                    format!("the uninstall of release {} did not finish in time", args.release),
-                )
-            })?
-            .map_err(lifecycle_error)?;
+        let report = within(
+            &clock,
+            args.timeout,
+            ("uninstall", &args.release),
+            lifecycle::uninstall(
+                &cluster,
+                &store,
+                args.keep_history,
+                clock.wall_now(),
+                &*crate::release::permit::declared(),
+            ),
+        )
+        .await?
+        .map_err(lifecycle_error)?;
         match args.output.output {
             Format::Table => {
                 print_report(&report);

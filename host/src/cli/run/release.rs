@@ -74,8 +74,9 @@ pub(in crate::cli) async fn take_lock(
     // A transient failure (a 429, a 5xx, a lost answer) is tried again: a lease our lost
     // attempt did create names this process, which the next attempt takes over at once.
     let mut pause = std::time::Duration::from_millis(200);
-    for _ in 0..5 {
-        match lock::acquire(
+    let mut retries = 0;
+    loop {
+        let taken = lock::acquire(
             cluster.client(),
             cluster.namespace(),
             release,
@@ -83,26 +84,17 @@ pub(in crate::cli) async fn take_lock(
             LockOptions::default(),
             clock,
         )
-        .await
-        {
-            Err(LockError::Transient(why)) => {
+        .await;
+        match taken {
+            Err(LockError::Transient(why)) if retries < 5 => {
                 tracing::debug!("taking the release lock: {why} (retrying)");
                 clock.sleep(pause).await;
                 pause *= 2;
+                retries += 1;
             }
             other => return other.map_err(lock_error),
         }
     }
-    lock::acquire(
-        cluster.client(),
-        cluster.namespace(),
-        release,
-        &holder,
-        LockOptions::default(),
-        clock,
-    )
-    .await
-    .map_err(lock_error)
 }
 
 /// How a run of the pipeline starts its revision.
