@@ -237,6 +237,29 @@ fn parse_body(kind: &str, body: &[u8]) -> Result<Value, ApiError> {
     })
 }
 
+/// Refuses a create, replace or eviction body in a media type the simulator does not decode
+/// (protobuf, CBOR, ...) with the 415 kube-apiserver gives for an unknown one. client-go
+/// (kubectl's `create` subcommands since 1.32 send protobuf) then sends the request again in JSON.
+fn check_body_media_type(content_type: &str) -> Result<(), ApiError> {
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if matches!(media_type.as_str(), "" | "application/json" | "*/*") {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        415,
+        "UnsupportedMediaType",
+        format!(
+            "the body of the request was in an unknown format - accepted media types include: \
+             application/json (got {content_type})"
+        ),
+    ))
+}
+
 /// Checks a body's apiVersion/kind against the URL's kind, as the real decoder does.
 fn check_type(kind: &KindInfo, obj: &Value) -> Result<(), ApiError> {
     if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
@@ -288,6 +311,7 @@ fn dispatch(
         (Method::GET, None, None) if query.flag("watch") => watch(store, &route, query),
         (Method::GET, None, None) => list(store, &route, query),
         (Method::POST, None, None) if route.namespace.is_some() || !kind.namespaced => {
+            check_body_media_type(content_type)?;
             let mut obj = parse_body(kind.kind, body)?;
             check_type(kind, &obj)?;
             note_manager(&mut obj, query, "Update");
@@ -303,6 +327,7 @@ fn dispatch(
             scale_of(store.get(kind, ns, name)?.as_ref()),
         )),
         (Method::PUT, Some(name), None | Some(STATUS)) => {
+            check_body_media_type(content_type)?;
             let obj = parse_body(kind.kind, body)?;
             check_type(kind, &obj)?;
             let target = if sub == Some(STATUS) {
@@ -314,6 +339,7 @@ fn dispatch(
             Ok(Reply::Json(200, present(kind, &updated)))
         }
         (Method::PUT, Some(name), Some(SCALE)) => {
+            check_body_media_type(content_type)?;
             let scale = parse_body("Scale", body)?;
             let live = store.get(kind, ns, name)?;
             let updated = write_scale(store, kind, ns, name, &live, &scale, query.dry_run()?)?;
@@ -344,6 +370,7 @@ fn dispatch(
             })
         }
         (Method::POST, Some(name), Some(EVICTION)) => {
+            check_body_media_type(content_type)?;
             let ev = parse_body("Eviction", body)?;
             if let Some(av) = ev.get("apiVersion").and_then(Value::as_str)
                 && !matches!(av, "policy/v1" | "policy/v1beta1")
