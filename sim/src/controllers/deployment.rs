@@ -56,13 +56,28 @@ fn available_of(ctx: &Ctx, rs: &Value) -> i64 {
     n.min(util::replicas(rs))
 }
 
-fn set_replicas(ctx: &Ctx, rs: &Arc<Value>, replicas: i64) -> Result<Arc<Value>, ApiError> {
+/// Sets a ReplicaSet's `spec.replicas`. A scale-down is carried out at once (the ReplicaSet's
+/// reconcile deletes its surplus pods before anything else runs), as the real ReplicaSet
+/// controller acts on the write before the Deployment controller's next step: otherwise a
+/// scale-up of the new ReplicaSet queued behind it could briefly run more than maxSurge pods.
+fn set_replicas(ctx: &mut Ctx, rs: &Arc<Value>, replicas: i64) -> Result<Arc<Value>, ApiError> {
     if util::replicas(rs) == replicas && rs.pointer("/spec/replicas").is_some() {
         return Ok(rs.clone());
     }
+    let down = replicas < util::replicas(rs);
     let mut next = (**rs).clone();
     next["spec"]["replicas"] = json!(replicas);
-    write_main(ctx.store(), replicasets(), next).map(Arc::new)
+    let written = write_main(ctx.store(), replicasets(), next).map(Arc::new)?;
+    if down {
+        let ns = str_at(&written, "/metadata/namespace")
+            .unwrap_or_default()
+            .to_string();
+        let name = util::name(&written).to_string();
+        replicaset::reconcile(ctx, &ns, &name)?;
+        // Its status changed: later writes in this reconcile start from the live object.
+        return ctx.store().get(replicasets(), &ns, &name);
+    }
+    Ok(written)
 }
 
 pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiError> {
@@ -204,7 +219,7 @@ pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiEr
 
 /// A ReplicaSet of an older revision whose template is current again (a rollback) becomes the
 /// newest revision, its former revision appended to `deployment.kubernetes.io/revision-history`.
-fn renumber(ctx: &Ctx, rs: &Arc<Value>, max_old_revision: i64) -> Result<Arc<Value>, ApiError> {
+fn renumber(ctx: &mut Ctx, rs: &Arc<Value>, max_old_revision: i64) -> Result<Arc<Value>, ApiError> {
     let current = revision(rs);
     if current > max_old_revision {
         return Ok(rs.clone());
@@ -251,7 +266,7 @@ fn sync_revision(ctx: &Ctx, d: &Value, new: Option<&Value>) -> Result<(), ApiErr
 /// one has them all, the old ones go to 0. Several active ReplicaSets are left as they are (the
 /// real controller scales them proportionally; the simulator does not).
 fn scale_paused(
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     desired: i64,
     new: &mut Option<Arc<Value>>,
     old: &mut [Arc<Value>],
@@ -284,7 +299,7 @@ fn scale_paused(
 /// ReplicaSet's `spec.replicas`), then old ones down within maxUnavailable, unhealthy replicas
 /// first (the real controller's `reconcileNewReplicaSet` and `reconcileOldReplicaSets`).
 fn roll(
-    ctx: &Ctx,
+    ctx: &mut Ctx,
     desired: i64,
     max_surge: i64,
     max_unavailable: i64,
