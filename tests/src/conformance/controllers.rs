@@ -304,11 +304,13 @@ fn spec_of<K: serde::Serialize>(object: &K) -> Result<Value> {
     Ok(serde_json::to_value(object)?["spec"].clone())
 }
 
-/// Replaces the scenario's node names in a value with `<node>`.
-fn without_node_names(t: &Target, v: &Value) -> Result<Value> {
+/// Replaces the scenario's node names in a value with `<node>`, then its namespace (the
+/// group of its nodes) with `<ns>`.
+fn without_names(t: &Target, v: &Value) -> Result<Value> {
     let text = serde_json::to_string(v)?
         .replace(&t.node("a"), "<node>")
-        .replace(&t.node("b"), "<node>");
+        .replace(&t.node("b"), "<node>")
+        .replace(t.namespace(), "<ns>");
     Ok(serde_json::from_str(&text)?)
 }
 
@@ -342,7 +344,7 @@ pub async fn defaults_on_create(t: &Target) -> Result<Value> {
         .iter()
         .find(|p| state::node_of(p) == Some(t.node("a").as_str()))
         .ok_or_else(|| anyhow!("no agent pod on node a"))?;
-    let mut daemon_pod_spec = without_node_names(t, &spec_of(daemon_pod)?)?;
+    let mut daemon_pod_spec = spec_of(daemon_pod)?;
 
     let services: Api<Service> = t.api();
     let service: Service = serde_json::from_value(json!({
@@ -367,16 +369,19 @@ pub async fn defaults_on_create(t: &Target) -> Result<Value> {
     for spec in [&mut bare_spec, &mut daemon_pod_spec] {
         spec.as_object_mut().map(|s| s.remove("nodeName"));
     }
-    Ok(json!({
-        "deployment": spec_of(&d)?,
-        "daemonSet": spec_of(&ds)?,
-        "daemonPod": daemon_pod_spec,
-        "service": service_spec,
-        "serviceClusterIP": cluster_ip,
-        "serviceClusterIPs": cluster_ips,
-        "pod": bare_spec,
-        "podBound": bound,
-    }))
+    without_names(
+        t,
+        &json!({
+            "deployment": spec_of(&d)?,
+            "daemonSet": spec_of(&ds)?,
+            "daemonPod": daemon_pod_spec,
+            "service": service_spec,
+            "serviceClusterIP": cluster_ip,
+            "serviceClusterIPs": cluster_ips,
+            "pod": bare_spec,
+            "podBound": bound,
+        }),
+    )
 }
 
 /// A node's taints as `[key, effect, timeAdded present]`.
