@@ -423,8 +423,14 @@ fn a_rolling_update_without_surge_never_runs_an_extra_pod() {
             let seen = seen.lock().unwrap().clone();
             let max_active = seen.iter().map(|s| s.1).max().unwrap();
             let min_available = seen.iter().map(|s| s.0).min().unwrap();
-            assert_eq!(max_active, 3, "3 replicas, maxSurge 0 ({delay:?}): {seen:?}");
-            assert_eq!(min_available, 2, "3 replicas, maxUnavailable 1 ({delay:?}): {seen:?}");
+            assert_eq!(
+                max_active, 3,
+                "3 replicas, maxSurge 0 ({delay:?}): {seen:?}"
+            );
+            assert_eq!(
+                min_available, 2,
+                "3 replicas, maxUnavailable 1 ({delay:?}): {seen:?}"
+            );
         });
     }
 }

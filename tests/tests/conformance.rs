@@ -77,7 +77,12 @@ async fn paused_deployment() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn defaults_on_create() {
-    compare("conf-defaults", &["a", "b"], controllers::defaults_on_create).await;
+    compare(
+        "conf-defaults",
+        &["a", "b"],
+        controllers::defaults_on_create,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -43,11 +43,8 @@ async fn watching_pods<R>(
         .list(&ListParams::default().labels(&selector))
         .await
         .context("list pods")?;
-    let mut live: BTreeMap<String, Pod> = list
-        .items
-        .into_iter()
-        .map(|p| (p.name_any(), p))
-        .collect();
+    let mut live: BTreeMap<String, Pod> =
+        list.items.into_iter().map(|p| (p.name_any(), p)).collect();
     let rv = list.metadata.resource_version.unwrap_or_default();
     let mut stream = pods
         .watch(&WatchParams::default().labels(&selector).timeout(290), &rv)
@@ -108,9 +105,13 @@ pub async fn recreate_rollout(t: &Target) -> Result<Value> {
         .context("create")?;
     let first = rollout_facts(t, 3).await?;
     let (second, pods) = watching_pods(t, "web", async {
-        api.patch("web", &PatchParams::default(), &new_image("registry.test/app:2"))
-            .await
-            .context("change the template")?;
+        api.patch(
+            "web",
+            &PatchParams::default(),
+            &new_image("registry.test/app:2"),
+        )
+        .await
+        .context("change the template")?;
         rollout_facts(t, 3).await
     })
     .await?;
@@ -135,9 +136,13 @@ pub async fn rolling_update_without_surge(t: &Target) -> Result<Value> {
         .context("create")?;
     rollout_facts(t, 3).await?;
     let (facts, pods) = watching_pods(t, "web", async {
-        api.patch("web", &PatchParams::default(), &new_image("registry.test/app:2"))
-            .await
-            .context("change the template")?;
+        api.patch(
+            "web",
+            &PatchParams::default(),
+            &new_image("registry.test/app:2"),
+        )
+        .await
+        .context("change the template")?;
         rollout_facts(t, 3).await
     })
     .await?;
@@ -176,9 +181,13 @@ pub async fn rollout_undo(t: &Target) -> Result<Value> {
     .await
     .context("create")?;
     rollout_facts(t, 3).await?;
-    api.patch("web", &PatchParams::default(), &new_image("registry.test/app:2"))
-        .await
-        .context("change the template")?;
+    api.patch(
+        "web",
+        &PatchParams::default(),
+        &new_image("registry.test/app:2"),
+    )
+    .await
+    .context("change the template")?;
     rollout_facts(t, 3).await?;
     let sets = replica_sets(t, "web").await?;
     let first = sets
@@ -240,15 +249,23 @@ pub async fn paused_deployment(t: &Target) -> Result<Value> {
     .context("create")?;
     rollout_facts(t, 2).await?;
     let pp = PatchParams::default();
-    api.patch("web", &pp, &Patch::Merge(json!({ "spec": { "paused": true } })))
-        .await
-        .context("pause")?;
+    api.patch(
+        "web",
+        &pp,
+        &Patch::Merge(json!({ "spec": { "paused": true } })),
+    )
+    .await
+    .context("pause")?;
     api.patch("web", &pp, &new_image("registry.test/app:2"))
         .await
         .context("change the template")?;
-    api.patch("web", &pp, &Patch::Merge(json!({ "spec": { "replicas": 4 } })))
-        .await
-        .context("scale")?;
+    api.patch(
+        "web",
+        &pp,
+        &Patch::Merge(json!({ "spec": { "replicas": 4 } })),
+    )
+    .await
+    .context("scale")?;
     let paused = eventually("the paused Deployment scaled to 4", || async {
         let d = api.get("web").await?;
         let pods = state::pods_of(&t.client, t.namespace(), "web").await?;
@@ -291,9 +308,13 @@ pub async fn paused_deployment(t: &Target) -> Result<Value> {
         "updatedReplicas": status.updated_replicas,
         "availableReplicas": status.available_replicas,
     });
-    api.patch("web", &pp, &Patch::Merge(json!({ "spec": { "paused": false } })))
-        .await
-        .context("resume")?;
+    api.patch(
+        "web",
+        &pp,
+        &Patch::Merge(json!({ "spec": { "paused": false } })),
+    )
+    .await
+    .context("resume")?;
     let resumed = rollout_facts(t, 4).await?;
     Ok(json!({ "paused": while_paused, "resumed": resumed }))
 }
@@ -331,11 +352,17 @@ pub async fn defaults_on_create(t: &Target) -> Result<Value> {
             "readinessProbe": { "httpGet": { "path": "/", "port": 8080 } },
         }))?);
     }
-    let d = deployments.create(&pp, &d).await.context("create Deployment")?;
+    let d = deployments
+        .create(&pp, &d)
+        .await
+        .context("create Deployment")?;
 
     let daemon_sets: Api<DaemonSet> = t.api();
     daemon_sets
-        .create(&pp, &manifests::daemon_set(t.group(), "agent", "registry.test/agent:latest"))
+        .create(
+            &pp,
+            &manifests::daemon_set(t.group(), "agent", "registry.test/agent:latest"),
+        )
         .await
         .context("create DaemonSet")?;
     let ds = wait::daemon_set_ready(&daemon_sets, "agent", 2, SETTLE).await?;
@@ -351,18 +378,26 @@ pub async fn defaults_on_create(t: &Target) -> Result<Value> {
         "metadata": { "name": "web" },
         "spec": { "selector": { "app": "web" }, "ports": [{ "name": "web", "port": 80 }, { "name": "alt", "port": 81, "targetPort": "http" }] },
     }))?;
-    let service = services.create(&pp, &service).await.context("create Service")?;
+    let service = services
+        .create(&pp, &service)
+        .await
+        .context("create Service")?;
     let mut service_spec = spec_of(&service)?;
-    let cluster_ip = service_spec["clusterIP"].as_str().is_some_and(|ip| !ip.is_empty());
+    let cluster_ip = service_spec["clusterIP"]
+        .as_str()
+        .is_some_and(|ip| !ip.is_empty());
     let cluster_ips = service_spec["clusterIPs"] == json!([service_spec["clusterIP"]]);
     for field in ["clusterIP", "clusterIPs"] {
         service_spec.as_object_mut().map(|s| s.remove(field));
     }
 
     let pods: Api<Pod> = t.api();
-    pods.create(&pp, &manifests::bare_pod(t.group(), "bare", "registry.test/app"))
-        .await
-        .context("create Pod")?;
+    pods.create(
+        &pp,
+        &manifests::bare_pod(t.group(), "bare", "registry.test/app"),
+    )
+    .await
+    .context("create Pod")?;
     let bare = wait::pod_ready(&pods, "bare", SETTLE).await?;
     let bound = state::node_of(&bare).is_some_and(|n| n == t.node("a") || n == t.node("b"));
     let mut bare_spec = spec_of(&bare)?;
@@ -494,9 +529,12 @@ pub async fn evictions_by_budget_status(t: &Target) -> Result<Value> {
         wait::pod_ready(&pods, name, SETTLE).await?;
     }
     let pdbs = manifests::pdb_api(&t.client, t.namespace());
-    pdbs.create(&PostParams::default(), &manifests::pdb("guard", "guarded", 1))
-        .await
-        .context("create PodDisruptionBudget")?;
+    pdbs.create(
+        &PostParams::default(),
+        &manifests::pdb("guard", "guarded", 1),
+    )
+    .await
+    .context("create PodDisruptionBudget")?;
     let before = super::scenarios::budget_settled(t, 3, 2).await?;
     let list = pdbs.list(&ListParams::default()).await?;
     let rv = list.metadata.resource_version.unwrap_or_default();
