@@ -284,7 +284,7 @@ pub fn decode(kind: &str, body: &[u8]) -> Result<Value, ApiError> {
         match (tag, wire) {
             (1, Wire::Len(bytes)) => type_meta = Some(message(bytes, TYPE_META, "TypeMeta")?),
             (2, Wire::Len(bytes)) => object = Some(bytes),
-            (3 | 4, Wire::Len(bytes)) if bytes.is_empty() => {}
+            (3 | 4, Wire::Len([])) => {}
             (3, _) => return Err(unsupported("a content encoding")),
             (4, _) => return Err(unsupported("a content type")),
             _ => return Err(unsupported(format!("field {tag} of runtime.Unknown"))),
@@ -444,11 +444,8 @@ fn scalar_or_message(field: &Field, wire: Wire<'_>, name: &str) -> Result<Option
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            let value = match (entry.get("value"), value_ty) {
-                (Some(v), _) => v.clone(),
-                (None, Ty::Bytes) => json!(""),
-                (None, _) => json!(""),
-            };
+            // An empty value is not written: "" (bytes: "" in base64).
+            let value = entry.get("value").cloned().unwrap_or_else(|| json!(""));
             json!({ key: value })
         }
         (Ty::IntOrString, Wire::Len(b)) => {
