@@ -73,15 +73,21 @@
 
 #![warn(missing_docs)]
 
+mod answer;
 pub mod cluster;
 pub mod context;
 pub mod error;
 mod export;
+mod host;
 pub mod manifest;
 pub mod params;
 pub mod revisions;
 pub mod runtime;
+#[cfg(not(target_family = "wasm"))]
+pub mod testing;
 pub mod time;
+
+pub use answer::Answer;
 
 pub use cluster::{Condition, ListParams, Namespace, ObjectRef, Patch};
 pub use context::Context;
