@@ -339,12 +339,20 @@ fn complete_apply_body(body: &Value, target: &ObjectRef) -> Value {
 impl Context {
     /// Reads object `name` of kind `K` (in the run's namespace for a namespaced kind).
     ///
-    /// ```no_run
-    /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
+    /// Here, and in the examples below that run, the context comes from a
+    /// [`FakeCluster`](crate::testing::FakeCluster) holding the objects shown.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new().with(json!({
+    /// #     "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 3}}));
+    /// # let ctx = fake.context(&M, json!({}))?;
     /// use k8s_openapi::api::apps::v1::Deployment;
     /// let web: Deployment = ctx.get("web")?;
     /// let replicas = web.spec.replicas.unwrap_or(1);
-    /// # let _ = replicas; Ok(()) }
+    /// assert_eq!(replicas, 3);
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn get<K: Resource + DeserializeOwned>(&self, name: &str) -> Result<K, Error> {
         self.get_ref(&ObjectRef::of::<K>(name))
@@ -390,13 +398,20 @@ impl Context {
 
     /// Lists objects of kind `K`.
     ///
-    /// ```no_run
-    /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
+    /// ```
+    /// # use serde_json::json;
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let pod = |ns: &str, name: &str, node: &str| json!({"apiVersion": "v1", "kind": "Pod",
+    /// #     "metadata": {"name": name, "namespace": ns}, "spec": {"nodeName": node}});
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new()
+    /// #     .with(pod("shop", "web-1", "node-1")).with(pod("kube-system", "proxy", "node-1")).with(pod("shop", "web-2", "node-2"));
+    /// # let ctx = fake.context(&M, json!({}))?;
     /// use cutover_guest_sdk::ListParams;
     /// use k8s_openapi::api::core::v1::Pod;
     /// let pods: Vec<Pod> = ctx.list(&ListParams::default().all_namespaces().fields("spec.nodeName=node-1"))?;
     /// ctx.info(&format!("{} pods on node-1", pods.len()));
-    /// # Ok(()) }
+    /// assert_eq!(pods.len(), 2);
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn list<K: Resource + DeserializeOwned>(
         &self,
@@ -543,14 +558,21 @@ impl Context {
     /// condition can never be met. The [`Answer`] holds the object as last seen;
     /// `.object()?` decodes it, `None` once deleted.
     ///
-    /// ```no_run
-    /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
+    /// ```
+    /// # use serde_json::json;
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new().with(json!({
+    /// #     "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 3}}));
+    /// # let ctx = fake.context(&M, json!({}))?;
     /// use cutover_guest_sdk::Condition;
     /// use k8s_openapi::api::apps::v1::Deployment;
     /// use std::time::Duration;
+    /// // The answer is thrown away: no Deployment deserializer in the module.
     /// ctx.wait::<Deployment>("web", &Condition::RolledOut, Duration::from_secs(300))?;
+    /// // Read: decoded here.
     /// let seen: Option<Deployment> = ctx.wait("web", &Condition::Ready, Duration::from_secs(60))?.object()?;
-    /// # let _ = seen; Ok(()) }
+    /// assert_eq!(seen.and_then(|d| d.spec?.replicas), Some(3));
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn wait<K: Resource>(
         &self,
@@ -605,10 +627,15 @@ impl Context {
 impl Context {
     /// Marks node `node` unschedulable (`kubectl cordon`). Needs `cluster/cordon`.
     ///
-    /// ```no_run
-    /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
+    /// ```
+    /// # use serde_json::json;
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new().with(json!({
+    /// #     "apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"}}));
+    /// # let ctx = fake.context(&M, json!({}))?;
     /// ctx.cordon("node-1")?;
-    /// # Ok(()) }
+    /// # assert_eq!(fake.object("v1", "Node", None, "node-1").unwrap()["spec"]["unschedulable"], true);
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn cordon(&self, node: &str) -> Result<(), Error> {
         Ok(wit::cordon(node)?)
@@ -629,11 +656,16 @@ impl Context {
     /// PodDisruptionBudgets: a refusal by a budget is retried by the host until `timeout`,
     /// then [`Error::Timeout`]. A pod already gone is not an error. Needs `cluster/evict`.
     ///
-    /// ```no_run
-    /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
+    /// ```
+    /// # use serde_json::json;
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new().with(json!({
+    /// #     "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop"}}));
+    /// # let ctx = fake.context(&M, json!({}))?;
     /// use std::time::Duration;
     /// ctx.evict("shop", "web-1", Duration::from_secs(120))?;
-    /// # Ok(()) }
+    /// # assert!(fake.object("v1", "Pod", Some("shop"), "web-1").is_none());
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn evict(
         &self,
