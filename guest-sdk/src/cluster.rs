@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::answer::decode;
-use crate::host::cluster as wit;
 use crate::bindings::cutover::policy::types::ObjectRef as WitObjectRef;
+use crate::host::cluster as wit;
 use crate::runtime::millis_ceil;
 use crate::{Answer, Context, Error};
 
@@ -444,7 +444,10 @@ impl Context {
     /// ```
     pub fn apply<K: Resource + Serialize>(&self, object: &K) -> Result<Answer<K>, Error> {
         let json = wit::apply(&serde_json::to_string(object)?)?;
-        Ok(Answer::from_json(json, format_args!("the applied {}", K::KIND)))
+        Ok(Answer::from_json(
+            json,
+            format_args!("the applied {}", K::KIND),
+        ))
     }
 
     /// Patches object `name` of kind `K`. The [`Answer`] holds the object as stored;
@@ -571,7 +574,7 @@ impl Context {
     /// ctx.wait::<Deployment>("web", &Condition::RolledOut, Duration::from_secs(300))?;
     /// // Read: decoded here.
     /// let seen: Option<Deployment> = ctx.wait("web", &Condition::Ready, Duration::from_secs(60))?.object()?;
-    /// assert_eq!(seen.and_then(|d| d.spec?.replicas), Some(3));
+    /// assert_eq!(seen.and_then(|d| d.spec.replicas), Some(3));
     /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn wait<K: Resource>(

@@ -442,15 +442,11 @@ impl Param {
             _ => panic!("a parameter's default does not match its type"),
         }
         match (ty, default) {
-            (ParamType::Integer | ParamType::Number, Value::Number(n)) => {
-                if !self.in_range(n) {
-                    panic!("a parameter's default is outside its minimum..maximum");
-                }
+            (ParamType::Integer | ParamType::Number, Value::Number(n)) if !self.in_range(n) => {
+                panic!("a parameter's default is outside its minimum..maximum")
             }
-            (ParamType::String, Value::Str(s)) => {
-                if !self.is_allowed(s) {
-                    panic!("a parameter's default is not one of its enum values");
-                }
+            (ParamType::String, Value::Str(s)) if !self.is_allowed(s) => {
+                panic!("a parameter's default is not one of its enum values")
             }
             _ => {}
         }
@@ -968,7 +964,11 @@ const fn parse_integer(s: &[u8]) -> Option<i64> {
             Some(n) => n,
             None => return None,
         };
-        n = match if negative { n.checked_sub(d) } else { n.checked_add(d) } {
+        n = match if negative {
+            n.checked_sub(d)
+        } else {
+            n.checked_add(d)
+        } {
             Some(n) => n,
             None => return None,
         };
@@ -1029,7 +1029,13 @@ const fn parse_number(s: &[u8]) -> f64 {
 /// Orders two JSON numbers given as text: exactly when both are integers, else as `f64`s.
 const fn compare_numbers(a: &str, b: &str) -> i32 {
     if let (Some(x), Some(y)) = (parse_integer(a.as_bytes()), parse_integer(b.as_bytes())) {
-        return if x < y { -1 } else if x > y { 1 } else { 0 };
+        return if x < y {
+            -1
+        } else if x > y {
+            1
+        } else {
+            0
+        };
     }
     let (x, y) = (parse_number(a.as_bytes()), parse_number(b.as_bytes()));
     if x < y {
@@ -1235,25 +1241,43 @@ mod tests {
         assert_eq!(v["params"][0]["maximum"], 100);
         assert_eq!(v["params"][1]["minimum"], -0.5);
         assert_eq!(v["params"][1]["maximum"], 100.0);
-        assert_eq!(v["params"][2]["enum"], serde_json::json!(["Deployment", "StatefulSet"]));
+        assert_eq!(
+            v["params"][2]["enum"],
+            serde_json::json!(["Deployment", "StatefulSet"])
+        );
 
         let p = |p: Param| -> &'static [Param] { Box::leak(Box::new([p])) };
         let with = |param: Param| refused(Manifest::new("ok", "0.1.0", "d", p(param), &[]));
         let int = Param::new().name("n").type_name("integer");
-        assert!(!with(int.minimum("-3").maximum("-3").default(Value::Number("-3"))));
+        assert!(!with(
+            int.minimum("-3").maximum("-3").default(Value::Number("-3"))
+        ));
         assert!(with(int.minimum("5").maximum("4")), "minimum above maximum");
-        assert!(with(int.minimum("0").default(Value::Number("-1"))), "default below");
-        assert!(with(int.maximum("9").default(Value::Number("10"))), "default above");
+        assert!(
+            with(int.minimum("0").default(Value::Number("-1"))),
+            "default below"
+        );
+        assert!(
+            with(int.maximum("9").default(Value::Number("10"))),
+            "default above"
+        );
         assert!(with(int.minimum("0.5")), "a fraction bounds an integer");
         assert!(with(int.minimum("99999999999999999999")), "past i64");
         assert!(with(int.allowed(&["a"])), "enum on an integer");
         let num = Param::new().name("x").type_name("number");
-        assert!(!with(num.minimum("0.25").maximum("0.5").default(Value::Number("0.3"))));
+        assert!(!with(
+            num.minimum("0.25")
+                .maximum("0.5")
+                .default(Value::Number("0.3"))
+        ));
         assert!(with(num.minimum("0.5").maximum("0.25")));
         assert!(with(num.maximum("1e-3").default(Value::Number("0.01"))));
         let string = Param::new().name("s").type_name("string");
         assert!(!with(string.allowed(&["a", "b"]).default(Value::Str("b"))));
-        assert!(with(string.allowed(&["a", "b"]).default(Value::Str("c"))), "default not allowed");
+        assert!(
+            with(string.allowed(&["a", "b"]).default(Value::Str("c"))),
+            "default not allowed"
+        );
         assert!(with(string.allowed(&[])), "empty enum");
         assert!(with(string.allowed(&["a", "a"])), "a value twice");
         assert!(with(string.minimum("1")), "a bound on a string");

@@ -124,10 +124,15 @@ mod tests {
     #[test]
     fn an_undeclared_call_says_to_declare_it() {
         let grants = Grants::new(&[], &[cap("*/*")], "default");
-        let denial = grants.check(&call("delete", "v1", "Namespace", None)).unwrap_err();
+        let denial = grants
+            .check(&call("delete", "v1", "Namespace", None))
+            .unwrap_err();
         assert!(matches!(denial, Denial::NotDeclared(_)));
         let text = denial.to_string();
-        assert!(text.contains("declare it in the policy's manifest"), "{text}");
+        assert!(
+            text.contains("declare it in the policy's manifest"),
+            "{text}"
+        );
         assert!(text.contains("`capabilities:` of export_policy!"), "{text}");
         assert!(!text.contains("grant it"), "{text}");
     }

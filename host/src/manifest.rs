@@ -308,13 +308,17 @@ fn check_schema(param: &ParamSpec) -> Result<(), String> {
             ));
         }
         if param.kind == ParamType::Integer && !(bound.is_i64() || bound.is_u64()) {
-            return Err(format!("is an integer: its {what} must be an integer, not {bound}"));
+            return Err(format!(
+                "is an integer: its {what} must be an integer, not {bound}"
+            ));
         }
     }
     if let (Some(min), Some(max)) = (&param.minimum, &param.maximum)
         && crate::params::compare(min, max).is_gt()
     {
-        return Err(format!("has a minimum ({min}) greater than its maximum ({max})"));
+        return Err(format!(
+            "has a minimum ({min}) greater than its maximum ({max})"
+        ));
     }
     if let Some(values) = &param.allowed {
         if param.kind != ParamType::String {

@@ -144,8 +144,14 @@ pub fn check_value(spec: &ParamSpec, value: &Value) -> Result<(), String> {
 /// The range of a number and the allowed values of a string, once the type is right.
 fn check_schema(spec: &ParamSpec, value: &Value) -> Result<(), String> {
     if let Value::Number(n) = value {
-        let below = spec.minimum.as_ref().is_some_and(|min| compare(n, min).is_lt());
-        let above = spec.maximum.as_ref().is_some_and(|max| compare(n, max).is_gt());
+        let below = spec
+            .minimum
+            .as_ref()
+            .is_some_and(|min| compare(n, min).is_lt());
+        let above = spec
+            .maximum
+            .as_ref()
+            .is_some_and(|max| compare(n, max).is_gt());
         if below || above {
             return Err(match (&spec.minimum, &spec.maximum) {
                 (Some(min), Some(max)) => format!("must be between {min} and {max}, not {n}"),
@@ -176,7 +182,10 @@ pub fn compare(a: &serde_json::Number, b: &serde_json::Number) -> std::cmp::Orde
         (Some(_), None, None, Some(_)) => Ordering::Less,
         (None, Some(_), Some(_), None) => Ordering::Greater,
         _ => {
-            let (x, y) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+            let (x, y) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
             x.partial_cmp(&y).unwrap_or(Ordering::Equal)
         }
     }
@@ -346,13 +355,23 @@ mod tests {
             err(&["replicas=101"]),
             "parameter `replicas` must be between 0 and 100, not 101"
         );
-        assert_eq!(err(&["surge=0"]), "parameter `surge` must be at least 1, not 0");
-        assert_eq!(err(&["ratio=0.75"]), "parameter `ratio` must be at most 0.5, not 0.75");
+        assert_eq!(
+            err(&["surge=0"]),
+            "parameter `surge` must be at least 1, not 0"
+        );
+        assert_eq!(
+            err(&["ratio=0.75"]),
+            "parameter `ratio` must be at most 0.5, not 0.75"
+        );
         assert_eq!(
             err(&["kind=Job\u{1b}[2J"]),
             "parameter `kind` must be one of Deployment, StatefulSet, not \"Job\\u001b[2J\""
         );
-        let ok = resolve(&m, &[], &sets(&["replicas=0", "surge=9", "ratio=0.5", "kind=StatefulSet"]));
+        let ok = resolve(
+            &m,
+            &[],
+            &sets(&["replicas=0", "surge=9", "ratio=0.5", "kind=StatefulSet"]),
+        );
         assert_eq!(
             ok.unwrap(),
             serde_json::json!({"replicas": 0, "surge": 9, "ratio": 0.5, "kind": "StatefulSet"})
@@ -363,10 +382,22 @@ mod tests {
     fn numbers_compare_exactly() {
         use std::cmp::Ordering;
         let n = |v: serde_json::Value| v.as_number().unwrap().clone();
-        assert_eq!(compare(&n(serde_json::json!(-1)), &n(serde_json::json!(0))), Ordering::Less);
-        assert_eq!(compare(&n(serde_json::json!(u64::MAX)), &n(serde_json::json!(-1))), Ordering::Greater);
-        assert_eq!(compare(&n(serde_json::json!(0.5)), &n(serde_json::json!(1))), Ordering::Less);
-        assert_eq!(compare(&n(serde_json::json!(2)), &n(serde_json::json!(2.0))), Ordering::Equal);
+        assert_eq!(
+            compare(&n(serde_json::json!(-1)), &n(serde_json::json!(0))),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare(&n(serde_json::json!(u64::MAX)), &n(serde_json::json!(-1))),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare(&n(serde_json::json!(0.5)), &n(serde_json::json!(1))),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare(&n(serde_json::json!(2)), &n(serde_json::json!(2.0))),
+            Ordering::Equal
+        );
     }
 
     #[test]

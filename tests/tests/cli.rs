@@ -154,13 +154,20 @@ async fn inspect_shows_parameter_schemas() {
         .lines()
         .find(|l| l.trim_start().starts_with("kind "))
         .unwrap_or_else(|| panic!("no `kind` row\n{table}"));
-    assert!(row.contains("Deployment | DaemonSet | StatefulSet"), "{row}");
+    assert!(
+        row.contains("Deployment | DaemonSet | StatefulSet"),
+        "{row}"
+    );
 
     let sleeper = cutover_tests::guests::guest("sleeper");
     let out = Cutover::run(&["inspect", &sleeper, "-o", "json"], no_cluster()).await;
     out.expect_code(0);
     let ms = out.json()["manifest"]["params"][0].clone();
-    assert_eq!((ms["minimum"].clone(), ms["maximum"].clone()), (0.into(), 86_400_000.into()), "{out}");
+    assert_eq!(
+        (ms["minimum"].clone(), ms["maximum"].clone()),
+        (0.into(), 86_400_000.into()),
+        "{out}"
+    );
     let table = Cutover::run(&["inspect", &sleeper], no_cluster()).await;
     assert!(table.stdout.contains("0..86400000"), "{table}");
 }

@@ -276,8 +276,7 @@ async fn a_parameter_outside_its_schema_exits_2_naming_the_value_and_the_range()
     .await;
     let line = out.expect_error(BAD_INPUT, &[]);
     assert_eq!(
-        line,
-        "error: parameter `ms` must be between 0 and 86400000, not -1",
+        line, "error: parameter `ms` must be between 0 and 86400000, not -1",
         "{out}"
     );
     let out = Cutover::run(
@@ -356,7 +355,10 @@ async fn an_undeclared_call_says_to_declare_it_not_to_grant_it() {
     out.expect_code(0);
     let declare = "declare it in the policy's manifest (`capabilities:` of export_policy!)";
     // What the guest was told, which it put in its summary.
-    let summary = out.json()["summary"].as_str().unwrap_or_default().to_string();
+    let summary = out.json()["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(summary.contains(declare), "{summary}\n{out}");
     assert!(!summary.contains("grant it with --allow"), "{summary}");
     // And the report's line for the operator.

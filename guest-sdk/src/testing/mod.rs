@@ -289,7 +289,12 @@ impl FakeCluster {
     /// assert!(cutover_guest_sdk::testing::FakeCluster::new().call_lines().is_empty());
     /// ```
     pub fn call_lines(&self) -> Vec<String> {
-        self.state.borrow().calls.iter().map(Call::to_string).collect()
+        self.state
+            .borrow()
+            .calls
+            .iter()
+            .map(Call::to_string)
+            .collect()
     }
 
     /// The log lines written so far (`ctx.info`, `info!`, ...).

@@ -71,14 +71,20 @@ pub(crate) mod cluster {
     }
 
     pub(crate) fn uncordon(node: &str) -> Result<(), Error> {
-        on_fake("ctx.uncordon", |s| s.set_unschedulable("uncordon", node, false))
+        on_fake("ctx.uncordon", |s| {
+            s.set_unschedulable("uncordon", node, false)
+        })
     }
 
     pub(crate) fn evict(namespace: &str, name: &str, timeout_ms: u64) -> Result<(), Error> {
         on_fake("ctx.evict", |s| s.evict(namespace, name, timeout_ms))
     }
 
-    pub(crate) fn wait(target: &ObjectRef, until: &Condition, timeout_ms: u64) -> Result<String, Error> {
+    pub(crate) fn wait(
+        target: &ObjectRef,
+        until: &Condition,
+        timeout_ms: u64,
+    ) -> Result<String, Error> {
         on_fake("ctx.wait", |s| s.wait(target, until, timeout_ms))
     }
 }
@@ -93,7 +99,11 @@ pub(crate) mod runtime {
     pub(crate) fn log(level: Level, message: &str) {
         let level = crate::Level::from(level);
         match super::FakeCluster::current() {
-            Some(fake) => fake.state.borrow_mut().logs.push((level, message.to_string())),
+            Some(fake) => fake
+                .state
+                .borrow_mut()
+                .logs
+                .push((level, message.to_string())),
             None => eprintln!("{level:?}: {message}"),
         }
     }

@@ -11,7 +11,11 @@ pub(super) fn complete(manifest: &Manifest, given: Value) -> Result<Value, Error
     let mut params = match given {
         Value::Object(map) => map,
         Value::Null => Map::new(),
-        other => return Err(Error::invalid(format!("the parameters must be a JSON object, not {other}"))),
+        other => {
+            return Err(Error::invalid(format!(
+                "the parameters must be a JSON object, not {other}"
+            )));
+        }
     };
     for (name, value) in &params {
         let param = manifest
@@ -19,7 +23,8 @@ pub(super) fn complete(manifest: &Manifest, given: Value) -> Result<Value, Error
             .iter()
             .find(|p| p.name_str() == name)
             .ok_or_else(|| unknown(manifest, name))?;
-        check(param, value).map_err(|reason| Error::invalid(format!("parameter `{name}` {reason}")))?;
+        check(param, value)
+            .map_err(|reason| Error::invalid(format!("parameter `{name}` {reason}")))?;
     }
     for param in manifest.params() {
         if params.contains_key(param.name_str()) {
@@ -43,8 +48,15 @@ pub(super) fn complete(manifest: &Manifest, given: Value) -> Result<Value, Error
 
 fn unknown(manifest: &Manifest, name: &str) -> Error {
     let known: Vec<&str> = manifest.params().iter().map(Param::name_str).collect();
-    let known = if known.is_empty() { "no parameters".to_string() } else { known.join(", ") };
-    Error::invalid(format!("unknown parameter `{name}`: {} takes {known}", manifest.name()))
+    let known = if known.is_empty() {
+        "no parameters".to_string()
+    } else {
+        known.join(", ")
+    };
+    Error::invalid(format!(
+        "unknown parameter `{name}`: {} takes {known}",
+        manifest.name()
+    ))
 }
 
 /// A manifest default as JSON.
@@ -64,7 +76,9 @@ fn check(param: &Param, value: &Value) -> Result<(), String> {
         Some(ParamType::Integer) => value.is_i64() || value.is_u64(),
         Some(ParamType::Number) => value.is_number(),
         Some(ParamType::Boolean) => value.is_boolean(),
-        Some(ParamType::StringList) => value.as_array().is_some_and(|items| items.iter().all(Value::is_string)),
+        Some(ParamType::StringList) => value
+            .as_array()
+            .is_some_and(|items| items.iter().all(Value::is_string)),
         Some(ParamType::Duration) => match value.as_str() {
             Some(text) => {
                 return text
@@ -83,12 +97,17 @@ fn check(param: &Param, value: &Value) -> Result<(), String> {
     if let Some(n) = value.as_f64() {
         let bound = |text: Option<&str>| text.and_then(|t| t.parse::<f64>().ok());
         let (min, max) = (bound(param.minimum_text()), bound(param.maximum_text()));
-        let (min_text, max_text) = (param.minimum_text().unwrap_or(""), param.maximum_text().unwrap_or(""));
+        let (min_text, max_text) = (
+            param.minimum_text().unwrap_or(""),
+            param.maximum_text().unwrap_or(""),
+        );
         let below = min.is_some_and(|m| n < m);
         let above = max.is_some_and(|m| n > m);
         if below || above {
             return Err(match (min, max) {
-                (Some(_), Some(_)) => format!("must be between {min_text} and {max_text}, not {value}"),
+                (Some(_), Some(_)) => {
+                    format!("must be between {min_text} and {max_text}, not {value}")
+                }
                 (Some(_), None) => format!("must be at least {min_text}, not {value}"),
                 _ => format!("must be at most {max_text}, not {value}"),
             });
@@ -97,7 +116,10 @@ fn check(param: &Param, value: &Value) -> Result<(), String> {
     if let (Some(allowed), Some(s)) = (param.allowed_values(), value.as_str())
         && !allowed.contains(&s)
     {
-        return Err(format!("must be one of {}, not {value}", allowed.join(", ")));
+        return Err(format!(
+            "must be one of {}, not {value}",
+            allowed.join(", ")
+        ));
     }
     Ok(())
 }

@@ -97,7 +97,12 @@ fn not_found(key: &Key) -> Error {
 
 impl State {
     /// Records a call and takes the scripted answer that matches it, if any.
-    fn called(&mut self, operation: &'static str, target: String, body: Option<Value>) -> Option<Result<Value, Error>> {
+    fn called(
+        &mut self,
+        operation: &'static str,
+        target: String,
+        body: Option<Value>,
+    ) -> Option<Result<Value, Error>> {
         let call = Call {
             operation,
             target,
@@ -127,16 +132,33 @@ impl State {
 
     fn cluster_scoped(&self, api_version: &str, kind: &str, name: &str) -> bool {
         CLUSTER_SCOPED.contains(&kind)
-            || self.objects.contains_key(&(api_version.into(), kind.into(), None, name.into()))
+            || self
+                .objects
+                .contains_key(&(api_version.into(), kind.into(), None, name.into()))
     }
 
     fn key_of(&self, target: &ObjectRef) -> Key {
-        self.key(&target.api_version, &target.kind, target.namespace.as_deref(), &target.name)
+        self.key(
+            &target.api_version,
+            &target.kind,
+            target.namespace.as_deref(),
+            &target.name,
+        )
     }
 
-    pub(super) fn object(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Value> {
-        self.objects
-            .get(&(api_version.into(), kind.into(), namespace.map(str::to_string), name.into()))
+    pub(super) fn object(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&Value> {
+        self.objects.get(&(
+            api_version.into(),
+            kind.into(),
+            namespace.map(str::to_string),
+            name.into(),
+        ))
     }
 
     /// Stores `object` (replacing any of the same identity); returns its key.
@@ -178,7 +200,10 @@ impl State {
         if let Some(answer) = self.called("get", label(&key), None) {
             return answer.map(|v| v.to_string());
         }
-        self.objects.get(&key).map(Value::to_string).ok_or_else(|| not_found(&key))
+        self.objects
+            .get(&key)
+            .map(Value::to_string)
+            .ok_or_else(|| not_found(&key))
     }
 
     pub(super) fn list(&mut self, query: &ListQuery) -> Result<Vec<String>, Error> {
@@ -194,11 +219,14 @@ impl State {
             (Some(ns), false) => format!("{} in {ns}", query.kind),
             (None, false) => query.kind.clone(),
         };
-        let body = json!({"labelSelector": query.label_selector, "fieldSelector": query.field_selector});
+        let body =
+            json!({"labelSelector": query.label_selector, "fieldSelector": query.field_selector});
         if let Some(answer) = self.called("list", target, Some(body)) {
             return match answer? {
                 Value::Array(items) => Ok(items.iter().map(Value::to_string).collect()),
-                other => Err(Error::invalid(format!("a scripted list answer must be an array, not {other}"))),
+                other => Err(Error::invalid(format!(
+                    "a scripted list answer must be an array, not {other}"
+                ))),
             };
         }
         let labels = parse_selector(query.label_selector.as_deref().unwrap_or(""), "label")?;
@@ -207,7 +235,9 @@ impl State {
             .objects
             .iter()
             .filter(|((v, k, ns, _), _)| {
-                *v == query.api_version && *k == query.kind && (namespace.is_none() || *ns == namespace)
+                *v == query.api_version
+                    && *k == query.kind
+                    && (namespace.is_none() || *ns == namespace)
             })
             .filter(|(_, object)| labels.iter().all(|t| t.matches_label(object)))
             .filter(|(_, object)| fields.iter().all(|t| t.matches_field(object)))
@@ -216,12 +246,21 @@ impl State {
     }
 
     pub(super) fn apply(&mut self, manifest: &str) -> Result<String, Error> {
-        let object: Value = serde_json::from_str(manifest).map_err(|e| Error::invalid(format!("apply: {e}")))?;
-        let field = |name: &str| object.pointer(name).and_then(Value::as_str).unwrap_or("?").to_string();
+        let object: Value =
+            serde_json::from_str(manifest).map_err(|e| Error::invalid(format!("apply: {e}")))?;
+        let field = |name: &str| {
+            object
+                .pointer(name)
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string()
+        };
         let key = self.key(
             &field("/apiVersion"),
             &field("/kind"),
-            object.pointer("/metadata/namespace").and_then(Value::as_str),
+            object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str),
             &field("/metadata/name"),
         );
         if let Some(answer) = self.called("apply", label(&key), Some(object.clone())) {
@@ -238,9 +277,15 @@ impl State {
         self.store(merged)
     }
 
-    pub(super) fn patch(&mut self, target: &ObjectRef, kind: PatchType, body: &str) -> Result<String, Error> {
+    pub(super) fn patch(
+        &mut self,
+        target: &ObjectRef,
+        kind: PatchType,
+        body: &str,
+    ) -> Result<String, Error> {
         let key = self.key_of(target);
-        let body: Value = serde_json::from_str(body).map_err(|e| Error::invalid(format!("patch: {e}")))?;
+        let body: Value =
+            serde_json::from_str(body).map_err(|e| Error::invalid(format!("patch: {e}")))?;
         if let Some(answer) = self.called("patch", label(&key), Some(body.clone())) {
             return answer.map(|v| v.to_string());
         }
@@ -250,11 +295,14 @@ impl State {
             (None, _) => return Err(not_found(&key)),
         };
         match kind {
-            PatchType::Merge | PatchType::Strategic | PatchType::Apply => json_patch::merge(&mut object, &body),
+            PatchType::Merge | PatchType::Strategic | PatchType::Apply => {
+                json_patch::merge(&mut object, &body)
+            }
             PatchType::Json => {
                 let ops: json_patch::Patch = serde_json::from_value(body)
                     .map_err(|e| Error::invalid(format!("a JSON patch: {e}")))?;
-                json_patch::patch(&mut object, &ops).map_err(|e| Error::invalid(format!("patching {}: {e}", label(&key))))?;
+                json_patch::patch(&mut object, &ops)
+                    .map_err(|e| Error::invalid(format!("patching {}: {e}", label(&key))))?;
             }
         }
         self.store(object)
@@ -273,27 +321,51 @@ impl State {
 
     pub(super) fn scale(&mut self, target: &ObjectRef, replicas: u32) -> Result<(), Error> {
         let key = self.key_of(target);
-        if let Some(answer) = self.called("scale", label(&key), Some(json!({"replicas": replicas}))) {
+        if let Some(answer) = self.called("scale", label(&key), Some(json!({"replicas": replicas})))
+        {
             return answer.map(drop);
         }
-        let mut object = self.objects.get(&key).cloned().ok_or_else(|| not_found(&key))?;
+        let mut object = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| not_found(&key))?;
         json_patch::merge(&mut object, &json!({"spec": {"replicas": replicas}}));
         self.store(object).map(drop)
     }
 
-    pub(super) fn set_unschedulable(&mut self, operation: &'static str, node: &str, unschedulable: bool) -> Result<(), Error> {
+    pub(super) fn set_unschedulable(
+        &mut self,
+        operation: &'static str,
+        node: &str,
+        unschedulable: bool,
+    ) -> Result<(), Error> {
         let key = self.key("v1", "Node", None, node);
         if let Some(answer) = self.called(operation, label(&key), None) {
             return answer.map(drop);
         }
-        let mut object = self.objects.get(&key).cloned().ok_or_else(|| not_found(&key))?;
-        json_patch::merge(&mut object, &json!({"spec": {"unschedulable": unschedulable}}));
+        let mut object = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| not_found(&key))?;
+        json_patch::merge(
+            &mut object,
+            &json!({"spec": {"unschedulable": unschedulable}}),
+        );
         self.store(object).map(drop)
     }
 
-    pub(super) fn evict(&mut self, namespace: &str, name: &str, timeout_ms: u64) -> Result<(), Error> {
+    pub(super) fn evict(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        timeout_ms: u64,
+    ) -> Result<(), Error> {
         let key = self.key("v1", "Pod", Some(namespace), name);
-        if let Some(answer) = self.called("evict", label(&key), Some(json!({"timeoutMs": timeout_ms}))) {
+        if let Some(answer) =
+            self.called("evict", label(&key), Some(json!({"timeoutMs": timeout_ms})))
+        {
             return answer.map(drop);
         }
         if !self.dry_run {
@@ -302,7 +374,12 @@ impl State {
         Ok(())
     }
 
-    pub(super) fn wait(&mut self, target: &ObjectRef, until: &Condition, timeout_ms: u64) -> Result<String, Error> {
+    pub(super) fn wait(
+        &mut self,
+        target: &ObjectRef,
+        until: &Condition,
+        timeout_ms: u64,
+    ) -> Result<String, Error> {
         let key = self.key_of(target);
         let body = json!({"until": condition_json(until), "timeoutMs": timeout_ms});
         if let Some(answer) = self.called("wait", label(&key), Some(body)) {
@@ -311,11 +388,14 @@ impl State {
         let object = self.objects.get(&key);
         let met = match until {
             Condition::Deleted => object.is_none(),
-            Condition::DeletedUid(uid) => object.is_none_or(|o| o["metadata"]["uid"] != uid.as_str()),
+            Condition::DeletedUid(uid) => {
+                object.is_none_or(|o| o["metadata"]["uid"] != uid.as_str())
+            }
             Condition::Ready | Condition::RolledOut => object.is_some() || self.dry_run,
             Condition::Field(field) => {
-                let wanted: Value = serde_json::from_str(&field.equals)
-                    .map_err(|e| Error::invalid(format!("wait: the value of a field condition: {e}")))?;
+                let wanted: Value = serde_json::from_str(&field.equals).map_err(|e| {
+                    Error::invalid(format!("wait: the value of a field condition: {e}"))
+                })?;
                 object.and_then(|o| o.pointer(&field.pointer)) == Some(&wanted)
             }
         };
@@ -325,7 +405,10 @@ impl State {
         let left = self.deadline_ms.saturating_sub(self.now_ms);
         self.now_ms = self.now_ms.saturating_add(timeout_ms.min(left));
         Err(Error::timeout(if timeout_ms >= left {
-            format!("wait {}: the run's deadline (--timeout) passed first", label(&key))
+            format!(
+                "wait {}: the run's deadline (--timeout) passed first",
+                label(&key)
+            )
         } else {
             format!("wait {}: not met within {timeout_ms}ms", label(&key))
         }))
@@ -354,7 +437,8 @@ impl State {
     }
 
     pub(super) fn record(&mut self, manifests: &str, description: &str) -> Result<(), Error> {
-        let manifests: Value = serde_json::from_str(manifests).map_err(|e| Error::invalid(format!("record: {e}")))?;
+        let manifests: Value =
+            serde_json::from_str(manifests).map_err(|e| Error::invalid(format!("record: {e}")))?;
         let body = json!({"manifests": manifests, "description": description});
         if let Some(answer) = self.called("record", String::new(), Some(body)) {
             return answer.map(drop);
@@ -442,13 +526,29 @@ fn parse_selector(text: &str, what: &str) -> Result<Vec<Term>, Error> {
             )));
         }
         let parsed = if let Some((k, v)) = term.split_once("!=") {
-            Term { key: k.into(), value: Some(v.into()), negated: true }
+            Term {
+                key: k.into(),
+                value: Some(v.into()),
+                negated: true,
+            }
         } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-            Term { key: k.into(), value: Some(v.into()), negated: false }
+            Term {
+                key: k.into(),
+                value: Some(v.into()),
+                negated: false,
+            }
         } else if let Some(k) = term.strip_prefix('!') {
-            Term { key: k.into(), value: None, negated: true }
+            Term {
+                key: k.into(),
+                value: None,
+                negated: true,
+            }
         } else {
-            Term { key: term.into(), value: None, negated: false }
+            Term {
+                key: term.into(),
+                value: None,
+                negated: false,
+            }
         };
         terms.push(parsed);
     }

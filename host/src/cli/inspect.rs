@@ -61,7 +61,14 @@ pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError
             })
             .collect();
         let table = output::table(
-            &["name", "type", "required", "default", "allowed", "description"],
+            &[
+                "name",
+                "type",
+                "required",
+                "default",
+                "allowed",
+                "description",
+            ],
             rows,
         );
         for row in table.lines() {

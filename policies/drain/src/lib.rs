@@ -288,7 +288,10 @@ mod tests {
         );
         assert!(fake.object("v1", "Pod", Some("shop"), "web-1").is_none());
         assert!(fake.object("v1", "Pod", Some("shop"), "web-3").is_some());
-        assert!(fake.object("v1", "Pod", Some("kube-system"), "proxy-x").is_some());
+        assert!(
+            fake.object("v1", "Pod", Some("kube-system"), "proxy-x")
+                .is_some()
+        );
         assert_eq!(fake.progress().last().map(|p| (p.0, p.1)), Some((6, 6)));
         assert_eq!(
             fake.logs().first().map(|l| l.1.as_str()),
@@ -326,7 +329,9 @@ mod tests {
     #[test]
     fn an_unmanaged_pod_refuses_the_drain_before_any_eviction() {
         let fake = cluster().with(pod("shop", "debug", "n1", None));
-        let ctx = fake.context(&POLICY_MANIFEST, json!({"node": "n1"})).unwrap();
+        let ctx = fake
+            .context(&POLICY_MANIFEST, json!({"node": "n1"}))
+            .unwrap();
         let e = drain(&ctx).unwrap_err();
         assert!(e.is_aborted());
         assert!(e.to_string().contains("shop/debug"), "{e}");
