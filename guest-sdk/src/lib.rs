@@ -65,6 +65,13 @@
 //!   - node and pod calls ([`Context::cordon`], [`Context::uncordon`], [`Context::evict`]);
 //!   - dynamic calls on an [`ObjectRef`] with JSON ([`Context::get_dynamic`], ...);
 //!   - release history ([`Context::record`], [`Context::revisions`], [`Context::revision`]).
+//!   - writes and waits ([`Context::apply`], [`Context::patch`], [`Context::wait`] and their
+//!     variants) answer an [`Answer`], decoded only by [`Answer::object`]: a policy that
+//!     throws it away links no deserializer for the kind (see `docs/writing-policies.md`,
+//!     "Keeping modules small").
+//! - [`testing::FakeCluster`] (native builds): a cluster in memory for a policy's unit tests,
+//!   with recorded calls, scripted answers, a virtual clock and the manifest's parameter
+//!   checks; natively, a host call outside it fails with [`Error::Unavailable`].
 //! - [`Error`]: the WIT error variant; `?` works on every call.
 //! - [`params::Duration`]: Go/Helm durations (`90s`, `5m`, `1h30m`) in parameters.
 //! - [`export_policy!`], [`policy_manifest!`], [`manifest`]: the export and the manifest.
