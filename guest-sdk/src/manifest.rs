@@ -496,6 +496,12 @@ impl Param {
                 if values[i].len() > MAX_ENUM_VALUE_LEN {
                     panic!("an enum value is longer than 253 bytes");
                 }
+                // The host's rule: plain text, nothing that could steer a terminal.
+                if policy::description(values[i]).is_err() {
+                    panic!(
+                        "an enum value must be plain text, without control or format characters"
+                    );
+                }
                 let mut j = 0;
                 while j < i {
                     if eq(values[i].as_bytes(), values[j].as_bytes()) {
@@ -1280,6 +1286,7 @@ mod tests {
         );
         assert!(with(string.allowed(&[])), "empty enum");
         assert!(with(string.allowed(&["a", "a"])), "a value twice");
+        assert!(with(string.allowed(&["a\u{1b}[2J"])), "a control character");
         assert!(with(string.minimum("1")), "a bound on a string");
         let duration = Param::new().name("t").type_name("duration");
         assert!(with(duration.allowed(&["5m"])), "enum on a duration");

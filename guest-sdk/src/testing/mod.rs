@@ -109,7 +109,8 @@ pub struct Call {
     /// `checkpoint`.
     pub operation: &'static str,
     /// What it named: `Deployment shop/web`, `Node node-1`, `Pod in all namespaces`, `Pod in
-    /// shop`, a revision's number; the namespace is the one the call resolved to.
+    /// shop`, a revision's number, `the run's revision` (record, checkpoint), `the release
+    /// history` (list-revisions); the namespace is the one the call resolved to.
     pub target: String,
     /// What it sent besides the target: a patch's or an apply's body, `{"replicas": n}` for a
     /// scale, `{"until": ..., "timeoutMs": n}` for a wait, `{"timeoutMs": n}` for an eviction,

@@ -421,7 +421,7 @@ impl State {
     }
 
     pub(super) fn checkpoint(&mut self, state: &str) -> Result<(), Error> {
-        if let Some(answer) = self.called("checkpoint", String::new(), None) {
+        if let Some(answer) = self.called("checkpoint", "the run's revision".into(), None) {
             return answer.map(drop);
         }
         if state.len() > MAX_CHECKPOINT {
@@ -440,7 +440,7 @@ impl State {
         let manifests: Value =
             serde_json::from_str(manifests).map_err(|e| Error::invalid(format!("record: {e}")))?;
         let body = json!({"manifests": manifests, "description": description});
-        if let Some(answer) = self.called("record", String::new(), Some(body)) {
+        if let Some(answer) = self.called("record", "the run's revision".into(), Some(body)) {
             return answer.map(drop);
         }
         if !self.dry_run {
@@ -450,7 +450,7 @@ impl State {
     }
 
     pub(super) fn list_revisions(&mut self) -> Result<Vec<wit_revisions::Revision>, Error> {
-        if let Some(answer) = self.called("list-revisions", String::new(), None) {
+        if let Some(answer) = self.called("list-revisions", "the release history".into(), None) {
             answer?;
         }
         self.no_revisions_on_a_dry_run()?;

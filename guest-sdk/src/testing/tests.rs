@@ -364,6 +364,14 @@ fn runtime_calls_are_kept_and_the_clock_is_virtual() {
     );
     ctx.record(&[deployment("web")], "scaled").unwrap();
     assert_eq!(fake.recorded()[0].1, "scaled");
+    assert_eq!(
+        fake.call_lines(),
+        [
+            "checkpoint the run's revision",
+            "checkpoint the run's revision",
+            "record the run's revision",
+        ]
+    );
     assert!(ctx.revision(1).unwrap_err().is_not_found());
 }
 
