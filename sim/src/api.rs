@@ -23,6 +23,7 @@ use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{
     DeleteOptions, DeleteOutcome, EventType, Propagation, Store, UpdateTarget, WatchEvent, meta,
 };
+use crate::typed;
 
 /// The response body: a whole JSON document, or a stream of watch events.
 pub type SimBody = UnsyncBoxBody<Bytes, Infallible>;
@@ -290,6 +291,7 @@ fn dispatch(
         (Method::POST, None, None) if route.namespace.is_some() || !kind.namespaced => {
             let mut obj = parse_body(kind.kind, body)?;
             check_type(kind, &obj)?;
+            typed::decode(kind, &mut obj).map_err(|e| e.in_body(kind))?;
             note_manager(&mut obj, query, "Update");
             let created = store.create(kind, ns, obj, query.dry_run()?)?;
             Ok(Reply::Json(201, present(kind, &created)))
@@ -303,8 +305,9 @@ fn dispatch(
             scale_of(store.get(kind, ns, name)?.as_ref()),
         )),
         (Method::PUT, Some(name), None | Some(STATUS)) => {
-            let obj = parse_body(kind.kind, body)?;
+            let mut obj = parse_body(kind.kind, body)?;
             check_type(kind, &obj)?;
+            typed::decode(kind, &mut obj).map_err(|e| e.in_body(kind))?;
             let target = if sub == Some(STATUS) {
                 UpdateTarget::Status
             } else {
@@ -616,6 +619,7 @@ fn patch(
                     ));
                 }
                 check_type(kind, &doc)?;
+                typed::check_apply(kind, &doc)?;
             }
             if let Some(n) = doc.pointer("/metadata/name").and_then(Value::as_str)
                 && n != name
@@ -661,6 +665,7 @@ fn patch(
                 let mut obj = json!({"metadata": {"name": name}});
                 apply(&mut obj)?;
                 check_type(kind, &obj)?;
+                typed::decode(kind, &mut obj).map_err(|e| e.in_patch_result(&obj))?;
                 note_manager(&mut obj, query, "Apply");
                 let created = store.create(kind, ns, obj, dry_run)?;
                 return Ok(Reply::Json(201, present(kind, &created)));
@@ -680,6 +685,8 @@ fn patch(
             let mut target = present(kind, &live);
             apply(&mut target)?;
             check_type(kind, &target)?;
+            let patched = target.clone();
+            typed::decode(kind, &mut target).map_err(|e| e.in_patch_result(&patched))?;
             let operation = if patch_type == PatchType::Apply {
                 "Apply"
             } else {

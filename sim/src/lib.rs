@@ -19,6 +19,8 @@ pub mod selectors;
 pub mod serve;
 pub mod service;
 pub mod store;
+pub mod typed;
+pub mod validation;
 
 pub use api::SimBody;
 pub use clock::Clock;

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::kinds::{self, KindInfo, KindKey, STATUS};
 use crate::limits::{self, MAX_NESTING_DEPTH};
 use crate::selectors::{FieldSelector, LabelSelector};
+use crate::validation;
 
 /// How many past events a watch can resume from before it gets 410 Gone.
 pub const DEFAULT_HISTORY: usize = 10_000;
@@ -110,6 +111,8 @@ struct Inner {
     owned: HashMap<String, BTreeSet<(KindKey, String, String)>>,
     rv: u64,
     rng: u64,
+    /// How many cluster IPs have been handed out to Services.
+    cluster_ips: u32,
     history: VecDeque<WatchEvent>,
     history_limit: usize,
     /// Events with a resourceVersion at or below this may have left the history.
@@ -192,16 +195,6 @@ fn check_nesting(object: &Value) -> Result<(), ApiError> {
         )));
     }
     Ok(())
-}
-
-fn is_dns_subdomain(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= 253
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
 }
 
 impl Inner {
@@ -317,6 +310,7 @@ impl Store {
                 owned: HashMap::new(),
                 rv: 0,
                 rng: seed,
+                cluster_ips: 0,
                 history: VecDeque::new(),
                 history_limit: DEFAULT_HISTORY,
                 compacted: 0,
@@ -474,18 +468,11 @@ impl Store {
                     }
                 },
             };
-            if !is_dns_subdomain(&name) {
-                return Err(ApiError::invalid(
-                    kind.kind,
-                    kind.group,
-                    &name,
-                    format!(
-                        "metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must \
-                         consist of lower case alphanumeric characters, '-' or '.', and must start and \
-                         end with an alphanumeric character"
-                    ),
-                ));
-            }
+            validation::refuse(
+                kind,
+                &name,
+                validation::name_errors(kind, &name, meta_str(&object, "generateName")),
+            )?;
             let ns = if kind.namespaced {
                 let ns = if ns.is_empty() {
                     meta_str(&object, "namespace")
@@ -548,6 +535,13 @@ impl Store {
                 }
                 _ => {}
             }
+            if !keep_status {
+                validation::defaults_on_create(kind, &mut object, || {
+                    inner.cluster_ips += 1;
+                    validation::allocate_cluster_ip(inner.cluster_ips)
+                });
+            }
+            validation::on_create(kind, &object)?;
             if dry_run {
                 return Ok(object);
             }
@@ -660,6 +654,9 @@ impl Store {
                         "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted",
                     ));
                 }
+            }
+            if target == UpdateTarget::Main {
+                validation::on_update(kind, &mut next, &live)?;
             }
             if kind.generation && next.get("spec") != live.get("spec") {
                 let generation = live_meta
@@ -1112,7 +1109,8 @@ mod tests {
     fn create_stamps_metadata_deterministically() {
         let a = store();
         let b = store();
-        let d = json!({"metadata": {"name": "web"}, "spec": {"replicas": 1}, "status": {"replicas": 9}});
+        let d = json!({"metadata": {"name": "web"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}}}, "status": {"replicas": 9}});
         let x = a
             .create(deployments(), "default", d.clone(), false)
             .unwrap();
@@ -1182,7 +1180,8 @@ mod tests {
             .create(
                 deployments(),
                 "default",
-                json!({"metadata": {"name": "web"}, "spec": {"replicas": 1}}),
+                json!({"metadata": {"name": "web"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}}}}}),
                 false,
             )
             .unwrap();
