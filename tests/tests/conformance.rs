@@ -3,7 +3,7 @@
 //! normalized outcomes must be equal. The scenarios are in `cutover_tests::conformance::scenarios`;
 //! known differences, left out of the outcomes, are listed in docs/conformance.md.
 
-use cutover_tests::conformance::{compare, scenarios};
+use cutover_tests::conformance::{compare, scenarios, validation};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_get() {
@@ -48,4 +48,24 @@ async fn cordon() {
 #[tokio::test(flavor = "multi_thread")]
 async fn request_limits() {
     compare("conf-limits", &[], scenarios::request_limits).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decoding_wrong_types_and_unknown_fields() {
+    compare("conf-decode", &[], validation::decoding).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_by_kind() {
+    compare("conf-names", &[], validation::names).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workload_selectors() {
+    compare("conf-selectors", &[], validation::workload_selectors).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn immutable_fields() {
+    compare("conf-immutable", &[], validation::immutable_fields).await;
 }

@@ -13,6 +13,7 @@
 //! differences of the simulator are left out of the outcomes and listed in docs/conformance.md.
 
 pub mod scenarios;
+pub mod validation;
 
 use std::time::Duration;
 
