@@ -19,6 +19,7 @@ pub mod selectors;
 pub mod serve;
 pub mod service;
 pub mod store;
+pub mod table;
 pub mod typed;
 pub mod validation;
 
