@@ -24,9 +24,11 @@ fn is_external_name(object: &Value) -> bool {
     object.pointer("/spec/type").and_then(Value::as_str) == Some("ExternalName")
 }
 
-/// The `n`-th cluster IP the simulator hands out: 10.96.0.1, 10.96.0.2, ... (a /16).
+/// The `n`-th (from 1) cluster IP the simulator hands out: 10.96.0.2, 10.96.0.3, ... in a /16
+/// (10.96.0.1 is the `kubernetes` Service's on a real cluster); not checked against addresses
+/// clients ask for.
 pub fn allocate_cluster_ip(n: u32) -> String {
-    let n = n % 65_534 + 1;
+    let n = n.wrapping_sub(1) % 65_533 + 2;
     format!("10.96.{}.{}", n >> 8, n & 0xff)
 }
 

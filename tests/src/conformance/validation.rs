@@ -44,6 +44,17 @@ async fn send(
     Ok((code, value))
 }
 
+/// The object at `path`, without its resourceVersion: a replace of it is unconditional, so that
+/// a controller's write in between (the real Deployment controller's revision annotation) does
+/// not turn the refusal under test into a 409.
+async fn get_for_replace(t: &Target, path: &str) -> Result<Value> {
+    let (_, mut live) = send(t, "GET", path, JSON, &Value::Null).await?;
+    if let Some(meta) = live.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("resourceVersion");
+    }
+    Ok(live)
+}
+
 /// The part of a refusal's message that does not depend on the server's implementation
 /// language: the decoder's prefix (`Deployment in version "v1" cannot be handled as a
 /// Deployment:`), a patch's ` "" is invalid: patch: Invalid value:`, an apply's
@@ -163,7 +174,7 @@ pub async fn decoding(t: &Target) -> Result<Value> {
     );
     send(t, "POST", &deployments, JSON, &web).await?;
     let item = format!("{deployments}/web");
-    let (_, mut live) = send(t, "GET", &item, JSON, &Value::Null).await?;
+    let mut live = get_for_replace(t, &item).await?;
     live["spec"]["replicas"] = json!("three");
     let replace_string = send(t, "PUT", &item, JSON, &live).await?;
     let merge_string = send(
@@ -335,7 +346,7 @@ pub async fn workload_selectors(t: &Target) -> Result<Value> {
         &json!({"spec": {"template": {"metadata": {"labels": {"app": "other"}}}}}),
     )
     .await?;
-    let (_, mut live) = send(t, "GET", &item, JSON, &Value::Null).await?;
+    let mut live = get_for_replace(t, &item).await?;
     live["spec"]["selector"] = json!({"matchLabels": {"app": "web", "tier": "front"}});
     let replaced = send(t, "PUT", &item, JSON, &live).await?;
     let unchanged = send(
@@ -408,7 +419,7 @@ pub async fn immutable_fields(t: &Target) -> Result<Value> {
         &json!({"spec": {"clusterIPs": ["10.0.0.97"]}}),
     )
     .await?;
-    let (_, mut live) = send(t, "GET", &item, JSON, &Value::Null).await?;
+    let mut live = get_for_replace(t, &item).await?;
     if let Some(spec) = live["spec"].as_object_mut() {
         spec.remove("clusterIP");
         spec.remove("clusterIPs");
