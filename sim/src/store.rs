@@ -595,6 +595,7 @@ impl Store {
             {
                 return Err(ApiError::conflict(kind.group, kind.plural, name));
             }
+            let unconditional = meta_str(&object, "resourceVersion").is_none_or(str::is_empty);
             let mut next = match target {
                 UpdateTarget::Main => {
                     if kind.has_subresource(STATUS) {
@@ -656,7 +657,7 @@ impl Store {
                 }
             }
             if target == UpdateTarget::Main {
-                validation::on_update(kind, &mut next, &live)?;
+                validation::on_update(kind, &mut next, &live, unconditional)?;
             }
             if kind.generation && next.get("spec") != live.get("spec") {
                 let generation = live_meta

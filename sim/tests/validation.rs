@@ -346,6 +346,20 @@ async fn immutable_fields_stay_as_created() {
         "Service \"s1\" is invalid: [spec.clusterIPs[0]: Invalid value: []string{\"10.0.0.97\"}: may not change once set, spec.clusterIPs: Invalid value: []string{\"10.0.0.97\"}: element [0] must match clusterIP]"
     );
 
+    // A Service may not be replaced without a resourceVersion.
+    let (_, mut live) = send(&sim, "GET", &item, JSON, &json!({})).await;
+    for field in ["clusterIP", "clusterIPs"] {
+        live["spec"].as_object_mut().map(|s| s.remove(field));
+    }
+    live["metadata"]
+        .as_object_mut()
+        .map(|m| m.remove("resourceVersion"));
+    let answer = send(&sim, "PUT", &item, JSON, &live).await;
+    assert_eq!(
+        message(&answer).2,
+        "Service \"s1\" is invalid: [metadata.resourceVersion: Invalid value: \"\": must be specified for an update, spec.clusterIPs[0]: Invalid value: []string(nil): primary clusterIP can not be unset]"
+    );
+
     let jobs = "/apis/batch/v1/namespaces/default/jobs";
     let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j1"},
         "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}});

@@ -104,8 +104,15 @@ pub fn on_create(kind: &KindInfo, object: &Value) -> Result<(), ApiError> {
 
 /// Prepares and validates a write of the main resource against the live object: immutable
 /// fields first (as `Validate<Kind>Update` orders them), then the kind's spec rules. A Service's
-/// `clusterIPs` follow a changed `clusterIP` first, as 1.20's `normalizeClusterIPs` does.
-pub fn on_update(kind: &KindInfo, next: &mut Value, live: &Value) -> Result<(), ApiError> {
+/// `clusterIPs` follow a changed `clusterIP` first, as 1.20's `normalizeClusterIPs` does, and a
+/// Service may not be replaced without a resourceVersion (`unconditional`): its strategy does
+/// not allow unconditional updates.
+pub fn on_update(
+    kind: &KindInfo,
+    next: &mut Value,
+    live: &Value,
+    unconditional: bool,
+) -> Result<(), ApiError> {
     let name = live
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -118,8 +125,17 @@ pub fn on_update(kind: &KindInfo, next: &mut Value, live: &Value) -> Result<(), 
         }
         ("batch", "Job") => workloads::job_immutable(next, live),
         ("", "Service") => {
+            let mut errors = Vec::new();
+            if unconditional {
+                errors.push(FieldError::invalid(
+                    "metadata.resourceVersion",
+                    "\"\"",
+                    "must be specified for an update",
+                ));
+            }
             service::normalize_cluster_ips(next, live);
-            service::update_errors(next, live)
+            errors.extend(service::update_errors(next, live));
+            errors
         }
         ("", "PersistentVolumeClaim") => claims::update_errors(next, live),
         _ => Vec::new(),

@@ -419,6 +419,7 @@ pub async fn immutable_fields(t: &Target) -> Result<Value> {
         &json!({"spec": {"clusterIPs": ["10.0.0.97"]}}),
     )
     .await?;
+    // Without its resourceVersion too: a Service may not be replaced unconditionally.
     let mut live = get_for_replace(t, &item).await?;
     if let Some(spec) = live["spec"].as_object_mut() {
         spec.remove("clusterIP");
@@ -507,7 +508,7 @@ pub async fn immutable_fields(t: &Target) -> Result<Value> {
         "clusterIPChanged": refusal(t, &changed),
         "clusterIPUnset": refusal(t, &unset),
         "clusterIPsAlone": refusal(t, &list_only),
-        "replacedWithoutClusterIP": refusal(t, &replaced_without),
+        "replacedWithoutClusterIPOrResourceVersion": refusal(t, &replaced_without),
         "portsChanged": refusal(t, &ports),
         "jobCreate": refusal(t, &job),
         "jobTemplateChanged": refusal(t, &template),
