@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, timestamp};
 use crate::error::{ApiError, success_status};
 use crate::eviction;
 use crate::kinds::{self, EVICTION, KindInfo, SCALE, STATUS};
@@ -24,6 +24,8 @@ use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{
     DeleteOptions, DeleteOutcome, EventType, Propagation, Store, UpdateTarget, WatchEvent, meta,
 };
+use crate::table::TableRequest;
+use crate::typed;
 
 /// The response body: a whole JSON document, or a stream of watch events.
 pub type SimBody = UnsyncBoxBody<Bytes, Infallible>;
@@ -201,14 +203,19 @@ pub async fn handle(state: Arc<ApiState>, req: http::Request<Bytes>) -> http::Re
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
-    let result = dispatch(
-        &state,
-        &parts.method,
-        parts.uri.path(),
-        &query,
-        &content_type,
-        &body,
-    );
+    let table = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|accept| TableRequest::from_accept(accept, query.get("includeObject")));
+    let request = Request {
+        method: &parts.method,
+        path: parts.uri.path(),
+        query: &query,
+        content_type: &content_type,
+        table,
+    };
+    let result = dispatch(&state, &request, &body);
     match result {
         Ok(Reply::Json(code, value)) => json_response(code, &value),
         Ok(Reply::Watch(stream)) => http::Response::builder()
@@ -308,14 +315,23 @@ fn present(kind: &KindInfo, obj: &Value) -> Value {
     obj
 }
 
-fn dispatch(
-    state: &Arc<ApiState>,
-    method: &Method,
-    path: &str,
-    query: &Query,
-    content_type: &str,
-    body: &Bytes,
-) -> Result<Reply, ApiError> {
+/// What one request asks, apart from its body.
+struct Request<'a> {
+    method: &'a Method,
+    path: &'a str,
+    query: &'a Query,
+    content_type: &'a str,
+    /// Set when the client asks for `meta.k8s.io` Tables (kubectl get).
+    table: Option<TableRequest>,
+}
+
+fn dispatch(state: &Arc<ApiState>, request: &Request<'_>, body: &Bytes) -> Result<Reply, ApiError> {
+    let (method, path, query, content_type) = (
+        request.method,
+        request.path,
+        request.query,
+        request.content_type,
+    );
     let route = match route(path)? {
         Target::Discovery(doc) if method == Method::GET => return Ok(Reply::Json(200, doc)),
         Target::Discovery(_) => return Err(ApiError::unsupported(format!("{method} on {path}"))),
@@ -326,11 +342,26 @@ fn dispatch(
     let ns = route.namespace.as_deref().unwrap_or("");
     let sub = route.subresource.as_deref();
     match (method.clone(), route.name.as_deref(), sub) {
-        (Method::GET, None, None) if query.flag("watch") => watch(store, &route, query),
-        (Method::GET, None, None) => list(store, &route, query),
+        (Method::GET, None, None) if query.flag("watch") => {
+            watch(store, &route, query, request.table)
+        }
+        (Method::GET, None, None) => list(store, &route, query, request.table),
+        (Method::GET, Some(name), None) if request.table.is_some() => {
+            let object = present(kind, store.get(kind, ns, name)?.as_ref());
+            let mut metadata = serde_json::Map::new();
+            if let Some(rv) = meta(&object).get("resourceVersion") {
+                metadata.insert("resourceVersion".into(), rv.clone());
+            }
+            let table = request
+                .table
+                .as_ref()
+                .map(|t| t.table(kind, &[object], metadata, true, timestamp(store.clock())));
+            Ok(Reply::Json(200, table.unwrap_or_default()))
+        }
         (Method::POST, None, None) if route.namespace.is_some() || !kind.namespaced => {
             let mut obj = decode_body(kind.kind, content_type, body)?;
             check_type(kind, &obj)?;
+            typed::decode(kind, &mut obj).map_err(|e| e.in_body(kind))?;
             note_manager(&mut obj, query, "Update");
             let created = store.create(kind, ns, obj, query.dry_run()?)?;
             Ok(Reply::Json(201, present(kind, &created)))
@@ -344,8 +375,9 @@ fn dispatch(
             scale_of(store.get(kind, ns, name)?.as_ref()),
         )),
         (Method::PUT, Some(name), None | Some(STATUS)) => {
-            let obj = decode_body(kind.kind, content_type, body)?;
+            let mut obj = decode_body(kind.kind, content_type, body)?;
             check_type(kind, &obj)?;
+            typed::decode(kind, &mut obj).map_err(|e| e.in_body(kind))?;
             let target = if sub == Some(STATUS) {
                 UpdateTarget::Status
             } else {
@@ -431,7 +463,12 @@ fn selectors(kind: &KindInfo, query: &Query) -> Result<(LabelSelector, FieldSele
     ))
 }
 
-fn list(store: &Store, route: &Route, query: &Query) -> Result<Reply, ApiError> {
+fn list(
+    store: &Store,
+    route: &Route,
+    query: &Query,
+    table: Option<TableRequest>,
+) -> Result<Reply, ApiError> {
     let kind = route.kind;
     let (labels, fields) = selectors(kind, query)?;
     let (items, rv) = store.list(kind, route.namespace.as_deref(), &labels, &fields);
@@ -468,6 +505,13 @@ fn list(store: &Store, route: &Route, query: &Query) -> Result<Reply, ApiError> 
             m.get("name").and_then(Value::as_str).unwrap_or("")
         ));
         metadata["remainingItemCount"] = json!(items.len() - end);
+    }
+    if let (Some(table), Value::Object(metadata)) = (table, metadata.clone()) {
+        let now = timestamp(store.clock());
+        return Ok(Reply::Json(
+            200,
+            table.table(kind, &page, metadata, true, now),
+        ));
     }
     Ok(Reply::Json(
         200,
@@ -661,6 +705,7 @@ fn patch(
                     ));
                 }
                 check_type(kind, &doc)?;
+                typed::check_apply(kind, &doc)?;
             }
             if let Some(n) = doc.pointer("/metadata/name").and_then(Value::as_str)
                 && n != name
@@ -706,6 +751,7 @@ fn patch(
                 let mut obj = json!({"metadata": {"name": name}});
                 apply(&mut obj)?;
                 check_type(kind, &obj)?;
+                typed::decode(kind, &mut obj).map_err(|e| e.in_patch_result(&obj))?;
                 note_manager(&mut obj, query, "Apply");
                 let created = store.create(kind, ns, obj, dry_run)?;
                 return Ok(Reply::Json(201, present(kind, &created)));
@@ -725,6 +771,8 @@ fn patch(
             let mut target = present(kind, &live);
             apply(&mut target)?;
             check_type(kind, &target)?;
+            let patched = target.clone();
+            typed::decode(kind, &mut target).map_err(|e| e.in_patch_result(&patched))?;
             let operation = if patch_type == PatchType::Apply {
                 "Apply"
             } else {
@@ -777,12 +825,15 @@ fn note_manager(obj: &mut Value, query: &Query, operation: &str) {
     }
 }
 
-/// Filters for one watch.
+/// Filters for one watch, and how it renders events.
 struct WatchFilter {
     kind: &'static KindInfo,
     namespace: Option<String>,
     labels: LabelSelector,
     fields: FieldSelector,
+    /// Events as one-row Tables (column definitions in the first only), by this clock's ages.
+    table: Option<(TableRequest, Clock)>,
+    headers_sent: bool,
 }
 
 impl WatchFilter {
@@ -796,7 +847,7 @@ impl WatchFilter {
 
     /// The wire event for a store event, if this watch should see it. A modification that moves
     /// an object into (out of) the selection is seen as ADDED (DELETED), as on the real server.
-    fn render(&self, event: &WatchEvent) -> Option<Bytes> {
+    fn render(&mut self, event: &WatchEvent) -> Option<Bytes> {
         if event.kind.key() != self.kind.key() {
             return None;
         }
@@ -808,8 +859,17 @@ impl WatchFilter {
             t if now => t,
             _ => return None,
         };
+        let mut object = present(self.kind, &event.object);
+        if let Some((table, clock)) = &self.table {
+            let mut metadata = serde_json::Map::new();
+            if let Some(rv) = meta(&object).get("resourceVersion") {
+                metadata.insert("resourceVersion".into(), rv.clone());
+            }
+            let headers = !std::mem::replace(&mut self.headers_sent, true);
+            object = table.table(self.kind, &[object], metadata, headers, timestamp(clock));
+        }
         Some(line(
-            &json!({"type": event_type.as_str(), "object": present(self.kind, &event.object)}),
+            &json!({"type": event_type.as_str(), "object": object}),
         ))
     }
 }
@@ -829,14 +889,21 @@ struct WatchState {
     done: bool,
 }
 
-fn watch(store: &Store, route: &Route, query: &Query) -> Result<Reply, ApiError> {
+fn watch(
+    store: &Store,
+    route: &Route,
+    query: &Query,
+    table: Option<TableRequest>,
+) -> Result<Reply, ApiError> {
     let kind = route.kind;
     let (labels, fields) = selectors(kind, query)?;
-    let filter = WatchFilter {
+    let mut filter = WatchFilter {
         kind,
         namespace: route.namespace.clone(),
         labels,
         fields,
+        table: table.map(|t| (t, store.clock().clone())),
+        headers_sent: false,
     };
     let initial_events = query.flag("sendInitialEvents");
     let rv = match query.get("resourceVersion") {

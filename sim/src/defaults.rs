@@ -288,24 +288,6 @@ fn service(object: &mut Value) {
     }
 }
 
-/// Whether a Service gets a cluster IP allocated: any type but ExternalName, without one.
-pub fn needs_cluster_ip(service: &Value) -> bool {
-    let spec = service.get("spec").and_then(Value::as_object);
-    let ip = spec
-        .and_then(|s| s.get("clusterIP"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let kind = spec.and_then(|s| s.get("type")).and_then(Value::as_str);
-    ip.is_empty() && kind != Some("ExternalName")
-}
-
-/// Sets a Service's `clusterIP` and `clusterIPs` to `ip`.
-pub fn set_cluster_ip(service: &mut Value, ip: &str) {
-    let spec = child(service, "spec");
-    spec["clusterIP"] = json!(ip);
-    spec["clusterIPs"] = json!([ip]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,8 +359,5 @@ mod tests {
         assert_eq!(s["spec"]["sessionAffinity"], "None");
         assert_eq!(s["spec"]["ports"][0]["targetPort"], 80);
         assert_eq!(s["spec"]["ports"][1]["targetPort"], "http");
-        assert!(needs_cluster_ip(&s));
-        set_cluster_ip(&mut s, "10.96.0.1");
-        assert!(!needs_cluster_ip(&s));
     }
 }

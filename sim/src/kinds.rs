@@ -154,6 +154,17 @@ pub static KINDS: &[KindInfo] = &[
     ),
     kind!("", "v1", "Secret", "secrets", true, NONE, NONE, false, true),
     kind!(
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+        ST,
+        &["pvc"],
+        false,
+        true
+    ),
+    kind!(
         "apps",
         "v1",
         "Deployment",

@@ -21,6 +21,9 @@ pub mod selectors;
 pub mod serve;
 pub mod service;
 pub mod store;
+pub mod table;
+pub mod typed;
+pub mod validation;
 
 pub use api::SimBody;
 pub use clock::Clock;

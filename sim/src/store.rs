@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::kinds::{self, KindInfo, KindKey, STATUS};
 use crate::limits::{self, MAX_NESTING_DEPTH};
 use crate::selectors::{FieldSelector, LabelSelector};
+use crate::validation;
 
 /// How many past events a watch can resume from before it gets 410 Gone.
 pub const DEFAULT_HISTORY: usize = 10_000;
@@ -197,16 +198,6 @@ fn check_nesting(object: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn is_dns_subdomain(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= 253
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-' || *c == b'.')
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-}
-
 impl Inner {
     fn next_uid(&mut self) -> String {
         let a = splitmix(&mut self.rng);
@@ -219,18 +210,6 @@ impl Inner {
             &hex[13..16],
             &hex[17..20],
             &hex[20..32]
-        )
-    }
-
-    /// The next free address of the simulated service range 10.96.0.0/12 (never reused).
-    fn next_cluster_ip(&mut self) -> String {
-        self.cluster_ips += 1;
-        let n = self.cluster_ips;
-        format!(
-            "10.{}.{}.{}",
-            96 + ((n >> 16) & 0x0f),
-            (n >> 8) & 0xff,
-            n & 0xff
         )
     }
 
@@ -491,18 +470,11 @@ impl Store {
                     }
                 },
             };
-            if !is_dns_subdomain(&name) {
-                return Err(ApiError::invalid(
-                    kind.kind,
-                    kind.group,
-                    &name,
-                    format!(
-                        "metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must \
-                         consist of lower case alphanumeric characters, '-' or '.', and must start and \
-                         end with an alphanumeric character"
-                    ),
-                ));
-            }
+            validation::refuse(
+                kind,
+                &name,
+                validation::name_errors(kind, &name, meta_str(&object, "generateName")),
+            )?;
             let ns = if kind.namespaced {
                 let ns = if ns.is_empty() {
                     meta_str(&object, "namespace")
@@ -551,10 +523,6 @@ impl Store {
             } else {
                 m.remove("generation");
             }
-            if kind.kind == "Service" && defaults::needs_cluster_ip(&object) {
-                let ip = inner.next_cluster_ip();
-                defaults::set_cluster_ip(&mut object, &ip);
-            }
             let root = object.as_object_mut().expect("checked");
             match kind.kind {
                 "Namespace" => {
@@ -573,6 +541,13 @@ impl Store {
                 }
                 _ => {}
             }
+            if !keep_status {
+                validation::defaults_on_create(kind, &mut object, || {
+                    inner.cluster_ips += 1;
+                    validation::allocate_cluster_ip(inner.cluster_ips)
+                });
+            }
+            validation::on_create(kind, &object)?;
             if dry_run {
                 return Ok(object);
             }
@@ -626,15 +601,10 @@ impl Store {
             {
                 return Err(ApiError::conflict(kind.group, kind.plural, name));
             }
+            let unconditional = meta_str(&object, "resourceVersion").is_none_or(str::is_empty);
             let mut next = match target {
                 UpdateTarget::Main => {
                     defaults::apply(kind.kind, &mut object, Operation::Update);
-                    if kind.kind == "Service" && defaults::needs_cluster_ip(&object) {
-                        // The allocated address is kept when an update leaves it out.
-                        if let Some(ip) = live.pointer("/spec/clusterIP").and_then(Value::as_str) {
-                            defaults::set_cluster_ip(&mut object, ip);
-                        }
-                    }
                     if kind.has_subresource(STATUS) {
                         let root = object.as_object_mut().expect("checked");
                         match live.get("status") {
@@ -692,6 +662,9 @@ impl Store {
                         "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted",
                     ));
                 }
+            }
+            if target == UpdateTarget::Main {
+                validation::on_update(kind, &mut next, &live, unconditional)?;
             }
             if kind.generation && next.get("spec") != live.get("spec") {
                 let generation = live_meta
@@ -1144,7 +1117,8 @@ mod tests {
     fn create_stamps_metadata_deterministically() {
         let a = store();
         let b = store();
-        let d = json!({"metadata": {"name": "web"}, "spec": {"replicas": 1}, "status": {"replicas": 9}});
+        let d = json!({"metadata": {"name": "web"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}}}, "status": {"replicas": 9}});
         let x = a
             .create(deployments(), "default", d.clone(), false)
             .unwrap();
@@ -1214,7 +1188,8 @@ mod tests {
             .create(
                 deployments(),
                 "default",
-                json!({"metadata": {"name": "web"}, "spec": {"replicas": 1}}),
+                json!({"metadata": {"name": "web"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}}}}}),
                 false,
             )
             .unwrap();

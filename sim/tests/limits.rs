@@ -102,11 +102,13 @@ fn nested(levels: usize) -> String {
     format!("{}1{}", "[".repeat(levels), "]".repeat(levels))
 }
 
-/// A ConfigMap body nested `depth` levels deep in all (its own object is the first level).
+/// A ConfigMap body nested `depth` levels deep in all (its own object is the first level), the
+/// nesting in `metadata.managedFields[0].fieldsV1`: free-form JSON, which the decoder keeps (it
+/// drops unknown fields, as kube-apiserver does).
 fn deep_config_map(name: &str, depth: usize) -> Vec<u8> {
     format!(
-        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}"}},"x":{}}}"#,
-        nested(depth - 1)
+        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"{name}","managedFields":[{{"manager":"t","fieldsV1":{}}}]}}}}"#,
+        nested(depth - 4)
     )
     .into_bytes()
 }
@@ -377,7 +379,7 @@ async fn json_nested_deeper_than_the_bound_gets_the_decoders_answer() {
         );
         // A JSON patch may not build what a body could not hold: a value placed too deep.
         let deeper = format!(
-            r#"[{{"op":"add","path":"/x/0/y","value":{}}}]"#,
+            r#"[{{"op":"add","path":"/metadata/managedFields/0/fieldsV1/0/y","value":{}}}]"#,
             nested(MAX_NESTING_DEPTH - 3)
         );
         let answer = send(

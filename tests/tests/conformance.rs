@@ -3,7 +3,7 @@
 //! normalized outcomes must be equal. The scenarios are in `cutover_tests::conformance::scenarios`;
 //! known differences, left out of the outcomes, are listed in docs/conformance.md.
 
-use cutover_tests::conformance::{compare, controllers, scenarios};
+use cutover_tests::conformance::{compare, controllers, scenarios, validation};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_get() {
@@ -103,4 +103,24 @@ async fn evictions_by_budget_status() {
 #[tokio::test(flavor = "multi_thread")]
 async fn pod_field_selectors() {
     compare("conf-fields", &["a", "b"], controllers::pod_field_selectors).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decoding_wrong_types_and_unknown_fields() {
+    compare("conf-decode", &[], validation::decoding).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_by_kind() {
+    compare("conf-names", &[], validation::names).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workload_selectors() {
+    compare("conf-selectors", &[], validation::workload_selectors).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn immutable_fields() {
+    compare("conf-immutable", &[], validation::immutable_fields).await;
 }

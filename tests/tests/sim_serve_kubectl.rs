@@ -313,3 +313,114 @@ fn kubectl_creates_and_rolls_back_against_sim_serve() {
     assert_eq!(revisions, ["2", "3"], "{sets}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The header line kubectl prints for `args` (polling until there is one: the real plane's
+/// controllers take a moment to create pods), as its column names.
+fn header(kubeconfig: &Path, args: &[&str]) -> Vec<String> {
+    let started = Instant::now();
+    loop {
+        let out = kubectl(kubeconfig, args);
+        if let Some(first) = out.lines().next() {
+            return first.split_whitespace().map(str::to_string).collect();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "kubectl {args:?} printed nothing for a minute"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `kubectl get` against `cutover sim serve` prints the columns kube-apiserver 1.20 gives the
+/// same objects (the simulator answers kubectl's `as=Table` request with the real printers'
+/// columns): pods, nodes, deployments, services, replica sets, namespaces, config maps, plain
+/// and `-o wide`.
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_get_prints_the_real_servers_columns() {
+    let dir = std::env::temp_dir().join(format!("cutover-sim-columns-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let sim = cutover_tests::sim_serve::SimServe::start(&dir, None).await;
+    let real_kubeconfig =
+        cutover_tests::control_plane::ensure_up().expect("the local control plane");
+    let client = cutover_tests::control_plane::client_from(&real_kubeconfig)
+        .await
+        .expect("a client of the control plane");
+    let ns = cutover_tests::namespace::TestNamespace::create(&client, "kubectl-columns")
+        .await
+        .expect("a namespace");
+    let kubelet = cutover_tests::TestKubelet::start(&client, ns.name(), &["a"])
+        .await
+        .expect("the test kubelet");
+    let namespace = ns.name().to_string();
+    let manifests = dir.join("objects.yaml");
+    std::fs::write(
+        &manifests,
+        format!(
+            r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {namespace}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      nodeSelector: {{cutover.test/group: {namespace}}}
+      containers: [{{name: app, image: registry.test/app:1}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: {namespace}}}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: settings, namespace: {namespace}}}
+data: {{a: "1"}}
+"#
+        ),
+    )
+    .expect("write manifests");
+    kubectl(&sim.kubeconfig, &["create", "namespace", &namespace]);
+    let file = manifests.to_str().expect("utf-8 path");
+    for kubeconfig in [&sim.kubeconfig, &real_kubeconfig] {
+        kubectl(kubeconfig, &["apply", "-f", file]);
+    }
+    let mut compared = Vec::new();
+    for args in [
+        vec!["get", "pods"],
+        vec!["get", "pods", "-o", "wide"],
+        vec!["get", "nodes"],
+        vec!["get", "nodes", "-o", "wide"],
+        vec!["get", "deployments"],
+        vec!["get", "deployments", "-o", "wide"],
+        vec!["get", "services"],
+        vec!["get", "services", "-o", "wide"],
+        vec!["get", "replicasets"],
+        vec!["get", "configmaps"],
+        vec!["get", "namespace", &namespace],
+    ] {
+        let mut args = args;
+        args.extend(["-n", &namespace]);
+        let on_sim = header(&sim.kubeconfig, &args);
+        let on_real = header(&real_kubeconfig, &args);
+        assert_eq!(
+            on_sim, on_real,
+            "kubectl {args:?}: the simulator's columns, then the real server's"
+        );
+        compared.push(on_sim.join(" "));
+    }
+    assert!(
+        compared.contains(&"NAME READY STATUS RESTARTS AGE".to_string()),
+        "{compared:?}"
+    );
+    assert!(
+        compared.contains(&"NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE".to_string()),
+        "{compared:?}"
+    );
+    kubelet.shutdown().await.expect("stopping the test kubelet");
+    ns.cleanup().await.expect("deleting the namespace");
+    let _ = std::fs::remove_dir_all(&dir);
+}

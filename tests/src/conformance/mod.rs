@@ -14,6 +14,7 @@
 
 pub mod controllers;
 pub mod scenarios;
+pub mod validation;
 
 use std::time::Duration;
 
