@@ -10,6 +10,7 @@ mod releases;
 pub(crate) mod run;
 mod signals;
 mod sim;
+mod test;
 
 use std::path::PathBuf;
 
@@ -53,6 +54,8 @@ enum Command {
     Rollback(releases::RollbackArgs),
     /// Delete what a release created, and its history.
     Uninstall(releases::UninstallArgs),
+    /// Run a policy on the simulator for each scenario and check the scenarios' expectations.
+    Test(test::TestArgs),
     /// The simulated cluster.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -150,9 +153,10 @@ struct RunArgs {
     cluster: ClusterArgs,
     #[command(flatten)]
     output: OutputArgs,
-    /// Set by `cutover resume`: the revision's recorded values, not flags.
+    /// Parameters given as data rather than flags: the revision's recorded values for
+    /// `cutover resume`, a scenario's `run.params` for `cutover test`.
     #[arg(skip)]
-    resume: Option<serde_json::Value>,
+    given_values: Option<serde_json::Value>,
 }
 
 /// What becomes of the release's revision when a run fails, and how much history is kept.
@@ -265,6 +269,11 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     init_logging(cli.verbose);
+    // Each scenario of `cutover test` runs on a runtime and virtual clock of its own.
+    let cli = match cli.command {
+        Command::Test(args) => return exit_with(test::execute(args)),
+        command => Cli { command, ..cli },
+    };
     let simulated = matches!(&cli.command, Command::Run(args) if run::uses_simulator(args));
     let (runtime, clock) = if simulated {
         run::simulator_runtime()
@@ -298,6 +307,11 @@ pub fn main() -> std::process::ExitCode {
             Command::List(args) => releases::list(args).await,
             Command::Rollback(args) => releases::rollback(args).await,
             Command::Uninstall(args) => releases::uninstall(args).await,
+            // Handled above, before any runtime starts: each scenario builds its own.
+            Command::Test(_) => Err(CliError::new(
+                ExitCode::Internal,
+                "cutover test must not run inside another runtime",
+            )),
             Command::Sim(SimCommand::Serve(args)) => sim::serve(args).await,
             Command::Completion(args) => completion::execute(args.shell),
         }
@@ -306,6 +320,11 @@ pub fn main() -> std::process::ExitCode {
     // Ctrl-C left behind, a checkpoint write stuck on a hung filesystem. The answer is known
     // now; leave them to the exit.
     runtime.shutdown_background();
+    exit_with(result)
+}
+
+/// The process exit code of a command's result, its error printed as one `error:` line.
+fn exit_with(result: Result<ExitCode, CliError>) -> std::process::ExitCode {
     match result {
         Ok(code) => std::process::ExitCode::from(code.as_u8()),
         Err(error) => {
