@@ -16,7 +16,10 @@ struct Params {
 fn resize(ctx: &Context) -> Result<String, Error> {
     let p: Params = ctx.params()?;
     ctx.progress(1, 2, &format!("scaling {} to {}", p.name, p.replicas));
-    ctx.patch::<Deployment>(&p.name, &Patch::Merge(json!({"spec": {"replicas": p.replicas}})))?;
+    ctx.patch::<Deployment>(
+        &p.name,
+        &Patch::Merge(json!({"spec": {"replicas": p.replicas}})),
+    )?;
     info!("waiting up to {} for {} to roll out", p.timeout, p.name);
     ctx.wait::<Deployment>(&p.name, &Condition::RolledOut, p.timeout)
         .map_err(|e| e.context(format!("deployment {}", p.name)))?;
