@@ -2,7 +2,9 @@
 //! components of tests/raw-components (WAT that breaks the canonical ABI), and tells the tests
 //! where they are:
 //! - `env!("CUTOVER_TEST_GUESTS")`: `<crate name with '-' as '_'>.wasm` (spin, membomb, noisy, ...);
-//! - `env!("CUTOVER_RAW_COMPONENTS")`: `<case name>.wasm` (raw-ok, abi-oob-pointer, ...).
+//! - `env!("CUTOVER_RAW_COMPONENTS")`: `<case name>.wasm` (raw-ok, abi-oob-pointer, ...);
+//! - `env!("CUTOVER_EXAMPLE_POLICIES")`: the Rust example policies of examples/policies
+//!   (`resize.wasm`), each a crate of its own, built into the same target directory as the guests.
 
 use std::path::PathBuf;
 
@@ -13,6 +15,9 @@ fn main() {
     );
     let dir = wasm_build::build_workspace(&crate_dir.join("guests").join("Cargo.toml"));
     println!("cargo:rustc-env=CUTOVER_TEST_GUESTS={}", dir.display());
+    let examples = crate_dir.join("..").join("examples").join("policies");
+    let dir = wasm_build::build_workspace(&examples.join("resize").join("Cargo.toml"));
+    println!("cargo:rustc-env=CUTOVER_EXAMPLE_POLICIES={}", dir.display());
 
     let raw = crate_dir.join("raw-components");
     println!("cargo:rerun-if-changed={}", raw.join("wat").display());

@@ -57,6 +57,15 @@ impl Cutover {
     /// # Panics
     /// When the binary cannot be started.
     pub async fn run(args: &[&str], kubeconfig: &Path) -> Output {
+        Self::run_within(args, kubeconfig, RUN_TIMEOUT).await
+    }
+
+    /// Like [`Cutover::run`], killing the binary after `limit` rather than [`RUN_TIMEOUT`]: for
+    /// runs that must first compile a large component (the Python example policy).
+    ///
+    /// # Panics
+    /// When the binary cannot be started.
+    pub async fn run_within(args: &[&str], kubeconfig: &Path, limit: Duration) -> Output {
         let mut command = Self::command(args, kubeconfig);
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let started = Instant::now();
@@ -66,7 +75,7 @@ impl Cutover {
         };
         // On timeout the future, and with it the child, is dropped: `kill_on_drop` kills it.
         let (code, timed_out, out, err) =
-            match tokio::time::timeout(RUN_TIMEOUT, child.wait_with_output()).await {
+            match tokio::time::timeout(limit, child.wait_with_output()).await {
                 Ok(Ok(output)) => (output.status.code(), false, output.stdout, output.stderr),
                 Ok(Err(e)) => panic!("waiting for {}: {e}", Self::bin().display()),
                 Err(_) => (None, true, Vec::new(), Vec::new()),

@@ -7,11 +7,13 @@
 //!
 //! For the adversarial tier: [`guests`] locates the hostile modules, [`running`] watches a run
 //! while it happens (signals, peak memory), [`text`] holds the contract for guest text.
+//! [`examples`] locates (and for Python builds) the example policies of examples/policies.
 
 pub mod conformance;
 pub mod control_plane;
 pub mod cutover;
 pub mod env;
+pub mod examples;
 pub mod guests;
 pub mod kubelet;
 pub mod manifests;
