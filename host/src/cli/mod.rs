@@ -7,6 +7,7 @@ mod inspect;
 mod output;
 mod policies;
 mod releases;
+mod replay;
 pub(crate) mod run;
 mod signals;
 mod sim;
@@ -58,6 +59,9 @@ enum Command {
     Sim(SimCommand),
     /// Print a shell completion script: `source <(cutover completion bash)`.
     Completion(CompletionArgs),
+    /// Replay a recording offline (until `cutover test --replay` takes it over).
+    #[command(hide = true)]
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +146,10 @@ struct RunArgs {
     dry_run: bool,
     #[command(flatten)]
     release_flags: ReleaseFlags,
+    /// Record every host call the policy makes, and its answer, to FILE (mode 0600; it holds
+    /// what the policy read, Secrets included), for `cutover test --replay`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     /// Run against the built-in simulated cluster, on virtual time, loaded from a scenario
     /// file (docs/simulator.md); `--sim` alone: the built-in scenario (3 Ready nodes).
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1)]
@@ -265,7 +273,13 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     init_logging(cli.verbose);
-    let simulated = matches!(&cli.command, Command::Run(args) if run::uses_simulator(args));
+    // A replay runs on virtual time too: the policy's own clock comes from the tape, and
+    // anything else it waits on (a WASI sleep) passes at once.
+    let simulated = match &cli.command {
+        Command::Run(args) => run::uses_simulator(args),
+        Command::Replay(_) => true,
+        _ => false,
+    };
     let (runtime, clock) = if simulated {
         run::simulator_runtime()
     } else {
@@ -300,6 +314,9 @@ pub fn main() -> std::process::ExitCode {
             Command::Uninstall(args) => releases::uninstall(args).await,
             Command::Sim(SimCommand::Serve(args)) => sim::serve(args).await,
             Command::Completion(args) => completion::execute(args.shell),
+            Command::Replay(args) => {
+                replay::execute(&args, clock.unwrap_or_else(Clock::tokio)).await
+            }
         }
     });
     // Dropping the runtime would wait for every blocking task still running: a compile that a
