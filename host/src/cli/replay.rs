@@ -42,7 +42,11 @@ fn policy(args: &ReplayArgs, tape: &Tape) -> Result<PolicySource, CliError> {
 }
 
 /// The recorded parameters, with `--set` over them, checked against the policy replayed.
-fn params(args: &ReplayArgs, tape: &Tape, policy: &PolicySource) -> Result<Option<Value>, CliError> {
+fn params(
+    args: &ReplayArgs,
+    tape: &Tape,
+    policy: &PolicySource,
+) -> Result<Option<Value>, CliError> {
     if args.sets.is_empty() {
         return Ok(None);
     }
@@ -56,8 +60,8 @@ fn params(args: &ReplayArgs, tape: &Tape, policy: &PolicySource) -> Result<Optio
     if let Value::Object(changed) = changed {
         merged.extend(changed);
     }
-    let (_, computed) = crate::params::from_given(manifest, &Value::Object(merged))
-        .map_err(CliError::bad_input)?;
+    let (_, computed) =
+        crate::params::from_given(manifest, &Value::Object(merged)).map_err(CliError::bad_input)?;
     Ok(Some(computed))
 }
 
@@ -84,7 +88,12 @@ pub(super) async fn execute(args: &ReplayArgs, clock: Clock) -> Result<ExitCode,
             player::prepare(&policy, crate::sandbox::cache::default_dir())
         })
         .await
-        .map_err(|e| CliError::new(ExitCode::Internal, format!("the compiler thread failed: {e}")))?
+        .map_err(|e| {
+            CliError::new(
+                ExitCode::Internal,
+                format!("the compiler thread failed: {e}"),
+            )
+        })?
         .map_err(replay_error)?
     };
     let options = ReplayOptions {
@@ -143,7 +152,9 @@ fn diverged(shown: &str, of: usize, divergence: &Divergence) -> CliError {
             expected: None,
             actual,
         } => {
-            println!("Diverged at call {number}: the recording has {of} calls; the policy made another:");
+            println!(
+                "Diverged at call {number}: the recording has {of} calls; the policy made another:"
+            );
             print!("{}", diff::render(actual));
             format!(
                 "at call {number}: the policy called {} after the recording's last call",

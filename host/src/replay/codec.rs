@@ -116,7 +116,10 @@ impl Answer for () {
         Value::Null
     }
     fn decode(value: &Value) -> Result<Self, BadAnswer> {
-        value.is_null().then_some(()).ok_or_else(|| bad("null", value))
+        value
+            .is_null()
+            .then_some(())
+            .ok_or_else(|| bad("null", value))
     }
 }
 
@@ -125,7 +128,9 @@ impl Answer for u64 {
         Value::from(*self)
     }
     fn decode(value: &Value) -> Result<Self, BadAnswer> {
-        value.as_u64().ok_or_else(|| bad("an unsigned integer", value))
+        value
+            .as_u64()
+            .ok_or_else(|| bad("an unsigned integer", value))
     }
 }
 
@@ -256,8 +261,16 @@ impl<T: Answer> Answer for Result<T, Error> {
         }
     }
     fn decode(value: &Value) -> Result<Self, BadAnswer> {
-        let wrong = || bad("{\"ok\": ...} or {\"error\": {\"kind\", \"message\"}}", value);
-        let object = value.as_object().filter(|o| o.len() == 1).ok_or_else(wrong)?;
+        let wrong = || {
+            bad(
+                "{\"ok\": ...} or {\"error\": {\"kind\", \"message\"}}",
+                value,
+            )
+        };
+        let object = value
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .ok_or_else(wrong)?;
         if let Some(ok) = object.get("ok") {
             return T::decode(ok).map(Ok);
         }
@@ -265,14 +278,14 @@ impl<T: Answer> Answer for Result<T, Error> {
         let kind = error.get("kind").and_then(Value::as_str);
         let message = error.get("message").and_then(Value::as_str);
         match (kind, message) {
-            (Some(kind), Some(message)) => error_of(kind, message.to_string())
-                .map(Err)
-                .ok_or_else(|| {
+            (Some(kind), Some(message)) => {
+                error_of(kind, message.to_string()).map(Err).ok_or_else(|| {
                     bad(
                         &format!("an error kind ({})", ERROR_KINDS.join(", ")),
                         error,
                     )
-                }),
+                })
+            }
             _ => Err(wrong()),
         }
     }
@@ -286,7 +299,11 @@ impl<T: Answer> Answer for Infallible<T> {
         json!({ "ok": self.0.encode() })
     }
     fn decode(value: &Value) -> Result<Self, BadAnswer> {
-        match value.as_object().filter(|o| o.len() == 1).and_then(|o| o.get("ok")) {
+        match value
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.get("ok"))
+        {
             Some(ok) => T::decode(ok).map(Infallible),
             None => Err(bad("{\"ok\": ...}", value)),
         }

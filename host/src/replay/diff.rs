@@ -48,7 +48,10 @@ mod tests {
             answer: json!(null),
         };
         let diff = unified(&call("n1"), &call("n2\u{9b}2J"));
-        assert!(diff.contains("--- recorded") && diff.contains("+++ replayed"), "{diff}");
+        assert!(
+            diff.contains("--- recorded") && diff.contains("+++ replayed"),
+            "{diff}"
+        );
         assert!(diff.contains("-  \"node\": \"n1\""), "{diff}");
         assert!(diff.contains("+  \"node\": \"n2\\u{9b}2J\""), "{diff}");
         assert!(!diff.contains('\u{9b}'));

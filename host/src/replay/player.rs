@@ -148,7 +148,10 @@ mod tests {
         assert_eq!(now.0, 5);
         // Keys in another order are the same JSON.
         let got: Result<super::super::codec::Json, _> = player
-            .answer::<Result<super::super::codec::Json, crate::sandbox::bindings::cutover::policy::types::Error>>(
+            .answer::<Result<
+                super::super::codec::Json,
+                crate::sandbox::bindings::cutover::policy::types::Error,
+            >>(
                 "cluster.get",
                 json!({"target": {"name": "n1", "kind": "Node"}}),
             )
@@ -161,16 +164,26 @@ mod tests {
     #[test]
     fn the_first_other_call_stops_the_replay_and_stays_stopped() {
         let player = Player::new(
-            vec![call("cluster.cordon", json!({"node": "n1"}), json!({"ok": null}))],
+            vec![call(
+                "cluster.cordon",
+                json!({"node": "n1"}),
+                json!({"ok": null}),
+            )],
             false,
         );
         type Unit = Result<(), crate::sandbox::bindings::cutover::policy::types::Error>;
         let stop = player
             .answer::<Unit>("cluster.cordon", json!({"node": "n2"}))
             .expect_err("diverges");
-        assert!(matches!(&stop, Stop::Diverged { number: 1, expected: Some(e), .. } if e.args["node"] == "n1"));
+        assert!(
+            matches!(&stop, Stop::Diverged { number: 1, expected: Some(e), .. } if e.args["node"] == "n1")
+        );
         // Even the recorded call is refused now.
-        assert!(player.answer::<Unit>("cluster.cordon", json!({"node": "n1"})).is_err());
+        assert!(
+            player
+                .answer::<Unit>("cluster.cordon", json!({"node": "n1"}))
+                .is_err()
+        );
         assert_eq!(player.stop(), Some(stop));
         assert_eq!(player.left().len(), 1);
     }
@@ -181,11 +194,16 @@ mod tests {
         let closed = Player::new(Vec::new(), false);
         assert!(matches!(
             closed.answer::<Unit>("cluster.uncordon", json!({"node": "n1"})),
-            Err(Stop::Diverged { number: 1, expected: None, .. })
+            Err(Stop::Diverged {
+                number: 1,
+                expected: None,
+                ..
+            })
         ));
         let open = Player::new(Vec::new(), true);
         assert_eq!(
-            open.answer::<Unit>("cluster.uncordon", json!({"node": "n1"})).err(),
+            open.answer::<Unit>("cluster.uncordon", json!({"node": "n1"}))
+                .err(),
             Some(Stop::TapeEnded { number: 1 })
         );
     }

@@ -100,11 +100,20 @@ mod tests {
     fn stops_at_its_bound_with_one_note() {
         let recording = Recording::with_bound(200);
         let big = json!({"ok": "x".repeat(80)});
-        assert_eq!(recording.push("runtime.now", json!({}), json!({"ok": 1})), None);
+        assert_eq!(
+            recording.push("runtime.now", json!({}), json!({"ok": 1})),
+            None
+        );
         assert_eq!(recording.push("cluster.get", json!({}), big.clone()), None);
         let note = recording.push("cluster.get", json!({}), big.clone());
-        assert!(note.as_deref().is_some_and(|n| n.contains("call 3")), "{note:?}");
-        assert_eq!(recording.push("runtime.now", json!({}), json!({"ok": 2})), None);
+        assert!(
+            note.as_deref().is_some_and(|n| n.contains("call 3")),
+            "{note:?}"
+        );
+        assert_eq!(
+            recording.push("runtime.now", json!({}), json!({"ok": 2})),
+            None
+        );
         let recorded = recording.take();
         assert_eq!(recorded.calls.len(), 2);
         assert!(recorded.truncated.is_some());

@@ -91,7 +91,9 @@ pub enum ReplayError {
     Prepare(#[from] crate::sandbox::run::PrepareError),
     #[error("the recording's call {number} has an answer the call cannot return: {reason}")]
     BadAnswer { number: usize, reason: String },
-    #[error("the replay sent {0} requests towards a cluster; a replay must send none (a bug in cutover)")]
+    #[error(
+        "the replay sent {0} requests towards a cluster; a replay must send none (a bug in cutover)"
+    )]
     ReachedCluster(u64),
 }
 

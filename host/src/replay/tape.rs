@@ -310,7 +310,10 @@ mod tests {
         let mut other = tape();
         other["format"] = json!("cutover.dev/recording.v2");
         assert!(matches!(parsed(&other), Err(Parse::Format(f)) if f.ends_with("v2")));
-        assert!(matches!(parsed(&json!({"calls": []})), Err(Parse::Malformed(_))));
+        assert!(matches!(
+            parsed(&json!({"calls": []})),
+            Err(Parse::Malformed(_))
+        ));
         assert!(matches!(parse(b"not json"), Err(Parse::Malformed(_))));
     }
 

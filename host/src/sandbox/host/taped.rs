@@ -167,9 +167,8 @@ impl cluster::Host for Taped<'_> {
         name: String,
         timeout_ms: u64,
     ) -> Result<(), Error> {
-        let args = self.args(|| {
-            json!({ "namespace": namespace, "name": name, "timeout-ms": timeout_ms })
-        });
+        let args =
+            self.args(|| json!({ "namespace": namespace, "name": name, "timeout-ms": timeout_ms }));
         self.taped("cluster.evict", args, async move |s: &mut RunState| {
             cluster::Host::evict(s, namespace, name, timeout_ms).await
         })
@@ -201,9 +200,9 @@ impl cluster::Host for Taped<'_> {
 
 impl revisions::Host for Taped<'_> {
     async fn record(&mut self, manifests: String, description: String) -> Result<(), Error> {
-        let args = self.args(|| {
-            json!({ "manifests": codec::json_text(&manifests), "description": description })
-        });
+        let args = self.args(
+            || json!({ "manifests": codec::json_text(&manifests), "description": description }),
+        );
         self.taped("revisions.record", args, async move |s: &mut RunState| {
             revisions::Host::record(s, manifests, description).await
         })
