@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::run::report::{announce, printer};
 use super::{CliError, ExitCode, Format};
 use crate::replay::diff;
-use crate::replay::replay::{self as player, Divergence, ReplayError, ReplayOptions, Verdict};
+use crate::replay::run::{Divergence, ReplayError, ReplayOptions, Verdict, prepare, replay};
 use crate::replay::tape::{self, Tape};
 use crate::source::PolicySource;
 use crate::text;
@@ -84,24 +84,22 @@ pub(super) async fn execute(args: &ReplayArgs, clock: Clock) -> Result<ExitCode,
     );
     let (sandbox, prepared) = {
         let policy = policy.clone();
-        tokio::task::spawn_blocking(move || {
-            player::prepare(&policy, crate::sandbox::cache::default_dir())
-        })
-        .await
-        .map_err(|e| {
-            CliError::new(
-                ExitCode::Internal,
-                format!("the compiler thread failed: {e}"),
-            )
-        })?
-        .map_err(replay_error)?
+        tokio::task::spawn_blocking(move || prepare(&policy, crate::sandbox::cache::default_dir()))
+            .await
+            .map_err(|e| {
+                CliError::new(
+                    ExitCode::Internal,
+                    format!("the compiler thread failed: {e}"),
+                )
+            })?
+            .map_err(replay_error)?
     };
     let options = ReplayOptions {
         params,
         observer: printer(Format::Table),
         clock,
     };
-    let report = player::replay(&tape, &policy, &sandbox, &prepared, options)
+    let report = replay(&tape, &policy, &sandbox, &prepared, options)
         .await
         .map_err(replay_error)?;
     if let Some(digest) = &report.other_digest {

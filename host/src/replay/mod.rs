@@ -7,7 +7,7 @@ pub mod diff;
 pub mod offline;
 pub mod player;
 pub mod record;
-pub mod replay;
+pub mod run;
 pub mod tape;
 
 pub use player::Player;

@@ -32,8 +32,8 @@ pub enum Stop {
     Diverged {
         /// 1-based.
         number: usize,
-        expected: Option<Call>,
-        actual: Call,
+        expected: Option<Box<Call>>,
+        actual: Box<Call>,
     },
     /// The policy reached the end of a tape that ends without the run's own end.
     TapeEnded { number: usize },
@@ -64,11 +64,11 @@ impl Player {
             return Err(stop.clone());
         }
         let number = state.next + 1;
-        let actual = Call {
+        let actual = Box::new(Call {
             call: function.to_string(),
             args,
             answer: Value::Null,
-        };
+        });
         let verdict = match state.calls.get(state.next) {
             None if state.open_ended => Err(Stop::TapeEnded { number }),
             None => Err(Stop::Diverged {
@@ -79,7 +79,7 @@ impl Player {
             Some(expected) if expected.call != actual.call || expected.args != actual.args => {
                 Err(Stop::Diverged {
                     number,
-                    expected: Some(expected.clone()),
+                    expected: Some(Box::new(expected.clone())),
                     actual,
                 })
             }

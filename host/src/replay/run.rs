@@ -164,8 +164,8 @@ pub async fn replay(
             actual,
         }) => Verdict::Diverged(Divergence::Call {
             number,
-            expected,
-            actual,
+            expected: expected.map(|call| *call),
+            actual: *actual,
         }),
         Some(Stop::TapeEnded { number }) => Verdict::Matched {
             outcome: tape.outcome.clone(),
