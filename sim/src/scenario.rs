@@ -32,6 +32,10 @@ struct Raw {
     objects: Option<Vec<Value>>,
     manifests: Option<PathBuf>,
     faults: Option<RawFaults>,
+    /// How `cutover test` runs a policy on this scenario; kept as written, for it to check.
+    run: Option<Value>,
+    /// What `cutover test` expects of the run; kept as written, for it to check.
+    expect: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +147,11 @@ pub struct Scenario {
     pub api_faults: Vec<ApiFaultRule>,
     /// Nodes going NotReady.
     pub node_faults: Vec<NodeFault>,
+    /// The `run` section (how `cutover test` runs a policy here), unchecked: the simulator
+    /// ignores it, `cutover test` reads it.
+    pub run: Option<Value>,
+    /// The `expect` section (what `cutover test` checks after the run), unchecked likewise.
+    pub expect: Option<Value>,
 }
 
 impl Default for Scenario {
@@ -162,6 +171,8 @@ impl Default for Scenario {
             images: BTreeMap::new(),
             api_faults: Vec::new(),
             node_faults: Vec::new(),
+            run: None,
+            expect: None,
         }
     }
 }
@@ -202,6 +213,8 @@ impl Scenario {
         let mut scenario = Scenario {
             seed: raw.seed,
             nodes: Vec::new(),
+            run: raw.run,
+            expect: raw.expect,
             ..Scenario::default()
         };
         if let Some(text) = &raw.startup_delay {

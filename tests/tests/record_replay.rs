@@ -15,7 +15,7 @@ use serde_json::Value;
 /// named does not exist, so a replay that reached for one would fail.
 async fn replay(tape: &Path, extra: &[&str]) -> Output {
     let tape = tape.display().to_string();
-    let mut args = vec!["replay", tape.as_str()];
+    let mut args = vec!["test", "--replay", tape.as_str()];
     args.extend_from_slice(extra);
     Cutover::run(&args, Path::new(NO_KUBECONFIG)).await
 }

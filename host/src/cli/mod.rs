@@ -11,6 +11,7 @@ mod replay;
 pub(crate) mod run;
 mod signals;
 mod sim;
+mod test;
 
 use std::path::PathBuf;
 
@@ -54,14 +55,13 @@ enum Command {
     Rollback(releases::RollbackArgs),
     /// Delete what a release created, and its history.
     Uninstall(releases::UninstallArgs),
+    /// Run a policy on the simulator for each scenario and check the scenarios' expectations.
+    Test(test::TestArgs),
     /// The simulated cluster.
     #[command(subcommand)]
     Sim(SimCommand),
     /// Print a shell completion script: `source <(cutover completion bash)`.
     Completion(CompletionArgs),
-    /// Replay a recording offline (until `cutover test --replay` takes it over).
-    #[command(hide = true)]
-    Replay(replay::ReplayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,9 +158,10 @@ struct RunArgs {
     cluster: ClusterArgs,
     #[command(flatten)]
     output: OutputArgs,
-    /// Set by `cutover resume`: the revision's recorded values, not flags.
+    /// Parameters given as data rather than flags: the revision's recorded values for
+    /// `cutover resume`, a scenario's `run.params` for `cutover test`.
     #[arg(skip)]
-    resume: Option<serde_json::Value>,
+    given_values: Option<serde_json::Value>,
 }
 
 /// What becomes of the release's revision when a run fails, and how much history is kept.
@@ -273,13 +274,12 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     init_logging(cli.verbose);
-    // A replay runs on virtual time too: the policy's own clock comes from the tape, and
-    // anything else it waits on (a WASI sleep) passes at once.
-    let simulated = match &cli.command {
-        Command::Run(args) => run::uses_simulator(args),
-        Command::Replay(_) => true,
-        _ => false,
+    // Each scenario of `cutover test` runs on a runtime and virtual clock of its own.
+    let cli = match cli.command {
+        Command::Test(args) => return exit_with(test::execute(args)),
+        command => Cli { command, ..cli },
     };
+    let simulated = matches!(&cli.command, Command::Run(args) if run::uses_simulator(args));
     let (runtime, clock) = if simulated {
         run::simulator_runtime()
     } else {
@@ -312,17 +312,24 @@ pub fn main() -> std::process::ExitCode {
             Command::List(args) => releases::list(args).await,
             Command::Rollback(args) => releases::rollback(args).await,
             Command::Uninstall(args) => releases::uninstall(args).await,
+            // Handled above, before any runtime starts: each scenario builds its own.
+            Command::Test(_) => Err(CliError::new(
+                ExitCode::Internal,
+                "cutover test must not run inside another runtime",
+            )),
             Command::Sim(SimCommand::Serve(args)) => sim::serve(args).await,
             Command::Completion(args) => completion::execute(args.shell),
-            Command::Replay(args) => {
-                replay::execute(&args, clock.unwrap_or_else(Clock::tokio)).await
-            }
         }
     });
     // Dropping the runtime would wait for every blocking task still running: a compile that a
     // Ctrl-C left behind, a checkpoint write stuck on a hung filesystem. The answer is known
     // now; leave them to the exit.
     runtime.shutdown_background();
+    exit_with(result)
+}
+
+/// The process exit code of a command's result, its error printed as one `error:` line.
+fn exit_with(result: Result<ExitCode, CliError>) -> std::process::ExitCode {
     match result {
         Ok(code) => std::process::ExitCode::from(code.as_u8()),
         Err(error) => {

@@ -1,10 +1,9 @@
-//! `--replay FILE [POLICY]`: a policy run offline against a recording (`cutover run --record`),
+//! `cutover test --replay FILE [POLICY]`: a policy run offline against a recording (`cutover run --record`),
 //! no cluster at all; exit 0 when it went as recorded, 1 where it diverged (named, with a diff),
 //! 2 for a tape that cannot be read.
 
-use std::path::PathBuf;
+use std::path::Path;
 
-use clap::Args;
 use cutover_clock::Clock;
 use serde_json::Value;
 
@@ -16,26 +15,39 @@ use crate::replay::tape::{self, Tape};
 use crate::source::PolicySource;
 use crate::text;
 
-#[derive(Debug, Args)]
-pub(super) struct ReplayArgs {
+/// What `cutover test --replay` was given.
+pub(super) struct ReplayArgs<'a> {
     /// The recording, as `cutover run --record FILE` wrote it.
-    #[arg(value_name = "FILE")]
-    pub(super) tape: PathBuf,
+    pub(super) tape: &'a Path,
     /// The policy to replay (a bundled name or a .wasm file); default: the recorded one.
-    #[arg(value_name = "POLICY")]
-    pub(super) policy: Option<String>,
-    /// Replay with this parameter changed (repeatable), over the recorded ones.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub(super) sets: Vec<String>,
+    pub(super) policy: Option<&'a str>,
+    /// Parameters changed over the recorded ones (`--set`).
+    pub(super) sets: &'a [String],
+}
+
+/// Replays on a runtime of its own, on virtual time: the policy's own clock comes from the
+/// tape, and anything else it waits on (a WASI sleep) passes at once.
+pub(super) fn execute(args: &ReplayArgs<'_>) -> Result<ExitCode, CliError> {
+    let (runtime, clock) = super::run::simulator_runtime();
+    let runtime = runtime.map_err(|e| {
+        CliError::new(
+            ExitCode::Internal,
+            format!("cannot start the async runtime: {e}"),
+        )
+    })?;
+    let clock = clock.unwrap_or_else(Clock::tokio);
+    let result = runtime.block_on(replay_now(args, clock));
+    runtime.shutdown_background();
+    result
 }
 
 /// The policy to replay: the one named, else the recorded one, if it is still where it was.
-fn policy(args: &ReplayArgs, tape: &Tape) -> Result<PolicySource, CliError> {
-    match &args.policy {
+fn policy(args: &ReplayArgs<'_>, tape: &Tape) -> Result<PolicySource, CliError> {
+    match args.policy {
         Some(argument) => PolicySource::resolve(argument).map_err(CliError::bad_input),
         None => PolicySource::resolve(&tape.policy.source).map_err(|e| {
             CliError::bad_input(format!(
-                "the recorded policy cannot be loaded ({e}): name the policy to replay after the recording"
+                "the recorded policy cannot be loaded ({e}): name the policy to replay: cutover test --replay FILE POLICY"
             ))
         }),
     }
@@ -52,7 +64,7 @@ fn params(
     }
     let manifest = &policy.manifest;
     let (changed, _) =
-        crate::params::resolve_given(manifest, &[], &args.sets).map_err(CliError::bad_input)?;
+        crate::params::resolve_given(manifest, &[], args.sets).map_err(CliError::bad_input)?;
     let mut merged = match &tape.invocation.params {
         Value::Object(map) => map.clone(),
         _ => serde_json::Map::new(),
@@ -66,7 +78,7 @@ fn params(
 }
 
 /// Replays the recording and prints the verdict.
-pub(super) async fn execute(args: &ReplayArgs, clock: Clock) -> Result<ExitCode, CliError> {
+async fn replay_now(args: &ReplayArgs<'_>, clock: Clock) -> Result<ExitCode, CliError> {
     let shown = args.tape.display().to_string();
     let tape = tape::read(&args.tape).map_err(CliError::bad_input)?;
     let policy = policy(args, &tape)?;

@@ -73,7 +73,7 @@ pub(in crate::cli) async fn resume(args: ResumeArgs) -> Result<ExitCode, CliErro
         output: OutputArgs {
             output: args.output.output,
         },
-        resume: Some(record.values.given.clone()),
+        given_values: Some(record.values.given.clone()),
     };
     crate::cli::run::execute_as(
         run,

@@ -32,7 +32,7 @@ pub(super) struct Inputs {
 pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, CliError> {
     let manifest = &policy.manifest;
     let values: Vec<&Path> = args.values.iter().map(|p| p.as_path()).collect();
-    let (given, params) = match &args.resume {
+    let (given, params) = match &args.given_values {
         Some(recorded) => crate::params::from_given(manifest, recorded),
         None => crate::params::resolve_given(manifest, &values, &args.sets),
     }

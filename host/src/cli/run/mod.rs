@@ -41,21 +41,102 @@ pub(super) async fn execute(args: RunArgs, clock: Clock) -> Result<ExitCode, Cli
     execute_as(args, clock, release::Start::New).await
 }
 
-/// The pipeline, for a new revision or a resume of the latest.
+/// The pipeline, for a new revision or a resume of the latest, shown live.
 pub(in crate::cli) async fn execute_as(
     args: RunArgs,
     clock: Clock,
     start: release::Start,
 ) -> Result<ExitCode, CliError> {
+    let format = args.output.output;
+    let finished = pipeline(&args, clock, start, Show::Live(format)).await?;
+    report::finish(
+        format,
+        &args,
+        &finished.policy,
+        &finished.inputs,
+        &finished.connection,
+        &finished.ran,
+        finished.signal,
+    )
+}
+
+/// How a run shows itself while it happens.
+pub(in crate::cli) enum Show {
+    /// On the terminal, in this format (`cutover run`).
+    Live(super::Format),
+    /// Nothing printed; every event goes to this observer (`cutover test`).
+    Quiet(crate::report::Observer),
+}
+
+/// A run that got as far as the policy: what it ran, on what, and what came of it.
+pub(in crate::cli) struct Finished {
+    policy: crate::source::PolicySource,
+    inputs: inputs::Inputs,
+    connection: connect::Connection,
+    ran: execute::Ran,
+    signal: Option<Signal>,
+}
+
+impl Finished {
+    /// The exit code, the status and the error line `cutover run` reports for this run.
+    pub(in crate::cli) fn verdict(&self) -> report::Verdict {
+        report::verdict(&self.inputs, &self.ran, self.signal)
+    }
+
+    /// The cluster the run acted on (the simulator's, for `cutover test`).
+    pub(in crate::cli) fn cluster(&self) -> &crate::cluster::Cluster {
+        &self.connection.cluster
+    }
+
+    /// The release the run acted for.
+    pub(in crate::cli) fn release(&self) -> &str {
+        &self.inputs.release
+    }
+
+    /// The run's namespace.
+    pub(in crate::cli) fn namespace(&self) -> &str {
+        self.connection.namespace()
+    }
+
+    /// What became of the run's revision: its status, `removed` (a failed first install wholly
+    /// undone), `unsettled` (it could not be settled), or none on a dry run.
+    pub(in crate::cli) fn release_status(&self) -> Option<String> {
+        let settlement = self.ran.settlement.as_ref()?;
+        Some(match &settlement.settled {
+            Ok(settled) if settled.removed => "removed".to_string(),
+            Ok(settled) => settled
+                .status
+                .map_or("unsettled", |s| s.as_str())
+                .to_string(),
+            Err(_) => "unsettled".to_string(),
+        })
+    }
+
+    /// Simulated time the run took, on the simulator.
+    pub(in crate::cli) fn simulated(&self) -> Option<std::time::Duration> {
+        self.ran.simulated
+    }
+}
+
+/// Every stage up to the settled revision; an error is the one line of a stage that refused.
+pub(in crate::cli) async fn pipeline(
+    args: &RunArgs,
+    clock: Clock,
+    start: release::Start,
+    show: Show,
+) -> Result<Finished, CliError> {
     let cancel = Cancel::default();
     let interrupts = Interrupts::install(cancel.clone())
         .map_err(|e| CliError::new(ExitCode::Internal, format!("cannot listen for Ctrl-C: {e}")))?;
-    let format = args.output.output;
+    let live = match &show {
+        Show::Live(format) => Some(*format),
+        Show::Quiet(_) => None,
+    };
 
     // Everything that can be checked without a cluster is checked first, so that bad input
     // never costs a connection and never touches anything.
     let policy = resolve::policy(&args.policy)?;
-    let mut inputs = inputs::check(&args, &policy)?;
+    let mut inputs = inputs::check(args, &policy)?;
     if let Some(path) = &args.record {
         record::check_path(path)?;
     }
@@ -65,67 +146,73 @@ pub(in crate::cli) async fn execute_as(
         cancellable(&interrupts, &cancel, prepare::prepare(policy.clone())).await?;
 
     let mut connection = cancellable(&interrupts, &cancel, async {
-        connect::connect(&args, &mut inputs, &clock).await
+        connect::connect(args, &mut inputs, &clock).await
     })
     .await?;
     // The target line first: a refusal then says which cluster and namespace it was for.
-    report::target(format, &connection);
+    if let Some(format) = live {
+        report::target(format, &connection);
+    }
     let grants = authorize::grants(&policy, &inputs, connection.namespace(), &args.policy)?;
-    cancellable(&interrupts, &cancel, connect::reach(&connection, &args)).await?;
+    cancellable(&interrupts, &cancel, connect::reach(&connection, args)).await?;
 
     // Not cut short by Ctrl-C: once the lock is taken and the revision written, the run goes
     // on to settle them (a Ctrl-C then stops the policy at once, and the revision is failed).
-    let held = release::begin(&args, &policy, &inputs, &connection, &clock, &start).await?;
-    let dry = if args.dry_run { " (dry run)" } else { "" };
-    let revision = match &held {
-        Some(h) => {
-            let attempt = h.recorder.attempt().await;
-            let again = if attempt > 1 {
-                format!(", attempt {attempt}")
-            } else {
-                String::new()
-            };
-            format!(", revision {}{again}", h.recorder.number().await)
-        }
-        None => String::new(),
+    let held = release::begin(args, &policy, &inputs, &connection, &clock, &start).await?;
+    if let Some(format) = live {
+        let dry = if args.dry_run { " (dry run)" } else { "" };
+        let revision = match &held {
+            Some(h) => {
+                let attempt = h.recorder.attempt().await;
+                let again = if attempt > 1 {
+                    format!(", attempt {attempt}")
+                } else {
+                    String::new()
+                };
+                format!(", revision {}{again}", h.recorder.number().await)
+            }
+            None => String::new(),
+        };
+        report::announce(
+            format,
+            &format!(
+                "Running {}@{} for release {}{revision}{dry}",
+                policy.manifest.name, policy.manifest.version, inputs.release
+            ),
+        );
+    }
+    let observer = match show {
+        Show::Live(format) => report::printer(format),
+        Show::Quiet(observer) => observer,
     };
-    report::announce(
-        format,
-        &format!(
-            "Running {}@{} for release {}{revision}{dry}",
-            policy.manifest.name, policy.manifest.version, inputs.release
-        ),
-    );
-    let recording = record::start(&args);
+    let recording = record::start(args);
     let mut ran = execute::run(
         &sandbox,
         &prepared,
-        &args,
+        args,
         &inputs,
         &mut connection,
         grants,
         &clock,
         &cancel,
-        report::printer(format),
+        observer,
         held.as_ref(),
         recording.as_ref(),
     )
     .await;
     if let (Some(path), Some(recording)) = (&args.record, &recording) {
-        record::save(format, path, recording, &policy, &inputs, &connection, &ran);
+        record::save(live, path, recording, &policy, &inputs, &connection, &ran);
     }
     if let Some(held) = held {
-        ran.settlement = Some(release::settle(held, &args, &ran.report.outcome, &clock).await);
+        ran.settlement = Some(release::settle(held, args, &ran.report.outcome, &clock).await);
     }
-    report::finish(
-        format,
-        &args,
-        &policy,
-        &inputs,
-        &connection,
-        &ran,
-        interrupts.received(),
-    )
+    Ok(Finished {
+        policy,
+        inputs,
+        connection,
+        ran,
+        signal: interrupts.received(),
+    })
 }
 
 /// A stage before the run, cut short by Ctrl-C: nothing has been changed yet, so the command

@@ -55,7 +55,7 @@ fn source_of(policy: &PolicySource) -> String {
 /// Writes the tape. A tape that cannot be written is a warning: the run has happened, and its
 /// exit code says how it went.
 pub(super) fn save(
-    format: Format,
+    live: Option<Format>,
     path: &Path,
     recording: &Recording,
     policy: &PolicySource,
@@ -103,10 +103,12 @@ pub(super) fn save(
             } else {
                 ""
             };
-            announce(
-                format,
-                &format!("Recorded {calls} host calls to {}{cut}", path.display()),
-            );
+            if let Some(format) = live {
+                announce(
+                    format,
+                    &format!("Recorded {calls} host calls to {}{cut}", path.display()),
+                );
+            }
         }
         Err(e) => eprintln!("warning: {e}"),
     }

@@ -104,6 +104,53 @@ fn error_of(outcome: &Outcome) -> Option<String> {
     }
 }
 
+/// What a run came to, as `cutover run` reports it.
+pub(in crate::cli) struct Verdict {
+    pub(in crate::cli) code: ExitCode,
+    /// `succeeded`, `failed` or `cancelled`, as `-o json`'s `status`.
+    pub(in crate::cli) status: &'static str,
+    /// The policy's summary, when it succeeded.
+    pub(in crate::cli) summary: Option<String>,
+    /// Why it did not succeed (without the `<policy> failed: ` prefix).
+    pub(in crate::cli) error: Option<String>,
+}
+
+/// The exit code, status and error line of a run that got as far as the policy.
+pub(super) fn verdict(inputs: &Inputs, ran: &Ran, signal: Option<Signal>) -> Verdict {
+    let report = &ran.report;
+    let mut code = exit_code(&report.outcome, signal);
+    let mut error = error_of(&report.outcome);
+    // A run that succeeded but whose revision could not be settled is not a success: the
+    // release would say pending while the policy says done.
+    if let Some(Settlement {
+        settled: Err(why),
+        number,
+    }) = ran.settlement.as_ref()
+        && code == ExitCode::Ok
+    {
+        code = ExitCode::Unreachable;
+        error = Some(format!(
+            "the run succeeded but revision {number} could not be marked deployed: {why}; see `cutover status {}`",
+            inputs.release
+        ));
+    }
+    let status = match (&report.outcome, code) {
+        (Outcome::Cancelled(_), _) => "cancelled",
+        (_, ExitCode::Ok) => "succeeded",
+        _ => "failed",
+    };
+    let summary = match &report.outcome {
+        Outcome::Succeeded(summary) => Some(summary.clone()),
+        _ => None,
+    };
+    Verdict {
+        code,
+        status,
+        summary,
+        error,
+    }
+}
+
 /// Prints the result and returns the exit code (or the one error line to print).
 pub(super) fn finish(
     format: Format,
@@ -117,37 +164,18 @@ pub(super) fn finish(
     let settlement = ran.settlement.as_ref();
     let manifest = &policy.manifest;
     let report = &ran.report;
-    let mut code = exit_code(&report.outcome, signal);
-    let mut error = error_of(&report.outcome);
-    // A run that succeeded but whose revision could not be settled is not a success: the
-    // release would say pending while the policy says done.
-    if let Some(Settlement {
-        settled: Err(why),
-        number,
-    }) = settlement
-        && code == ExitCode::Ok
-    {
-        code = ExitCode::Unreachable;
-        error = Some(format!(
-            "the run succeeded but revision {number} could not be marked deployed: {why}; see `cutover status {}`",
-            inputs.release
-        ));
-    }
+    let Verdict {
+        code,
+        status,
+        summary,
+        error,
+    } = verdict(inputs, ran, signal);
     if format == Format::Table {
         print_human(ran, args.dry_run);
         if let Some(settlement) = settlement {
             print_settlement(&inputs.release, settlement);
         }
     } else {
-        let status = match (&report.outcome, code) {
-            (Outcome::Cancelled(_), _) => "cancelled",
-            (_, ExitCode::Ok) => "succeeded",
-            _ => "failed",
-        };
-        let summary = match &report.outcome {
-            Outcome::Succeeded(summary) => Some(summary.as_str()),
-            _ => None,
-        };
         let mut value = serde_json::json!({
             "policy": manifest.name,
             "version": manifest.version,

@@ -1,0 +1,219 @@
+//! One scenario of `cutover test`: the run its `run` section describes, on a fresh simulator
+//! and virtual clock, and what the checks need to see of it afterwards.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Parser as _;
+use cutover_sim::Scenario;
+use serde_json::Value;
+
+use super::path;
+use super::spec::{self, Expect, Grant, RunSpec};
+use crate::cli::run::{self, Finished, Show};
+use crate::cli::{Cli, Command, RunArgs};
+use crate::cluster::{ClusterError, ObjectRef};
+use crate::release::store::ReleaseStore;
+use crate::report::Event;
+
+/// A scenario, read and checked, ready to run.
+pub(super) struct Case {
+    pub(super) expect: Expect,
+    args: RunArgs,
+}
+
+/// What one run came to.
+pub(super) struct Observed {
+    pub(super) exit_code: u8,
+    pub(super) status: String,
+    pub(super) summary: Option<String>,
+    pub(super) error: Option<String>,
+    /// The calls as the report names them: `<operation> <target>`, `denied <call>`.
+    pub(super) calls: Vec<String>,
+    /// Each object expectation's object (`None`: not found), in order, or why it was not read.
+    pub(super) objects: Vec<Result<Option<Value>, String>>,
+    /// The status of the run's revision once settled.
+    pub(super) release_status: Option<String>,
+    /// The release's revisions' statuses, oldest first, or why they were not read.
+    pub(super) revisions: Result<Vec<String>, String>,
+    pub(super) simulated: Option<Duration>,
+}
+
+impl Case {
+    /// Reads the scenario and its sections; an error is one line naming the file and field.
+    pub(super) fn load(policy: &str, file: &Path) -> Result<Case, String> {
+        let scenario = Scenario::load(file).map_err(|e| e.to_string())?;
+        let name = file.display();
+        let spec: RunSpec = spec::section(scenario.run.as_ref(), "run")
+            .map_err(|e| format!("scenario {name}: {e}"))?;
+        let expect: Expect = spec::section(scenario.expect.as_ref(), "expect")
+            .map_err(|e| format!("scenario {name}: {e}"))?;
+        for (i, object) in expect.objects.iter().enumerate() {
+            for field in object.fields.keys() {
+                path::parse(field)
+                    .map_err(|e| format!("scenario {name}: expect.objects[{i}].fields: {e}"))?;
+            }
+        }
+        let args = run_args(policy, file, &spec).map_err(|e| format!("scenario {name}: {e}"))?;
+        Ok(Case { expect, args })
+    }
+
+    /// Runs the policy on the scenario, on a runtime and virtual clock of its own.
+    pub(super) fn run(self) -> Result<(Expect, Observed), String> {
+        let (runtime, clock) = run::simulator_runtime();
+        let runtime = runtime.map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        let clock = clock.ok_or("the simulator's runtime has no clock")?;
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        let observer = Box::new(move |event: &Event| {
+            let line = match event {
+                Event::Call {
+                    operation, target, ..
+                } => format!("{operation} {target}"),
+                Event::Denied { call, .. } => format!("denied {call}"),
+                _ => return,
+            };
+            if let Ok(mut calls) = seen.lock() {
+                calls.push(line);
+            }
+        });
+        let Case { expect, args } = self;
+        let observed = runtime.block_on(async {
+            let finished = run::pipeline(
+                &args,
+                clock,
+                run::release::Start::New,
+                Show::Quiet(observer),
+            )
+            .await;
+            let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
+            match finished {
+                Ok(finished) => observe(&finished, &expect, calls).await,
+                Err(refused) => Observed {
+                    exit_code: refused.code.as_u8(),
+                    status: "failed".into(),
+                    summary: None,
+                    error: Some(refused.message.clone()),
+                    calls,
+                    objects: expect
+                        .objects
+                        .iter()
+                        .map(|_| {
+                            Err(format!(
+                                "the run stopped before the policy ran: {}",
+                                refused.message
+                            ))
+                        })
+                        .collect(),
+                    release_status: None,
+                    revisions: Err("the run stopped before the policy ran".into()),
+                    simulated: None,
+                },
+            }
+        });
+        runtime.shutdown_background();
+        Ok((expect, observed))
+    }
+}
+
+/// The `cutover run` command line the `run` section stands for, parsed as `cutover run` parses it.
+fn run_args(policy: &str, file: &Path, spec: &RunSpec) -> Result<RunArgs, String> {
+    let mut argv: Vec<String> = vec!["cutover".into(), "run".into(), policy.into()];
+    argv.push(format!("--sim={}", file.display()));
+    let mut flag = |name: &str, value: &Option<String>| {
+        if let Some(value) = value {
+            argv.push(format!("--{name}={value}"));
+        }
+    };
+    flag("namespace", &spec.namespace);
+    flag("release", &spec.release);
+    flag("timeout", &spec.timeout);
+    flag("memory-limit", &spec.memory_limit);
+    match &spec.grant {
+        None => argv.push("--allow-declared".into()),
+        Some(Grant::Word(word)) if word == "declared" => argv.push("--allow-declared".into()),
+        Some(Grant::Word(word)) if word == "none" => {}
+        Some(Grant::Word(other)) => {
+            return Err(format!(
+                "run.grant: {other:?} is neither `declared`, `none` nor a list of capabilities"
+            ));
+        }
+        Some(Grant::List(capabilities)) => {
+            argv.extend(capabilities.iter().map(|c| format!("--allow={c}")));
+        }
+    }
+    if spec.dry_run {
+        argv.push("--dry-run".into());
+    }
+    for extra in &spec.flags {
+        if !extra.starts_with("--") || extra.starts_with("--sim") {
+            return Err(format!(
+                "run.flags: {extra:?} is not a `cutover run` flag this section passes on (write `--name` or `--name=value`; the scenario is the cluster)"
+            ));
+        }
+        argv.push(extra.clone());
+    }
+    let cli = Cli::try_parse_from(&argv).map_err(|e| {
+        let text = e.to_string();
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("error: ");
+        format!("run: {first}")
+    })?;
+    let Command::Run(mut args) = cli.command else {
+        return Err("run: not a `cutover run` command line".into());
+    };
+    if let Some(params) = &spec.params {
+        args.given_values = Some(Value::Object(params.clone()));
+    }
+    Ok(*args)
+}
+
+/// Reads what the checks need once the run is over: its verdict, the objects, the revisions.
+async fn observe(finished: &Finished, expect: &Expect, calls: Vec<String>) -> Observed {
+    let verdict = finished.verdict();
+    let cluster = finished.cluster();
+    let mut objects = Vec::with_capacity(expect.objects.len());
+    for object in &expect.objects {
+        let target = ObjectRef {
+            api_version: object.api_version.clone(),
+            kind: object.kind.clone(),
+            namespace: object.namespace.clone(),
+            name: object.name.clone(),
+        };
+        let read = async {
+            let located = cluster.locate(&target).await?;
+            cluster.get(&located).await
+        };
+        objects.push(match read.await {
+            Ok(value) => Ok(Some(value)),
+            Err(ClusterError::NotFound(_)) => Ok(None),
+            Err(e) => Err(format!("cannot read it: {e}")),
+        });
+    }
+    let store = ReleaseStore::new(cluster, finished.namespace(), finished.release());
+    let revisions = store
+        .history()
+        .await
+        .map(|history| {
+            history
+                .iter()
+                .map(|stored| stored.record.status.as_str().to_string())
+                .collect()
+        })
+        .map_err(|e| format!("cannot read the release's history: {e}"));
+    Observed {
+        exit_code: verdict.code.as_u8(),
+        status: verdict.status.to_string(),
+        summary: verdict.summary,
+        error: verdict.error,
+        calls,
+        objects,
+        release_status: finished.release_status(),
+        revisions,
+        simulated: finished.simulated(),
+    }
+}

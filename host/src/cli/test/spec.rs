@@ -1,0 +1,177 @@
+//! A scenario's `run` and `expect` sections, as `cutover test` reads them (docs/testing.md).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// How to run the policy on the scenario: the `cutover run` flags, as data.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct RunSpec {
+    /// `-n`; default `default`.
+    pub(super) namespace: Option<String>,
+    /// `--release`; default as `cutover run`'s.
+    pub(super) release: Option<String>,
+    /// The parameters, as a values file holds them.
+    pub(super) params: Option<serde_json::Map<String, Value>>,
+    /// `declared` (`--allow-declared`, the default), or the capabilities to grant one by one.
+    pub(super) grant: Option<Grant>,
+    /// `--timeout`.
+    pub(super) timeout: Option<String>,
+    /// `--memory-limit`.
+    pub(super) memory_limit: Option<String>,
+    /// `--dry-run`.
+    #[serde(default)]
+    pub(super) dry_run: bool,
+    /// Other `cutover run` flags, passed through (`--rollback-on-failure`, `--history-max=3`).
+    #[serde(default)]
+    pub(super) flags: Vec<String>,
+}
+
+/// What the run is granted.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Grant {
+    /// `declared`, or `none`.
+    Word(String),
+    /// Capabilities, each as `--allow` takes it.
+    List(Vec<String>),
+}
+
+/// What the run must come to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct Expect {
+    /// `cutover run`'s exit code.
+    pub(super) exit_code: Option<u8>,
+    /// `succeeded`, `failed` or `cancelled`.
+    pub(super) status: Option<String>,
+    /// Text the error line contains (all of them, when a list).
+    pub(super) error: Option<OneOrMany>,
+    /// Text the policy's summary contains.
+    pub(super) summary: Option<OneOrMany>,
+    /// The status of the run's revision once settled.
+    pub(super) release_status: Option<String>,
+    /// The statuses of all the release's revisions, oldest first.
+    pub(super) revisions: Option<Vec<String>>,
+    /// Objects at the end of the run.
+    #[serde(default)]
+    pub(super) objects: Vec<ObjectExpectation>,
+    /// The calls the policy made, in order, as the report names them.
+    pub(super) calls: Option<Vec<String>>,
+    /// `exact` (the default: these calls and no others) or `subsequence` (in this order,
+    /// others allowed between).
+    pub(super) calls_match: Option<CallsMatch>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub(super) fn all(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(list) => list.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// How `calls` is matched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum CallsMatch {
+    #[default]
+    Exact,
+    Subsequence,
+}
+
+/// One object and what must hold of it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct ObjectExpectation {
+    pub(super) api_version: String,
+    pub(super) kind: String,
+    /// Default: the run's namespace, for a namespaced kind.
+    pub(super) namespace: Option<String>,
+    pub(super) name: String,
+    /// Field path → the value it must have (`null`: absent).
+    #[serde(default)]
+    pub(super) fields: BTreeMap<String, Value>,
+    /// The object must not exist.
+    #[serde(default)]
+    pub(super) absent: bool,
+}
+
+impl Expect {
+    /// Whether the expectations say anything about how the run ended; if not, it must succeed.
+    pub(super) fn names_the_outcome(&self) -> bool {
+        self.exit_code.is_some() || self.status.is_some() || self.error.is_some()
+    }
+}
+
+/// A section read as its type, or one line naming the field that is wrong.
+pub(super) fn section<T: serde::de::DeserializeOwned + Default>(
+    value: Option<&Value>,
+    name: &str,
+) -> Result<T, String> {
+    let Some(value) = value else {
+        return Ok(T::default());
+    };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." {
+            name.to_string()
+        } else {
+            format!("{name}.{path}")
+        };
+        format!("{at}: {}", e.into_inner())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_full_expect_section_reads() {
+        let value = json!({
+            "exitCode": 1, "status": "failed", "error": ["timed out", "web"],
+            "revisions": ["deployed", "failed"],
+            "objects": [{"apiVersion": "v1", "kind": "Node", "name": "n1",
+                         "fields": {"spec.unschedulable": true}}],
+            "calls": ["cordon v1/Node n1"], "callsMatch": "subsequence"
+        });
+        let expect: Expect = section(Some(&value), "expect").unwrap();
+        assert_eq!(expect.exit_code, Some(1));
+        assert_eq!(expect.error.unwrap().all(), vec!["timed out", "web"]);
+        assert_eq!(expect.calls_match, Some(CallsMatch::Subsequence));
+        assert_eq!(expect.objects[0].fields["spec.unschedulable"], json!(true));
+    }
+
+    #[test]
+    fn a_misspelt_field_is_named_with_its_path() {
+        let value = json!({"objects": [{"apiVersion": "v1", "kind": "Node", "name": "n",
+                                        "feilds": {}}]});
+        let err = section::<Expect>(Some(&value), "expect").unwrap_err();
+        assert!(err.starts_with("expect.objects[0]"), "{err}");
+        assert!(err.contains("feilds"), "{err}");
+        let value = json!({"params": {"a": 1}, "grant": 3});
+        let err = section::<RunSpec>(Some(&value), "run").unwrap_err();
+        assert!(err.starts_with("run.grant"), "{err}");
+    }
+
+    #[test]
+    fn no_section_is_the_default() {
+        let expect: Expect = section(None, "expect").unwrap();
+        assert!(!expect.names_the_outcome());
+        let run: RunSpec = section(None, "run").unwrap();
+        assert!(run.flags.is_empty());
+    }
+}
