@@ -80,7 +80,7 @@ fn params(
 /// Replays the recording and prints the verdict.
 async fn replay_now(args: &ReplayArgs<'_>, clock: Clock) -> Result<ExitCode, CliError> {
     let shown = args.tape.display().to_string();
-    let tape = tape::read(&args.tape).map_err(CliError::bad_input)?;
+    let tape = tape::read(args.tape).map_err(CliError::bad_input)?;
     let policy = policy(args, &tape)?;
     let params = params(args, &tape, &policy)?;
     let recorded = &tape.policy;
