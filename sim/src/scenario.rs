@@ -562,6 +562,19 @@ mod tests {
     }
 
     #[test]
+    fn run_and_expect_sections_are_kept_for_cutover_test() {
+        let s = parse("seed: 3\nrun: {params: {node: n1}}\nexpect: {exitCode: 1}\n").unwrap();
+        assert_eq!(s.seed, 3);
+        assert_eq!(s.run, Some(json!({"params": {"node": "n1"}})));
+        assert_eq!(s.expect, Some(json!({"exitCode": 1})));
+        assert_eq!(parse("seed: 3\n").unwrap().run, None);
+        assert!(
+            parse("expectations: {}\n").is_err(),
+            "an unknown section loads"
+        );
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(
             parse("startupDelay: 1h30m").unwrap().startup_delay,

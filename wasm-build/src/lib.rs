@@ -10,7 +10,7 @@ pub const TARGET: &str = "wasm32-wasip2";
 
 /// Environment that the outer cargo sets for build scripts and that must not leak into the
 /// inner build (flags for the host target, the jobserver, the outer target dir).
-const LEAKY_VARS: &[&str] = &[
+pub const LEAKY_VARS: &[&str] = &[
     "CARGO_ENCODED_RUSTFLAGS",
     "CARGO_BUILD_RUSTFLAGS",
     "RUSTFLAGS",

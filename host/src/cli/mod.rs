@@ -4,6 +4,7 @@
 mod completion;
 mod exit;
 mod inspect;
+mod new;
 mod output;
 mod policies;
 mod releases;
@@ -55,6 +56,8 @@ enum Command {
     Rollback(releases::RollbackArgs),
     /// Delete what a release created, and its history.
     Uninstall(releases::UninstallArgs),
+    /// Scaffold a new policy crate on the guest SDK, with scenarios that `cutover test` checks.
+    New(new::NewArgs),
     /// Run a policy on the simulator for each scenario and check the scenarios' expectations.
     Test(test::TestArgs),
     /// The simulated cluster.
@@ -300,6 +303,7 @@ pub fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Policies(args) => policies::execute(args),
+            Command::New(args) => new::execute(args),
             Command::Inspect(args) => inspect::execute(&args.policy, args.output.output),
             Command::Run(args) => {
                 let clock = clock.unwrap_or_else(Clock::tokio);
