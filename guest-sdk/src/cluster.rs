@@ -17,10 +17,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::bindings::cutover::policy::cluster as wit;
+use crate::answer::decode;
 use crate::bindings::cutover::policy::types::ObjectRef as WitObjectRef;
+use crate::host::cluster as wit;
 use crate::runtime::millis_ceil;
-use crate::{Context, Error};
+use crate::{Answer, Context, Error};
 
 /// Names one object: api-version, kind, optional namespace, name.
 ///
@@ -308,11 +309,6 @@ impl Condition {
     }
 }
 
-/// Decodes what the host returned for `what`, saying which object did not decode.
-fn decode<T: DeserializeOwned>(json: &str, what: impl fmt::Display) -> Result<T, Error> {
-    serde_json::from_str(json).map_err(|e| Error::invalid(format!("decoding {what}: {e}")))
-}
-
 /// A typed server-side apply needs the object's identity in the body; fill it in when the
 /// caller left it out, so `Patch::Apply(json!({"spec": ...}))` just works.
 fn complete_apply_body(body: &Value, target: &ObjectRef) -> Value {
@@ -343,12 +339,20 @@ fn complete_apply_body(body: &Value, target: &ObjectRef) -> Value {
 impl Context {
     /// Reads object `name` of kind `K` (in the run's namespace for a namespaced kind).
     ///
-    /// ```no_run
-    /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
+    /// Here, and in the examples below that run, the context comes from a
+    /// [`FakeCluster`](crate::testing::FakeCluster) holding the objects shown.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new().with(json!({
+    /// #     "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 3}}));
+    /// # let ctx = fake.context(&M, json!({}))?;
     /// use k8s_openapi::api::apps::v1::Deployment;
     /// let web: Deployment = ctx.get("web")?;
     /// let replicas = web.spec.replicas.unwrap_or(1);
-    /// # let _ = replicas; Ok(()) }
+    /// assert_eq!(replicas, 3);
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn get<K: Resource + DeserializeOwned>(&self, name: &str) -> Result<K, Error> {
         self.get_ref(&ObjectRef::of::<K>(name))
@@ -394,13 +398,20 @@ impl Context {
 
     /// Lists objects of kind `K`.
     ///
-    /// ```no_run
-    /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
+    /// ```
+    /// # use serde_json::json;
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let pod = |ns: &str, name: &str, node: &str| json!({"apiVersion": "v1", "kind": "Pod",
+    /// #     "metadata": {"name": name, "namespace": ns}, "spec": {"nodeName": node}});
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new()
+    /// #     .with(pod("shop", "web-1", "node-1")).with(pod("kube-system", "proxy", "node-1")).with(pod("shop", "web-2", "node-2"));
+    /// # let ctx = fake.context(&M, json!({}))?;
     /// use cutover_guest_sdk::ListParams;
     /// use k8s_openapi::api::core::v1::Pod;
     /// let pods: Vec<Pod> = ctx.list(&ListParams::default().all_namespaces().fields("spec.nodeName=node-1"))?;
     /// ctx.info(&format!("{} pods on node-1", pods.len()));
-    /// # Ok(()) }
+    /// assert_eq!(pods.len(), 2);
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn list<K: Resource + DeserializeOwned>(
         &self,
@@ -413,8 +424,10 @@ impl Context {
             .collect()
     }
 
-    /// Server-side applies `object` (field manager `cutover`, conflicts forced); returns it as
-    /// stored. Without a namespace in its metadata it lands in the run's namespace.
+    /// Server-side applies `object` (field manager `cutover`, conflicts forced). Without a
+    /// namespace in its metadata it lands in the run's namespace. The [`Answer`] holds the
+    /// object as stored; `.object()?` decodes it (and only then is `K`'s deserializer
+    /// compiled in).
     ///
     /// ```no_run
     /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
@@ -425,32 +438,31 @@ impl Context {
     ///     data: Some([("mode".to_string(), "canary".to_string())].into()),
     ///     ..Default::default()
     /// };
-    /// let stored = ctx.apply(&cm)?;
+    /// ctx.apply(&cm)?;
+    /// let stored: ConfigMap = ctx.apply(&cm)?.object()?;
     /// # let _ = stored; Ok(()) }
     /// ```
-    pub fn apply<K: Resource + Serialize + DeserializeOwned>(
-        &self,
-        object: &K,
-    ) -> Result<K, Error> {
+    pub fn apply<K: Resource + Serialize>(&self, object: &K) -> Result<Answer<K>, Error> {
         let json = wit::apply(&serde_json::to_string(object)?)?;
-        decode(&json, format_args!("the applied {}", K::KIND))
+        Ok(Answer::from_json(
+            json,
+            format_args!("the applied {}", K::KIND),
+        ))
     }
 
-    /// Patches object `name` of kind `K`; returns it as stored.
+    /// Patches object `name` of kind `K`. The [`Answer`] holds the object as stored;
+    /// `.object()?` decodes it.
     ///
     /// ```no_run
     /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
     /// use cutover_guest_sdk::Patch;
     /// use k8s_openapi::api::apps::v1::Deployment;
     /// use serde_json::json;
-    /// let d: Deployment = ctx.patch("web", &Patch::Merge(json!({"spec": {"paused": true}})))?;
+    /// ctx.patch::<Deployment>("web", &Patch::Merge(json!({"spec": {"paused": true}})))?;
+    /// let d: Deployment = ctx.patch("web", &Patch::Merge(json!({"spec": {"paused": false}})))?.object()?;
     /// # let _ = d; Ok(()) }
     /// ```
-    pub fn patch<K: Resource + DeserializeOwned>(
-        &self,
-        name: &str,
-        patch: &Patch,
-    ) -> Result<K, Error> {
+    pub fn patch<K: Resource>(&self, name: &str, patch: &Patch) -> Result<Answer<K>, Error> {
         self.patch_ref(&ObjectRef::of::<K>(name), patch)
     }
 
@@ -462,27 +474,28 @@ impl Context {
     /// use k8s_openapi::api::apps::v1::DaemonSet;
     /// use serde_json::json;
     /// let body = json!({"spec": {"updateStrategy": {"rollingUpdate": {"maxUnavailable": 2}}}});
-    /// let ds: DaemonSet = ctx.patch_in("kube-system", "kube-proxy", &Patch::Strategic(body))?;
-    /// # let _ = ds; Ok(()) }
+    /// ctx.patch_in::<DaemonSet>("kube-system", "kube-proxy", &Patch::Strategic(body))?;
+    /// # Ok(()) }
     /// ```
-    pub fn patch_in<K>(&self, namespace: &str, name: &str, patch: &Patch) -> Result<K, Error>
+    pub fn patch_in<K>(
+        &self,
+        namespace: &str,
+        name: &str,
+        patch: &Patch,
+    ) -> Result<Answer<K>, Error>
     where
-        K: Resource<Scope = NamespaceResourceScope> + DeserializeOwned,
+        K: Resource<Scope = NamespaceResourceScope>,
     {
         self.patch_ref(&ObjectRef::of::<K>(name).in_namespace(namespace), patch)
     }
 
-    fn patch_ref<K: DeserializeOwned>(
-        &self,
-        target: &ObjectRef,
-        patch: &Patch,
-    ) -> Result<K, Error> {
+    fn patch_ref<K>(&self, target: &ObjectRef, patch: &Patch) -> Result<Answer<K>, Error> {
         let patch = match patch {
             Patch::Apply(body) => Patch::Apply(complete_apply_body(body, target)),
             other => other.clone(),
         };
         let json = self.patch_json(target, &patch)?;
-        decode(&json, target)
+        Ok(Answer::from_json(json, target))
     }
 
     /// Deletes object `name` of kind `K` (background propagation); an object already gone is
@@ -544,23 +557,32 @@ impl Context {
     }
 
     /// Waits, with a host-side watch, until object `name` of kind `K` meets `until` or
-    /// `timeout` passes (then [`Error::Timeout`]). Returns the object as last seen, `None` once
-    /// deleted. Fails fast with [`Error::Aborted`] when the condition can never be met.
+    /// `timeout` passes (then [`Error::Timeout`]). Fails fast with [`Error::Aborted`] when the
+    /// condition can never be met. The [`Answer`] holds the object as last seen;
+    /// `.object()?` decodes it, `None` once deleted.
     ///
-    /// ```no_run
-    /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
+    /// ```
+    /// # use serde_json::json;
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new().with(json!({
+    /// #     "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 3}}));
+    /// # let ctx = fake.context(&M, json!({}))?;
     /// use cutover_guest_sdk::Condition;
     /// use k8s_openapi::api::apps::v1::Deployment;
     /// use std::time::Duration;
+    /// // The answer is thrown away: no Deployment deserializer in the module.
     /// ctx.wait::<Deployment>("web", &Condition::RolledOut, Duration::from_secs(300))?;
-    /// # Ok(()) }
+    /// // Read: decoded here.
+    /// let seen: Option<Deployment> = ctx.wait("web", &Condition::Ready, Duration::from_secs(60))?.object()?;
+    /// assert_eq!(seen.and_then(|d| d.spec.replicas), Some(3));
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
-    pub fn wait<K: Resource + DeserializeOwned>(
+    pub fn wait<K: Resource>(
         &self,
         name: &str,
         until: &Condition,
         timeout: impl Into<Duration>,
-    ) -> Result<Option<K>, Error> {
+    ) -> Result<Answer<Option<K>>, Error> {
         self.wait_ref(&ObjectRef::of::<K>(name), until, timeout.into())
     }
 
@@ -571,8 +593,7 @@ impl Context {
     /// use cutover_guest_sdk::Condition;
     /// use k8s_openapi::api::core::v1::Pod;
     /// use std::time::Duration;
-    /// let gone = ctx.wait_in::<Pod>("shop", "web-1", &Condition::Deleted, Duration::from_secs(60))?;
-    /// assert!(gone.is_none());
+    /// ctx.wait_in::<Pod>("shop", "web-1", &Condition::Deleted, Duration::from_secs(60))?;
     /// # Ok(()) }
     /// ```
     pub fn wait_in<K>(
@@ -581,9 +602,9 @@ impl Context {
         name: &str,
         until: &Condition,
         timeout: impl Into<Duration>,
-    ) -> Result<Option<K>, Error>
+    ) -> Result<Answer<Option<K>>, Error>
     where
-        K: Resource<Scope = NamespaceResourceScope> + DeserializeOwned,
+        K: Resource<Scope = NamespaceResourceScope>,
     {
         self.wait_ref(
             &ObjectRef::of::<K>(name).in_namespace(namespace),
@@ -592,16 +613,16 @@ impl Context {
         )
     }
 
-    /// Waits and decodes into `T`; typed callers ask for `Option<K>`, which reads the host's
-    /// `null` (object deleted) as `None`.
-    fn wait_ref<T: DeserializeOwned>(
+    /// Waits; typed callers answer `Option<K>`, which reads the host's `null` (object
+    /// deleted) as `None`.
+    fn wait_ref<T>(
         &self,
         target: &ObjectRef,
         until: &Condition,
         timeout: Duration,
-    ) -> Result<T, Error> {
+    ) -> Result<Answer<T>, Error> {
         let json = wit::wait(&target.to_wit(), &until.to_wit(), millis_ceil(timeout))?;
-        decode(&json, target)
+        Ok(Answer::from_json(json, target))
     }
 }
 
@@ -609,10 +630,15 @@ impl Context {
 impl Context {
     /// Marks node `node` unschedulable (`kubectl cordon`). Needs `cluster/cordon`.
     ///
-    /// ```no_run
-    /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
+    /// ```
+    /// # use serde_json::json;
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new().with(json!({
+    /// #     "apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"}}));
+    /// # let ctx = fake.context(&M, json!({}))?;
     /// ctx.cordon("node-1")?;
-    /// # Ok(()) }
+    /// # assert_eq!(fake.object("v1", "Node", None, "node-1").unwrap()["spec"]["unschedulable"], true);
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn cordon(&self, node: &str) -> Result<(), Error> {
         Ok(wit::cordon(node)?)
@@ -633,11 +659,16 @@ impl Context {
     /// PodDisruptionBudgets: a refusal by a budget is retried by the host until `timeout`,
     /// then [`Error::Timeout`]. A pod already gone is not an error. Needs `cluster/evict`.
     ///
-    /// ```no_run
-    /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
+    /// ```
+    /// # use serde_json::json;
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new().with(json!({
+    /// #     "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop"}}));
+    /// # let ctx = fake.context(&M, json!({}))?;
     /// use std::time::Duration;
     /// ctx.evict("shop", "web-1", Duration::from_secs(120))?;
-    /// # Ok(()) }
+    /// # assert!(fake.object("v1", "Pod", Some("shop"), "web-1").is_none());
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn evict(
         &self,
@@ -685,7 +716,8 @@ impl Context {
             .collect()
     }
 
-    /// Server-side applies a whole manifest; returns the object as stored.
+    /// Server-side applies a whole manifest. The [`Answer`] holds the object as stored
+    /// (`.json()?` or `.object()?` reads it).
     ///
     /// ```no_run
     /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
@@ -695,14 +727,15 @@ impl Context {
     ///     "metadata": {"name": "web-config"},
     ///     "data": {"mode": "canary"},
     /// }))?;
-    /// # let _ = stored; Ok(()) }
+    /// let uid = stored.json()?["metadata"]["uid"].clone();
+    /// # let _ = uid; Ok(()) }
     /// ```
-    pub fn apply_dynamic(&self, manifest: &Value) -> Result<Value, Error> {
+    pub fn apply_dynamic(&self, manifest: &Value) -> Result<Answer<Value>, Error> {
         let json = wit::apply(&manifest.to_string())?;
-        decode(&json, "the applied object")
+        Ok(Answer::from_json(json, "the applied object"))
     }
 
-    /// Patches one object; returns it as stored. The body is sent as given (for
+    /// Patches one object; the [`Answer`] holds it as stored. The body is sent as given (for
     /// [`Patch::Apply`] it must carry `apiVersion`, `kind` and `metadata.name`).
     ///
     /// ```no_run
@@ -713,9 +746,9 @@ impl Context {
     /// ctx.patch_dynamic(&target, &Patch::Merge(json!({"spec": {"replicas": 4}})))?;
     /// # Ok(()) }
     /// ```
-    pub fn patch_dynamic(&self, target: &ObjectRef, patch: &Patch) -> Result<Value, Error> {
+    pub fn patch_dynamic(&self, target: &ObjectRef, patch: &Patch) -> Result<Answer<Value>, Error> {
         let json = self.patch_json(target, patch)?;
-        decode(&json, target)
+        Ok(Answer::from_json(json, target))
     }
 
     fn patch_json(&self, target: &ObjectRef, patch: &Patch) -> Result<String, Error> {
@@ -747,8 +780,8 @@ impl Context {
         Ok(wit::scale(&target.to_wit(), replicas)?)
     }
 
-    /// Waits until `target` meets `until` or `timeout` passes; returns the object as last
-    /// seen (`Value::Null` once deleted).
+    /// Waits until `target` meets `until` or `timeout` passes; the [`Answer`] holds the object
+    /// as last seen (`.json()?` is `Value::Null` once deleted).
     ///
     /// ```no_run
     /// # fn f(ctx: &cutover_guest_sdk::Context) -> Result<(), cutover_guest_sdk::Error> {
@@ -763,7 +796,7 @@ impl Context {
         target: &ObjectRef,
         until: &Condition,
         timeout: impl Into<Duration>,
-    ) -> Result<Value, Error> {
+    ) -> Result<Answer<Value>, Error> {
         self.wait_ref(target, until, timeout.into())
     }
 }

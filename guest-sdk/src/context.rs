@@ -245,11 +245,13 @@ impl Context {
 
     /// The run's clock (virtual on the simulator, so never read the system clock).
     ///
-    /// ```no_run
-    /// # let ctx = cutover_guest_sdk::Context::new("d", "default", "{}", false);
+    /// ```
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let ctx = cutover_guest_sdk::testing::FakeCluster::new().context(&M, serde_json::json!({}))?;
     /// let deadline = ctx.now() + std::time::Duration::from_secs(300);
     /// let left = deadline.saturating_duration_since(ctx.now());
-    /// # let _ = left;
+    /// # assert_eq!(left.as_secs(), 300);
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn now(&self) -> Timestamp {
         runtime::now()
@@ -270,8 +272,9 @@ impl Context {
     /// Pauses for `duration` of the run's clock. Returns `false` when the run's deadline cut
     /// it short. Prefer [`Context::wait`] to sleeping in a loop.
     ///
-    /// ```no_run
-    /// # let ctx = cutover_guest_sdk::Context::new("d", "default", "{}", false);
+    /// ```
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let ctx = cutover_guest_sdk::testing::FakeCluster::new().context(&M, serde_json::json!({}))?;
     /// if !ctx.sleep(std::time::Duration::from_secs(60)) {
     ///     return Err(cutover_guest_sdk::Error::timeout("out of time during the canary pause"));
     /// }
@@ -283,9 +286,13 @@ impl Context {
 
     /// Reports progress: step `step` of `total`, with a one-line message.
     ///
-    /// ```no_run
-    /// # let ctx = cutover_guest_sdk::Context::new("d", "default", "{}", false);
+    /// ```
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new();
+    /// # let ctx = fake.context(&M, serde_json::json!({}))?;
     /// ctx.progress(1, 4, "cordoned node-1");
+    /// # assert_eq!(fake.progress(), [(1, 4, "cordoned node-1".to_string())]);
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn progress(&self, step: u32, total: u32, message: &str) {
         runtime::progress(step, total, message);
@@ -295,13 +302,16 @@ impl Context {
     /// previous checkpoint, which the host clears when a run succeeds. At most 1 MiB of JSON;
     /// a dry run keeps nothing.
     ///
-    /// ```no_run
-    /// # let ctx = cutover_guest_sdk::Context::new("d", "default", "{}", false);
+    /// ```
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new();
+    /// # let ctx = fake.context(&M, serde_json::json!({}))?;
     /// #[derive(serde::Serialize, serde::Deserialize)]
     /// struct State {
     ///     evicted: Vec<String>,
     /// }
     /// ctx.checkpoint(&State { evicted: vec!["shop/web-1".into()] })?;
+    /// # assert_eq!(fake.checkpoint().as_deref(), Some(r#"{"evicted":["shop/web-1"]}"#));
     /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn checkpoint<T: Serialize + ?Sized>(&self, state: &T) -> Result<(), Error> {
@@ -311,11 +321,15 @@ impl Context {
 
     /// The state the last [`Context::checkpoint`] of this release saved, if a run left one.
     ///
-    /// ```no_run
-    /// # let ctx = cutover_guest_sdk::Context::new("d", "default", "{}", false);
+    /// ```
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new();
+    /// # let ctx = fake.context(&M, serde_json::json!({}))?;
+    /// # fake.set_checkpoint(&serde_json::json!({"evicted": ["shop/web-1"]}));
     /// # #[derive(serde::Deserialize, Default)]
     /// # struct State { evicted: Vec<String> }
     /// let state: State = ctx.restore()?.unwrap_or_default();
+    /// assert_eq!(state.evicted, ["shop/web-1"]);
     /// # Ok::<(), cutover_guest_sdk::Error>(())
     /// ```
     pub fn restore<T: DeserializeOwned>(&self) -> Result<Option<T>, Error> {

@@ -11,7 +11,7 @@
 /// | `version` | semver, usually `env!("CARGO_PKG_VERSION")` |
 /// | `description` | one line |
 /// | `release` | optional: the template of the release name when the operator gives no `--release`, such as `"drain-{node}"`: lowercase letters, digits, `-` and `.`, and `{param}` placeholders naming declared `string` or `integer` parameters that are required or have a default; without it, the policy's name |
-/// | `params` | `[{ name: "...", type: "...", required: bool, default: literal, description: "..." }, ...]`; `name` and `type` are required; `type` is `string`, `integer`, `number`, `boolean`, `duration` or `string-list`; `default` is a string, number or bool literal or `["a", "b"]` |
+/// | `params` | `[{ name: "...", type: "...", required: bool, default: literal, minimum: n, maximum: n, enum: ["a", "b"], description: "..." }, ...]`; `name` and `type` are required; `type` is `string`, `integer`, `number`, `boolean`, `duration` or `string-list`; `default` is a string, number or bool literal or `["a", "b"]`; `minimum`/`maximum` (number literals) only on `integer` and `number`, `enum` (string literals) only on `string`; a default must lie within them |
 /// | `capabilities` | `["cluster/cordon", "cluster/evict:v1/Pod@*", ...]`, see `docs/capabilities.md` |
 /// | `run` | a `fn(&Context) -> Result<impl Into<String>, Error>` (or a closure); its `Ok` is the run's one-line summary |
 ///
@@ -21,7 +21,9 @@
 /// The exported `run` installs a panic hook that hands the panic message to the host
 /// (`runtime.report-panic`) before the module traps, so the operator sees why.
 ///
-/// Use it once per crate, in a `cdylib` built for `wasm32-wasip2`.
+/// Use it once per crate, in a `cdylib` built for `wasm32-wasip2`. It also defines
+/// `pub(crate) const POLICY_MANIFEST: Manifest` where it is invoked, for the policy's native
+/// tests ([`testing::FakeCluster::context`](crate::testing::FakeCluster::context)).
 ///
 /// A capability outside the grammar (here `cluster/destroy`) is a compile error:
 ///
@@ -74,15 +76,21 @@ macro_rules! export_policy {
         capabilities: [ $($caps:tt)* ],
         run: $run:expr $(,)?
     ) => {
+        /// The policy's manifest as `export_policy!` wrote it: what a native test hands to
+        /// `cutover_guest_sdk::testing::FakeCluster::context`, so that the parameters get the
+        /// host's checks and defaults.
+        #[allow(dead_code)]
+        pub(crate) const POLICY_MANIFEST: $crate::manifest::Manifest = $crate::policy_manifest! {
+            name: $name,
+            version: $version,
+            description: $description,
+            $(release: $release,)?
+            params: [ $($params)* ],
+            capabilities: [ $($caps)* ],
+        };
+
         const _: () = {
-            const __CUTOVER_MANIFEST: $crate::manifest::Manifest = $crate::policy_manifest! {
-                name: $name,
-                version: $version,
-                description: $description,
-                $(release: $release,)?
-                params: [ $($params)* ],
-                capabilities: [ $($caps)* ],
-            };
+            const __CUTOVER_MANIFEST: $crate::manifest::Manifest = POLICY_MANIFEST;
             const __CUTOVER_MANIFEST_LEN: usize = __CUTOVER_MANIFEST.json_len();
 
             // The host reads this section without running guest code. Only wasm has custom
@@ -158,6 +166,49 @@ macro_rules! export_policy {
 ///     capabilities: [],
 /// };
 /// const JSON: [u8; M.json_len()] = M.to_json();
+/// ```
+///
+/// A default outside its `minimum`..`maximum`:
+///
+/// ```compile_fail,E0080
+/// const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::policy_manifest! {
+///     name: "x", version: "0.1.0", description: "d",
+///     params: [{ name: "replicas", type: "integer", default: -1, minimum: 0, maximum: 10 }],
+///     capabilities: [],
+/// };
+/// const JSON: [u8; M.json_len()] = M.to_json();
+/// ```
+///
+/// A `minimum` above the `maximum`:
+///
+/// ```compile_fail,E0080
+/// const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::policy_manifest! {
+///     name: "x", version: "0.1.0", description: "d",
+///     params: [{ name: "ratio", type: "number", minimum: 1.5, maximum: 0.5 }],
+///     capabilities: [],
+/// };
+/// const JSON: [u8; M.json_len()] = M.to_json();
+/// ```
+///
+/// A default that is not one of the `enum` values:
+///
+/// ```compile_fail,E0080
+/// const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::policy_manifest! {
+///     name: "x", version: "0.1.0", description: "d",
+///     params: [{ name: "kind", type: "string", default: "Job", enum: ["Deployment", "StatefulSet"] }],
+///     capabilities: [],
+/// };
+/// const JSON: [u8; M.json_len()] = M.to_json();
+/// ```
+///
+/// A bound that is not a number literal (only numbers have bounds):
+///
+/// ```compile_fail
+/// const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::policy_manifest! {
+///     name: "x", version: "0.1.0", description: "d",
+///     params: [{ name: "n", type: "integer", minimum: "0" }],
+///     capabilities: [],
+/// };
 /// ```
 ///
 /// A release template that names an undeclared parameter:
@@ -246,6 +297,19 @@ macro_rules! __cutover_param {
             @ $p.default($crate::manifest::Lit($v).value(stringify!($v))) ; $($($rest)*)?
         )
     };
+    (@ $p:expr ; minimum: $v:literal $(, $($rest:tt)*)?) => {
+        $crate::__cutover_param!(
+            @ $p.minimum($crate::manifest::Lit($v).bound(stringify!($v))) ; $($($rest)*)?
+        )
+    };
+    (@ $p:expr ; maximum: $v:literal $(, $($rest:tt)*)?) => {
+        $crate::__cutover_param!(
+            @ $p.maximum($crate::manifest::Lit($v).bound(stringify!($v))) ; $($($rest)*)?
+        )
+    };
+    (@ $p:expr ; enum: [ $($item:literal),* $(,)? ] $(, $($rest:tt)*)?) => {
+        $crate::__cutover_param!(@ $p.allowed(&[ $($item),* ]) ; $($($rest)*)?)
+    };
     (@ $p:expr ; default: $($rest:tt)*) => {
         ::core::compile_error!(
             "a parameter default must be a literal: \"5m\", 10, 0.5, true, or [\"a\", \"b\"]"
@@ -254,7 +318,7 @@ macro_rules! __cutover_param {
     (@ $p:expr ; $key:ident : $($rest:tt)*) => {
         ::core::compile_error!(concat!(
             "unknown parameter field `", stringify!($key),
-            "`: use name, type, required, default, description"
+            "`: use name, type, required, default, minimum, maximum, enum, description"
         ))
     };
 }

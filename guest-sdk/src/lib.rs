@@ -65,6 +65,13 @@
 //!   - node and pod calls ([`Context::cordon`], [`Context::uncordon`], [`Context::evict`]);
 //!   - dynamic calls on an [`ObjectRef`] with JSON ([`Context::get_dynamic`], ...);
 //!   - release history ([`Context::record`], [`Context::revisions`], [`Context::revision`]).
+//!   - writes and waits ([`Context::apply`], [`Context::patch`], [`Context::wait`] and their
+//!     variants) answer an [`Answer`], decoded only by [`Answer::object`]: a policy that
+//!     throws it away links no deserializer for the kind (see `docs/writing-policies.md`,
+//!     "Keeping modules small").
+//! - [`testing::FakeCluster`] (native builds): a cluster in memory for a policy's unit tests,
+//!   with recorded calls, scripted answers, a virtual clock and the manifest's parameter
+//!   checks; natively, a host call outside it fails with [`Error::Unavailable`].
 //! - [`Error`]: the WIT error variant; `?` works on every call.
 //! - [`params::Duration`]: Go/Helm durations (`90s`, `5m`, `1h30m`) in parameters.
 //! - [`export_policy!`], [`policy_manifest!`], [`manifest`]: the export and the manifest.
@@ -73,15 +80,21 @@
 
 #![warn(missing_docs)]
 
+mod answer;
 pub mod cluster;
 pub mod context;
 pub mod error;
 mod export;
+mod host;
 pub mod manifest;
 pub mod params;
 pub mod revisions;
 pub mod runtime;
+#[cfg(not(target_family = "wasm"))]
+pub mod testing;
 pub mod time;
+
+pub use answer::Answer;
 
 pub use cluster::{Condition, ListParams, Namespace, ObjectRef, Patch};
 pub use context::Context;

@@ -62,6 +62,9 @@ pub struct Param {
     required: bool,
     default: Option<Value>,
     description: Option<&'static str>,
+    minimum: Option<&'static str>,
+    maximum: Option<&'static str>,
+    allowed: Option<&'static [&'static str]>,
 }
 
 /// The parameter types of `docs/manifest.md`.
@@ -142,6 +145,19 @@ impl Lit<f64> {
     pub const fn value(self, text: &'static str) -> Value {
         Value::Number(text)
     }
+
+    #[doc(hidden)]
+    pub const fn bound(self, text: &'static str) -> &'static str {
+        text
+    }
+}
+
+impl Lit<i64> {
+    /// A `minimum` or `maximum` must be a number literal: only numbers have this method.
+    #[doc(hidden)]
+    pub const fn bound(self, text: &'static str) -> &'static str {
+        text
+    }
 }
 
 impl ParamType {
@@ -203,6 +219,9 @@ impl Param {
             required: false,
             default: None,
             description: None,
+            minimum: None,
+            maximum: None,
+            allowed: None,
         }
     }
 
@@ -270,6 +289,111 @@ impl Param {
         self
     }
 
+    /// Sets the smallest value an `integer` or `number` parameter takes, by its JSON text (the
+    /// macros' `minimum: 1`, which they turn into text with `stringify!`).
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Param;
+    /// const P: Param = Param::new().name("replicas").type_name("integer").minimum("0");
+    /// assert_eq!(P.minimum_text(), Some("0"));
+    /// ```
+    pub const fn minimum(mut self, minimum: &'static str) -> Param {
+        self.minimum = Some(minimum);
+        self
+    }
+
+    /// Sets the largest value an `integer` or `number` parameter takes, by its JSON text.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Param;
+    /// const P: Param = Param::new().name("ratio").type_name("number").maximum("0.5");
+    /// assert_eq!(P.maximum_text(), Some("0.5"));
+    /// ```
+    pub const fn maximum(mut self, maximum: &'static str) -> Param {
+        self.maximum = Some(maximum);
+        self
+    }
+
+    /// Sets the values a `string` parameter may take (the manifest's `enum`; the macros'
+    /// `enum: ["Deployment", "DaemonSet"]`).
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Param;
+    /// const P: Param = Param::new().name("kind").type_name("string").allowed(&["Deployment", "DaemonSet"]);
+    /// assert_eq!(P.allowed_values(), Some(&["Deployment", "DaemonSet"][..]));
+    /// ```
+    pub const fn allowed(mut self, values: &'static [&'static str]) -> Param {
+        self.allowed = Some(values);
+        self
+    }
+
+    /// The parameter's name.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Param;
+    /// assert_eq!(Param::new().name("node").name_str(), "node");
+    /// ```
+    pub const fn name_str(&self) -> &'static str {
+        self.name
+    }
+
+    /// The parameter's type, once set.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::{Param, ParamType};
+    /// assert_eq!(Param::new().type_name("boolean").param_type(), Some(ParamType::Boolean));
+    /// ```
+    pub const fn param_type(&self) -> Option<ParamType> {
+        self.ty
+    }
+
+    /// Whether the operator must give it.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Param;
+    /// assert!(Param::new().required(true).is_required());
+    /// ```
+    pub const fn is_required(&self) -> bool {
+        self.required
+    }
+
+    /// Its default, if it has one.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::{Param, Value};
+    /// assert!(matches!(Param::new().default(Value::Bool(true)).default_value(), Some(Value::Bool(true))));
+    /// ```
+    pub const fn default_value(&self) -> Option<Value> {
+        self.default
+    }
+
+    /// Its `minimum`, as JSON text.
+    ///
+    /// ```
+    /// assert_eq!(cutover_guest_sdk::manifest::Param::new().minimum_text(), None);
+    /// ```
+    pub const fn minimum_text(&self) -> Option<&'static str> {
+        self.minimum
+    }
+
+    /// Its `maximum`, as JSON text.
+    ///
+    /// ```
+    /// assert_eq!(cutover_guest_sdk::manifest::Param::new().maximum_text(), None);
+    /// ```
+    pub const fn maximum_text(&self) -> Option<&'static str> {
+        self.maximum
+    }
+
+    /// The values it may take (`enum`), if restricted.
+    ///
+    /// ```
+    /// assert_eq!(cutover_guest_sdk::manifest::Param::new().allowed_values(), None);
+    /// ```
+    pub const fn allowed_values(&self) -> Option<&'static [&'static str]> {
+        self.allowed
+    }
+
     /// Panics (a compile error in a `const`) unless the parameter is complete and consistent.
     const fn check(&self) {
         if let Err(reason) = policy::parameter_name(self.name) {
@@ -284,6 +408,7 @@ impl Param {
         {
             panic!("{}", reason);
         }
+        self.check_schema(ty);
         let default = match self.default {
             Some(d) => d,
             None => return,
@@ -316,8 +441,116 @@ impl Param {
             (ParamType::StringList, Value::StrList(_)) => {}
             _ => panic!("a parameter's default does not match its type"),
         }
+        match (ty, default) {
+            (ParamType::Integer | ParamType::Number, Value::Number(n)) if !self.in_range(n) => {
+                panic!("a parameter's default is outside its minimum..maximum")
+            }
+            (ParamType::String, Value::Str(s)) if !self.is_allowed(s) => {
+                panic!("a parameter's default is not one of its enum values")
+            }
+            _ => {}
+        }
+    }
+
+    /// `minimum` and `maximum` only on numbers, each a number of the parameter's type, in
+    /// order; `enum` only on strings, non-empty, each value once.
+    const fn check_schema(&self, ty: ParamType) {
+        let integer = matches!(ty, ParamType::Integer);
+        let numeric = integer || matches!(ty, ParamType::Number);
+        let mut bounds = [self.minimum, self.maximum];
+        let mut i = 0;
+        while i < bounds.len() {
+            if let Some(text) = bounds[i] {
+                if !numeric {
+                    panic!("minimum and maximum apply to integer and number parameters only");
+                }
+                if !is_json_number(text.as_bytes(), !integer) {
+                    panic!(
+                        "a parameter's minimum and maximum must be plain number literals of its type"
+                    );
+                }
+                if integer && parse_integer(text.as_bytes()).is_none() {
+                    panic!("an integer parameter's minimum and maximum must fit in 64 bits");
+                }
+            }
+            bounds[i] = None;
+            i += 1;
+        }
+        if let (Some(min), Some(max)) = (self.minimum, self.maximum)
+            && compare_numbers(min, max) > 0
+        {
+            panic!("a parameter's minimum is greater than its maximum");
+        }
+        if let Some(values) = self.allowed {
+            if !matches!(ty, ParamType::String) {
+                panic!("enum applies to string parameters only");
+            }
+            if values.is_empty() {
+                panic!("a parameter's enum needs at least one value");
+            }
+            if values.len() > MAX_ENUM_VALUES {
+                panic!("a parameter's enum has more than 64 values");
+            }
+            let mut i = 0;
+            while i < values.len() {
+                if values[i].len() > MAX_ENUM_VALUE_LEN {
+                    panic!("an enum value is longer than 253 bytes");
+                }
+                // The host's rule: plain text, nothing that could steer a terminal.
+                if policy::description(values[i]).is_err() {
+                    panic!(
+                        "an enum value must be plain text, without control or format characters"
+                    );
+                }
+                let mut j = 0;
+                while j < i {
+                    if eq(values[i].as_bytes(), values[j].as_bytes()) {
+                        panic!("a parameter's enum lists a value twice");
+                    }
+                    j += 1;
+                }
+                i += 1;
+            }
+        }
+    }
+
+    /// Whether the number `text` is within `minimum..=maximum`.
+    const fn in_range(&self, text: &str) -> bool {
+        if let Some(min) = self.minimum
+            && compare_numbers(text, min) < 0
+        {
+            return false;
+        }
+        if let Some(max) = self.maximum
+            && compare_numbers(text, max) > 0
+        {
+            return false;
+        }
+        true
+    }
+
+    /// Whether `value` is one of the `enum` values (any value without an `enum`).
+    const fn is_allowed(&self, value: &str) -> bool {
+        let values = match self.allowed {
+            Some(values) => values,
+            None => return true,
+        };
+        let mut i = 0;
+        while i < values.len() {
+            if eq(values[i].as_bytes(), value.as_bytes()) {
+                return true;
+            }
+            i += 1;
+        }
+        false
     }
 }
+
+/// The most values a string parameter's `enum` lists, and the longest one, in bytes (the host
+/// reads manifests by the same bounds).
+pub const MAX_ENUM_VALUES: usize = 64;
+/// See [`MAX_ENUM_VALUES`].
+pub const MAX_ENUM_VALUE_LEN: usize = 253;
 
 impl Default for Param {
     fn default() -> Self {
@@ -384,6 +617,27 @@ impl Manifest {
     /// ```
     pub const fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The declared parameters, in order.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// assert!(Manifest::new("spin", "0.1.0", "d", &[], &[]).params().is_empty());
+    /// ```
+    pub const fn params(&self) -> &'static [Param] {
+        self.params
+    }
+
+    /// The declared capabilities, as written.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// let m = Manifest::new("drain", "0.1.0", "d", &[], &["cluster/cordon"]);
+    /// assert_eq!(m.capabilities(), &["cluster/cordon"]);
+    /// ```
+    pub const fn capabilities(&self) -> &'static [&'static str] {
+        self.capabilities
     }
 
     /// The policy's version.
@@ -542,6 +796,18 @@ impl Manifest {
                 w.raw(b",\"default\":");
                 w.value(d);
             }
+            if let Some(min) = p.minimum {
+                w.raw(b",\"minimum\":");
+                w.raw(min.as_bytes());
+            }
+            if let Some(max) = p.maximum {
+                w.raw(b",\"maximum\":");
+                w.raw(max.as_bytes());
+            }
+            if let Some(values) = p.allowed {
+                w.raw(b",\"enum\":");
+                w.value(Value::StrList(values));
+            }
             if let Some(d) = p.description {
                 w.raw(b",\"description\":");
                 w.string(d);
@@ -682,6 +948,109 @@ const fn eq(a: &[u8], b: &[u8]) -> bool {
         i += 1;
     }
     true
+}
+
+/// An integer's JSON text as an `i64`; `None` when it does not fit (or is not an integer).
+const fn parse_integer(s: &[u8]) -> Option<i64> {
+    let (negative, mut i) = match s.first() {
+        Some(b'-') => (true, 1),
+        _ => (false, 0),
+    };
+    if i >= s.len() {
+        return None;
+    }
+    let mut n: i64 = 0;
+    while i < s.len() {
+        let digit = s[i];
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        let d = (digit - b'0') as i64;
+        n = match n.checked_mul(10) {
+            Some(n) => n,
+            None => return None,
+        };
+        n = match if negative {
+            n.checked_sub(d)
+        } else {
+            n.checked_add(d)
+        } {
+            Some(n) => n,
+            None => return None,
+        };
+        i += 1;
+    }
+    Some(n)
+}
+
+/// A JSON number's text as an `f64`, by decimal digits, fraction and exponent (close enough to
+/// order bounds and defaults: two texts that are equal give equal values).
+const fn parse_number(s: &[u8]) -> f64 {
+    let mut i = 0;
+    let negative = i < s.len() && s[i] == b'-';
+    if negative {
+        i += 1;
+    }
+    let mut value = 0.0f64;
+    while i < s.len() && s[i].is_ascii_digit() {
+        value = value * 10.0 + (s[i] - b'0') as f64;
+        i += 1;
+    }
+    let mut exponent: i32 = 0;
+    if i < s.len() && s[i] == b'.' {
+        i += 1;
+        while i < s.len() && s[i].is_ascii_digit() {
+            value = value * 10.0 + (s[i] - b'0') as f64;
+            exponent -= 1;
+            i += 1;
+        }
+    }
+    if i < s.len() && (s[i] == b'e' || s[i] == b'E') {
+        i += 1;
+        let mut sign = 1;
+        if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+            if s[i] == b'-' {
+                sign = -1;
+            }
+            i += 1;
+        }
+        let mut e: i32 = 0;
+        while i < s.len() && s[i].is_ascii_digit() {
+            e = e.saturating_mul(10).saturating_add((s[i] - b'0') as i32);
+            i += 1;
+        }
+        exponent = exponent.saturating_add(sign * e);
+    }
+    while exponent > 0 {
+        value *= 10.0;
+        exponent -= 1;
+    }
+    while exponent < 0 {
+        value /= 10.0;
+        exponent += 1;
+    }
+    if negative { -value } else { value }
+}
+
+/// Orders two JSON numbers given as text: exactly when both are integers, else as `f64`s.
+const fn compare_numbers(a: &str, b: &str) -> i32 {
+    if let (Some(x), Some(y)) = (parse_integer(a.as_bytes()), parse_integer(b.as_bytes())) {
+        return if x < y {
+            -1
+        } else if x > y {
+            1
+        } else {
+            0
+        };
+    }
+    let (x, y) = (parse_number(a.as_bytes()), parse_number(b.as_bytes()));
+    if x < y {
+        -1
+    } else if x > y {
+        1
+    } else {
+        0
+    }
 }
 
 /// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; without
@@ -859,6 +1228,68 @@ mod tests {
         ] {
             assert!(refused(with(bad)), "{bad}");
         }
+    }
+
+    #[test]
+    fn schemas_are_written_and_checked() {
+        const M: Manifest = crate::policy_manifest! {
+            name: "resize", version: "0.1.0", description: "d",
+            params: [
+                { name: "replicas", type: "integer", default: 1, minimum: 0, maximum: 100 },
+                { name: "ratio", type: "number", minimum: -0.5, maximum: 1e2 },
+                { name: "kind", type: "string", default: "Deployment", enum: ["Deployment", "StatefulSet"] },
+            ],
+            capabilities: [],
+        };
+        const J: [u8; M.json_len()] = M.to_json();
+        let v: serde_json::Value = serde_json::from_slice(&J).expect("valid JSON");
+        assert_eq!(v["params"][0]["minimum"], 0);
+        assert_eq!(v["params"][0]["maximum"], 100);
+        assert_eq!(v["params"][1]["minimum"], -0.5);
+        assert_eq!(v["params"][1]["maximum"], 100.0);
+        assert_eq!(
+            v["params"][2]["enum"],
+            serde_json::json!(["Deployment", "StatefulSet"])
+        );
+
+        let p = |p: Param| -> &'static [Param] { Box::leak(Box::new([p])) };
+        let with = |param: Param| refused(Manifest::new("ok", "0.1.0", "d", p(param), &[]));
+        let int = Param::new().name("n").type_name("integer");
+        assert!(!with(
+            int.minimum("-3").maximum("-3").default(Value::Number("-3"))
+        ));
+        assert!(with(int.minimum("5").maximum("4")), "minimum above maximum");
+        assert!(
+            with(int.minimum("0").default(Value::Number("-1"))),
+            "default below"
+        );
+        assert!(
+            with(int.maximum("9").default(Value::Number("10"))),
+            "default above"
+        );
+        assert!(with(int.minimum("0.5")), "a fraction bounds an integer");
+        assert!(with(int.minimum("99999999999999999999")), "past i64");
+        assert!(with(int.allowed(&["a"])), "enum on an integer");
+        let num = Param::new().name("x").type_name("number");
+        assert!(!with(
+            num.minimum("0.25")
+                .maximum("0.5")
+                .default(Value::Number("0.3"))
+        ));
+        assert!(with(num.minimum("0.5").maximum("0.25")));
+        assert!(with(num.maximum("1e-3").default(Value::Number("0.01"))));
+        let string = Param::new().name("s").type_name("string");
+        assert!(!with(string.allowed(&["a", "b"]).default(Value::Str("b"))));
+        assert!(
+            with(string.allowed(&["a", "b"]).default(Value::Str("c"))),
+            "default not allowed"
+        );
+        assert!(with(string.allowed(&[])), "empty enum");
+        assert!(with(string.allowed(&["a", "a"])), "a value twice");
+        assert!(with(string.allowed(&["a\u{1b}[2J"])), "a control character");
+        assert!(with(string.minimum("1")), "a bound on a string");
+        let duration = Param::new().name("t").type_name("duration");
+        assert!(with(duration.allowed(&["5m"])), "enum on a duration");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::bindings::cutover::policy::revisions as wit;
+use crate::host::revisions as wit;
 use crate::{Context, Error};
 
 /// Where a revision stands, as `helm history` shows it. The host sets it; a policy only reads it.

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::Timestamp;
-use crate::bindings::cutover::policy::runtime as wit;
+use crate::host::runtime as wit;
 
 /// How important a log line is.
 ///
@@ -33,6 +33,17 @@ impl From<Level> for wit::Level {
             Level::Info => wit::Level::Info,
             Level::Warn => wit::Level::Warn,
             Level::Error => wit::Level::Error,
+        }
+    }
+}
+
+impl From<wit::Level> for Level {
+    fn from(level: wit::Level) -> Self {
+        match level {
+            wit::Level::Debug => Level::Debug,
+            wit::Level::Info => Level::Info,
+            wit::Level::Warn => Level::Warn,
+            wit::Level::Error => Level::Error,
         }
     }
 }

@@ -8,7 +8,9 @@ pub use cutover_grammar::capability::{
 /// Why a call was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denial {
-    #[error("{0} is not among the capabilities the policy declares")]
+    #[error(
+        "{0} is not among the capabilities the policy declares: declare it in the policy's manifest (`capabilities:` of export_policy!); no --allow grants an undeclared call"
+    )]
     NotDeclared(String),
     #[error("{0} is not granted to this run (grant it with --allow)")]
     NotGranted(String),
@@ -31,11 +33,13 @@ impl Grants {
         }
     }
 
-    /// The first declared capability that no grant covers, if any: the run is refused then.
-    pub fn first_uncovered(&self) -> Option<&Capability> {
+    /// Every declared capability that no grant covers, in the manifest's order: the run is
+    /// refused unless there are none.
+    pub fn uncovered(&self) -> Vec<&Capability> {
         self.declared
             .iter()
-            .find(|d| !self.granted.iter().any(|g| g.covers(d)))
+            .filter(|d| !self.granted.iter().any(|g| g.covers(d)))
+            .collect()
     }
 
     /// Whether one call is allowed: it must be both declared and granted.
@@ -73,7 +77,7 @@ mod tests {
         let declared = [cap("cluster/patch:apps/v1/Deployment@{namespace}")];
         let granted = [cap("cluster/patch:apps/v1/Deployment@shop")];
         let grants = Grants::new(&declared, &granted, "shop");
-        assert_eq!(grants.first_uncovered(), None);
+        assert!(grants.uncovered().is_empty());
         assert!(
             grants
                 .check(&call("patch", "apps/v1", "Deployment", Some("shop")))
@@ -82,7 +86,7 @@ mod tests {
         let elsewhere = grants.check(&call("patch", "apps/v1", "Deployment", Some("kube-system")));
         assert!(matches!(elsewhere, Err(Denial::NotDeclared(_))));
         let other_ns = Grants::new(&declared, &granted, "prod");
-        assert!(other_ns.first_uncovered().is_some());
+        assert_eq!(other_ns.uncovered().len(), 1);
     }
 
     #[test]
@@ -103,7 +107,34 @@ mod tests {
             narrow.check(&call("list", "v1", "Pod", Some("a"))),
             Err(Denial::NotGranted(_))
         ));
-        assert_eq!(narrow.first_uncovered(), Some(&cap("cluster/*")));
+        assert_eq!(narrow.uncovered(), [&cap("cluster/*")]);
+    }
+
+    #[test]
+    fn every_uncovered_declaration_is_named() {
+        let declared = [
+            cap("cluster/cordon"),
+            cap("cluster/list:v1/Pod@*"),
+            cap("cluster/evict:v1/Pod@*"),
+        ];
+        let grants = Grants::new(&declared, &[cap("cluster/list")], "default");
+        assert_eq!(grants.uncovered(), [&declared[0], &declared[2]]);
+    }
+
+    #[test]
+    fn an_undeclared_call_says_to_declare_it() {
+        let grants = Grants::new(&[], &[cap("*/*")], "default");
+        let denial = grants
+            .check(&call("delete", "v1", "Namespace", None))
+            .unwrap_err();
+        assert!(matches!(denial, Denial::NotDeclared(_)));
+        let text = denial.to_string();
+        assert!(
+            text.contains("declare it in the policy's manifest"),
+            "{text}"
+        );
+        assert!(text.contains("`capabilities:` of export_policy!"), "{text}");
+        assert!(!text.contains("grant it"), "{text}");
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub const MAX_DESCRIPTION: usize = cutover_grammar::policy::MAX_DESCRIPTION;
 /// The most parameters, and the most capabilities, a manifest may declare.
 pub const MAX_PARAMS: usize = 256;
 pub const MAX_CAPABILITIES: usize = 256;
+/// The most values a string parameter's `enum` lists, and the longest one, in bytes.
+pub const MAX_ENUM_VALUES: usize = 64;
+pub const MAX_ENUM_VALUE_LEN: usize = 253;
 
 /// What a policy says about itself.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -50,8 +53,31 @@ pub struct ParamSpec {
     pub required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<serde_json::Value>,
+    /// The smallest value of an `integer` or `number` parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<serde_json::Number>,
+    /// The largest value of an `integer` or `number` parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<serde_json::Number>,
+    /// The values a `string` parameter may take.
+    #[serde(default, rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
     #[serde(default)]
     pub description: String,
+}
+
+impl ParamSpec {
+    /// What the schema allows besides the type, for `inspect`: `0..100`, `>= 1`, `<= 10`,
+    /// `Deployment | DaemonSet`; empty when unrestricted.
+    pub fn allowed_text(&self) -> String {
+        match (&self.minimum, &self.maximum, &self.allowed) {
+            (Some(min), Some(max), _) => format!("{min}..{max}"),
+            (Some(min), None, _) => format!(">= {min}"),
+            (None, Some(max), _) => format!("<= {max}"),
+            (None, None, Some(values)) => values.join(" | "),
+            (None, None, None) => String::new(),
+        }
+    }
 }
 
 /// The types a parameter can have.
@@ -208,6 +234,9 @@ impl Manifest {
                 &param.description,
                 &format!("the description of parameter `{}`", param.name),
             )?;
+            check_schema(param).map_err(|reason| {
+                ManifestError::Invalid(format!("parameter `{}` {reason}", param.name))
+            })?;
             if let Some(default) = &param.default
                 && let Err(e) = crate::params::check_value(param, default)
             {
@@ -263,6 +292,61 @@ impl Manifest {
         }
         Ok(())
     }
+}
+
+/// `minimum`/`maximum` only on numbers (integers for an `integer`), in order; `enum` only on
+/// strings, 1 to [`MAX_ENUM_VALUES`] distinct plain values of at most [`MAX_ENUM_VALUE_LEN`]
+/// bytes. The reason reads after the parameter's name.
+fn check_schema(param: &ParamSpec) -> Result<(), String> {
+    let numeric = matches!(param.kind, ParamType::Integer | ParamType::Number);
+    for (what, bound) in [("minimum", &param.minimum), ("maximum", &param.maximum)] {
+        let Some(bound) = bound else { continue };
+        if !numeric {
+            return Err(format!(
+                "is a {}: only integer and number parameters take a {what}",
+                param.kind.as_str()
+            ));
+        }
+        if param.kind == ParamType::Integer && !(bound.is_i64() || bound.is_u64()) {
+            return Err(format!(
+                "is an integer: its {what} must be an integer, not {bound}"
+            ));
+        }
+    }
+    if let (Some(min), Some(max)) = (&param.minimum, &param.maximum)
+        && crate::params::compare(min, max).is_gt()
+    {
+        return Err(format!(
+            "has a minimum ({min}) greater than its maximum ({max})"
+        ));
+    }
+    if let Some(values) = &param.allowed {
+        if param.kind != ParamType::String {
+            return Err(format!(
+                "is a {}: only string parameters take an enum",
+                param.kind.as_str()
+            ));
+        }
+        if values.is_empty() || values.len() > MAX_ENUM_VALUES {
+            return Err(format!(
+                "lists {} enum values; an enum lists 1 to {MAX_ENUM_VALUES}",
+                values.len()
+            ));
+        }
+        let mut seen = std::collections::HashSet::with_capacity(values.len());
+        for value in values {
+            if value.len() > MAX_ENUM_VALUE_LEN || value.chars().any(crate::text::is_unsafe) {
+                return Err(format!(
+                    "lists the enum value `{}`: each is at most {MAX_ENUM_VALUE_LEN} bytes of plain text",
+                    shown(value)
+                ));
+            }
+            if !seen.insert(value.as_str()) {
+                return Err(format!("lists the enum value `{}` twice", shown(value)));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Hostile text quoted in an error: escaped and short.
@@ -457,6 +541,70 @@ mod tests {
         let future = good.replace("\"manifestVersion\":1", "\"manifestVersion\":7");
         let manifest: Manifest = serde_json::from_str(&future).unwrap();
         assert!(matches!(manifest.check(), Err(ManifestError::Version(7))));
+    }
+
+    #[test]
+    fn parameter_schemas_are_checked() {
+        let with = |param: serde_json::Value| {
+            let text = serde_json::json!({
+                "manifestVersion": 1, "name": "resize", "version": "0.1.0", "params": [param],
+            });
+            serde_json::from_value::<Manifest>(text).unwrap().check()
+        };
+        for good in [
+            serde_json::json!({"name": "n", "type": "integer", "minimum": 0, "maximum": 10, "default": 0}),
+            serde_json::json!({"name": "n", "type": "number", "minimum": -0.5, "maximum": 0.5}),
+            serde_json::json!({"name": "n", "type": "integer", "minimum": 3, "maximum": 3}),
+            serde_json::json!({"name": "k", "type": "string", "enum": ["a", "b"], "default": "b"}),
+        ] {
+            assert!(with(good.clone()).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            (
+                serde_json::json!({"name": "n", "type": "integer", "minimum": 5, "maximum": 4}),
+                "parameter `n` has a minimum (5) greater than its maximum (4)",
+            ),
+            (
+                serde_json::json!({"name": "n", "type": "integer", "minimum": 0.5}),
+                "parameter `n` is an integer: its minimum must be an integer, not 0.5",
+            ),
+            (
+                serde_json::json!({"name": "s", "type": "string", "maximum": 3}),
+                "parameter `s` is a string: only integer and number parameters take a maximum",
+            ),
+            (
+                serde_json::json!({"name": "n", "type": "integer", "enum": ["1"]}),
+                "only string parameters take an enum",
+            ),
+            (
+                serde_json::json!({"name": "s", "type": "string", "enum": []}),
+                "lists 0 enum values",
+            ),
+            (
+                serde_json::json!({"name": "s", "type": "string", "enum": ["a", "a"]}),
+                "lists the enum value `a` twice",
+            ),
+            (
+                serde_json::json!({"name": "s", "type": "string", "enum": ["a\u{1b}[2J"]}),
+                "at most 253 bytes of plain text",
+            ),
+            (
+                serde_json::json!({"name": "n", "type": "integer", "minimum": 1, "default": 0}),
+                "the default of parameter `n` must be at least 1, not 0",
+            ),
+            (
+                serde_json::json!({"name": "s", "type": "string", "enum": ["a"], "default": "b"}),
+                "the default of parameter `s` must be one of a, not \"b\"",
+            ),
+        ] {
+            let err = with(bad.clone()).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+            assert!(!err.chars().any(crate::text::is_unsafe), "{err}");
+        }
+        // Not a number at all: refused by the reader.
+        let text = r#"{"manifestVersion":1,"name":"x","version":"0.1.0","params":[
+            {"name":"n","type":"integer","minimum":"0"}]}"#;
+        assert!(serde_json::from_str::<Manifest>(text).is_err());
     }
 
     #[test]

@@ -135,10 +135,59 @@ pub fn check_value(spec: &ParamSpec, value: &Value) -> Result<(), String> {
             None => false,
         },
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("must be {}, not {}", describe(spec.kind), value))
+    if !ok {
+        return Err(format!("must be {}, not {}", describe(spec.kind), value));
+    }
+    check_schema(spec, value)
+}
+
+/// The range of a number and the allowed values of a string, once the type is right.
+fn check_schema(spec: &ParamSpec, value: &Value) -> Result<(), String> {
+    if let Value::Number(n) = value {
+        let below = spec
+            .minimum
+            .as_ref()
+            .is_some_and(|min| compare(n, min).is_lt());
+        let above = spec
+            .maximum
+            .as_ref()
+            .is_some_and(|max| compare(n, max).is_gt());
+        if below || above {
+            return Err(match (&spec.minimum, &spec.maximum) {
+                (Some(min), Some(max)) => format!("must be between {min} and {max}, not {n}"),
+                (Some(min), None) => format!("must be at least {min}, not {n}"),
+                (_, max) => format!("must be at most {}, not {n}", max.as_ref().unwrap_or(n)),
+            });
+        }
+    }
+    if let (Some(allowed), Value::String(s)) = (&spec.allowed, value)
+        && !allowed.iter().any(|a| a == s)
+    {
+        return Err(format!(
+            "must be one of {}, not {}",
+            allowed.join(", "),
+            crate::text::quote(&Value::from(s.as_str()).to_string())
+        ));
+    }
+    Ok(())
+}
+
+/// Orders two JSON numbers: exactly when both are integers (i64 or u64), else as f64.
+pub fn compare(a: &serde_json::Number, b: &serde_json::Number) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
+        (Some(x), Some(y), _, _) => x.cmp(&y),
+        (_, _, Some(x), Some(y)) => x.cmp(&y),
+        // One of them is a u64 past i64::MAX and the other a (possibly negative) i64.
+        (Some(_), None, None, Some(_)) => Ordering::Less,
+        (None, Some(_), Some(_), None) => Ordering::Greater,
+        _ => {
+            let (x, y) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
+            x.partial_cmp(&y).unwrap_or(Ordering::Equal)
+        }
     }
 }
 
@@ -285,6 +334,70 @@ mod tests {
         assert!(err(&["node=a", "timeout=300"]).contains("parameter `timeout` must be a duration"));
         assert!(err(&["node=a", "force=yes"]).contains("must be true or false"));
         assert!(err(&["node"]).contains("expected key=value"));
+    }
+
+    #[test]
+    fn values_outside_the_schema_are_refused_with_the_range() {
+        let m: Manifest = serde_json::from_str(
+            r#"{"manifestVersion":1,"name":"resize","version":"0.1.0","params":[
+            {"name":"replicas","type":"integer","default":1,"minimum":0,"maximum":100},
+            {"name":"surge","type":"integer","minimum":1},
+            {"name":"ratio","type":"number","maximum":0.5},
+            {"name":"kind","type":"string","enum":["Deployment","StatefulSet"]}]}"#,
+        )
+        .unwrap();
+        let err = |s: &[&str]| resolve(&m, &[], &sets(s)).unwrap_err().to_string();
+        assert_eq!(
+            err(&["replicas=-1"]),
+            "parameter `replicas` must be between 0 and 100, not -1"
+        );
+        assert_eq!(
+            err(&["replicas=101"]),
+            "parameter `replicas` must be between 0 and 100, not 101"
+        );
+        assert_eq!(
+            err(&["surge=0"]),
+            "parameter `surge` must be at least 1, not 0"
+        );
+        assert_eq!(
+            err(&["ratio=0.75"]),
+            "parameter `ratio` must be at most 0.5, not 0.75"
+        );
+        assert_eq!(
+            err(&["kind=Job\u{1b}[2J"]),
+            "parameter `kind` must be one of Deployment, StatefulSet, not \"Job\\u001b[2J\""
+        );
+        let ok = resolve(
+            &m,
+            &[],
+            &sets(&["replicas=0", "surge=9", "ratio=0.5", "kind=StatefulSet"]),
+        );
+        assert_eq!(
+            ok.unwrap(),
+            serde_json::json!({"replicas": 0, "surge": 9, "ratio": 0.5, "kind": "StatefulSet"})
+        );
+    }
+
+    #[test]
+    fn numbers_compare_exactly() {
+        use std::cmp::Ordering;
+        let n = |v: serde_json::Value| v.as_number().unwrap().clone();
+        assert_eq!(
+            compare(&n(serde_json::json!(-1)), &n(serde_json::json!(0))),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare(&n(serde_json::json!(u64::MAX)), &n(serde_json::json!(-1))),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare(&n(serde_json::json!(0.5)), &n(serde_json::json!(1))),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare(&n(serde_json::json!(2)), &n(serde_json::json!(2.0))),
+            Ordering::Equal
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::eviction;
 use crate::kinds::{self, EVICTION, KindInfo, SCALE, STATUS};
 use crate::limits::{self, Nesting};
 use crate::patch::{self, PatchType};
+use crate::protobuf;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{
     DeleteOptions, DeleteOutcome, EventType, Propagation, Store, UpdateTarget, WatchEvent, meta,
@@ -237,6 +238,46 @@ fn parse_body(kind: &str, body: &[u8]) -> Result<Value, ApiError> {
     })
 }
 
+/// How a request body is encoded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyType {
+    Json,
+    Protobuf,
+}
+
+/// The body's media type: JSON, or protobuf (kubectl's `create` subcommands, drain's evictions and
+/// deletes since 1.32; client-go does not retry those in JSON after a 415). Another one is the
+/// 415 kube-apiserver gives for an unknown one.
+fn body_type(content_type: &str) -> Result<BodyType, ApiError> {
+    let media_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match media_type.as_str() {
+        "" | "application/json" | "*/*" => Ok(BodyType::Json),
+        protobuf::MEDIA_TYPE => Ok(BodyType::Protobuf),
+        _ => Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: \
+                 application/json, {} (got {content_type})",
+                protobuf::MEDIA_TYPE
+            ),
+        )),
+    }
+}
+
+/// Decodes a create, replace, eviction or options body meant to be a `kind`, in either encoding.
+fn decode_body(kind: &str, content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
+    match body_type(content_type)? {
+        BodyType::Json => parse_body(kind, body),
+        BodyType::Protobuf => protobuf::decode(kind, body),
+    }
+}
+
 /// Checks a body's apiVersion/kind against the URL's kind, as the real decoder does.
 fn check_type(kind: &KindInfo, obj: &Value) -> Result<(), ApiError> {
     if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
@@ -288,7 +329,7 @@ fn dispatch(
         (Method::GET, None, None) if query.flag("watch") => watch(store, &route, query),
         (Method::GET, None, None) => list(store, &route, query),
         (Method::POST, None, None) if route.namespace.is_some() || !kind.namespaced => {
-            let mut obj = parse_body(kind.kind, body)?;
+            let mut obj = decode_body(kind.kind, content_type, body)?;
             check_type(kind, &obj)?;
             note_manager(&mut obj, query, "Update");
             let created = store.create(kind, ns, obj, query.dry_run()?)?;
@@ -303,7 +344,7 @@ fn dispatch(
             scale_of(store.get(kind, ns, name)?.as_ref()),
         )),
         (Method::PUT, Some(name), None | Some(STATUS)) => {
-            let obj = parse_body(kind.kind, body)?;
+            let obj = decode_body(kind.kind, content_type, body)?;
             check_type(kind, &obj)?;
             let target = if sub == Some(STATUS) {
                 UpdateTarget::Status
@@ -314,7 +355,7 @@ fn dispatch(
             Ok(Reply::Json(200, present(kind, &updated)))
         }
         (Method::PUT, Some(name), Some(SCALE)) => {
-            let scale = parse_body("Scale", body)?;
+            let scale = decode_body("Scale", content_type, body)?;
             let live = store.get(kind, ns, name)?;
             let updated = write_scale(store, kind, ns, name, &live, &scale, query.dry_run()?)?;
             Ok(Reply::Json(200, scale_of(&updated)))
@@ -323,7 +364,7 @@ fn dispatch(
             patch(store, kind, ns, name, sub, query, content_type, body)
         }
         (Method::DELETE, Some(name), None) => {
-            let opts = delete_options(body, query)?;
+            let opts = delete_options(body, content_type, query)?;
             let outcome = store.delete(kind, ns, name, &opts)?;
             Ok(match outcome {
                 DeleteOutcome::Deleted(obj) if kind.kind == "Pod" => {
@@ -344,7 +385,7 @@ fn dispatch(
             })
         }
         (Method::POST, Some(name), Some(EVICTION)) => {
-            let ev = parse_body("Eviction", body)?;
+            let ev = decode_body("Eviction", content_type, body)?;
             if let Some(av) = ev.get("apiVersion").and_then(Value::as_str)
                 && !matches!(av, "policy/v1" | "policy/v1beta1")
             {
@@ -479,11 +520,15 @@ fn parse_propagation(p: &str) -> Result<Propagation, ApiError> {
 }
 
 /// DeleteOptions from the body (if any) overridden by query parameters.
-fn delete_options(body: &Bytes, query: &Query) -> Result<DeleteOptions, ApiError> {
+fn delete_options(
+    body: &Bytes,
+    content_type: &str,
+    query: &Query,
+) -> Result<DeleteOptions, ApiError> {
     let mut opts = if body.iter().all(u8::is_ascii_whitespace) {
         DeleteOptions::default()
     } else {
-        options_from_json(&parse_body("DeleteOptions", body)?)?
+        options_from_json(&decode_body("DeleteOptions", content_type, body)?)?
     };
     if let Some(g) = query.int("gracePeriodSeconds")? {
         opts.grace_period_seconds = Some(g);

@@ -8,12 +8,14 @@
 pub mod api;
 pub mod clock;
 pub mod controllers;
+pub mod defaults;
 pub mod error;
 pub mod eviction;
 pub mod faults;
 pub mod kinds;
 pub mod limits;
 pub mod patch;
+pub mod protobuf;
 pub mod scenario;
 pub mod selectors;
 pub mod serve;

@@ -114,17 +114,42 @@ pub struct FieldSelector {
     pub requirements: Vec<FieldRequirement>,
 }
 
-/// The fields a kind can be selected on: `metadata.name` and `metadata.namespace` everywhere,
-/// plus `spec.nodeName` and `status.phase` for pods.
+/// The fields a kind can be selected on, as kube-apiserver 1.20 lists them (each kind's
+/// `ToSelectableFields` and its field label conversion): `metadata.name` everywhere and
+/// `metadata.namespace` on namespaced kinds, plus the kind's own.
 pub fn supported_fields(kind: &str) -> &'static [&'static str] {
     match kind {
         "Pod" => &[
             "metadata.name",
             "metadata.namespace",
             "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
             "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
         ],
+        "Node" => &["metadata.name", "spec.unschedulable"],
+        "Namespace" => &["metadata.name", "status.phase"],
+        "Secret" => &["metadata.name", "metadata.namespace", "type"],
+        "Job" => &["metadata.name", "metadata.namespace", "status.successful"],
         _ => &["metadata.name", "metadata.namespace"],
+    }
+}
+
+/// A field's value as the real server's selectable fields spell it: strings as they are, a
+/// bool as `true`/`false` (`spec.unschedulable` absent is `false`), a number in decimal
+/// (`status.successful` absent is `0`); `None` when the object has no such field.
+fn field_value(object: &Value, field: &str) -> Option<String> {
+    let pointer = format!("/{}", field.replace('.', "/"));
+    match (object.pointer(&pointer), field) {
+        (Some(Value::String(s)), _) => Some(s.clone()),
+        (Some(Value::Bool(b)), _) => Some(b.to_string()),
+        (Some(Value::Number(n)), _) => Some(n.to_string()),
+        (None | Some(Value::Null), "spec.unschedulable") => Some("false".into()),
+        (None | Some(Value::Null), "status.successful") => Some("0".into()),
+        _ => None,
     }
 }
 
@@ -148,10 +173,9 @@ impl FieldSelector {
 
     /// Whether the object satisfies every term.
     pub fn matches(&self, object: &Value) -> bool {
-        self.requirements.iter().all(|r| {
-            let pointer = format!("/{}", r.field.replace('.', "/"));
-            r.matches(object.pointer(&pointer).and_then(Value::as_str))
-        })
+        self.requirements
+            .iter()
+            .all(|r| r.matches(field_value(object, &r.field).as_deref()))
     }
 }
 
@@ -262,6 +286,45 @@ mod tests {
         assert_eq!(
             FieldSelector::parse("nonsense", "Pod").unwrap_err().code,
             400
+        );
+    }
+
+    #[test]
+    fn node_and_pod_field_selectors_of_1_20() {
+        let cordoned = json!({"metadata": {"name": "n1"}, "spec": {"unschedulable": true}});
+        let plain = json!({"metadata": {"name": "n2"}, "spec": {}});
+        let sel = |s: &str| FieldSelector::parse(s, "Node").unwrap();
+        assert!(sel("spec.unschedulable=true").matches(&cordoned));
+        assert!(!sel("spec.unschedulable=true").matches(&plain));
+        assert!(sel("spec.unschedulable=false").matches(&plain));
+        assert!(sel("spec.unschedulable!=true,metadata.name=n2").matches(&plain));
+        assert_eq!(
+            FieldSelector::parse("metadata.namespace=x", "Node")
+                .unwrap_err()
+                .code,
+            400
+        );
+        let pod = json!({
+            "metadata": {"name": "p", "namespace": "ns"},
+            "spec": {"restartPolicy": "Never", "schedulerName": "default-scheduler",
+                     "serviceAccountName": "default", "nodeName": "n1"},
+            "status": {"phase": "Running", "podIP": "10.0.0.1", "nominatedNodeName": "n2"},
+        });
+        for s in [
+            "spec.restartPolicy=Never",
+            "spec.schedulerName=default-scheduler",
+            "spec.serviceAccountName=default",
+            "status.podIP=10.0.0.1",
+            "status.nominatedNodeName=n2",
+            "spec.restartPolicy!=Always",
+        ] {
+            assert!(FieldSelector::parse(s, "Pod").unwrap().matches(&pod), "{s}");
+        }
+        let job = json!({"metadata": {"name": "j"}, "status": {}});
+        assert!(
+            FieldSelector::parse("status.successful=0", "Job")
+                .unwrap()
+                .matches(&job)
         );
     }
 }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
 use crate::clock::{Clock, format_time, timestamp};
+use crate::defaults::{self, Operation};
 use crate::error::ApiError;
 use crate::kinds::{self, KindInfo, KindKey, STATUS};
 use crate::limits::{self, MAX_NESTING_DEPTH};
@@ -114,6 +115,8 @@ struct Inner {
     history_limit: usize,
     /// Events with a resourceVersion at or below this may have left the history.
     compacted: u64,
+    /// Cluster IPs handed out so far (Services get 10.96.0.1, .2, ... in creation order).
+    cluster_ips: u32,
 }
 
 /// The in-memory object store. Thread-safe; cheap operations under one mutex.
@@ -219,6 +222,18 @@ impl Inner {
         )
     }
 
+    /// The next free address of the simulated service range 10.96.0.0/12 (never reused).
+    fn next_cluster_ip(&mut self) -> String {
+        self.cluster_ips += 1;
+        let n = self.cluster_ips;
+        format!(
+            "10.{}.{}.{}",
+            96 + ((n >> 16) & 0x0f),
+            (n >> 8) & 0xff,
+            n & 0xff
+        )
+    }
+
     fn name_suffix(&mut self) -> String {
         const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
         let mut x = splitmix(&mut self.rng);
@@ -320,6 +335,7 @@ impl Store {
                 history: VecDeque::new(),
                 history_limit: DEFAULT_HISTORY,
                 compacted: 0,
+                cluster_ips: 0,
             }),
             clock,
             events,
@@ -453,6 +469,7 @@ impl Store {
             ));
         }
         check_nesting(&object)?;
+        defaults::apply(kind.kind, &mut object, Operation::Create);
         let now = timestamp(&self.clock);
         let mut events = Vec::new();
         let created = {
@@ -534,10 +551,18 @@ impl Store {
             } else {
                 m.remove("generation");
             }
+            if kind.kind == "Service" && defaults::needs_cluster_ip(&object) {
+                let ip = inner.next_cluster_ip();
+                defaults::set_cluster_ip(&mut object, &ip);
+            }
             let root = object.as_object_mut().expect("checked");
             match kind.kind {
                 "Namespace" => {
                     root.insert("status".into(), json!({"phase": "Active"}));
+                    let spec = root.entry("spec").or_insert_with(|| json!({}));
+                    if spec.is_object() && spec.get("finalizers").is_none() {
+                        spec["finalizers"] = json!(["kubernetes"]);
+                    }
                 }
                 "Pod" if !keep_status => {
                     root.insert("status".into(), json!({"phase": "Pending"}));
@@ -603,6 +628,13 @@ impl Store {
             }
             let mut next = match target {
                 UpdateTarget::Main => {
+                    defaults::apply(kind.kind, &mut object, Operation::Update);
+                    if kind.kind == "Service" && defaults::needs_cluster_ip(&object) {
+                        // The allocated address is kept when an update leaves it out.
+                        if let Some(ip) = live.pointer("/spec/clusterIP").and_then(Value::as_str) {
+                            defaults::set_cluster_ip(&mut object, ip);
+                        }
+                    }
                     if kind.has_subresource(STATUS) {
                         let root = object.as_object_mut().expect("checked");
                         match live.get("status") {

@@ -537,6 +537,24 @@ async fn eviction_respects_disruption_budgets() {
         "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}}))
     .unwrap();
     pdbs.create(&PostParams::default(), &pdb).await.unwrap();
+    // Without its status the budget refuses: the eviction API judges by the status.
+    let unprocessed = api_error(pods.evict("web-1", &EvictParams::default()).await);
+    assert_eq!(unprocessed.code, 429);
+    // No controllers run here: write the status the disruption controller would.
+    let budget_status = |generation: i64, expected: i64, healthy: i64, desired: i64| {
+        json!({"status": {
+            "observedGeneration": generation, "expectedPods": expected,
+            "currentHealthy": healthy, "desiredHealthy": desired,
+            "disruptionsAllowed": (healthy - desired).max(0),
+        }})
+    };
+    pdbs.patch_status(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(budget_status(1, 2, 2, 1)),
+    )
+    .await
+    .unwrap();
 
     // no budget covers this pod
     let ok = pods.evict("free", &EvictParams::default()).await.unwrap();
@@ -559,6 +577,15 @@ async fn eviction_respects_disruption_budgets() {
             .metadata
             .deletion_timestamp
             .is_some()
+    );
+    // the eviction took the one disruption the status allowed, and recorded the pod
+    let taken = pdbs.get_status("web").await.unwrap().status.unwrap();
+    assert_eq!(taken.disruptions_allowed, Some(0));
+    assert!(
+        taken
+            .disrupted_pods
+            .unwrap_or_default()
+            .contains_key("web-1")
     );
     // the second would leave none
     let refused = api_error(pods.evict("web-2", &EvictParams::default()).await);
@@ -584,6 +611,16 @@ async fn eviction_respects_disruption_budgets() {
         "web",
         &PatchParams::default(),
         &Patch::Merge(json!({"spec": {"minAvailable": null, "maxUnavailable": "50%"}})),
+    )
+    .await
+    .unwrap();
+    // a budget whose status is behind its spec refuses until the controller catches up
+    let behind = api_error(pods.evict("web-2", &EvictParams::default()).await);
+    assert_eq!(behind.code, 429);
+    pdbs.patch_status(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(budget_status(2, 1, 1, 0)),
     )
     .await
     .unwrap();

@@ -392,6 +392,50 @@ fn a_rolling_update_respects_max_unavailable_and_max_surge() {
 }
 
 #[test]
+fn a_rolling_update_without_surge_never_runs_an_extra_pod() {
+    for delay in [Duration::ZERO, Duration::from_secs(2)] {
+        on_virtual_time(|clock| async move {
+            let c = cluster_with(&clock, delay).await;
+            let deployments: Api<Deployment> = Api::default_namespaced(c.client.clone());
+            let mut d = deployment("web", 3, "web:1");
+            d.spec.strategy = Some(
+                serde_json::from_value(json!({
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
+                }))
+                .unwrap(),
+            );
+            deployments
+                .create(&PostParams::default(), &d)
+                .await
+                .unwrap();
+            wait(&c, &deployments, "web", "to roll out", rolled_out).await;
+            let seen = observe(&c.sim, "web");
+            let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "web:2"}]}}}});
+            deployments
+                .patch("web", &PatchParams::default(), &Patch::Strategic(patch))
+                .await
+                .unwrap();
+            wait(&c, &deployments, "web", "to roll out web:2", |d| {
+                rolled_out(d) && d.metadata.generation == Some(2)
+            })
+            .await;
+            let seen = seen.lock().unwrap().clone();
+            let max_active = seen.iter().map(|s| s.1).max().unwrap();
+            let min_available = seen.iter().map(|s| s.0).min().unwrap();
+            assert_eq!(
+                max_active, 3,
+                "3 replicas, maxSurge 0 ({delay:?}): {seen:?}"
+            );
+            assert_eq!(
+                min_available, 2,
+                "3 replicas, maxUnavailable 1 ({delay:?}): {seen:?}"
+            );
+        });
+    }
+}
+
+#[test]
 fn recreate_stops_every_old_pod_before_starting_new_ones() {
     on_virtual_time(|clock| async move {
         let c = cluster(&clock).await;

@@ -278,3 +278,64 @@ async fn shutdown_ends_watches_and_stops_listening() {
     assert!(ended.is_ok(), "the watch did not end");
     assert!(TcpStream::connect(addr).await.is_err(), "still listening");
 }
+
+/// Appends a length-delimited protobuf field.
+fn proto_field(tag: u8, bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(tag << 3 | 2);
+    out.push(u8::try_from(bytes.len()).unwrap());
+    out.extend_from_slice(bytes);
+}
+
+/// kubectl 1.32's `create` subcommands send protobuf, which the simulator decodes; another
+/// media type is kube-apiserver's 415, storing nothing.
+#[tokio::test]
+async fn a_protobuf_body_is_decoded_and_another_media_type_is_415() {
+    let (_server, client, _dir) = serve().await;
+    // A ConfigMap `x` with data a=b, in the envelope kubectl sends.
+    let mut type_meta = Vec::new();
+    proto_field(1, b"v1", &mut type_meta);
+    proto_field(2, b"ConfigMap", &mut type_meta);
+    let mut meta = Vec::new();
+    proto_field(1, b"x", &mut meta);
+    proto_field(2, b"", &mut meta);
+    let mut entry = Vec::new();
+    proto_field(1, b"a", &mut entry);
+    proto_field(2, b"b", &mut entry);
+    let mut config_map = Vec::new();
+    proto_field(1, &meta, &mut config_map);
+    proto_field(2, &entry, &mut config_map);
+    let mut unknown = Vec::new();
+    proto_field(1, &type_meta, &mut unknown);
+    proto_field(2, &config_map, &mut unknown);
+    let body = [b"k8s\x00".as_slice(), &unknown].concat();
+    let post = |content_type: &str, body: Vec<u8>| {
+        http::Request::post("/api/v1/namespaces/default/configmaps")
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(kube::client::Body::from(body))
+            .unwrap()
+    };
+    let response = client
+        .send(post("application/vnd.kubernetes.protobuf", body))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let stored = cms.get("x").await.unwrap();
+    assert_eq!(
+        stored.data,
+        Some([("a".to_string(), "b".to_string())].into())
+    );
+
+    let response = client
+        .send(post("application/cbor", b"\xa0".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 415);
+    let bytes = response.into_body().collect_bytes().await.unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(status["reason"], "UnsupportedMediaType");
+    assert_eq!(
+        cms.list(&ListParams::default()).await.unwrap().items.len(),
+        1
+    );
+}

@@ -130,3 +130,44 @@ async fn restart_declares_exactly_its_capabilities() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inspect_shows_parameter_schemas() {
+    let out = Cutover::run(&["inspect", "restart", "-o", "json"], no_cluster()).await;
+    out.expect_code(0);
+    let params = out.json()["manifest"]["params"].clone();
+    let kind = params
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "kind"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no `kind` parameter\n{out}"));
+    assert_eq!(
+        kind["enum"],
+        serde_json::json!(["Deployment", "DaemonSet", "StatefulSet"]),
+        "{out}"
+    );
+    let table = Cutover::run(&["inspect", "restart"], no_cluster()).await;
+    table.expect_code(0);
+    assert!(table.stdout.contains("ALLOWED"), "{table}");
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("kind "))
+        .unwrap_or_else(|| panic!("no `kind` row\n{table}"));
+    assert!(
+        row.contains("Deployment | DaemonSet | StatefulSet"),
+        "{row}"
+    );
+
+    let sleeper = cutover_tests::guests::guest("sleeper");
+    let out = Cutover::run(&["inspect", &sleeper, "-o", "json"], no_cluster()).await;
+    out.expect_code(0);
+    let ms = out.json()["manifest"]["params"][0].clone();
+    assert_eq!(
+        (ms["minimum"].clone(), ms["maximum"].clone()),
+        (0.into(), 86_400_000.into()),
+        "{out}"
+    );
+    let table = Cutover::run(&["inspect", &sleeper], no_cluster()).await;
+    assert!(table.stdout.contains("0..86400000"), "{table}");
+}

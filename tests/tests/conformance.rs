@@ -3,7 +3,7 @@
 //! normalized outcomes must be equal. The scenarios are in `cutover_tests::conformance::scenarios`;
 //! known differences, left out of the outcomes, are listed in docs/conformance.md.
 
-use cutover_tests::conformance::{compare, scenarios};
+use cutover_tests::conformance::{compare, controllers, scenarios};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn create_get() {
@@ -48,4 +48,59 @@ async fn cordon() {
 #[tokio::test(flavor = "multi_thread")]
 async fn request_limits() {
     compare("conf-limits", &[], scenarios::request_limits).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recreate_rollout() {
+    compare("conf-recreate", &["a", "b"], controllers::recreate_rollout).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rolling_update_without_surge() {
+    compare(
+        "conf-nosurge",
+        &["a", "b"],
+        controllers::rolling_update_without_surge,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollout_undo() {
+    compare("conf-undo", &["a", "b"], controllers::rollout_undo).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paused_deployment() {
+    compare("conf-paused", &["a", "b"], controllers::paused_deployment).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn defaults_on_create() {
+    compare(
+        "conf-defaults",
+        &["a", "b"],
+        controllers::defaults_on_create,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cordon_taint() {
+    compare("conf-taint", &["a", "b"], controllers::cordon_taint).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn evictions_by_budget_status() {
+    compare(
+        "conf-evict-status",
+        &["a", "b"],
+        controllers::evictions_by_budget_status,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pod_field_selectors() {
+    compare("conf-fields", &["a", "b"], controllers::pod_field_selectors).await;
 }

@@ -257,3 +257,115 @@ async fn undeclared_capabilities_are_refused_before_anything_runs() {
 
     env.finish().await.expect("cleanup");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parameter_outside_its_schema_exits_2_naming_the_value_and_the_range() {
+    let sleeper = cutover_tests::guests::guest("sleeper");
+    let out = Cutover::run(
+        &[
+            "run",
+            &sleeper,
+            "-n",
+            "default",
+            "--set",
+            "ms=-1",
+            "--allow-declared",
+        ],
+        &plane(),
+    )
+    .await;
+    let line = out.expect_error(BAD_INPUT, &[]);
+    assert_eq!(
+        line, "error: parameter `ms` must be between 0 and 86400000, not -1",
+        "{out}"
+    );
+    let out = Cutover::run(
+        &[
+            "run",
+            "restart",
+            "-n",
+            "default",
+            "--set",
+            "name=web",
+            "--set",
+            "kind=ReplicaSet",
+            "--allow-declared",
+        ],
+        &plane(),
+    )
+    .await;
+    let line = out.expect_error(BAD_INPUT, &[]);
+    assert_eq!(
+        line,
+        "error: parameter `kind` must be one of Deployment, DaemonSet, StatefulSet, not \"ReplicaSet\"",
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_grant_names_every_missing_capability() {
+    let out = Cutover::run(
+        &[
+            "run",
+            "drain",
+            "-n",
+            "default",
+            "--set",
+            "node=nowhere-a",
+            "--allow",
+            "cluster/cordon",
+            "--allow",
+            "cluster/list:v1/Pod@*",
+        ],
+        &plane(),
+    )
+    .await;
+    let line = out.expect_error(
+        REFUSED,
+        &[
+            "`cluster/uncordon`, `cluster/evict:v1/Pod`, `cluster/wait:v1/Pod`",
+            "which are not granted",
+            "--allow 'cluster/uncordon' --allow 'cluster/evict:v1/Pod' --allow 'cluster/wait:v1/Pod'",
+        ],
+    );
+    assert!(!line.contains("`cluster/cordon`"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_undeclared_call_says_to_declare_it_not_to_grant_it() {
+    let escape = cutover_tests::guests::guest("escape");
+    // Granted everything; the policy declares only `cluster/get:v1/Node`. The target does not
+    // exist, so nothing is at stake if the check ever failed.
+    let out = Cutover::run(
+        &[
+            "run",
+            &escape,
+            "-n",
+            "default",
+            "--allow",
+            "*/*",
+            "--set",
+            "target=cutover-no-such-namespace",
+            "-o",
+            "json",
+        ],
+        &plane(),
+    )
+    .await;
+    out.expect_code(0);
+    let declare = "declare it in the policy's manifest (`capabilities:` of export_policy!)";
+    // What the guest was told, which it put in its summary.
+    let summary = out.json()["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(summary.contains(declare), "{summary}\n{out}");
+    assert!(!summary.contains("grant it with --allow"), "{summary}");
+    // And the report's line for the operator.
+    let denial = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("denied: cluster/delete:v1/Namespace"))
+        .unwrap_or_else(|| panic!("no denial line\n{out}"));
+    assert!(denial.contains(declare), "{denial}");
+}

@@ -55,12 +55,20 @@ pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError
                         .as_ref()
                         .map(|d| d.to_string())
                         .unwrap_or_default(),
+                    p.allowed_text(),
                     p.description.clone(),
                 ]
             })
             .collect();
         let table = output::table(
-            &["name", "type", "required", "default", "description"],
+            &[
+                "name",
+                "type",
+                "required",
+                "default",
+                "allowed",
+                "description",
+            ],
             rows,
         );
         for row in table.lines() {

@@ -233,6 +233,110 @@ export_policy! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cutover_guest_sdk::testing::FakeCluster;
+    use serde_json::json;
+
+    fn node(name: &str) -> serde_json::Value {
+        json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "spec": {}})
+    }
+
+    fn pod(ns: &str, name: &str, node: &str, owner: Option<&str>) -> serde_json::Value {
+        let owners: Vec<_> = owner
+            .map(|kind| json!({"kind": kind, "name": "o", "controller": true}))
+            .into_iter()
+            .collect();
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "ownerReferences": owners},
+            "spec": {"nodeName": node},
+            "status": {"phase": "Running"},
+        })
+    }
+
+    fn cluster() -> FakeCluster {
+        FakeCluster::new()
+            .with(node("n1"))
+            .with(pod("shop", "web-1", "n1", Some("ReplicaSet")))
+            .with(pod("shop", "web-2", "n1", Some("ReplicaSet")))
+            .with(pod("shop", "web-3", "n2", Some("ReplicaSet")))
+            .with(pod("kube-system", "proxy-x", "n1", Some("DaemonSet")))
+    }
+
+    #[test]
+    fn drains_a_node_through_the_fake_cluster() {
+        let fake = cluster();
+        let ctx = fake
+            .context(&POLICY_MANIFEST, json!({"node": "n1", "uncordon": true}))
+            .expect("parameters");
+        assert_eq!(ctx.release(), "drain-n1");
+        let summary = drain(&ctx).expect("the drain succeeds");
+        assert_eq!(
+            summary,
+            "node n1 drained: 2 pods evicted, 1 DaemonSet pod skipped; node uncordoned"
+        );
+        assert_eq!(
+            fake.call_lines(),
+            [
+                "cordon Node n1",
+                "list Pod in all namespaces",
+                "evict Pod shop/web-1",
+                "evict Pod shop/web-2",
+                "wait Pod shop/web-1",
+                "wait Pod shop/web-2",
+                "uncordon Node n1",
+            ]
+        );
+        assert!(fake.object("v1", "Pod", Some("shop"), "web-1").is_none());
+        assert!(fake.object("v1", "Pod", Some("shop"), "web-3").is_some());
+        assert!(
+            fake.object("v1", "Pod", Some("kube-system"), "proxy-x")
+                .is_some()
+        );
+        assert_eq!(fake.progress().last().map(|p| (p.0, p.1)), Some((6, 6)));
+        assert_eq!(
+            fake.logs().first().map(|l| l.1.as_str()),
+            Some("ignoring DaemonSet-managed Pods: kube-system/proxy-x")
+        );
+    }
+
+    #[test]
+    fn a_budget_that_never_allows_the_eviction_times_out_with_its_reason() {
+        let fake = cluster();
+        let ctx = fake
+            .context(&POLICY_MANIFEST, json!({"node": "n1", "timeout": "2m"}))
+            .unwrap();
+        fake.respond(
+            "evict",
+            "Pod shop/web-2",
+            Err(Error::timeout(
+                "evicting shop/web-2: the PodDisruptionBudget web allows no disruption",
+            )),
+        );
+        let e = drain(&ctx).unwrap_err();
+        assert!(e.is_timeout());
+        assert_eq!(
+            e.to_string(),
+            "evicting shop/web-2: the PodDisruptionBudget web allows no disruption (drain timeout 2m)"
+        );
+        // Stopped there: the node stays cordoned, nothing waited on.
+        assert_eq!(fake.call_lines().len(), 4);
+        assert_eq!(
+            fake.object("v1", "Node", None, "n1").unwrap()["spec"]["unschedulable"],
+            true
+        );
+    }
+
+    #[test]
+    fn an_unmanaged_pod_refuses_the_drain_before_any_eviction() {
+        let fake = cluster().with(pod("shop", "debug", "n1", None));
+        let ctx = fake
+            .context(&POLICY_MANIFEST, json!({"node": "n1"}))
+            .unwrap();
+        let e = drain(&ctx).unwrap_err();
+        assert!(e.is_aborted());
+        assert!(e.to_string().contains("shop/debug"), "{e}");
+        assert!(!fake.call_lines().iter().any(|c| c.starts_with("evict")));
+    }
 
     #[test]
     fn summaries_read_like_kubectl() {

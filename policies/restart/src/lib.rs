@@ -71,6 +71,7 @@ export_policy! {
     release: "restart-{kind}-{name}",
     params: [
         { name: "kind", type: "string", default: "Deployment",
+          enum: ["Deployment", "DaemonSet", "StatefulSet"],
           description: "Deployment, DaemonSet or StatefulSet." },
         { name: "name", type: "string", required: true, description: "The object to restart, in the run's namespace." },
         { name: "timeout", type: "duration", default: "5m", description: "Give up when the rollout takes longer than this." },
@@ -89,6 +90,7 @@ export_policy! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cutover_guest_sdk::testing::FakeCluster;
 
     #[test]
     fn only_rollout_kinds_are_accepted() {
@@ -108,6 +110,91 @@ mod tests {
         assert_eq!(
             patch.pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"),
             Some(&json!("2026-11-21T13:20:00Z"))
+        );
+    }
+
+    fn web() -> serde_json::Value {
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "web"}}}},
+        })
+    }
+
+    #[test]
+    fn restarts_then_waits_for_the_rollout() {
+        let fake = FakeCluster::new().namespace("shop").with(web());
+        let ctx = fake
+            .context(&POLICY_MANIFEST, json!({"name": "web"}))
+            .expect("parameters");
+        assert_eq!(ctx.release(), "restart-Deployment-web");
+        let summary = restart(&ctx).expect("the restart succeeds");
+        assert_eq!(summary, "deployment.apps/web restarted and rolled out");
+        assert_eq!(
+            fake.call_lines(),
+            ["patch Deployment shop/web", "wait Deployment shop/web"]
+        );
+        // The default timeout (5m) reached the wait; the annotation is the clock's time.
+        assert_eq!(fake.calls()[1].body.as_ref().unwrap()["timeoutMs"], 300_000);
+        let stored = fake
+            .object("apps/v1", "Deployment", Some("shop"), "web")
+            .unwrap();
+        assert_eq!(
+            stored
+                .pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"),
+            Some(&json!("2026-01-01T00:00:00Z"))
+        );
+        assert_eq!(
+            stored.pointer("/spec/template/metadata/labels/app"),
+            Some(&json!("web"))
+        );
+        assert_eq!(fake.progress().len(), 3);
+    }
+
+    #[test]
+    fn a_rollout_that_fails_names_the_object() {
+        let fake = FakeCluster::new().namespace("shop").with(web());
+        let ctx = fake
+            .context(&POLICY_MANIFEST, json!({"name": "web", "timeout": "1m"}))
+            .unwrap();
+        fake.respond(
+            "wait",
+            "Deployment shop/web",
+            Err(Error::aborted(
+                "a pod of its current revision is in CrashLoopBackOff",
+            )),
+        );
+        let e = restart(&ctx).unwrap_err();
+        assert!(e.is_aborted());
+        assert_eq!(
+            e.to_string(),
+            "waiting for deployment.apps/web to roll out: a pod of its current revision is in CrashLoopBackOff"
+        );
+    }
+
+    #[test]
+    fn the_manifest_refuses_other_kinds_before_the_run() {
+        let fake = FakeCluster::new();
+        let e = fake
+            .context(
+                &POLICY_MANIFEST,
+                json!({"name": "web", "kind": "ReplicaSet"}),
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "parameter `kind` must be one of Deployment, DaemonSet, StatefulSet, not \"ReplicaSet\""
+        );
+        // A missing object is the patch's not-found, with what was being done.
+        let ctx = fake
+            .context(&POLICY_MANIFEST, json!({"name": "api"}))
+            .unwrap();
+        let e = restart(&ctx).unwrap_err();
+        assert!(e.is_not_found(), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("restarting deployment.apps/api: "),
+            "{e}"
         );
     }
 }

@@ -22,6 +22,60 @@ fn revision_of(pod: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
+/// The tolerations the real DaemonSet controller (1.20) adds to its pods, in its order
+/// (`AddOrUpdateDaemonPodTolerations`); a host-network pod also tolerates
+/// `node.kubernetes.io/network-unavailable`.
+const DAEMON_TOLERATIONS: [(&str, &str); 6] = [
+    ("node.kubernetes.io/not-ready", "NoExecute"),
+    ("node.kubernetes.io/unreachable", "NoExecute"),
+    ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+    ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+    ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+    ("node.kubernetes.io/unschedulable", "NoSchedule"),
+];
+
+/// A daemon pod's spec from the template's: the node affinity the real controller pins it with
+/// (`metadata.name` In [node], replacing any required node affinity), its tolerations, and
+/// `spec.nodeName` (the simulator binds it at once; the real scheduler binds it by the affinity).
+fn daemon_pod_spec(spec: &mut Value, node: &str) {
+    if !spec.is_object() {
+        *spec = json!({});
+    }
+    if !spec["affinity"].is_object() {
+        spec["affinity"] = json!({});
+    }
+    if !spec["affinity"]["nodeAffinity"].is_object() {
+        spec["affinity"]["nodeAffinity"] = json!({});
+    }
+    spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = json!({
+        "nodeSelectorTerms": [{"matchFields": [
+            {"key": "metadata.name", "operator": "In", "values": [node]},
+        ]}],
+    });
+    let mut wanted: Vec<(&str, &str)> = DAEMON_TOLERATIONS.to_vec();
+    if spec["hostNetwork"] == json!(true) {
+        wanted.push(("node.kubernetes.io/network-unavailable", "NoSchedule"));
+    }
+    if !spec["tolerations"].is_array() {
+        spec["tolerations"] = json!([]);
+    }
+    if let Some(list) = spec["tolerations"].as_array_mut() {
+        for (key, effect) in wanted {
+            // AddOrUpdateTolerationInPodSpec: an equal toleration is kept, one of the same key
+            // and effect is replaced.
+            let toleration = json!({"key": key, "operator": "Exists", "effect": effect});
+            match list
+                .iter_mut()
+                .find(|t| t["key"] == key && t["effect"] == effect)
+            {
+                Some(existing) => *existing = toleration,
+                None => list.push(toleration),
+            }
+        }
+    }
+    spec["nodeName"] = json!(node);
+}
+
 pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiError> {
     let ds = match ctx.store().get(daemonsets(), ns, name) {
         Ok(ds) => ds,
@@ -58,7 +112,7 @@ pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiEr
         // A replacement waits until the old pod is gone, as the real controller does.
         if here.is_empty() {
             let mut t = template.clone();
-            t["spec"]["nodeName"] = json!(node);
+            daemon_pod_spec(&mut t["spec"], node);
             let generation = util::generation(&ds).to_string();
             super::replicaset::create_pod(
                 ctx,

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::util::{
-    self, available, int_at, int_or_percent, make_condition, replicasets, str_at, template_hash,
-    terminating, without_label, write_main, write_status,
+    self, available, condition_with_status, int_at, int_or_percent, make_condition, replicasets,
+    semantic_template, str_at, template_hash, terminating, write_main, write_status,
 };
 use super::{Ctx, Key, replicaset};
 use crate::error::ApiError;
@@ -17,6 +17,8 @@ use crate::store::DeleteOptions;
 
 pub(crate) const HASH_LABEL: &str = "pod-template-hash";
 pub(crate) const REVISION: &str = "deployment.kubernetes.io/revision";
+/// The revisions a reused ReplicaSet had before, comma-separated.
+const REVISION_HISTORY: &str = "deployment.kubernetes.io/revision-history";
 
 /// When a Deployment last made progress, and what it looked like then.
 pub(crate) struct Progress {
@@ -54,13 +56,28 @@ fn available_of(ctx: &Ctx, rs: &Value) -> i64 {
     n.min(util::replicas(rs))
 }
 
-fn set_replicas(ctx: &Ctx, rs: &Arc<Value>, replicas: i64) -> Result<Arc<Value>, ApiError> {
+/// Sets a ReplicaSet's `spec.replicas`. A scale-down is carried out at once (the ReplicaSet's
+/// reconcile deletes its surplus pods before anything else runs), as the real ReplicaSet
+/// controller acts on the write before the Deployment controller's next step: otherwise a
+/// scale-up of the new ReplicaSet queued behind it could briefly run more than maxSurge pods.
+fn set_replicas(ctx: &mut Ctx, rs: &Arc<Value>, replicas: i64) -> Result<Arc<Value>, ApiError> {
     if util::replicas(rs) == replicas && rs.pointer("/spec/replicas").is_some() {
         return Ok(rs.clone());
     }
+    let down = replicas < util::replicas(rs);
     let mut next = (**rs).clone();
     next["spec"]["replicas"] = json!(replicas);
-    write_main(ctx.store(), replicasets(), next).map(Arc::new)
+    let written = write_main(ctx.store(), replicasets(), next).map(Arc::new)?;
+    if down {
+        let ns = str_at(&written, "/metadata/namespace")
+            .unwrap_or_default()
+            .to_string();
+        let name = util::name(&written).to_string();
+        replicaset::reconcile(ctx, &ns, &name)?;
+        // Its status changed: later writes in this reconcile start from the live object.
+        return ctx.store().get(replicasets(), &ns, &name);
+    }
+    Ok(written)
 }
 
 pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiError> {
@@ -78,7 +95,7 @@ pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiEr
     let d_uid = util::uid(&d).to_string();
     let desired = util::replicas(&d);
     let template = d.pointer("/spec/template").cloned().unwrap_or_default();
-    let bare = without_label(&template, HASH_LABEL);
+    let wanted = semantic_template(&template, HASH_LABEL);
     let names = ctx.shared.index(|i| i.replicasets_owned_by(&d_uid));
     let mut all: Vec<Arc<Value>> = Vec::new();
     for (rs_ns, rs_name) in names {
@@ -90,9 +107,10 @@ pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiEr
         }
     }
     all.sort_by_key(|rs| creation(rs));
+    // The ReplicaSet of the current template, compared as the real controller compares them.
     let new_pos = all.iter().position(|rs| {
         rs.pointer("/spec/template")
-            .is_some_and(|t| without_label(t, HASH_LABEL) == bare)
+            .is_some_and(|t| semantic_template(t, HASH_LABEL) == wanted)
     });
     let mut new = new_pos.map(|i| all.remove(i));
     let mut old = all;
@@ -122,114 +140,66 @@ pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiEr
         }
     };
 
-    if new.is_none() && !paused {
-        // Created at the size the strategy allows now, as the real controller does.
-        let old_total: i64 = old.iter().map(|rs| util::replicas(rs)).sum();
-        let old_pods = old
+    if paused {
+        // Paused: scale only (the real controller's `sync`), no new ReplicaSet.
+        if let Some(rs) = &new {
+            new = Some(renumber(ctx, rs, max_old_revision)?);
+        }
+        sync_revision(ctx, &d, new.as_deref())?;
+        scale_paused(ctx, desired, &mut new, &mut old)?;
+        cleanup_history(ctx, &d, &old)?;
+    } else if recreate {
+        // Old ReplicaSets to 0; the new one is created (or scaled) only once no old pod is left.
+        for rs in old.iter_mut() {
+            if util::replicas(rs) > 0 {
+                *rs = set_replicas(ctx, rs, 0)?;
+            }
+        }
+        let old_pods_left = old
             .iter()
             .any(|rs| !util::owned_pods(ctx, util::uid(rs)).is_empty());
-        let initial = if recreate {
-            if old_pods || old_total > 0 {
-                0
-            } else {
-                desired
-            }
-        } else {
-            (desired + max_surge - old_total).clamp(0, desired)
-        };
-        new = Some(Arc::new(create_rs(
-            ctx,
-            &d,
-            &template,
-            max_old_revision + 1,
-            initial,
-        )?));
-    }
-    if let Some(rs) = &new
-        && revision(rs) <= max_old_revision
-    {
-        // A rollback to an older template: it becomes the newest revision again.
-        let mut next = (**rs).clone();
-        next["metadata"]["annotations"][REVISION] = json!((max_old_revision + 1).to_string());
-        new = Some(Arc::new(write_main(ctx.store(), replicasets(), next)?));
-    }
-    if let Some(rs) = &new {
-        let rev = revision(rs).to_string();
-        let current = d
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(REVISION))
-            .and_then(Value::as_str);
-        if current != Some(rev.as_str()) {
-            let mut next = (*d).clone();
-            if !next["metadata"]["annotations"].is_object() {
-                next["metadata"]["annotations"] = json!({});
-            }
-            next["metadata"]["annotations"][REVISION] = json!(rev);
-            write_main(ctx.store(), util::deployments(), next)?;
-        }
-    }
-
-    if !paused && let Some(mut new_rs) = new.clone() {
-        if recreate {
-            for rs in old.iter_mut() {
-                if util::replicas(rs) > 0 {
-                    *rs = set_replicas(ctx, rs, 0)?;
-                }
-            }
-            let old_pods_left = old
-                .iter()
-                .any(|rs| !util::owned_pods(ctx, util::uid(rs)).is_empty());
-            if !old_pods_left {
-                new_rs = set_replicas(ctx, &new_rs, desired)?;
-            }
-        } else {
-            // Scale up the new ReplicaSet within maxSurge.
-            let total: i64 =
-                old.iter().map(|rs| util::replicas(rs)).sum::<i64>() + util::replicas(&new_rs);
-            let current = util::replicas(&new_rs);
-            let target = if current > desired {
-                desired
-            } else if current < desired {
-                let allowed = desired + max_surge - total;
-                current + allowed.clamp(0, desired - current)
-            } else {
-                current
+        if !old_pods_left {
+            let rs = match &new {
+                Some(rs) => renumber(ctx, rs, max_old_revision)?,
+                None => Arc::new(create_rs(
+                    ctx,
+                    &d,
+                    &template,
+                    max_old_revision + 1,
+                    desired,
+                    0,
+                )?),
             };
-            new_rs = set_replicas(ctx, &new_rs, target)?;
-            // Scale down old ReplicaSets within maxUnavailable: unhealthy replicas first.
-            let min_available = desired - max_unavailable;
-            let new_unavailable = util::replicas(&new_rs) - available_of(ctx, &new_rs);
-            let total: i64 =
-                old.iter().map(|rs| util::replicas(rs)).sum::<i64>() + util::replicas(&new_rs);
-            let mut max_cleanup = total - min_available - new_unavailable;
-            for rs in old.iter_mut() {
-                if max_cleanup <= 0 {
-                    break;
-                }
-                let unhealthy = util::replicas(rs) - available_of(ctx, rs);
-                if unhealthy <= 0 {
-                    continue;
-                }
-                let scaled = unhealthy.min(max_cleanup);
-                *rs = set_replicas(ctx, rs, util::replicas(rs) - scaled)?;
-                max_cleanup -= scaled;
-            }
-            let all_available: i64 = old.iter().map(|rs| available_of(ctx, rs)).sum::<i64>()
-                + available_of(ctx, &new_rs);
-            let mut max_scale_down = all_available - min_available - new_unavailable;
-            for rs in old.iter_mut() {
-                if max_scale_down <= 0 {
-                    break;
-                }
-                let r = util::replicas(rs);
-                if r == 0 {
-                    continue;
-                }
-                let scaled = r.min(max_scale_down);
-                *rs = set_replicas(ctx, rs, r - scaled)?;
-                max_scale_down -= scaled;
-            }
+            new = Some(set_replicas(ctx, &rs, desired)?);
         }
+        sync_revision(ctx, &d, new.as_deref())?;
+        cleanup_history(ctx, &d, &old)?;
+    } else {
+        let mut new_rs = match &new {
+            Some(rs) => renumber(ctx, rs, max_old_revision)?,
+            None => {
+                // Created at the size the strategy allows now, as the real controller does.
+                let old_total: i64 = old.iter().map(|rs| util::replicas(rs)).sum();
+                let initial = (desired + max_surge - old_total).clamp(0, desired);
+                Arc::new(create_rs(
+                    ctx,
+                    &d,
+                    &template,
+                    max_old_revision + 1,
+                    initial,
+                    max_surge,
+                )?)
+            }
+        };
+        sync_revision(ctx, &d, Some(&new_rs))?;
+        roll(
+            ctx,
+            desired,
+            max_surge,
+            max_unavailable,
+            &mut new_rs,
+            &mut old,
+        )?;
         new = Some(new_rs);
         cleanup_history(ctx, &d, &old)?;
     }
@@ -244,7 +214,141 @@ pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiEr
             Err(e) => return Err(e),
         }
     }
-    write_deployment_status(ctx, &d, new.as_deref(), &old, max_unavailable)
+    write_deployment_status(ctx, &d, new.as_deref(), &old, max_unavailable, paused)
+}
+
+/// A ReplicaSet of an older revision whose template is current again (a rollback) becomes the
+/// newest revision, its former revision appended to `deployment.kubernetes.io/revision-history`.
+fn renumber(ctx: &mut Ctx, rs: &Arc<Value>, max_old_revision: i64) -> Result<Arc<Value>, ApiError> {
+    let current = revision(rs);
+    if current > max_old_revision {
+        return Ok(rs.clone());
+    }
+    let mut next = (**rs).clone();
+    if !next["metadata"]["annotations"].is_object() {
+        next["metadata"]["annotations"] = json!({});
+    }
+    if current > 0 {
+        let history = next["metadata"]["annotations"][REVISION_HISTORY]
+            .as_str()
+            .filter(|h| !h.is_empty())
+            .map(|h| format!("{h},{current}"))
+            .unwrap_or_else(|| current.to_string());
+        next["metadata"]["annotations"][REVISION_HISTORY] = json!(history);
+    }
+    next["metadata"]["annotations"][REVISION] = json!((max_old_revision + 1).to_string());
+    write_main(ctx.store(), replicasets(), next).map(Arc::new)
+}
+
+/// Writes the new ReplicaSet's revision onto the Deployment (when there is a new ReplicaSet).
+fn sync_revision(ctx: &Ctx, d: &Value, new: Option<&Value>) -> Result<(), ApiError> {
+    let Some(rs) = new else {
+        return Ok(());
+    };
+    let rev = revision(rs).to_string();
+    let current = d
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(REVISION))
+        .and_then(Value::as_str);
+    if current == Some(rev.as_str()) {
+        return Ok(());
+    }
+    let mut next = d.clone();
+    if !next["metadata"]["annotations"].is_object() {
+        next["metadata"]["annotations"] = json!({});
+    }
+    next["metadata"]["annotations"][REVISION] = json!(rev);
+    write_main(ctx.store(), util::deployments(), next).map(drop)
+}
+
+/// A paused Deployment's scaling (the real controller's `scale`): the one active ReplicaSet
+/// (or, with none active, the new one, else the newest old one) goes to `desired`; once the new
+/// one has them all, the old ones go to 0. Several active ReplicaSets are left as they are (the
+/// real controller scales them proportionally; the simulator does not).
+fn scale_paused(
+    ctx: &mut Ctx,
+    desired: i64,
+    new: &mut Option<Arc<Value>>,
+    old: &mut [Arc<Value>],
+) -> Result<(), ApiError> {
+    let active_new = new.as_ref().is_some_and(|rs| util::replicas(rs) > 0);
+    let active_old: Vec<usize> = (0..old.len())
+        .filter(|i| util::replicas(&old[*i]) > 0)
+        .collect();
+    match (active_new, active_old.as_slice()) {
+        (true, []) => {
+            if let Some(rs) = new.as_mut() {
+                *rs = set_replicas(ctx, rs, desired)?;
+            }
+        }
+        (false, [i]) => old[*i] = set_replicas(ctx, &old[*i], desired)?,
+        (false, []) => match new.as_mut() {
+            Some(rs) => *rs = set_replicas(ctx, rs, desired)?,
+            None => {
+                if let Some(last) = old.last_mut() {
+                    *last = set_replicas(ctx, last, desired)?;
+                }
+            }
+        },
+        _ => {}
+    }
+    Ok(())
+}
+
+/// One step of a RollingUpdate: the new ReplicaSet up within maxSurge (counting every
+/// ReplicaSet's `spec.replicas`), then old ones down within maxUnavailable, unhealthy replicas
+/// first (the real controller's `reconcileNewReplicaSet` and `reconcileOldReplicaSets`).
+fn roll(
+    ctx: &mut Ctx,
+    desired: i64,
+    max_surge: i64,
+    max_unavailable: i64,
+    new_rs: &mut Arc<Value>,
+    old: &mut [Arc<Value>],
+) -> Result<(), ApiError> {
+    let total: i64 = old.iter().map(|rs| util::replicas(rs)).sum::<i64>() + util::replicas(new_rs);
+    let current = util::replicas(new_rs);
+    let target = if current > desired {
+        desired
+    } else if current < desired {
+        let allowed = desired + max_surge - total;
+        current + allowed.clamp(0, desired - current)
+    } else {
+        current
+    };
+    *new_rs = set_replicas(ctx, new_rs, target)?;
+    let min_available = desired - max_unavailable;
+    let new_unavailable = util::replicas(new_rs) - available_of(ctx, new_rs);
+    let total: i64 = old.iter().map(|rs| util::replicas(rs)).sum::<i64>() + util::replicas(new_rs);
+    let mut max_cleanup = total - min_available - new_unavailable;
+    for rs in old.iter_mut() {
+        if max_cleanup <= 0 {
+            break;
+        }
+        let unhealthy = util::replicas(rs) - available_of(ctx, rs);
+        if unhealthy <= 0 {
+            continue;
+        }
+        let scaled = unhealthy.min(max_cleanup);
+        *rs = set_replicas(ctx, rs, util::replicas(rs) - scaled)?;
+        max_cleanup -= scaled;
+    }
+    let all_available: i64 =
+        old.iter().map(|rs| available_of(ctx, rs)).sum::<i64>() + available_of(ctx, new_rs);
+    let mut max_scale_down = all_available - min_available - new_unavailable;
+    for rs in old.iter_mut() {
+        if max_scale_down <= 0 {
+            break;
+        }
+        let r = util::replicas(rs);
+        if r == 0 {
+            continue;
+        }
+        let scaled = r.min(max_scale_down);
+        *rs = set_replicas(ctx, rs, r - scaled)?;
+        max_scale_down -= scaled;
+    }
+    Ok(())
 }
 
 fn create_rs(
@@ -253,6 +357,7 @@ fn create_rs(
     template: &Value,
     revision: i64,
     replicas: i64,
+    max_surge: i64,
 ) -> Result<Value, ApiError> {
     let ns = str_at(d, "/metadata/namespace").unwrap_or_default();
     let hash = template_hash(template);
@@ -288,6 +393,7 @@ fn create_rs(
             "annotations": {
                 REVISION: revision.to_string(),
                 "deployment.kubernetes.io/desired-replicas": util::replicas(d).to_string(),
+                "deployment.kubernetes.io/max-replicas": (util::replicas(d) + max_surge).to_string(),
             },
             "ownerReferences": [util::owner_ref(d)],
         },
@@ -328,6 +434,7 @@ fn write_deployment_status(
     new: Option<&Value>,
     old: &[Arc<Value>],
     max_unavailable: i64,
+    paused: bool,
 ) -> Result<(), ApiError> {
     let desired = util::replicas(d);
     let mut pods_total = 0;
@@ -391,8 +498,9 @@ fn write_deployment_status(
                 .unwrap_or(600)
                 .max(0) as u64,
         );
-    let exceeded = !complete && now >= deadline_at;
-    let wake = !complete && !exceeded && progress.scheduled != Some(deadline_at);
+    // A paused Deployment makes no progress and misses no deadline.
+    let exceeded = !paused && !complete && now >= deadline_at;
+    let wake = !paused && !complete && !exceeded && progress.scheduled != Some(deadline_at);
     if wake {
         progress.scheduled = Some(deadline_at);
         let key = Key::Deployment(
@@ -427,7 +535,17 @@ fn write_deployment_status(
             true,
         )
     };
-    let progressing = if complete {
+    let progressing = if paused {
+        condition_with_status(
+            d,
+            "Progressing",
+            "Unknown",
+            "DeploymentPaused",
+            "Deployment is paused",
+            &stamp,
+            true,
+        )
+    } else if complete {
         make_condition(
             d,
             "Progressing",

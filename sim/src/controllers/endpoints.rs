@@ -1,14 +1,15 @@
 //! Endpoints for Services with selectors, and PodDisruptionBudget status.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::Ctx;
 use super::util::{
     self, active, available, endpoints, int_or_percent, pdbs, pod_ready, services, str_at,
     write_status,
 };
+use super::{Ctx, Key};
 use crate::error::ApiError;
 use crate::selectors::LabelSelector;
 use crate::store::{DeleteOptions, UpdateTarget};
@@ -129,6 +130,44 @@ pub(crate) fn forget_service(ctx: &Ctx, ns: &str, name: &str) -> Result<(), ApiE
     }
 }
 
+/// How long an eviction's entry in `status.disruptedPods` stands for a pod that is not deleted
+/// (the disruption controller's `DeletionTimeout`, 2 minutes).
+const DELETION_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The entries of `status.disruptedPods` that still stand: the pod exists, is not being deleted,
+/// and was evicted less than [`DELETION_TIMEOUT`] ago (`buildDisruptedPodMap`); and when the
+/// earliest of them expires.
+fn standing_disruptions(
+    pdb: &Value,
+    pods: &[Arc<Value>],
+    now: jiff::Timestamp,
+) -> (Map<String, Value>, Option<Duration>) {
+    let mut kept = Map::new();
+    let mut next_expiry: Option<Duration> = None;
+    let recorded = pdb
+        .pointer("/status/disruptedPods")
+        .and_then(Value::as_object);
+    for (name, at) in recorded.into_iter().flatten() {
+        let Some(pod) = pods.iter().find(|p| util::name(p) == name) else {
+            continue;
+        };
+        if util::terminating(pod) {
+            continue;
+        }
+        let Some(evicted) = at.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()) else {
+            continue;
+        };
+        let age = Duration::try_from(now.duration_since(evicted)).unwrap_or(Duration::ZERO);
+        if age >= DELETION_TIMEOUT {
+            continue;
+        }
+        let left = DELETION_TIMEOUT - age;
+        next_expiry = Some(next_expiry.map_or(left, |e| e.min(left)));
+        kept.insert(name.clone(), at.clone());
+    }
+    (kept, next_expiry)
+}
+
 pub(crate) fn reconcile_pdb(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiError> {
     let pdb = match ctx.store().get(pdbs(), ns, name) {
         Ok(p) => p,
@@ -136,14 +175,28 @@ pub(crate) fn reconcile_pdb(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), A
         Err(e) => return Err(e),
     };
     let selector = util::selector(&pdb);
-    let pods: Vec<Arc<Value>> = ctx
+    let selected: Vec<Arc<Value>> = ctx
         .shared
         .index(|i| i.pods_in(ns))
         .into_iter()
-        .filter(|p| active(p) && selector.matches(p))
+        .filter(|p| selector.matches(p))
         .collect();
+    let (disrupted, next_expiry) = standing_disruptions(
+        &pdb,
+        &selected,
+        crate::clock::timestamp(ctx.store().clock()),
+    );
+    if let Some(left) = next_expiry {
+        let at = ctx.now() + left;
+        ctx.wake_at(at, Key::Pdb(ns.to_string(), name.to_string()));
+    }
+    let pods: Vec<&Arc<Value>> = selected.iter().filter(|p| active(p)).collect();
     let expected = pods.len() as i64;
-    let healthy = pods.iter().filter(|p| available(p)).count() as i64;
+    // A pod an eviction took is no longer counted healthy, though it still runs.
+    let healthy = pods
+        .iter()
+        .filter(|p| available(p) && !disrupted.contains_key(util::name(p)))
+        .count() as i64;
     let desired = if let Some(min) = pdb.pointer("/spec/minAvailable") {
         int_or_percent(Some(min), expected, "0", true)
     } else if let Some(max) = pdb.pointer("/spec/maxUnavailable") {
@@ -182,8 +235,8 @@ pub(crate) fn reconcile_pdb(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), A
         )
     };
     status["conditions"] = json!([condition]);
-    if let Some(d) = pdb.pointer("/status/disruptedPods") {
-        status["disruptedPods"] = d.clone();
+    if !disrupted.is_empty() {
+        status["disruptedPods"] = Value::Object(disrupted);
     }
     write_status(ctx.store(), pdbs(), &pdb, status)
 }

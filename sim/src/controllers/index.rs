@@ -22,6 +22,8 @@ pub(crate) struct Index {
     pods_by_ns: HashMap<String, BTreeSet<String>>,
     pods_by_owner: HashMap<String, BTreeSet<NsName>>,
     rs_by_owner: HashMap<String, BTreeSet<NsName>>,
+    /// ReplicaSet uid → its controller's uid (to queue a Deployment when one of its pods goes).
+    rs_owner: HashMap<String, String>,
     /// Non-finished pods bound to each node (terminating ones included: they still hold room).
     pods_per_node: HashMap<String, usize>,
     /// Unbound pods, retried when nodes change.
@@ -97,7 +99,7 @@ impl Index {
                 if deleted {
                     self.nodes.remove(&name);
                 } else {
-                    self.nodes.insert(name, obj.clone());
+                    self.nodes.insert(name.clone(), obj.clone());
                 }
                 let relevant = |o: &Value| {
                     (
@@ -111,6 +113,14 @@ impl Index {
                         .previous
                         .as_deref()
                         .is_none_or(|p| relevant(p) != relevant(obj));
+                if !deleted
+                    && event.previous.as_deref().is_none_or(|p| {
+                        p.pointer("/spec/unschedulable") != obj.pointer("/spec/unschedulable")
+                            || p.pointer("/spec/taints") != obj.pointer("/spec/taints")
+                    })
+                {
+                    keys.push(Key::Node(name.clone()));
+                }
                 if changed {
                     keys.extend(
                         self.pending
@@ -162,6 +172,14 @@ impl Index {
                         && let Some(set) = self.rs_by_owner.get_mut(prev)
                     {
                         set.remove(&nn);
+                    }
+                    match util::controller_uid(obj) {
+                        Some(owner) if !deleted => {
+                            self.rs_owner.insert(uid.clone(), owner.to_string());
+                        }
+                        _ => {
+                            self.rs_owner.remove(&uid);
+                        }
                     }
                     if let Some(owner) = util::controller_uid(obj) {
                         if !deleted {
@@ -249,6 +267,11 @@ impl Index {
             .collect();
         for owner in owners {
             keys.extend(self.owners.get(owner).cloned());
+            // A pod gone: its ReplicaSet's Deployment may be waiting for it (Recreate waits for
+            // every old pod to be gone; the real controller's pod-delete handler queues it).
+            if deleted && let Some(grand) = self.rs_owner.get(owner) {
+                keys.extend(self.owners.get(grand).cloned());
+            }
         }
         let view_changed = deleted
             || old

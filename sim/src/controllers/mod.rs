@@ -1,5 +1,6 @@
 //! The controllers of the simulated cluster: scheduler, kubelet stand-in, ReplicaSet, Deployment,
-//! DaemonSet, StatefulSet, Endpoints and PodDisruptionBudget status.
+//! DaemonSet, StatefulSet, Endpoints, PodDisruptionBudget status and the node lifecycle
+//! controller's cordon taint.
 //!
 //! They run as one tokio task started by [`Simulator::start_controllers`]. A store hook
 //! ([`Store::on_change`]) keeps an in-memory index (pods by owner, namespace and node; nodes;
@@ -15,6 +16,7 @@ mod deployment;
 mod endpoints;
 mod index;
 mod kubelet;
+mod nodes;
 mod replicaset;
 mod scheduler;
 mod statefulset;
@@ -149,6 +151,7 @@ pub(crate) enum Key {
     StatefulSet(String, String),
     Service(String, String),
     Pdb(String, String),
+    Node(String),
 }
 
 /// State shared between the store hook and the controller task.
@@ -364,6 +367,7 @@ impl Ctx {
             Key::StatefulSet(ns, name) => statefulset::reconcile(self, ns, name),
             Key::Service(ns, name) => endpoints::reconcile_service(self, ns, name),
             Key::Pdb(ns, name) => endpoints::reconcile_pdb(self, ns, name),
+            Key::Node(name) => nodes::reconcile(self, name),
         };
         if let Err(e) = result {
             tracing::debug!("sim controllers: {key:?}: {} (retrying)", e.message);

@@ -293,6 +293,50 @@ fn canonical_json(v: &Value, out: &mut String) {
     }
 }
 
+/// A pod template as the real Deployment controller compares templates
+/// (`EqualIgnoreHash`: semantic equality of the defaulted templates without the
+/// `pod-template-hash` label): defaulted, without `label`, and with nulls, empty maps and empty
+/// lists left out, since JSON clients write `creationTimestamp: null`, `resources: {}` or nothing
+/// for the same Go value.
+pub(crate) fn semantic_template(template: &Value, label: &str) -> Value {
+    let mut t = template.clone();
+    crate::defaults::pod_template_defaults(&mut t);
+    let mut t = without_label(&t, label);
+    drop_empty(&mut t, 0);
+    t
+}
+
+/// Removes nulls, empty objects and empty arrays from maps, bottom-up (bounded by the store's
+/// nesting bound, which every stored object is within).
+fn drop_empty(v: &mut Value, depth: usize) {
+    if depth > crate::limits::MAX_NESTING_DEPTH {
+        return;
+    }
+    match v {
+        Value::Object(m) => {
+            for x in m.values_mut() {
+                drop_empty(x, depth + 1);
+            }
+            m.retain(|_, x| !is_empty_value(x));
+        }
+        Value::Array(a) => {
+            for x in a.iter_mut() {
+                drop_empty(x, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
 /// A template without the given label (to compare templates regardless of a hash label).
 pub(crate) fn without_label(template: &Value, label: &str) -> Value {
     let mut t = template.clone();
@@ -326,6 +370,19 @@ pub(crate) fn make_condition(
     with_update_time: bool,
 ) -> Value {
     let status = if status { "True" } else { "False" };
+    condition_with_status(live, kind, status, reason, message, now, with_update_time)
+}
+
+/// [`make_condition`] with the status spelled out (`True`, `False` or `Unknown`).
+pub(crate) fn condition_with_status(
+    live: &Value,
+    kind: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: &str,
+    with_update_time: bool,
+) -> Value {
     let old = condition(live, kind);
     let same = old.is_some_and(|c| c["status"] == status);
     let same_reason = same && old.is_some_and(|c| c["reason"] == reason && c["message"] == message);
@@ -382,6 +439,25 @@ mod tests {
         assert_ne!(template_hash(&a), template_hash(&json!({"spec": {"x": 2}})));
         let h = template_hash(&a);
         assert!(h.len() <= 10 && h.bytes().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn templates_compare_semantically() {
+        let stored = json!({"metadata": {"labels": {"app": "x", "pod-template-hash": "abc"}},
+            "spec": {"containers": [{"name": "a", "image": "x:1", "resources": {}}]}});
+        let written = json!({"metadata": {"creationTimestamp": null, "labels": {"app": "x"}},
+            "spec": {"containers": [{"name": "a", "image": "x:1",
+                "imagePullPolicy": "IfNotPresent"}], "restartPolicy": "Always"}});
+        assert_eq!(
+            semantic_template(&stored, "pod-template-hash"),
+            semantic_template(&written, "pod-template-hash")
+        );
+        let other = json!({"metadata": {"labels": {"app": "x"}},
+            "spec": {"containers": [{"name": "a", "image": "x:2"}]}});
+        assert_ne!(
+            semantic_template(&stored, "pod-template-hash"),
+            semantic_template(&other, "pod-template-hash")
+        );
     }
 
     #[test]

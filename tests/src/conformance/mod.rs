@@ -12,6 +12,7 @@
 //! both targets at once and fails with the paths where the two outcomes differ. Known
 //! differences of the simulator are left out of the outcomes and listed in docs/conformance.md.
 
+pub mod controllers;
 pub mod scenarios;
 
 use std::time::Duration;

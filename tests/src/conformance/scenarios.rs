@@ -23,7 +23,7 @@ use super::{SETTLE, Target};
 use crate::{manifests, state, wait};
 
 /// `"ok"` for a success, `{code, reason, message}` for an API error (namespace as `<ns>`).
-fn outcome<T>(t: &Target, r: &Result<T, kube::Error>) -> Value {
+pub(crate) fn outcome<T>(t: &Target, r: &Result<T, kube::Error>) -> Value {
     match r {
         Ok(_) => json!("ok"),
         Err(kube::Error::Api(s)) => json!({
@@ -36,7 +36,7 @@ fn outcome<T>(t: &Target, r: &Result<T, kube::Error>) -> Value {
 }
 
 /// Polls `check` every 100 ms until it returns `Some`, for at most [`SETTLE`].
-async fn eventually<T, F>(what: &str, mut check: impl FnMut() -> F) -> Result<T>
+pub(crate) async fn eventually<T, F>(what: &str, mut check: impl FnMut() -> F) -> Result<T>
 where
     F: Future<Output = Result<Option<T>>>,
 {
@@ -391,7 +391,7 @@ async fn evict(t: &Target, name: &str) -> Result<Value> {
 }
 
 /// Waits until the budget's status reflects `expected` pods of which `allowed` may go.
-async fn budget_settled(t: &Target, expected: i64, allowed: i64) -> Result<Value> {
+pub(crate) async fn budget_settled(t: &Target, expected: i64, allowed: i64) -> Result<Value> {
     let pdbs = manifests::pdb_api(&t.client, t.namespace());
     let pdb = wait::until(&pdbs, "guard", SETTLE, "budget computed", |pdb| {
         let Some(pdb) = pdb else {
@@ -462,20 +462,20 @@ pub async fn eviction(t: &Target) -> Result<Value> {
     }))
 }
 
-fn revision(meta: &ObjectMeta) -> Option<String> {
+pub(crate) fn revision(meta: &ObjectMeta) -> Option<String> {
     meta.annotations
         .as_ref()?
         .get("deployment.kubernetes.io/revision")
         .cloned()
 }
 
-fn label<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
+pub(crate) fn label<'a>(meta: &'a ObjectMeta, key: &str) -> Option<&'a str> {
     meta.labels.as_ref()?.get(key).map(String::as_str)
 }
 
 /// The Deployment `web`'s ReplicaSets and pods once exactly `replicas` non-terminating pods of
 /// the current template are left and no other pod remains.
-async fn rollout_facts(t: &Target, replicas: i32) -> Result<Value> {
+pub(crate) async fn rollout_facts(t: &Target, replicas: i32) -> Result<Value> {
     let deployments: Api<Deployment> = t.api();
     let d = wait::deployment_rolled_out(&deployments, "web", replicas, SETTLE).await?;
     let rs_api: Api<ReplicaSet> = t.api();

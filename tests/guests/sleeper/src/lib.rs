@@ -24,7 +24,7 @@ export_policy! {
     version: env!("CARGO_PKG_VERSION"),
     description: "Sleeps on the run's clock (test guest for time and deadlines).",
     params: [
-        { name: "ms", type: "integer", default: 1000, description: "How long to sleep, in milliseconds." },
+        { name: "ms", type: "integer", default: 1000, minimum: 0, maximum: 86400000, description: "How long to sleep, in milliseconds." },
     ],
     capabilities: [],
     run: sleeper,

@@ -1,0 +1,582 @@
+//! What a [`FakeCluster`](super::FakeCluster) holds, and its own answers to each host call.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::native::cluster::{Condition, ListQuery, PatchType};
+use super::native::revisions as wit_revisions;
+use super::{Call, DEFAULT_DEADLINE, EPOCH_MS, millis};
+use crate::bindings::cutover::policy::types::ObjectRef;
+use crate::{Error, Level, Revision, RevisionStatus};
+
+/// Kubernetes' cluster-scoped built-in kinds: a target of one of these without a namespace is
+/// not in the run's namespace.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Node",
+    "Namespace",
+    "PersistentVolume",
+    "StorageClass",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "IngressClass",
+    "RuntimeClass",
+    "CSIDriver",
+    "CSINode",
+    "VolumeAttachment",
+    "APIService",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+];
+
+/// The most a checkpoint holds, as on the host.
+const MAX_CHECKPOINT: usize = 1 << 20;
+
+/// An object's identity: api-version, kind, namespace (none when cluster-scoped), name.
+pub(super) type Key = (String, String, Option<String>, String);
+
+/// A scripted answer ([`FakeCluster::respond`](super::FakeCluster::respond)).
+pub(super) struct Script {
+    pub(super) operation: String,
+    pub(super) target: String,
+    pub(super) answer: Result<Value, Error>,
+    pub(super) always: bool,
+}
+
+pub(super) struct State {
+    pub(super) namespace: String,
+    pub(super) dry_run: bool,
+    pub(super) objects: BTreeMap<Key, Value>,
+    pub(super) calls: Vec<Call>,
+    pub(super) scripts: Vec<Script>,
+    pub(super) logs: Vec<(Level, String)>,
+    pub(super) progress: Vec<(u32, u32, String)>,
+    pub(super) panics: Vec<String>,
+    pub(super) now_ms: u64,
+    pub(super) deadline_ms: u64,
+    pub(super) checkpoint: Option<String>,
+    pub(super) recorded: Vec<(Value, String)>,
+    pub(super) revisions: Vec<Revision>,
+    next_uid: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            namespace: "default".into(),
+            dry_run: false,
+            objects: BTreeMap::new(),
+            calls: Vec::new(),
+            scripts: Vec::new(),
+            logs: Vec::new(),
+            progress: Vec::new(),
+            panics: Vec::new(),
+            now_ms: EPOCH_MS,
+            deadline_ms: EPOCH_MS + millis(DEFAULT_DEADLINE),
+            checkpoint: None,
+            recorded: Vec::new(),
+            revisions: Vec::new(),
+            next_uid: 1,
+        }
+    }
+}
+
+/// `Kind ns/name` or `Kind name`, as calls are recorded.
+fn label(key: &Key) -> String {
+    match &key.2 {
+        Some(ns) => format!("{} {ns}/{}", key.1, key.3),
+        None => format!("{} {}", key.1, key.3),
+    }
+}
+
+fn not_found(key: &Key) -> Error {
+    Error::not_found(format!("{} not found", label(key)))
+}
+
+impl State {
+    /// Records a call and takes the scripted answer that matches it, if any.
+    fn called(
+        &mut self,
+        operation: &'static str,
+        target: String,
+        body: Option<Value>,
+    ) -> Option<Result<Value, Error>> {
+        let call = Call {
+            operation,
+            target,
+            body,
+        };
+        let found = self.scripts.iter().position(|s| {
+            s.operation == call.operation && (s.target == "*" || s.target == call.target)
+        });
+        self.calls.push(call);
+        let i = found?;
+        if self.scripts[i].always {
+            Some(self.scripts[i].answer.clone())
+        } else {
+            Some(self.scripts.remove(i).answer)
+        }
+    }
+
+    /// The identity a target reaches: its namespace, or the run's for a namespaced kind.
+    fn key(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Key {
+        let namespace = match namespace {
+            Some(ns) => Some(ns.to_string()),
+            None if self.cluster_scoped(api_version, kind, name) => None,
+            None => Some(self.namespace.clone()),
+        };
+        (api_version.into(), kind.into(), namespace, name.into())
+    }
+
+    fn cluster_scoped(&self, api_version: &str, kind: &str, name: &str) -> bool {
+        CLUSTER_SCOPED.contains(&kind)
+            || self
+                .objects
+                .contains_key(&(api_version.into(), kind.into(), None, name.into()))
+    }
+
+    fn key_of(&self, target: &ObjectRef) -> Key {
+        self.key(
+            &target.api_version,
+            &target.kind,
+            target.namespace.as_deref(),
+            &target.name,
+        )
+    }
+
+    pub(super) fn object(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&Value> {
+        self.objects.get(&(
+            api_version.into(),
+            kind.into(),
+            namespace.map(str::to_string),
+            name.into(),
+        ))
+    }
+
+    /// Stores `object` (replacing any of the same identity); returns its key.
+    pub(super) fn insert(&mut self, mut object: Value) -> Result<Key, Error> {
+        let text = |v: &Value, what: &str| {
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| Error::invalid(format!("the object has no {what}")))
+        };
+        let api_version = text(&object["apiVersion"], "apiVersion")?;
+        let kind = text(&object["kind"], "kind")?;
+        let name = text(&object["metadata"]["name"], "metadata.name")?;
+        let namespace = object["metadata"]["namespace"].as_str().map(str::to_string);
+        let key = self.key(&api_version, &kind, namespace.as_deref(), &name);
+        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            if let Some(ns) = &key.2 {
+                metadata.insert("namespace".into(), Value::from(ns.as_str()));
+            }
+            if !metadata.contains_key("uid") {
+                metadata.insert("uid".into(), Value::from(format!("uid-{}", self.next_uid)));
+                self.next_uid += 1;
+            }
+        }
+        self.objects.insert(key.clone(), object);
+        Ok(key)
+    }
+
+    /// Stores `object` unless the run is a dry run; returns it as stored.
+    fn store(&mut self, object: Value) -> Result<String, Error> {
+        if self.dry_run {
+            return Ok(object.to_string());
+        }
+        let key = self.insert(object)?;
+        Ok(self.objects[&key].to_string())
+    }
+
+    pub(super) fn get(&mut self, target: &ObjectRef) -> Result<String, Error> {
+        let key = self.key_of(target);
+        if let Some(answer) = self.called("get", label(&key), None) {
+            return answer.map(|v| v.to_string());
+        }
+        self.objects
+            .get(&key)
+            .map(Value::to_string)
+            .ok_or_else(|| not_found(&key))
+    }
+
+    pub(super) fn list(&mut self, query: &ListQuery) -> Result<Vec<String>, Error> {
+        let all = query.namespace.as_deref() == Some("*");
+        let namespace = match query.namespace.as_deref() {
+            Some("*") => None,
+            Some(ns) => Some(ns.to_string()),
+            None if CLUSTER_SCOPED.contains(&query.kind.as_str()) => None,
+            None => Some(self.namespace.clone()),
+        };
+        let target = match (&namespace, all) {
+            (_, true) => format!("{} in all namespaces", query.kind),
+            (Some(ns), false) => format!("{} in {ns}", query.kind),
+            (None, false) => query.kind.clone(),
+        };
+        let body =
+            json!({"labelSelector": query.label_selector, "fieldSelector": query.field_selector});
+        if let Some(answer) = self.called("list", target, Some(body)) {
+            return match answer? {
+                Value::Array(items) => Ok(items.iter().map(Value::to_string).collect()),
+                other => Err(Error::invalid(format!(
+                    "a scripted list answer must be an array, not {other}"
+                ))),
+            };
+        }
+        let labels = parse_selector(query.label_selector.as_deref().unwrap_or(""), "label")?;
+        let fields = parse_selector(query.field_selector.as_deref().unwrap_or(""), "field")?;
+        Ok(self
+            .objects
+            .iter()
+            .filter(|((v, k, ns, _), _)| {
+                *v == query.api_version
+                    && *k == query.kind
+                    && (namespace.is_none() || *ns == namespace)
+            })
+            .filter(|(_, object)| labels.iter().all(|t| t.matches_label(object)))
+            .filter(|(_, object)| fields.iter().all(|t| t.matches_field(object)))
+            .map(|(_, object)| object.to_string())
+            .collect())
+    }
+
+    pub(super) fn apply(&mut self, manifest: &str) -> Result<String, Error> {
+        let object: Value =
+            serde_json::from_str(manifest).map_err(|e| Error::invalid(format!("apply: {e}")))?;
+        let field = |name: &str| {
+            object
+                .pointer(name)
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string()
+        };
+        let key = self.key(
+            &field("/apiVersion"),
+            &field("/kind"),
+            object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str),
+            &field("/metadata/name"),
+        );
+        if let Some(answer) = self.called("apply", label(&key), Some(object.clone())) {
+            return answer.map(|v| v.to_string());
+        }
+        let merged = match self.objects.get(&key) {
+            Some(existing) => {
+                let mut merged = existing.clone();
+                json_patch::merge(&mut merged, &object);
+                merged
+            }
+            None => object,
+        };
+        self.store(merged)
+    }
+
+    pub(super) fn patch(
+        &mut self,
+        target: &ObjectRef,
+        kind: PatchType,
+        body: &str,
+    ) -> Result<String, Error> {
+        let key = self.key_of(target);
+        let body: Value =
+            serde_json::from_str(body).map_err(|e| Error::invalid(format!("patch: {e}")))?;
+        if let Some(answer) = self.called("patch", label(&key), Some(body.clone())) {
+            return answer.map(|v| v.to_string());
+        }
+        let mut object = match (self.objects.get(&key), kind) {
+            (Some(existing), _) => existing.clone(),
+            (None, PatchType::Apply) => Value::Object(Map::new()),
+            (None, _) => return Err(not_found(&key)),
+        };
+        match kind {
+            PatchType::Merge | PatchType::Strategic | PatchType::Apply => {
+                json_patch::merge(&mut object, &body)
+            }
+            PatchType::Json => {
+                let ops: json_patch::Patch = serde_json::from_value(body)
+                    .map_err(|e| Error::invalid(format!("a JSON patch: {e}")))?;
+                json_patch::patch(&mut object, &ops)
+                    .map_err(|e| Error::invalid(format!("patching {}: {e}", label(&key))))?;
+            }
+        }
+        self.store(object)
+    }
+
+    pub(super) fn delete(&mut self, target: &ObjectRef) -> Result<(), Error> {
+        let key = self.key_of(target);
+        if let Some(answer) = self.called("delete", label(&key), None) {
+            return answer.map(drop);
+        }
+        if !self.dry_run {
+            self.objects.remove(&key);
+        }
+        Ok(())
+    }
+
+    pub(super) fn scale(&mut self, target: &ObjectRef, replicas: u32) -> Result<(), Error> {
+        let key = self.key_of(target);
+        if let Some(answer) = self.called("scale", label(&key), Some(json!({"replicas": replicas})))
+        {
+            return answer.map(drop);
+        }
+        let mut object = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| not_found(&key))?;
+        json_patch::merge(&mut object, &json!({"spec": {"replicas": replicas}}));
+        self.store(object).map(drop)
+    }
+
+    pub(super) fn set_unschedulable(
+        &mut self,
+        operation: &'static str,
+        node: &str,
+        unschedulable: bool,
+    ) -> Result<(), Error> {
+        let key = self.key("v1", "Node", None, node);
+        if let Some(answer) = self.called(operation, label(&key), None) {
+            return answer.map(drop);
+        }
+        let mut object = self
+            .objects
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| not_found(&key))?;
+        json_patch::merge(
+            &mut object,
+            &json!({"spec": {"unschedulable": unschedulable}}),
+        );
+        self.store(object).map(drop)
+    }
+
+    pub(super) fn evict(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        timeout_ms: u64,
+    ) -> Result<(), Error> {
+        let key = self.key("v1", "Pod", Some(namespace), name);
+        if let Some(answer) =
+            self.called("evict", label(&key), Some(json!({"timeoutMs": timeout_ms})))
+        {
+            return answer.map(drop);
+        }
+        if !self.dry_run {
+            self.objects.remove(&key);
+        }
+        Ok(())
+    }
+
+    pub(super) fn wait(
+        &mut self,
+        target: &ObjectRef,
+        until: &Condition,
+        timeout_ms: u64,
+    ) -> Result<String, Error> {
+        let key = self.key_of(target);
+        let body = json!({"until": condition_json(until), "timeoutMs": timeout_ms});
+        if let Some(answer) = self.called("wait", label(&key), Some(body)) {
+            return answer.map(|v| v.to_string());
+        }
+        let object = self.objects.get(&key);
+        let met = match until {
+            Condition::Deleted => object.is_none(),
+            Condition::DeletedUid(uid) => {
+                object.is_none_or(|o| o["metadata"]["uid"] != uid.as_str())
+            }
+            Condition::Ready | Condition::RolledOut => object.is_some() || self.dry_run,
+            Condition::Field(field) => {
+                let wanted: Value = serde_json::from_str(&field.equals).map_err(|e| {
+                    Error::invalid(format!("wait: the value of a field condition: {e}"))
+                })?;
+                object.and_then(|o| o.pointer(&field.pointer)) == Some(&wanted)
+            }
+        };
+        if met || self.dry_run {
+            return Ok(object.map_or_else(|| "null".to_string(), Value::to_string));
+        }
+        let left = self.deadline_ms.saturating_sub(self.now_ms);
+        self.now_ms = self.now_ms.saturating_add(timeout_ms.min(left));
+        Err(Error::timeout(if timeout_ms >= left {
+            format!(
+                "wait {}: the run's deadline (--timeout) passed first",
+                label(&key)
+            )
+        } else {
+            format!("wait {}: not met within {timeout_ms}ms", label(&key))
+        }))
+    }
+
+    pub(super) fn sleep(&mut self, ms: u64) -> bool {
+        let left = self.deadline_ms.saturating_sub(self.now_ms);
+        self.now_ms = self.now_ms.saturating_add(ms.min(left));
+        ms <= left
+    }
+
+    pub(super) fn checkpoint(&mut self, state: &str) -> Result<(), Error> {
+        if let Some(answer) = self.called("checkpoint", "the run's revision".into(), None) {
+            return answer.map(drop);
+        }
+        if state.len() > MAX_CHECKPOINT {
+            return Err(Error::invalid(format!(
+                "checkpoint: {} bytes, more than the 1 MiB a checkpoint holds",
+                state.len()
+            )));
+        }
+        if !self.dry_run {
+            self.checkpoint = Some(state.to_string());
+        }
+        Ok(())
+    }
+
+    pub(super) fn record(&mut self, manifests: &str, description: &str) -> Result<(), Error> {
+        let manifests: Value =
+            serde_json::from_str(manifests).map_err(|e| Error::invalid(format!("record: {e}")))?;
+        let body = json!({"manifests": manifests, "description": description});
+        if let Some(answer) = self.called("record", "the run's revision".into(), Some(body)) {
+            return answer.map(drop);
+        }
+        if !self.dry_run {
+            self.recorded.push((manifests, description.to_string()));
+        }
+        Ok(())
+    }
+
+    pub(super) fn list_revisions(&mut self) -> Result<Vec<wit_revisions::Revision>, Error> {
+        if let Some(answer) = self.called("list-revisions", "the release history".into(), None) {
+            answer?;
+        }
+        self.no_revisions_on_a_dry_run()?;
+        Ok(self.revisions.iter().map(to_wit).collect())
+    }
+
+    pub(super) fn get_revision(&mut self, number: u32) -> Result<wit_revisions::Revision, Error> {
+        if let Some(answer) = self.called("get-revision", number.to_string(), None) {
+            answer?;
+        }
+        self.no_revisions_on_a_dry_run()?;
+        self.revisions
+            .iter()
+            .find(|r| r.number == number)
+            .map(to_wit)
+            .ok_or_else(|| Error::not_found(format!("revision {number} not found")))
+    }
+
+    fn no_revisions_on_a_dry_run(&self) -> Result<(), Error> {
+        if self.dry_run {
+            return Err(Error::unavailable("a dry run has no revision history"));
+        }
+        Ok(())
+    }
+}
+
+fn to_wit(r: &Revision) -> wit_revisions::Revision {
+    use wit_revisions::RevisionStatus as S;
+    wit_revisions::Revision {
+        number: r.number,
+        status: match r.status {
+            RevisionStatus::PendingInstall => S::PendingInstall,
+            RevisionStatus::PendingUpgrade => S::PendingUpgrade,
+            RevisionStatus::PendingRollback => S::PendingRollback,
+            RevisionStatus::Deployed => S::Deployed,
+            RevisionStatus::Failed => S::Failed,
+            RevisionStatus::Superseded => S::Superseded,
+            RevisionStatus::Uninstalled => S::Uninstalled,
+        },
+        policy: r.policy.clone(),
+        params: r.params.to_string(),
+        manifests: r.manifests.to_string(),
+        updated: r.updated.clone(),
+        description: r.description.clone(),
+    }
+}
+
+fn condition_json(until: &Condition) -> Value {
+    match until {
+        Condition::Ready => json!("ready"),
+        Condition::RolledOut => json!("rolled-out"),
+        Condition::Deleted => json!("deleted"),
+        Condition::DeletedUid(uid) => json!({"deleted-uid": uid}),
+        Condition::Field(f) => json!({"field": {"pointer": f.pointer, "equals": f.equals}}),
+    }
+}
+
+/// One term of a selector: `key=value`, `key!=value`, `key` (exists), `!key` (absent).
+struct Term {
+    key: String,
+    value: Option<String>,
+    negated: bool,
+}
+
+/// Reads the equality-based selectors `kubectl -l` and `--field-selector` take; a set-based
+/// one (`in (...)`) is [`Error::Invalid`]: the fake does not read it.
+fn parse_selector(text: &str, what: &str) -> Result<Vec<Term>, Error> {
+    let mut terms = Vec::new();
+    for term in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if term.contains('(') || term.contains(' ') {
+            return Err(Error::invalid(format!(
+                "the fake cluster reads equality {what} selectors only, not `{term}`"
+            )));
+        }
+        let parsed = if let Some((k, v)) = term.split_once("!=") {
+            Term {
+                key: k.into(),
+                value: Some(v.into()),
+                negated: true,
+            }
+        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            Term {
+                key: k.into(),
+                value: Some(v.into()),
+                negated: false,
+            }
+        } else if let Some(k) = term.strip_prefix('!') {
+            Term {
+                key: k.into(),
+                value: None,
+                negated: true,
+            }
+        } else {
+            Term {
+                key: term.into(),
+                value: None,
+                negated: false,
+            }
+        };
+        terms.push(parsed);
+    }
+    Ok(terms)
+}
+
+impl Term {
+    fn holds(&self, found: Option<&str>) -> bool {
+        let hit = match (&self.value, found) {
+            (Some(want), Some(have)) => want == have,
+            (None, found) => found.is_some(),
+            (Some(_), None) => false,
+        };
+        hit != self.negated
+    }
+
+    fn matches_label(&self, object: &Value) -> bool {
+        self.holds(object["metadata"]["labels"][&self.key].as_str())
+    }
+
+    /// A field selector's path (`spec.nodeName`) read as a JSON pointer; a boolean or a number
+    /// compares by its text, as the API server does.
+    fn matches_field(&self, object: &Value) -> bool {
+        let pointer = format!("/{}", self.key.replace('.', "/"));
+        let found = object.pointer(&pointer).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        self.holds(found.as_deref())
+    }
+}
