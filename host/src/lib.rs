@@ -5,6 +5,7 @@
 //! - [`sandbox`] compiles, caches and runs it under wasmtime with limits;
 //! - [`cluster`] performs every cluster operation through kube-rs;
 //! - [`text`] makes a policy's text safe for a terminal; [`release`] names what a run acts for;
+//! - [`replay`] records a run's host calls and replays them offline;
 //! - [`cli`] is the `cutover` command line.
 
 pub mod capabilities;
@@ -17,6 +18,7 @@ pub mod params;
 pub mod paths;
 pub mod release;
 pub mod release_template;
+pub mod replay;
 pub mod report;
 pub mod sandbox;
 pub mod source;

@@ -102,10 +102,21 @@ pub fn read_private(path: &Path, max: usize) -> Result<Option<Vec<u8>>, String> 
 /// exclusively, so nothing planted there is written through), synced, then renamed, so that a
 /// reader never sees half a file and no other user can read or change it.
 pub fn write_private(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     private_dir(dir).map_err(std::io::Error::other)?;
+    write_atomic(path, parts)
+}
+
+/// Writes `parts` to `path` (mode 0600) in whatever directory it is in: to a new temporary file
+/// with a random name beside it (created exclusively, never through a link), synced, then
+/// renamed over `path`, so that a reader never sees half a file.
+pub fn write_atomic(path: &Path, parts: &[&[u8]]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     let tmp = dir.join(format!(".{:016x}.tmp", rand::random::<u64>()));
     let mut file = std::fs::OpenOptions::new()
         .write(true)

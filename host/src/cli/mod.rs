@@ -8,6 +8,7 @@ mod new;
 mod output;
 mod policies;
 mod releases;
+mod replay;
 pub(crate) mod run;
 mod signals;
 mod sim;
@@ -148,6 +149,10 @@ struct RunArgs {
     dry_run: bool,
     #[command(flatten)]
     release_flags: ReleaseFlags,
+    /// Record every host call the policy makes, and its answer, to FILE (mode 0600; it holds
+    /// what the policy read, Secrets included), for `cutover test --replay`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     /// Run against the built-in simulated cluster, on virtual time, loaded from a scenario
     /// file (docs/simulator.md); `--sim` alone: the built-in scenario (3 Ready nodes).
     #[arg(long, value_name = "SCENARIO", num_args = 0..=1)]

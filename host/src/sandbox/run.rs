@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 use super::bindings::{Invocation, RolloutPolicy, RolloutPolicyPre};
 use super::cache::ComponentCache;
 use super::engine;
 use super::host::call::{error_kind, error_message};
+use super::host::taped::{Taped, TapedData};
 use super::host::wasi;
 use super::outcome::{Evidence, Interrupt, Outcome, Stop, classify};
 use super::state::{RunState, RunStats};
@@ -62,7 +63,9 @@ impl Sandbox {
         let engine = engine::build()?;
         let mut linker = Linker::new(&engine);
         wasi::add_to_linker(&mut linker)?;
-        RolloutPolicy::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |state| state)?;
+        // Every import through the tape layer, which forwards to the host side unless a tape
+        // answers it.
+        RolloutPolicy::add_to_linker::<RunState, TapedData>(&mut linker, |state| Taped(state))?;
         let cache = ComponentCache::new(&engine, cache_dir);
         let ticker = EpochTicker::start(&engine)?;
         Ok(Sandbox {

@@ -95,6 +95,8 @@ pub struct RunState {
     pub(crate) stats: RunStats,
     /// The message of `runtime.report-panic`, if the guest reported a panic.
     pub(crate) panic: Option<String>,
+    /// Whether the run's host calls are recorded or replayed (`host/taped.rs`).
+    pub(crate) taping: Option<super::host::taped::Taping>,
 }
 
 impl RunState {
@@ -132,7 +134,15 @@ impl RunState {
             log: LogBudget::default(),
             stats: RunStats::default(),
             panic: None,
+            taping: None,
         }
+    }
+
+    /// Records the run's host calls, or answers them from a tape (`cutover run --record`,
+    /// `cutover test --replay`).
+    pub fn with_taping(mut self, taping: super::host::taped::Taping) -> RunState {
+        self.taping = Some(taping);
+        self
     }
 
     /// Hands an event to the observer.

@@ -166,6 +166,9 @@ pub(super) struct ResumeArgs {
     memory_limit: u64,
     #[command(flatten)]
     release_flags: ReleaseFlags,
+    /// Record every host call the policy makes, and its answer, to FILE, as `cutover run --record`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]

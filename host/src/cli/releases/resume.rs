@@ -67,6 +67,7 @@ pub(in crate::cli) async fn resume(args: ResumeArgs) -> Result<ExitCode, CliErro
         memory_limit: args.memory_limit,
         dry_run: false,
         release_flags: args.release_flags,
+        record: args.record.clone(),
         sim: None,
         cluster: args.cluster.clone(),
         output: OutputArgs {

@@ -11,9 +11,11 @@ use super::release::Held;
 use crate::capabilities::Grants;
 use crate::checkpoint::CheckpointStore;
 use crate::cli::RunArgs;
+use crate::replay::Recording;
 use crate::report::Observer;
 use crate::sandbox::bindings::Invocation;
 use crate::sandbox::cancel::Cancel;
+use crate::sandbox::host::taped::Taping;
 use crate::sandbox::host::wasi::WasiOptions;
 use crate::sandbox::run::{Prepared, RunReport, Sandbox};
 use crate::sandbox::state::{RunSetup, RunState};
@@ -26,6 +28,9 @@ pub(super) struct Ran {
     pub(super) wall: Duration,
     /// What became of the release's revision (none on a dry run), filled in once settled.
     pub(super) settlement: Option<super::release::Settlement>,
+    /// What the policy was invoked with, and when it started (Unix ms by the run's clock).
+    pub(super) invocation: Invocation,
+    pub(super) started_ms: u64,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -40,6 +45,7 @@ pub(super) async fn run(
     cancel: &Cancel,
     observer: Observer,
     held: Option<&Held>,
+    recording: Option<&Recording>,
 ) -> Ran {
     let namespace = connection.namespace().to_string();
     let recorder = held.map(|h| h.recorder.clone());
@@ -78,6 +84,11 @@ pub(super) async fn run(
         cancel: cancel.clone(),
         wasi,
     });
+    let state = match recording {
+        Some(recording) => state.with_taping(Taping::Record(recording.clone())),
+        None => state,
+    };
+    let started_ms = clock.unix_millis();
     let started = clock.now();
     let wall = std::time::Instant::now();
     let report = sandbox.run(prepared, state, &invocation).await;
@@ -94,5 +105,7 @@ pub(super) async fn run(
         simulated,
         wall: wall.elapsed(),
         settlement: None,
+        invocation,
+        started_ms,
     }
 }

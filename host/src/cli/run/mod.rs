@@ -1,6 +1,7 @@
 //! `cutover run`: a pipeline of stages with one job and one module each — resolve the policy,
 //! check the inputs, prepare the sandbox, connect, authorize, lock the release and write its
-//! pending revision, run, settle the revision, report (docs/cli.md lists them in this order).
+//! pending revision, run (and write its recording, with `--record`), settle the revision, report
+//! (docs/cli.md lists them in this order).
 //! A later feature goes into exactly one stage: the signature check into `resolve`, a grant
 //! file into `authorize`. `cutover resume` runs the same pipeline on the latest revision.
 
@@ -9,8 +10,9 @@ mod connect;
 mod execute;
 mod inputs;
 mod prepare;
+mod record;
 pub(in crate::cli) mod release;
-mod report;
+pub(in crate::cli) mod report;
 mod resolve;
 
 use std::future::Future;
@@ -135,6 +137,9 @@ pub(in crate::cli) async fn pipeline(
     // never costs a connection and never touches anything.
     let policy = resolve::policy(&args.policy)?;
     let mut inputs = inputs::check(args, &policy)?;
+    if let Some(path) = &args.record {
+        record::check_path(path)?;
+    }
     // Compiling a large module takes a while: it runs off the runtime's thread, so that Ctrl-C
     // still ends the run at once.
     let (sandbox, prepared) =
@@ -180,6 +185,7 @@ pub(in crate::cli) async fn pipeline(
         Show::Live(format) => report::printer(format),
         Show::Quiet(observer) => observer,
     };
+    let recording = record::start(args);
     let mut ran = execute::run(
         &sandbox,
         &prepared,
@@ -191,8 +197,12 @@ pub(in crate::cli) async fn pipeline(
         &cancel,
         observer,
         held.as_ref(),
+        recording.as_ref(),
     )
     .await;
+    if let (Some(path), Some(recording)) = (&args.record, &recording) {
+        record::save(live, path, recording, &policy, &inputs, &connection, &ran);
+    }
     if let Some(held) = held {
         ran.settlement = Some(release::settle(held, args, &ran.report.outcome, &clock).await);
     }

@@ -18,7 +18,7 @@ use crate::text;
 use crate::units::format_duration;
 
 /// Progress lines: stdout for people, stderr when stdout carries JSON or YAML.
-pub(super) fn announce(format: Format, line: &str) {
+pub(in crate::cli) fn announce(format: Format, line: &str) {
     if format == Format::Table {
         println!("{line}");
         let _ = std::io::stdout().flush();
@@ -51,7 +51,7 @@ pub(super) fn target(format: Format, connection: &Connection) {
 }
 
 /// Renders a run's events as they happen, every guest string escaped and capped.
-pub(super) fn printer(format: Format) -> Observer {
+pub(in crate::cli) fn printer(format: Format) -> Observer {
     Box::new(move |event| {
         let line = match event {
             Event::Log {

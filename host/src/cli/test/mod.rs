@@ -1,6 +1,7 @@
 //! `cutover test`: runs a policy on the simulator for each scenario and checks the scenario's
 //! expectations (the outcome, objects at the end, the ordered calls, revision statuses), with a
-//! readable diff for each one that fails, JUnit XML for CI systems, and `-o json` for machines.
+//! readable diff for each one that fails, JUnit XML for CI systems, and `-o json` for machines;
+//! or, with `--replay`, a policy replayed against a recording (`super::replay`).
 
 mod calls;
 mod case;
@@ -24,13 +25,26 @@ use check::Failure;
 /// `cutover test` arguments.
 #[derive(Debug, Args)]
 pub(super) struct TestArgs {
-    /// A bundled policy's name or a path to a .wasm file.
-    policy: String,
+    /// A bundled policy's name or a path to a .wasm file (with --replay: by default, the
+    /// recorded one).
+    #[arg(required_unless_present = "replay")]
+    policy: Option<String>,
     /// Scenario files (docs/testing.md), or folders of them (their *.yaml and *.yml files).
-    #[arg(value_name = "SCENARIO", required = true)]
+    #[arg(
+        value_name = "SCENARIO",
+        required_unless_present = "replay",
+        conflicts_with = "replay"
+    )]
     scenarios: Vec<PathBuf>,
-    /// Also write the results as JUnit XML to this file.
+    /// Replay a recording (`cutover run --record FILE`) offline instead, with no cluster: fails
+    /// at the first call the policy makes differently.
     #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// With --replay: replay with this parameter changed over the recorded ones (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "replay")]
+    sets: Vec<String>,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
     junit: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
@@ -161,8 +175,23 @@ fn as_json(result: &CaseResult) -> serde_json::Value {
 /// Runs every scenario, prints the results, writes the JUnit file; exit 0 when all passed,
 /// 1 when any failed, 2 when any could not be run.
 pub(super) fn execute(args: TestArgs) -> Result<ExitCode, CliError> {
+    if let Some(tape) = &args.replay {
+        if args.output.output != Format::Table {
+            return Err(CliError::bad_input(
+                "--replay prints its verdict as text (and says it by its exit code); -o is for scenarios",
+            ));
+        }
+        return super::replay::execute(&super::replay::ReplayArgs {
+            tape,
+            policy: args.policy.as_deref(),
+            sets: &args.sets,
+        });
+    }
     let format = args.output.output;
-    let policy = PolicySource::resolve(&args.policy).map_err(CliError::bad_input)?;
+    let Some(policy_arg) = args.policy.as_deref() else {
+        return Err(CliError::bad_input("name the policy to test"));
+    };
+    let policy = PolicySource::resolve(policy_arg).map_err(CliError::bad_input)?;
     let files = scenario_files(&args.scenarios)?;
     let name = format!("{}@{}", policy.manifest.name, policy.manifest.version);
     if format == Format::Table {
@@ -174,7 +203,7 @@ pub(super) fn execute(args: TestArgs) -> Result<ExitCode, CliError> {
     }
     let mut results = Vec::with_capacity(files.len());
     for file in &files {
-        let result = run_one(&args.policy, file);
+        let result = run_one(policy_arg, file);
         if format == Format::Table {
             print_case(&result);
         }

@@ -1,6 +1,7 @@
 //! The host side of each WIT interface, one module each (as Spin keeps one per host capability):
 //! `cluster` and `revisions` go through the one call path in `call`; `runtime` serves log, time,
-//! progress and checkpoints; `wasi` is the WASI a policy gets.
+//! progress and checkpoints; `wasi` is the WASI a policy gets; `taped` is the layer in front of
+//! them all that records a run's calls or replays them.
 //!
 //! Where later features go: the audit log records every call in `call::RunState::perform`
 //! (one funnel for every cluster and revisions call, with the target as located and authorized,
@@ -13,4 +14,5 @@ pub mod cluster;
 pub mod output;
 pub mod revisions;
 pub mod runtime;
+pub mod taped;
 pub mod wasi;

@@ -1,0 +1,406 @@
+//! How host calls are written on a tape: each call's arguments as a JSON object keyed by the
+//! WIT parameter names (compared, never read back), each answer as `{"ok": ...}` or
+//! `{"error": {"kind", "message"}}` (read back on replay). WIT `json` strings are stored as the
+//! JSON they hold, so that the tape reads as JSON and compares semantically.
+
+use serde_json::{Value, json};
+
+use crate::sandbox::bindings::cutover::policy::cluster::{Condition, ListQuery, PatchType};
+use crate::sandbox::bindings::cutover::policy::revisions::{Revision, RevisionStatus};
+use crate::sandbox::bindings::cutover::policy::types::{Error, ObjectRef};
+use crate::sandbox::host::call::{error_kind, error_message};
+
+/// The key a WIT `json` string that is not valid JSON is kept under, so that it survives as text.
+/// (A policy sending exactly `{"cutover.dev/not-json": "..."}` would compare equal to sending that
+/// text unparsed: harmless, as both are the policy's own bytes.)
+const NOT_JSON: &str = "cutover.dev/not-json";
+
+/// A WIT `json` string as the JSON it holds (or, when it holds none, its text, marked).
+pub fn json_text(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| json!({ NOT_JSON: text }))
+}
+
+/// The WIT `json` string a tape's value stands for.
+fn json_back(value: &Value) -> String {
+    match value.get(NOT_JSON).and_then(Value::as_str) {
+        Some(text) if value.as_object().is_some_and(|o| o.len() == 1) => text.to_string(),
+        _ => value.to_string(),
+    }
+}
+
+pub fn object_ref(target: &ObjectRef) -> Value {
+    json!({
+        "api-version": target.api_version,
+        "kind": target.kind,
+        "namespace": target.namespace,
+        "name": target.name,
+    })
+}
+
+pub fn list_query(query: &ListQuery) -> Value {
+    json!({
+        "api-version": query.api_version,
+        "kind": query.kind,
+        "namespace": query.namespace,
+        "label-selector": query.label_selector,
+        "field-selector": query.field_selector,
+    })
+}
+
+pub fn patch_type(kind: PatchType) -> Value {
+    Value::from(match kind {
+        PatchType::Merge => "merge",
+        PatchType::Json => "json",
+        PatchType::Strategic => "strategic",
+        PatchType::Apply => "apply",
+    })
+}
+
+pub fn condition(until: &Condition) -> Value {
+    match until {
+        Condition::Ready => json!("ready"),
+        Condition::RolledOut => json!("rolled-out"),
+        Condition::Deleted => json!("deleted"),
+        Condition::DeletedUid(uid) => json!({ "deleted-uid": uid }),
+        Condition::Field(field) => json!({
+            "field": { "pointer": field.pointer, "equals": json_text(&field.equals) }
+        }),
+    }
+}
+
+/// Why a tape's answer cannot be what a call returns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadAnswer(String);
+
+fn bad(what: &str, value: &Value) -> BadAnswer {
+    let mut shown = value.to_string();
+    if shown.len() > 200 {
+        shown = format!("{}...", crate::text::cap(&shown, 200));
+    }
+    BadAnswer(format!("expected {what}, found {shown}"))
+}
+
+/// A host call's answer as a tape holds it.
+pub trait Answer: Sized {
+    fn encode(&self) -> Value;
+    fn decode(value: &Value) -> Result<Self, BadAnswer>;
+}
+
+/// A WIT `json` answer (the Rust type is a plain `String`, as for text).
+pub struct Json(pub String);
+
+impl Answer for Json {
+    fn encode(&self) -> Value {
+        json_text(&self.0)
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        Ok(Json(json_back(value)))
+    }
+}
+
+impl Answer for Vec<Json> {
+    fn encode(&self) -> Value {
+        Value::Array(self.iter().map(Answer::encode).collect())
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        let items = value
+            .as_array()
+            .ok_or_else(|| bad("a list of JSON objects", value))?;
+        items.iter().map(Json::decode).collect()
+    }
+}
+
+impl Answer for () {
+    fn encode(&self) -> Value {
+        Value::Null
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        value
+            .is_null()
+            .then_some(())
+            .ok_or_else(|| bad("null", value))
+    }
+}
+
+impl Answer for u64 {
+    fn encode(&self) -> Value {
+        Value::from(*self)
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        value
+            .as_u64()
+            .ok_or_else(|| bad("an unsigned integer", value))
+    }
+}
+
+impl Answer for bool {
+    fn encode(&self) -> Value {
+        Value::from(*self)
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        value.as_bool().ok_or_else(|| bad("true or false", value))
+    }
+}
+
+/// `restore`'s answer: text, not JSON.
+impl Answer for Option<String> {
+    fn encode(&self) -> Value {
+        self.as_deref().map_or(Value::Null, Value::from)
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        match value {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s.clone())),
+            other => Err(bad("a string or null", other)),
+        }
+    }
+}
+
+const STATUSES: [(RevisionStatus, &str); 7] = [
+    (RevisionStatus::PendingInstall, "pending-install"),
+    (RevisionStatus::PendingUpgrade, "pending-upgrade"),
+    (RevisionStatus::PendingRollback, "pending-rollback"),
+    (RevisionStatus::Deployed, "deployed"),
+    (RevisionStatus::Failed, "failed"),
+    (RevisionStatus::Superseded, "superseded"),
+    (RevisionStatus::Uninstalled, "uninstalled"),
+];
+
+impl Answer for Revision {
+    fn encode(&self) -> Value {
+        let status = STATUSES
+            .iter()
+            .find(|(s, _)| *s == self.status)
+            .map_or("unknown", |(_, name)| name);
+        json!({
+            "number": self.number,
+            "status": status,
+            "policy": self.policy,
+            "params": json_text(&self.params),
+            "manifests": json_text(&self.manifests),
+            "updated": self.updated,
+            "description": self.description,
+        })
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        let field = |name: &str| value.get(name).ok_or_else(|| bad(name, value));
+        let text = |name: &str| {
+            field(name)?
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| bad(&format!("a string {name}"), value))
+        };
+        let number = field("number")?
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| bad("a revision number", value))?;
+        let status_name = text("status")?;
+        let status = STATUSES
+            .iter()
+            .find(|(_, name)| *name == status_name)
+            .map(|(s, _)| *s)
+            .ok_or_else(|| bad("a revision status", value))?;
+        Ok(Revision {
+            number,
+            status,
+            policy: text("policy")?,
+            params: json_back(field("params")?),
+            manifests: json_back(field("manifests")?),
+            updated: text("updated")?,
+            description: text("description")?,
+        })
+    }
+}
+
+impl Answer for Vec<Revision> {
+    fn encode(&self) -> Value {
+        Value::Array(self.iter().map(Answer::encode).collect())
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        let items = value
+            .as_array()
+            .ok_or_else(|| bad("a list of revisions", value))?;
+        items.iter().map(Revision::decode).collect()
+    }
+}
+
+const ERROR_KINDS: [&str; 8] = [
+    "not-found",
+    "conflict",
+    "forbidden",
+    "invalid",
+    "timeout",
+    "unavailable",
+    "aborted",
+    "other",
+];
+
+fn error_of(kind: &str, message: String) -> Option<Error> {
+    Some(match kind {
+        "not-found" => Error::NotFound(message),
+        "conflict" => Error::Conflict(message),
+        "forbidden" => Error::Forbidden(message),
+        "invalid" => Error::Invalid(message),
+        "timeout" => Error::Timeout(message),
+        "unavailable" => Error::Unavailable(message),
+        "aborted" => Error::Aborted(message),
+        "other" => Error::Other(message),
+        _ => return None,
+    })
+}
+
+/// A fallible call's answer: `{"ok": value}` or `{"error": {"kind", "message"}}`.
+impl<T: Answer> Answer for Result<T, Error> {
+    fn encode(&self) -> Value {
+        match self {
+            Ok(value) => json!({ "ok": value.encode() }),
+            Err(error) => json!({
+                "error": { "kind": error_kind(error), "message": error_message(error) }
+            }),
+        }
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        let wrong = || {
+            bad(
+                "{\"ok\": ...} or {\"error\": {\"kind\", \"message\"}}",
+                value,
+            )
+        };
+        let object = value
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .ok_or_else(wrong)?;
+        if let Some(ok) = object.get("ok") {
+            return T::decode(ok).map(Ok);
+        }
+        let error = object.get("error").ok_or_else(wrong)?;
+        let kind = error.get("kind").and_then(Value::as_str);
+        let message = error.get("message").and_then(Value::as_str);
+        match (kind, message) {
+            (Some(kind), Some(message)) => {
+                error_of(kind, message.to_string()).map(Err).ok_or_else(|| {
+                    bad(
+                        &format!("an error kind ({})", ERROR_KINDS.join(", ")),
+                        error,
+                    )
+                })
+            }
+            _ => Err(wrong()),
+        }
+    }
+}
+
+/// An infallible call's answer, `{"ok": value}`, as every answer reads.
+pub struct Infallible<T>(pub T);
+
+impl<T: Answer> Answer for Infallible<T> {
+    fn encode(&self) -> Value {
+        json!({ "ok": self.0.encode() })
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        match value
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.get("ok"))
+        {
+            Some(ok) => T::decode(ok).map(Infallible),
+            None => Err(bad("{\"ok\": ...}", value)),
+        }
+    }
+}
+
+/// The functions a tape may hold, with their answer's shape: a tape is checked whole before a
+/// replay starts, so that a malformed one is refused before any policy code runs.
+pub fn check_answer(function: &str, answer: &Value) -> Result<(), BadAnswer> {
+    fn check<A: Answer>(answer: &Value) -> Result<(), BadAnswer> {
+        A::decode(answer).map(drop)
+    }
+    match function {
+        "cluster.get" | "cluster.apply" | "cluster.patch" | "cluster.wait" => {
+            check::<Result<Json, Error>>(answer)
+        }
+        "cluster.list" => check::<Result<Vec<Json>, Error>>(answer),
+        "cluster.delete" | "cluster.scale" | "cluster.cordon" | "cluster.uncordon"
+        | "cluster.evict" | "revisions.record" | "runtime.checkpoint" => {
+            check::<Result<(), Error>>(answer)
+        }
+        "revisions.list-revisions" => check::<Result<Vec<Revision>, Error>>(answer),
+        "revisions.get-revision" => check::<Result<Revision, Error>>(answer),
+        "runtime.now" | "runtime.deadline" => check::<Infallible<u64>>(answer),
+        "runtime.sleep" => check::<Infallible<bool>>(answer),
+        "runtime.restore" => check::<Infallible<Option<String>>>(answer),
+        other => Err(BadAnswer(format!(
+            "`{}` is not a host function a tape records",
+            crate::text::escape(other, 64)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<A: Answer>(answer: &A) -> A {
+        A::decode(&answer.encode()).expect("decodes what it encoded")
+    }
+
+    #[test]
+    fn json_answers_are_stored_as_json_and_read_back() {
+        let stored = Json(r#"{"kind":"Pod","metadata":{"name":"a"}}"#.into());
+        assert_eq!(
+            stored.encode(),
+            json!({"kind": "Pod", "metadata": {"name": "a"}})
+        );
+        let back = round_trip(&stored);
+        let parsed: Value = serde_json::from_str(&back.0).expect("JSON");
+        assert_eq!(parsed, json!({"kind": "Pod", "metadata": {"name": "a"}}));
+        // Text that is not JSON survives as text.
+        assert_eq!(round_trip(&Json("not {json".into())).0, "not {json");
+    }
+
+    #[test]
+    fn errors_keep_their_kind_and_message() {
+        let failed: Result<(), Error> = Err(Error::Timeout("no answer within 30s".into()));
+        assert_eq!(
+            failed.encode(),
+            json!({"error": {"kind": "timeout", "message": "no answer within 30s"}})
+        );
+        match round_trip(&failed) {
+            Err(Error::Timeout(m)) => assert_eq!(m, "no answer within 30s"),
+            other => panic!("{other:?}"),
+        }
+        let unknown = json!({"error": {"kind": "gone", "message": "x"}});
+        assert!(Result::<(), Error>::decode(&unknown).is_err());
+        assert!(Result::<(), Error>::decode(&json!({"ok": null, "error": {}})).is_err());
+    }
+
+    #[test]
+    fn revisions_round_trip() {
+        let revision = Revision {
+            number: 3,
+            status: RevisionStatus::Superseded,
+            policy: "drain@0.1.0".into(),
+            params: r#"{"node":"n1"}"#.into(),
+            manifests: "[]".into(),
+            updated: "2026-12-01T17:00:00Z".into(),
+            description: "drained".into(),
+        };
+        let back = round_trip(&vec![revision.clone()]);
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].number, 3);
+        assert_eq!(back[0].status, RevisionStatus::Superseded);
+        assert_eq!(back[0].params, r#"{"node":"n1"}"#);
+    }
+
+    #[test]
+    fn answers_of_the_wrong_shape_are_refused_by_function() {
+        assert!(check_answer("cluster.get", &json!({"ok": {"kind": "Pod"}})).is_ok());
+        assert!(check_answer("cluster.cordon", &json!({"ok": {"kind": "Pod"}})).is_err());
+        assert!(check_answer("runtime.now", &json!({"ok": -1})).is_err());
+        assert!(check_answer("runtime.now", &json!({"ok": 17})).is_ok());
+        assert!(check_answer("runtime.sleep", &json!(true)).is_err());
+        assert!(check_answer("runtime.restore", &json!({"ok": null})).is_ok());
+        assert!(check_answer("cluster.exec", &json!({"ok": null})).is_err());
+    }
+}
