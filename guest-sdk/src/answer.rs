@@ -27,11 +27,21 @@ use crate::Error;
 /// assert_eq!(answer.json()?["metadata"]["name"], "web");
 /// # Ok::<(), cutover_guest_sdk::Error>(())
 /// ```
-#[derive(Clone)]
 pub struct Answer<T> {
     json: String,
     what: String,
     object: PhantomData<fn() -> T>,
+}
+
+/// Cloned whatever `T` is: an answer holds text, not a `T`.
+impl<T> Clone for Answer<T> {
+    fn clone(&self) -> Self {
+        Answer {
+            json: self.json.clone(),
+            what: self.what.clone(),
+            object: PhantomData,
+        }
+    }
 }
 
 impl<T> Answer<T> {

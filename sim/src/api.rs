@@ -179,6 +179,11 @@ impl Query {
     }
 }
 
+/// A client's header text quoted back in an error, at most 64 characters of it.
+fn short(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
 fn json_response(code: u16, value: &Value) -> http::Response<SimBody> {
     let body = serde_json::to_vec(value).expect("JSON values serialise");
     http::Response::builder()
@@ -270,8 +275,9 @@ fn body_type(content_type: &str) -> Result<BodyType, ApiError> {
             "UnsupportedMediaType",
             format!(
                 "the body of the request was in an unknown format - accepted media types include: \
-                 application/json, {} (got {content_type})",
-                protobuf::MEDIA_TYPE
+                 application/json, {} (got {})",
+                protobuf::MEDIA_TYPE,
+                short(&content_type)
             ),
         )),
     }
@@ -685,7 +691,8 @@ fn patch(
             format!(
                 "the body of the request was in an unknown format - accepted media types include: \
                  application/json-patch+json, application/merge-patch+json, \
-                 application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type})"
+                 application/apply-patch+yaml, application/strategic-merge-patch+json (got {})",
+                short(content_type)
             ),
         )
     })?;

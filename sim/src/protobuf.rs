@@ -303,7 +303,12 @@ pub fn decode(kind: &str, body: &[u8]) -> Result<Value, ApiError> {
         "Deployment" => DEPLOYMENT,
         "Eviction" => EVICTION,
         "DeleteOptions" => DELETE_OPTIONS,
-        other => return Err(unsupported(format!("a {other}"))),
+        other => {
+            return Err(unsupported(format!(
+                "a {}",
+                other.chars().take(64).collect::<String>()
+            )));
+        }
     };
     let mut value = message(object.unwrap_or_default(), schema, body_kind)?;
     if let Some(map) = value.as_object_mut() {

@@ -103,7 +103,24 @@ async fn a_malformed_scenario_is_named_with_its_field_and_exits_2() {
     out.expect_code(2);
     assert!(
         out.stdout
-            .contains("run: unexpected argument '--no-such-flag'"),
+            .contains("run.flags: \"--no-such-flag\" is not one of the flags"),
         "{out}"
     );
+    // A scenario names no files: it cannot make `cutover test` write a tape or read values.
+    for flag in [
+        "--record=/tmp/x.json",
+        "--values=/etc/passwd",
+        "--kubeconfig=/dev/null",
+    ] {
+        let named = drain_scenario(dir.path(), "files.yaml", |t| {
+            t.replace("run:\n", &format!("run:\n  flags: [\"{flag}\"]\n"))
+        });
+        let out = Cutover::sim(&["test", "drain", &named.display().to_string()]).await;
+        out.expect_code(2);
+        assert!(
+            out.stdout
+                .contains("is not one of the flags a scenario may pass"),
+            "{out}"
+        );
+    }
 }

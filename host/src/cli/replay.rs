@@ -45,11 +45,24 @@ pub(super) fn execute(args: &ReplayArgs<'_>) -> Result<ExitCode, CliError> {
 fn policy(args: &ReplayArgs<'_>, tape: &Tape) -> Result<PolicySource, CliError> {
     match args.policy {
         Some(argument) => PolicySource::resolve(argument).map_err(CliError::bad_input),
-        None => PolicySource::resolve(&tape.policy.source).map_err(|e| {
-            CliError::bad_input(format!(
-                "the recorded policy cannot be loaded ({e}): name the policy to replay: cutover test --replay FILE POLICY"
-            ))
-        }),
+        None => {
+            let policy = PolicySource::resolve(&tape.policy.source).map_err(|e| {
+                CliError::bad_input(format!(
+                    "the recorded policy cannot be loaded ({e}): name the policy to replay: cutover test --replay FILE POLICY"
+                ))
+            })?;
+            // A tape is outside input: the module it names runs only if it is the one recorded.
+            let recorded = tape.policy.digest.trim_start_matches("sha256:");
+            if policy.digest != recorded {
+                return Err(CliError::bad_input(format!(
+                    "{} is not the policy the tape recorded (digest sha256:{}, the tape's {}): name the policy to replay: cutover test --replay FILE POLICY",
+                    crate::text::escape(&tape.policy.source, 256),
+                    policy.digest,
+                    crate::text::escape(&tape.policy.digest, 80)
+                )));
+            }
+            Ok(policy)
+        }
     }
 }
 
@@ -80,10 +93,10 @@ fn params(
 /// Replays the recording and prints the verdict.
 async fn replay_now(args: &ReplayArgs<'_>, clock: Clock) -> Result<ExitCode, CliError> {
     let shown = args.tape.display().to_string();
-    let tape = tape::read(args.tape).map_err(CliError::bad_input)?;
+    let mut tape = tape::read(args.tape).map_err(CliError::bad_input)?;
     let policy = policy(args, &tape)?;
     let params = params(args, &tape, &policy)?;
-    let recorded = &tape.policy;
+    let recorded = tape.policy.clone();
     announce(
         Format::Table,
         &format!(
@@ -111,7 +124,7 @@ async fn replay_now(args: &ReplayArgs<'_>, clock: Clock) -> Result<ExitCode, Cli
         observer: printer(Format::Table),
         clock,
     };
-    let report = replay(&tape, &policy, &sandbox, &prepared, options)
+    let report = replay(&mut tape, &policy, &sandbox, &prepared, options)
         .await
         .map_err(replay_error)?;
     if let Some(digest) = &report.other_digest {

@@ -105,10 +105,11 @@ impl Player {
         self.lock().next
     }
 
-    /// The recorded calls not reached, from the first of them.
-    pub fn left(&self) -> Vec<Call> {
+    /// The first recorded call not reached, and how many were not.
+    pub fn first_left(&self) -> Option<(Call, usize)> {
         let state = self.lock();
-        state.calls[state.next..].to_vec()
+        let left = state.calls.get(state.next..).unwrap_or_default();
+        left.first().map(|call| (call.clone(), left.len()))
     }
 
     /// Why the replay stopped the policy, if it did.
@@ -158,7 +159,7 @@ mod tests {
             .expect("answered");
         assert!(got.is_ok());
         assert_eq!(player.answered(), 2);
-        assert!(player.left().is_empty());
+        assert!(player.first_left().is_none());
     }
 
     #[test]
@@ -185,7 +186,7 @@ mod tests {
                 .is_err()
         );
         assert_eq!(player.stop(), Some(stop));
-        assert_eq!(player.left().len(), 1);
+        assert_eq!(player.first_left().map(|(_, left)| left), Some(1));
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub fn prepare(
 
 /// Replays `tape` with `policy`: no cluster, every host call answered from the tape.
 pub async fn replay(
-    tape: &Tape,
+    tape: &mut Tape,
     policy: &PolicySource,
     sandbox: &Sandbox,
     prepared: &Prepared,
@@ -118,7 +118,9 @@ pub async fn replay(
     let recorded = &tape.invocation;
     let (cluster, requests) = offline::cluster(&recorded.namespace, options.clock.clone());
     let open_ended = tape.truncated.is_some() || tape.outcome.ended_from_outside();
-    let player = Player::new(tape.calls.clone(), open_ended);
+    // The calls move into the player: a tape of up to 68 MiB is held once, not twice.
+    let recorded_calls = tape.calls.len();
+    let player = Player::new(std::mem::take(&mut tape.calls), open_ended);
     let state = RunState::new(RunSetup {
         cluster,
         // Nothing is authorized in a replay, as nothing is performed: the recorded answers
@@ -174,11 +176,11 @@ pub async fn replay(
                 why_open(tape)
             )),
         },
-        None => match player.left().first() {
-            Some(expected) => Verdict::Diverged(Divergence::Left {
+        None => match player.first_left() {
+            Some((expected, left)) => Verdict::Diverged(Divergence::Left {
                 number: player.answered() + 1,
-                expected: expected.clone(),
-                left: player.left().len(),
+                expected,
+                left,
                 ended,
             }),
             None if tape.outcome.ended_from_outside() => Verdict::Matched {
@@ -202,7 +204,7 @@ pub async fn replay(
     Ok(ReplayReport {
         verdict,
         answered: player.answered(),
-        recorded: tape.calls.len(),
+        recorded: recorded_calls,
         other_digest: (digest != tape.policy.digest).then_some(digest),
     })
 }

@@ -263,7 +263,8 @@ pub fn write<C: Serialize>(path: &Path, tape: &Tape<C>) -> Result<(), TapeError>
         path: path.display().to_string(),
         reason,
     };
-    let mut bytes = serde_json::to_vec_pretty(tape).map_err(|e| write_error(e.to_string()))?;
+    // Compact, as the recording's bound counts it: a tape cutover writes is one it reads.
+    let mut bytes = serde_json::to_vec(tape).map_err(|e| write_error(e.to_string()))?;
     bytes.push(b'\n');
     crate::paths::write_atomic(path, &[&bytes]).map_err(|e| write_error(e.to_string()))
 }

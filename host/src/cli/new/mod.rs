@@ -74,16 +74,34 @@ fn find_sdk(given: Option<&Path>) -> Result<PathBuf, CliError> {
         .map_err(|e| CliError::bad_input(format!("cannot resolve {}: {e}", dir.display())))
 }
 
+/// The inside of a TOML basic string: backslashes and quotes escaped, control characters
+/// refused by the caller's path check (a path with them is not one a crate should name).
+fn toml_string(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
 /// A template with its placeholders filled in.
 fn render(template: &str, name: &str, sdk: &Path) -> String {
     template
         .replace("{{name}}", name)
         .replace("{{crate}}", &name.replace('-', "_"))
-        .replace(
-            "{{sdk_path}}",
-            &sdk.display().to_string().replace('\\', "/"),
-        )
+        .replace("{{sdk_path}}", &toml_string(&sdk.display().to_string()))
         .replace("{{sdk_version}}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Writes every file of the new crate into `dir`.
+fn write_files(dir: &Path, name: &str, sdk: &Path) -> Result<(), CliError> {
+    for (path, template) in FILES {
+        let file = dir.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                CliError::bad_input(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        std::fs::write(&file, render(template, name, sdk))
+            .map_err(|e| CliError::bad_input(format!("cannot write {}: {e}", file.display())))?;
+    }
+    Ok(())
 }
 
 /// Creates the crate and prints what to do next.
@@ -104,16 +122,19 @@ pub(super) fn execute(args: NewArgs) -> Result<ExitCode, CliError> {
         )));
     }
     let sdk = find_sdk(args.sdk.as_deref())?;
-    for (path, template) in FILES {
-        let file = dir.join(path);
-        if let Some(parent) = file.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                CliError::bad_input(format!("cannot create {}: {e}", parent.display()))
-            })?;
-        }
-        std::fs::write(&file, render(template, name, &sdk))
-            .map_err(|e| CliError::bad_input(format!("cannot write {}: {e}", file.display())))?;
+    if sdk.display().to_string().chars().any(char::is_control) {
+        return Err(CliError::bad_input(format!(
+            "the guest SDK's path {} has control characters: move it, or pass --sdk",
+            crate::text::escape(&sdk.display().to_string(), 256)
+        )));
     }
+    let existed = dir.exists();
+    write_files(&dir, name, &sdk).inspect_err(|_| {
+        // Nothing half-made is left behind: a folder this command created goes again.
+        if !existed {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    })?;
     let wasm = format!(
         "target/wasm32-wasip2/release/{}.wasm",
         name.replace('-', "_")
@@ -148,6 +169,8 @@ mod tests {
             cargo.contains("path = \"/src/cutover/guest-sdk\""),
             "{cargo}"
         );
+        let odd = render(FILES[0].1, "p", Path::new("/src/a\"b\\c"));
+        assert!(odd.contains(r#"path = "/src/a\"b\\c""#), "{odd}");
     }
 
     #[test]

@@ -138,7 +138,7 @@ pub(in crate::cli) async fn pipeline(
     let policy = resolve::policy(&args.policy)?;
     let mut inputs = inputs::check(args, &policy)?;
     if let Some(path) = &args.record {
-        record::check_path(path)?;
+        record::check_path(path, args)?;
     }
     // Compiling a large module takes a while: it runs off the runtime's thread, so that Ctrl-C
     // still ends the run at once.

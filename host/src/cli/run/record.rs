@@ -14,8 +14,24 @@ use crate::replay::tape::{self, Grants, PolicyRef, RecordedOutcome, Tape};
 use crate::source::{Origin, PolicySource};
 
 /// Checks, before anything runs, that the tape can be written where it is asked for: its
-/// directory exists and it is not a directory itself.
-pub(super) fn check_path(path: &Path) -> Result<(), CliError> {
+/// directory exists, it is not a directory itself, and it is none of the run's own inputs (the
+/// policy, a values file, the scenario, the kubeconfig), which a tape would replace.
+pub(super) fn check_path(path: &Path, args: &RunArgs) -> Result<(), CliError> {
+    let same = |other: &Path| match (path.canonicalize(), other.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let mut inputs: Vec<&Path> = vec![Path::new(&args.policy)];
+    inputs.extend(args.values.iter().map(|p| p.as_path()));
+    inputs.extend(args.sim.iter().flatten().map(|p| p.as_path()));
+    inputs.extend(args.cluster.kubeconfig.iter().map(|p| p.as_path()));
+    if let Some(input) = inputs.into_iter().find(|input| same(input)) {
+        return Err(CliError::bad_input(format!(
+            "--record {}: that is one of the run's inputs ({}); record to another file",
+            path.display(),
+            input.display()
+        )));
+    }
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

@@ -5,6 +5,9 @@ use similar::{ChangeTag, TextDiff};
 
 use super::spec::CallsMatch;
 
+/// The most lines a calls failure shows: a policy that makes a million calls must not print them.
+const MAX_SHOWN: usize = 200;
+
 /// Whether `text` matches `pattern`, where `*` matches any run of characters (none included).
 pub(super) fn glob(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
@@ -55,13 +58,21 @@ fn exact(expected: &[String], made: &[String]) -> Option<String> {
         expected.len(),
         made.len()
     );
-    for change in TextDiff::from_lines(&want, &got).iter_all_changes() {
+    let diff = TextDiff::from_lines(&want, &got);
+    let changes: Vec<_> = diff.iter_all_changes().collect();
+    for change in changes.iter().take(MAX_SHOWN) {
         let sign = match change.tag() {
             ChangeTag::Delete => '-',
             ChangeTag::Insert => '+',
             ChangeTag::Equal => ' ',
         };
         out.push_str(&format!("\n    {sign} {}", change.value().trim_end()));
+    }
+    if changes.len() > MAX_SHOWN {
+        out.push_str(&format!(
+            "\n    [... {} more lines]",
+            changes.len() - MAX_SHOWN
+        ));
     }
     Some(out)
 }
@@ -82,8 +93,14 @@ fn subsequence(expected: &[String], made: &[String]) -> Option<String> {
                         String::new()
                     }
                 );
-                for (n, call) in made.iter().enumerate() {
+                for (n, call) in made.iter().enumerate().take(MAX_SHOWN) {
                     out.push_str(&format!("\n    {:>4}  {call}", n + 1));
+                }
+                if made.len() > MAX_SHOWN {
+                    out.push_str(&format!(
+                        "\n    [... {} more calls]",
+                        made.len() - MAX_SHOWN
+                    ));
                 }
                 return Some(out);
             }

@@ -117,6 +117,19 @@ impl Case {
     }
 }
 
+/// The `cutover run` flags a scenario's `run.flags` may pass on. A scenario file is someone
+/// else's input (a policy repository's): it may not name files to read or write (`--values`,
+/// `--record`), another cluster (`--kubeconfig`, `--context`) or another simulator (`--sim`).
+const PASSED_FLAGS: &[&str] = &[
+    "--rollback-on-failure",
+    "--atomic",
+    "--cleanup-on-fail",
+    "--history-max",
+    "--request-timeout",
+    "--set",
+    "--allow",
+];
+
 /// The `cutover run` command line the `run` section stands for, parsed as `cutover run` parses it.
 fn run_args(policy: &str, file: &Path, spec: &RunSpec) -> Result<RunArgs, String> {
     let mut argv: Vec<String> = vec!["cutover".into(), "run".into(), policy.into()];
@@ -147,9 +160,12 @@ fn run_args(policy: &str, file: &Path, spec: &RunSpec) -> Result<RunArgs, String
         argv.push("--dry-run".into());
     }
     for extra in &spec.flags {
-        if !extra.starts_with("--") || extra.starts_with("--sim") {
+        let name = extra.split('=').next().unwrap_or("");
+        if !PASSED_FLAGS.contains(&name) {
             return Err(format!(
-                "run.flags: {extra:?} is not a `cutover run` flag this section passes on (write `--name` or `--name=value`; the scenario is the cluster)"
+                "run.flags: {:?} is not one of the flags a scenario may pass ({}, as `--name` or `--name=value`): a scenario names no files and no cluster",
+                crate::text::escape(extra, 128),
+                PASSED_FLAGS.join(", ")
             ));
         }
         argv.push(extra.clone());

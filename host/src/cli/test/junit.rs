@@ -12,7 +12,15 @@ use crate::text;
 /// Text made safe for XML 1.0: control and format characters shown escaped as on a terminal
 /// (XML cannot carry most of them at all), then markup escaped. Lines are kept.
 fn escape(s: &str) -> String {
-    let lines: Vec<String> = s.lines().map(|l| text::escape(l, 64 << 10)).collect();
+    // U+FFFE and U+FFFF are not characters XML 1.0 may carry either.
+    let lines: Vec<String> = s
+        .lines()
+        .map(|l| {
+            text::escape(l, 64 << 10)
+                .replace('\u{fffe}', "\\u{fffe}")
+                .replace('\u{ffff}', "\\u{ffff}")
+        })
+        .collect();
     quick_xml::escape::escape(lines.join("\n").as_str()).into_owned()
 }
 
@@ -115,7 +123,7 @@ mod tests {
             CaseResult {
                 file: "broken.yaml".into(),
                 outcome: CaseOutcome::Error(
-                    "scenario broken.yaml: run.grant: bad \u{1b}[2J".into(),
+                    "scenario broken.yaml: run.grant: bad \u{1b}[2J \u{ffff}".into(),
                 ),
                 wall: Duration::ZERO,
                 simulated: None,
@@ -128,6 +136,9 @@ mod tests {
         assert!(xml.contains("bad &lt;1&gt;.yaml"), "{xml}");
         assert!(xml.contains("1 expectation failed: exitCode"), "{xml}");
         assert!(xml.contains("run.grant: bad"), "{xml}");
-        assert!(!xml.contains('\u{1b}'), "{xml}");
+        assert!(
+            !xml.contains('\u{1b}') && !xml.contains('\u{ffff}'),
+            "{xml}"
+        );
     }
 }

@@ -137,9 +137,9 @@ fn timing(result: &CaseResult) -> String {
 /// The line (and indented details) for one scenario.
 fn print_case(result: &CaseResult) {
     match &result.outcome {
-        CaseOutcome::Passed => println!("PASS  {} ({})", result.file, timing(result)),
+        CaseOutcome::Passed => println!("PASS  {} ({})", text::line(&result.file), timing(result)),
         CaseOutcome::Failed(failures) => {
-            println!("FAIL  {} ({})", result.file, timing(result));
+            println!("FAIL  {} ({})", text::line(&result.file), timing(result));
             for failure in failures {
                 let mut lines = failure.detail.lines();
                 println!(
@@ -152,7 +152,9 @@ fn print_case(result: &CaseResult) {
                 }
             }
         }
-        CaseOutcome::Error(why) => println!("ERROR {}: {}", result.file, text::line(why)),
+        CaseOutcome::Error(why) => {
+            println!("ERROR {}: {}", text::line(&result.file), text::line(why))
+        }
     }
 }
 
