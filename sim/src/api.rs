@@ -277,7 +277,7 @@ fn body_type(content_type: &str) -> Result<BodyType, ApiError> {
                 "the body of the request was in an unknown format - accepted media types include: \
                  application/json, {} (got {})",
                 protobuf::MEDIA_TYPE,
-                short(&content_type)
+                short(content_type)
             ),
         )),
     }
