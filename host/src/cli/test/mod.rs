@@ -29,7 +29,7 @@ pub(super) struct TestArgs {
     /// recorded one).
     #[arg(required_unless_present = "replay")]
     policy: Option<String>,
-    /// Scenario files (docs/testing.md), or folders of them (their *.yaml and *.yml files).
+    /// Scenario files (docs/scenario-tests.md), or folders of them (their *.yaml and *.yml files).
     #[arg(
         value_name = "SCENARIO",
         required_unless_present = "replay",
