@@ -28,11 +28,14 @@ pub enum RevisionStatus {
     Superseded,
     /// The release was uninstalled.
     Uninstalled,
+    /// A canary or blue-green run stopped at a pause, waiting for `cutover promote`, `abort`
+    /// or `retry`; the previous deployed revision is still deployed.
+    Paused,
 }
 
 impl RevisionStatus {
     /// The WIT name, as `helm history` prints it: `pending-install`, `pending-upgrade`,
-    /// `pending-rollback`, `deployed`, `failed`, `superseded`, `uninstalled`.
+    /// `pending-rollback`, `deployed`, `failed`, `superseded`, `uninstalled`, `paused`.
     ///
     /// ```
     /// assert_eq!(cutover_guest_sdk::RevisionStatus::Deployed.as_str(), "deployed");
@@ -46,6 +49,7 @@ impl RevisionStatus {
             RevisionStatus::Failed => "failed",
             RevisionStatus::Superseded => "superseded",
             RevisionStatus::Uninstalled => "uninstalled",
+            RevisionStatus::Paused => "paused",
         }
     }
 
@@ -76,6 +80,7 @@ impl From<wit::RevisionStatus> for RevisionStatus {
             wit::RevisionStatus::Failed => RevisionStatus::Failed,
             wit::RevisionStatus::Superseded => RevisionStatus::Superseded,
             wit::RevisionStatus::Uninstalled => RevisionStatus::Uninstalled,
+            wit::RevisionStatus::Paused => RevisionStatus::Paused,
         }
     }
 }

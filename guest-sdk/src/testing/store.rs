@@ -489,6 +489,7 @@ fn to_wit(r: &Revision) -> wit_revisions::Revision {
             RevisionStatus::Failed => S::Failed,
             RevisionStatus::Superseded => S::Superseded,
             RevisionStatus::Uninstalled => S::Uninstalled,
+            RevisionStatus::Paused => S::Paused,
         },
         policy: r.policy.clone(),
         params: r.params.to_string(),

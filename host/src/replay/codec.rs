@@ -157,7 +157,7 @@ impl Answer for Option<String> {
     }
 }
 
-const STATUSES: [(RevisionStatus, &str); 7] = [
+const STATUSES: [(RevisionStatus, &str); 8] = [
     (RevisionStatus::PendingInstall, "pending-install"),
     (RevisionStatus::PendingUpgrade, "pending-upgrade"),
     (RevisionStatus::PendingRollback, "pending-rollback"),
@@ -165,6 +165,7 @@ const STATUSES: [(RevisionStatus, &str); 7] = [
     (RevisionStatus::Failed, "failed"),
     (RevisionStatus::Superseded, "superseded"),
     (RevisionStatus::Uninstalled, "uninstalled"),
+    (RevisionStatus::Paused, "paused"),
 ];
 
 impl Answer for Revision {

@@ -494,6 +494,16 @@ impl cluster::Host for RunState {
         })
         .await
     }
+
+    async fn wait_current(
+        &mut self,
+        _targets: Vec<ObjectRef>,
+        _timeout_ms: u64,
+    ) -> Result<(), Error> {
+        Err(Error::Unavailable(
+            "wait-current is not served by this host yet".into(),
+        ))
+    }
 }
 
 impl RunState {

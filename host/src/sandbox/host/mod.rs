@@ -11,8 +11,11 @@
 
 pub mod call;
 pub mod cluster;
+pub mod inputs;
 pub mod output;
+pub mod probe;
 pub mod revisions;
+pub mod rollout;
 pub mod runtime;
 pub mod taped;
 pub mod wasi;

@@ -12,7 +12,9 @@ use wasmtime::component::HasData;
 use crate::replay::codec::{self, Answer, Infallible, Json};
 use crate::replay::{Player, Recording};
 use crate::report::{Event, Level};
-use crate::sandbox::bindings::cutover::policy::{cluster, revisions, runtime, types};
+use crate::sandbox::bindings::cutover::policy::{
+    cluster, inputs, probe, revisions, rollout, runtime, types,
+};
 use crate::sandbox::state::RunState;
 
 use types::{Error, ObjectRef};
@@ -196,6 +198,14 @@ impl cluster::Host for Taped<'_> {
         .await
         .map(|j| j.0)
     }
+
+    async fn wait_current(
+        &mut self,
+        targets: Vec<ObjectRef>,
+        timeout_ms: u64,
+    ) -> Result<(), Error> {
+        cluster::Host::wait_current(self.0, targets, timeout_ms).await
+    }
 }
 
 impl revisions::Host for Taped<'_> {
@@ -287,5 +297,37 @@ impl runtime::Host for Taped<'_> {
 
     async fn report_panic(&mut self, message: String) {
         runtime::Host::report_panic(self.0, message).await
+    }
+}
+
+impl inputs::Host for Taped<'_> {
+    async fn files(&mut self) -> Vec<inputs::InputFile> {
+        inputs::Host::files(self.0).await
+    }
+}
+
+impl probe::Host for Taped<'_> {
+    async fn http_get(
+        &mut self,
+        request: probe::HttpRequest,
+    ) -> Result<probe::HttpResponse, Error> {
+        probe::Host::http_get(self.0, request).await
+    }
+
+    async fn query_prometheus(
+        &mut self,
+        query: probe::PrometheusQuery,
+    ) -> Result<Vec<probe::Sample>, Error> {
+        probe::Host::query_prometheus(self.0, query).await
+    }
+}
+
+impl rollout::Host for Taped<'_> {
+    async fn requested(&mut self) -> rollout::Request {
+        rollout::Host::requested(self.0).await
+    }
+
+    async fn pause(&mut self, status: String) -> Result<(), Error> {
+        rollout::Host::pause(self.0, status).await
     }
 }
