@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod cluster;
 pub mod implied;
+pub mod input_files;
 pub mod manifest;
 pub mod params;
 pub mod paths;

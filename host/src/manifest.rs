@@ -36,6 +36,15 @@ pub struct Manifest {
     /// when the operator gives no `--release` ([`crate::release_template`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
+    /// What positional inputs the policy takes (one line); none: it takes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<String>,
+    /// The parameters are a chart's values, merged and typed as Helm does ([`crate::values`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chart_values: bool,
+    /// A failed run is undone through the journal unless the operator says otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollback_on_failure: bool,
     #[serde(default)]
     pub params: Vec<ParamSpec>,
     #[serde(default)]
@@ -210,6 +219,15 @@ impl Manifest {
             ));
         }
         check_description(&self.description, "the description")?;
+        if let Some(inputs) = &self.inputs {
+            check_description(inputs, "the description of the inputs")?;
+        }
+        if self.chart_values && !self.params.is_empty() {
+            return invalid(
+                "a manifest with chart values declares no parameters: its values are the chart's"
+                    .to_string(),
+            );
+        }
         if self.params.len() > MAX_PARAMS {
             return invalid(format!(
                 "{} parameters declared; at most {MAX_PARAMS}",

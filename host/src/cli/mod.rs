@@ -116,6 +116,11 @@ struct InspectArgs {
 struct RunArgs {
     /// A bundled policy's name or a path to a .wasm file.
     policy: String,
+    /// Files, folders or `-` (standard input) handed to the policy as data, for policies that
+    /// take inputs (`cutover run atomic ./chart`, `helm template ... | cutover run atomic -`);
+    /// `cutover inspect` says whether a policy takes any.
+    #[arg(value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
     /// The release (target) name the run acts for: a DNS-1123 name of at most 53 characters,
     /// as Helm's; defaults to the name the policy's manifest derives from the parameters
     /// (`drain-{node}`), else to the policy's name.

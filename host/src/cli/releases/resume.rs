@@ -57,6 +57,7 @@ pub(in crate::cli) async fn resume(args: ResumeArgs) -> Result<ExitCode, CliErro
     }
     let run = RunArgs {
         policy,
+        inputs: Vec::new(),
         release: Some(args.release.clone()),
         sets: Vec::new(),
         values: Vec::new(),

@@ -27,6 +27,8 @@ pub(super) struct Inputs {
     pub(super) declared: Vec<Capability>,
     pub(super) granted: Vec<Capability>,
     pub(super) limits: Limits,
+    /// The positional inputs' files, read and bounded.
+    pub(super) files: std::sync::Arc<Vec<crate::input_files::InputFile>>,
 }
 
 pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, CliError> {
@@ -60,6 +62,7 @@ pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, Cli
     if args.allow_declared {
         granted.extend(declared.iter().cloned());
     }
+    let files = std::sync::Arc::new(read_inputs(args, manifest)?);
     let limits = Limits {
         timeout: args.timeout,
         memory: args.memory_limit,
@@ -73,7 +76,28 @@ pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, Cli
         declared,
         granted,
         limits,
+        files,
     })
+}
+
+/// The positional inputs, refused for a policy that takes none (before any is read).
+fn read_inputs(
+    args: &RunArgs,
+    manifest: &Manifest,
+) -> Result<Vec<crate::input_files::InputFile>, CliError> {
+    use crate::input_files::{InputError, read};
+    if let Some(first) = args.inputs.first()
+        && manifest.inputs.is_none()
+    {
+        return Err(CliError::bad_input(
+            InputError::NotTaken {
+                policy: manifest.name.clone(),
+                first: crate::text::escape(&first.display().to_string(), 256),
+            }
+            .to_string(),
+        ));
+    }
+    read(&args.inputs, std::io::stdin().lock()).map_err(|e| CliError::bad_input(e.to_string()))
 }
 
 /// The release the run acts for: `--release`; else the manifest's template rendered with the
