@@ -204,7 +204,9 @@ pub(in crate::cli) async fn pipeline(
         record::save(live, path, recording, &policy, &inputs, &connection, &ran);
     }
     if let Some(held) = held {
-        ran.settlement = Some(release::settle(held, args, &ran.report.outcome, &clock).await);
+        let policy_rolls_back = policy.manifest.rollback_on_failure;
+        ran.settlement =
+            Some(release::settle(held, args, policy_rolls_back, &ran.report.outcome, &clock).await);
     }
     Ok(Finished {
         policy,

@@ -186,9 +186,12 @@ pub(super) struct Settlement {
 }
 
 /// After the run: the revision's status, the undo when asked, pruning, and the lock let go.
+/// A policy whose manifest asks for it (`rollbackOnFailure`, the `atomic` strategy) is undone
+/// on failure as with `--rollback-on-failure`.
 pub(super) async fn settle(
     held: Held,
     args: &RunArgs,
+    policy_rolls_back: bool,
     outcome: &Outcome,
     clock: &Clock,
 ) -> Settlement {
@@ -209,7 +212,7 @@ pub(super) async fn settle(
     };
     let undo = if succeeded {
         None
-    } else if args.release_flags.rollback_on_failure {
+    } else if args.release_flags.rollback_on_failure || policy_rolls_back {
         Some(Scope::All)
     } else if args.release_flags.cleanup_on_fail {
         Some(Scope::Created)
