@@ -25,3 +25,4 @@ pub mod sandbox;
 pub mod source;
 pub mod text;
 pub mod units;
+pub mod values;

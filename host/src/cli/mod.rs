@@ -132,6 +132,8 @@ struct RunArgs {
     /// Read parameters from a YAML values file (repeatable; later files win, --set wins over all).
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     values: Vec<PathBuf>,
+    #[command(flatten)]
+    chart_values: ChartValueArgs,
     /// Grant a capability (repeatable), e.g. --allow cluster/cordon. See docs/capabilities.md.
     #[arg(long = "allow", value_name = "CAPABILITY")]
     allow: Vec<String>,
@@ -170,6 +172,27 @@ struct RunArgs {
     /// `cutover resume`, a scenario's `run.params` for `cutover test`.
     #[arg(skip)]
     given_values: Option<serde_json::Value>,
+}
+
+/// Helm's value flags, for policies whose parameters are a chart's values (`cutover inspect`
+/// says which: the `atomic` strategy).
+#[derive(Debug, Args, Clone, Default)]
+struct ChartValueArgs {
+    /// Set a value as a string, whatever it looks like (repeatable): --set-string tag=010.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    set_strings: Vec<String>,
+    /// Set a value to a file's contents (repeatable): --set-file motd=./motd.txt.
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    set_files: Vec<String>,
+    /// Merge the values given over the last deployed revision's.
+    #[arg(long)]
+    reuse_values: bool,
+    /// Forget the last deployed revision's values: only the values given (and the chart's).
+    #[arg(long)]
+    reset_values: bool,
+    /// The chart's values, then the last deployed revision's, then the values given.
+    #[arg(long)]
+    reset_then_reuse_values: bool,
 }
 
 /// What becomes of the release's revision when a run fails, and how much history is kept.

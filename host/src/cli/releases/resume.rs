@@ -61,6 +61,7 @@ pub(in crate::cli) async fn resume(args: ResumeArgs) -> Result<ExitCode, CliErro
         release: Some(args.release.clone()),
         sets: Vec::new(),
         values: Vec::new(),
+        chart_values: Default::default(),
         allow: args.allow.clone(),
         allow_declared: args.allow_declared,
         timeout: args.timeout,
