@@ -6,7 +6,7 @@
 //! them off wasm.
 
 #[cfg(target_family = "wasm")]
-pub(crate) use crate::bindings::cutover::policy::{cluster, revisions, runtime};
+pub(crate) use crate::bindings::cutover::policy::{cluster, probe, revisions, runtime};
 
 #[cfg(not(target_family = "wasm"))]
-pub(crate) use crate::testing::{cluster, revisions, runtime};
+pub(crate) use crate::testing::{cluster, probe, revisions, runtime};

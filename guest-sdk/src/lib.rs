@@ -65,6 +65,8 @@
 //!   - node and pod calls ([`Context::cordon`], [`Context::uncordon`], [`Context::evict`]);
 //!   - dynamic calls on an [`ObjectRef`] with JSON ([`Context::get_dynamic`], ...);
 //!   - release history ([`Context::record`], [`Context::revisions`], [`Context::revision`]).
+//!   - probes for analysis gates ([`Context::http_get`] with an [`HttpRequest`],
+//!     [`Context::query_prometheus`] answering [`Sample`]s).
 //!   - writes and waits ([`Context::apply`], [`Context::patch`], [`Context::wait`] and their
 //!     variants) answer an [`Answer`], decoded only by [`Answer::object`]: a policy that
 //!     throws it away links no deserializer for the kind (see `docs/writing-policies.md`,
@@ -88,6 +90,7 @@ mod export;
 mod host;
 pub mod manifest;
 pub mod params;
+pub mod probe;
 pub mod revisions;
 pub mod runtime;
 #[cfg(not(target_family = "wasm"))]
@@ -101,6 +104,7 @@ pub use context::Context;
 pub use error::Error;
 #[doc(hidden)]
 pub use export::__private;
+pub use probe::{HttpRequest, HttpResponse, Sample};
 pub use revisions::{Revision, RevisionStatus};
 pub use runtime::Level;
 pub use time::Timestamp;

@@ -59,6 +59,7 @@ pub(super) struct State {
     pub(super) checkpoint: Option<String>,
     pub(super) recorded: Vec<(Value, String)>,
     pub(super) revisions: Vec<Revision>,
+    pub(super) probes: super::probes::Probes,
     next_uid: u64,
 }
 
@@ -78,6 +79,7 @@ impl Default for State {
             checkpoint: None,
             recorded: Vec::new(),
             revisions: Vec::new(),
+            probes: Default::default(),
             next_uid: 1,
         }
     }
@@ -97,7 +99,7 @@ fn not_found(key: &Key) -> Error {
 
 impl State {
     /// Records a call and takes the scripted answer that matches it, if any.
-    fn called(
+    pub(super) fn called(
         &mut self,
         operation: &'static str,
         target: String,
