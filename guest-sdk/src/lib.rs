@@ -67,6 +67,8 @@
 //!   - release history ([`Context::record`], [`Context::revisions`], [`Context::revision`]).
 //!   - strategies that pause for a person ([`Context::requested`], a [`Request`];
 //!     [`Context::pause`]).
+//!   - probes for analysis gates ([`Context::http_get`] with an [`HttpRequest`],
+//!     [`Context::query_prometheus`] answering [`Sample`]s).
 //!   - writes and waits ([`Context::apply`], [`Context::patch`], [`Context::wait`] and their
 //!     variants) answer an [`Answer`], decoded only by [`Answer::object`]: a policy that
 //!     throws it away links no deserializer for the kind (see `docs/writing-policies.md`,
@@ -91,6 +93,7 @@ mod host;
 pub mod inputs;
 pub mod manifest;
 pub mod params;
+pub mod probe;
 pub mod revisions;
 pub mod rollout;
 pub mod runtime;
@@ -106,6 +109,7 @@ pub use error::Error;
 #[doc(hidden)]
 pub use export::__private;
 pub use inputs::InputFile;
+pub use probe::{HttpRequest, HttpResponse, Sample};
 pub use revisions::{Revision, RevisionStatus};
 pub use rollout::Request;
 pub use runtime::Level;

@@ -187,3 +187,20 @@ pub(crate) mod rollout {
         on_fake("ctx.pause", |s| s.pause(status))
     }
 }
+
+pub(crate) mod probe {
+    pub(crate) use crate::bindings::cutover::policy::probe::{
+        HttpRequest, HttpResponse, PrometheusQuery, Sample,
+    };
+    use crate::bindings::cutover::policy::types::Error;
+
+    use super::on_fake;
+
+    pub(crate) fn http_get(request: &HttpRequest) -> Result<HttpResponse, Error> {
+        on_fake("ctx.http_get", |s| s.http_get(request))
+    }
+
+    pub(crate) fn query_prometheus(query: &PrometheusQuery) -> Result<Vec<Sample>, Error> {
+        on_fake("ctx.query_prometheus", |s| s.query_prometheus(query))
+    }
+}

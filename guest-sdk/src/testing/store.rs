@@ -65,6 +65,7 @@ pub(super) struct State {
     pub(super) inputs: Vec<crate::bindings::cutover::policy::inputs::InputFile>,
     pub(super) requested: Request,
     pub(super) paused: Option<String>,
+    pub(super) probes: super::probes::Probes,
     next_uid: u64,
 }
 
@@ -87,6 +88,7 @@ impl Default for State {
             inputs: Vec::new(),
             requested: Request::Start,
             paused: None,
+            probes: Default::default(),
             next_uid: 1,
         }
     }
@@ -106,7 +108,7 @@ fn not_found(key: &Key) -> Error {
 
 impl State {
     /// Records a call and takes the scripted answer that matches it, if any.
-    fn called(
+    pub(super) fn called(
         &mut self,
         operation: &'static str,
         target: String,
