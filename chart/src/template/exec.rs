@@ -315,9 +315,9 @@ impl Engine {
         out: &mut String,
     ) -> Result<Flow, TemplateError> {
         match node {
-            Node::Text(t) => {
+            Node::Text(t, pos) => {
                 self.write(out, t)
-                    .map_err(|e| self.locate(scope, Pos::default(), e))?;
+                    .map_err(|e| self.locate(scope, *pos, e))?;
                 Ok(Flow::Normal)
             }
             Node::Action(pipe) => self.exec_action(pipe, scope, out),

@@ -11,7 +11,7 @@ pub(crate) type List = Vec<Node>;
 
 #[derive(Debug)]
 pub(crate) enum Node {
-    Text(Rc<str>),
+    Text(Rc<str>, Pos),
     Action(Pipe),
     If {
         pipe: Pipe,
@@ -119,10 +119,13 @@ impl Parser<'_> {
     fn list(&mut self, top: bool) -> Result<(List, Ending), ParseError> {
         let mut list = Vec::new();
         while self.i < self.segs.len() {
-            let seg = std::mem::replace(&mut self.segs[self.i], Segment::Text(String::new()));
+            let seg = std::mem::replace(
+                &mut self.segs[self.i],
+                Segment::Text(String::new(), Pos::default()),
+            );
             self.i += 1;
             match seg {
-                Segment::Text(t) => list.push(Node::Text(t.into())),
+                Segment::Text(t, pos) => list.push(Node::Text(t.into(), pos)),
                 Segment::Action { tokens, pos } => {
                     let mut toks = tokens.into_iter();
                     let first = toks.next();
