@@ -5,7 +5,9 @@ use std::rc::Rc;
 /// A 1-based line and column in a template's source.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pos {
+    /// Line, from 1.
     pub line: u32,
+    /// Column in characters, from 1.
     pub col: u32,
 }
 
