@@ -35,9 +35,13 @@ pub struct Chart {
 pub struct Metadata {
     /// `apiVersion`: `v2` (Helm 3) or `v1`.
     pub api_version: String,
+    /// `name`.
     pub name: String,
+    /// `version`.
     pub version: String,
+    /// `appVersion` (empty when not set).
     pub app_version: String,
+    /// `description`.
     pub description: String,
     /// `application` or `library` (empty when not set).
     pub chart_type: String,

@@ -19,6 +19,8 @@
 //!
 //! What is supported and what is not: docs/charts.md.
 
+#![warn(missing_docs)]
+
 mod chart;
 mod funcs;
 mod glob;
@@ -48,18 +50,30 @@ pub fn semver_matches(constraint: &str, version: &str) -> Result<bool, String> {
 /// A chart that cannot be loaded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ChartError {
+    /// No `Chart.yaml` among the files.
     #[error("chart has no Chart.yaml")]
     MissingChartYaml,
+    /// Chart.yaml lacks a required field or has a wrong one.
     #[error("Chart.yaml: {0}")]
     InvalidChartYaml(String),
+    /// A YAML file of the chart does not parse.
     #[error("{file}: YAML parse error: {message}")]
-    Yaml { file: String, message: String },
+    Yaml {
+        /// The file.
+        file: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A path is absolute, climbs out with `..`, or is given twice.
     #[error("invalid path in chart: {0}")]
     BadPath(String),
+    /// A text file (Chart.yaml, values, templates, crds) is not UTF-8.
     #[error("{0} is not UTF-8 text")]
     NotUtf8(String),
+    /// More than [`MAX_CHART_FILES`] files or [`MAX_CHART_BYTES`] bytes.
     #[error("chart too large: {0}")]
     TooLarge(String),
+    /// Something cutover's renderer does not do (subcharts).
     #[error("{0}")]
     Unsupported(String),
 }
@@ -72,10 +86,20 @@ pub enum RenderError {
     Template(#[from] TemplateError),
     /// A rendered file is not valid YAML.
     #[error("YAML parse error on {template}: {message}")]
-    Yaml { template: String, message: String },
+    Yaml {
+        /// The template (`mychart/templates/x.yaml`).
+        template: String,
+        /// The parser's message.
+        message: String,
+    },
     /// A rendered document is not a Kubernetes object.
     #[error("{template}: {message}")]
-    Object { template: String, message: String },
+    Object {
+        /// The template.
+        template: String,
+        /// What is wrong with the document.
+        message: String,
+    },
     /// Library charts have no manifests to install.
     #[error("chart {0:?} is a library chart and cannot be installed")]
     Library(String),
@@ -84,10 +108,14 @@ pub enum RenderError {
         "chart {chart:?} requires kubeVersion {constraint} which is incompatible with Kubernetes {version}"
     )]
     KubeVersion {
+        /// The chart's name.
         chart: String,
+        /// Its `kubeVersion`.
         constraint: String,
+        /// The cluster's version.
         version: String,
     },
+    /// The chart itself is invalid.
     #[error("{0}")]
     Chart(#[from] ChartError),
 }

@@ -14,11 +14,15 @@ use crate::value::{FilesObj, Value};
 /// `.Release`.
 #[derive(Clone, Debug)]
 pub struct Release {
+    /// `.Release.Name`.
     pub name: String,
+    /// `.Release.Namespace`.
     pub namespace: String,
     /// `.Release.Revision` (1 for a first install).
     pub revision: u32,
+    /// `.Release.IsInstall`.
     pub is_install: bool,
+    /// `.Release.IsUpgrade`.
     pub is_upgrade: bool,
 }
 
@@ -117,13 +121,21 @@ impl Manifest {
 /// When a hook runs (`helm.sh/hook`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum HookEvent {
+    /// `pre-install`.
     PreInstall,
+    /// `post-install`.
     PostInstall,
+    /// `pre-delete`.
     PreDelete,
+    /// `post-delete`.
     PostDelete,
+    /// `pre-upgrade`.
     PreUpgrade,
+    /// `post-upgrade`.
     PostUpgrade,
+    /// `pre-rollback`.
     PreRollback,
+    /// `post-rollback`.
     PostRollback,
     /// `helm test` (also `test-success`): never installed with the release.
     Test,
@@ -166,13 +178,16 @@ impl HookEvent {
 pub enum HookDeletePolicy {
     /// Delete the previous object before creating the hook again (Helm's default).
     BeforeHookCreation,
+    /// `hook-succeeded`: delete once the hook succeeded.
     HookSucceeded,
+    /// `hook-failed`: delete if the hook failed.
     HookFailed,
 }
 
 /// An object with a `helm.sh/hook` annotation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hook {
+    /// The object and its template.
     pub manifest: Manifest,
     /// Its events (unknown names are ignored, as Helm does).
     pub events: Vec<HookEvent>,

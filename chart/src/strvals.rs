@@ -21,6 +21,8 @@ enum Reader<'a> {
     String,
     /// `--set-file`: the text is a path; the callback returns the file's contents.
     File(&'a mut dyn FnMut(&str) -> Result<String, String>),
+    /// `--set-json`: the text after `=` is one JSON value (numbers become float64, as in Go).
+    Json,
 }
 
 impl Reader<'_> {
@@ -30,6 +32,7 @@ impl Reader<'_> {
             Reader::Typed => Ok(typed_value(&text)),
             Reader::String => Ok(Value::String(text)),
             Reader::File(f) => f(&text).map(Value::String).map_err(StrvalsError),
+            Reader::Json => Ok(Value::String(text)),
         }
     }
 }
@@ -75,6 +78,12 @@ pub fn parse_set_string_into(
     dest: &mut Map<String, Value>,
 ) -> Result<(), StrvalsError> {
     Parser::new(expr, Reader::String).parse(dest)
+}
+
+/// Parses `--set-json` text (`key=<JSON>,...`) into `dest`; JSON numbers become floats, as
+/// Helm decodes them.
+pub fn parse_set_json_into(expr: &str, dest: &mut Map<String, Value>) -> Result<(), StrvalsError> {
+    Parser::new(expr, Reader::Json).parse(dest)
 }
 
 /// Parses `--set-file` text (`key=path,...`) into `dest`; `read_file` is called with each path
@@ -203,6 +212,9 @@ impl<'a> Parser<'a> {
         if self.i >= self.s.len() {
             return Ok((Value::String(String::new()), true));
         }
+        if matches!(self.reader, Reader::Json) {
+            return self.json_value();
+        }
         if self.s[self.i] == '{' {
             self.i += 1;
             let mut list = Vec::new();
@@ -224,6 +236,32 @@ impl<'a> Parser<'a> {
         let (rs, last) = self.runes_until(&[',']);
         let v = self.reader.read(&rs)?;
         Ok((v, matches!(last, Stop::Eof)))
+    }
+
+    /// One JSON value, then optional blanks and a comma.
+    fn json_value(&mut self) -> Result<(Value, bool), StrvalsError> {
+        let rest: String = self.s[self.i..].iter().collect();
+        let mut stream = serde_json::Deserializer::from_str(&rest).into_iter::<Value>();
+        let v = match stream.next() {
+            Some(Ok(v)) => v,
+            Some(Err(e)) => return err(format!("invalid JSON value: {e}")),
+            None => Value::String(String::new()),
+        };
+        let used = rest[..stream.byte_offset()].chars().count();
+        self.i += used;
+        while self.i < self.s.len() && self.s[self.i].is_whitespace() {
+            self.i += 1;
+        }
+        if self.i < self.s.len() {
+            if self.s[self.i] != ',' {
+                return err(format!(
+                    "unexpected {:?} after a JSON value",
+                    self.s[self.i]
+                ));
+            }
+            self.i += 1;
+        }
+        Ok((crate::yaml::floats(v), self.i >= self.s.len()))
     }
 
     fn key_index(&mut self) -> Result<usize, StrvalsError> {
@@ -358,6 +396,18 @@ mod tests {
         parse_set_file_into("cfg=f.txt", &mut read, &mut m).unwrap();
         assert_eq!(m["cfg"], json!("contents"));
         assert!(parse_set_file_into("cfg=nope", &mut read, &mut m).is_err());
+    }
+
+    #[test]
+    fn set_json() {
+        let mut m = Map::new();
+        parse_set_json_into(r#"a={"b":[1,"x"]},c.d=true ,e[1]="s""#, &mut m).unwrap();
+        assert_eq!(
+            Value::Object(m),
+            json!({"a": {"b": [1.0, "x"]}, "c": {"d": true}, "e": [null, "s"]})
+        );
+        assert!(parse_set_json_into("a={bad", &mut Map::new()).is_err());
+        assert!(parse_set_json_into("a=1 2", &mut Map::new()).is_err());
     }
 
     #[test]

@@ -365,3 +365,54 @@ fn json_string(out: &mut String, s: &str, esc: bool) {
         out.push_str(&quoted);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_1_1_scalars_as_helm_reads_them() {
+        // As go-yaml v2 (YAML 1.1) reads them in Helm: yes/off are booleans, 1_000 a number.
+        let v = parse_json_value(
+            "a: yes\nb: off\nd: 0x1F\ne: ~\nf: 1_000\ng: \"yes\"\n",
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"a": true, "b": false, "d": 31, "e": null, "f": 1000, "g": "yes"})
+        );
+        let Value::Map(ref m) = parse_helm("n: 3\n", false).unwrap() else {
+            panic!("not a map")
+        };
+        assert!(matches!(m.borrow().get("n"), Some(Value::Float(f)) if *f == 3.0));
+    }
+
+    #[test]
+    fn to_yaml_round_trips_awkward_strings() {
+        let alphabet: Vec<char> = "ab1 :#-'\"\n\t{}[],&*!|>%@`?~.=\\éx0".chars().collect();
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..2000 {
+            let len = (next() % 12) as usize;
+            let s: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let key: String = (0..(next() % 5) as usize + 1)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let doc =
+                serde_json::json!({"k": s, "nested": {"list": [s, {"x": s}]}, key.clone(): [s]});
+            let v = Value::from_json(&doc);
+            let text = to_yaml(&v).unwrap();
+            let back = parse_json_value(&text, false)
+                .unwrap_or_else(|e| panic!("{text:?} does not parse: {e}"));
+            assert_eq!(back, doc, "YAML was {text:?}");
+        }
+    }
+}

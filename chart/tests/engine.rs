@@ -224,6 +224,17 @@ fn variables_scoping_and_assignment() {
     );
     let e = fails("{{ if true }}{{ $y := 3 }}{{ end }}{{ $y }}", json!({}));
     assert!(e.contains("undefined variable \"$y\""), "{e}");
+    // As in Go, variables are checked when parsing, even in branches never taken.
+    let e = fails("{{ if false }}{{ $nope }}{{ end }}", json!({}));
+    assert_eq!(e, "t:1: undefined variable \"$nope\"");
+    assert!(fails("{{ $z = 1 }}", json!({})).contains("undefined variable"));
+    assert!(
+        fails(
+            "{{ define \"d\" }}{{ $outer }}{{ end }}{{ $outer := 1 }}",
+            json!({})
+        )
+        .contains("undefined variable")
+    );
     assert_eq!(
         run(
             "{{ $x := \"out\" }}{{ range . }}{{ $x := . }}{{ end }}{{ $x }}",

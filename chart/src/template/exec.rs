@@ -1,6 +1,6 @@
 //! Executes parsed templates with Go text/template semantics, within the work limits of [`Limits`].
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::lex::Pos;
@@ -105,7 +105,7 @@ impl Scope {
 
 /// The executor: the named templates of a chart and the work done so far.
 pub(crate) struct Engine {
-    pub templates: HashMap<String, Rc<Template>>,
+    pub templates: BTreeMap<String, Rc<Template>>,
     pub limits: Limits,
     steps: u64,
     total_bytes: u64,
@@ -116,7 +116,7 @@ pub(crate) struct Engine {
 impl Engine {
     pub fn new(limits: Limits) -> Engine {
         Engine {
-            templates: HashMap::new(),
+            templates: BTreeMap::new(),
             limits,
             steps: 0,
             total_bytes: 0,
@@ -315,9 +315,9 @@ impl Engine {
         out: &mut String,
     ) -> Result<Flow, TemplateError> {
         match node {
-            Node::Text(t) => {
+            Node::Text(t, pos) => {
                 self.write(out, t)
-                    .map_err(|e| self.locate(scope, Pos::default(), e))?;
+                    .map_err(|e| self.locate(scope, *pos, e))?;
                 Ok(Flow::Normal)
             }
             Node::Action(pipe) => self.exec_action(pipe, scope, out),

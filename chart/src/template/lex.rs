@@ -5,7 +5,9 @@ use std::rc::Rc;
 /// A 1-based line and column in a template's source.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pos {
+    /// Line, from 1.
     pub line: u32,
+    /// Column in characters, from 1.
     pub col: u32,
 }
 
@@ -43,7 +45,7 @@ pub(crate) struct Token {
 /// A piece of a template: literal text or one `{{ ... }}` action (comments are dropped).
 #[derive(Debug)]
 pub(crate) enum Segment {
-    Text(String),
+    Text(String, Pos),
     Action { tokens: Vec<Token>, pos: Pos },
 }
 
@@ -100,7 +102,7 @@ pub(crate) fn segments(src: &str) -> Result<Vec<Segment>, LexError> {
                 text = text.trim_start_matches(is_space);
             }
             if !text.is_empty() {
-                out.push(Segment::Text(text.to_string()));
+                out.push(Segment::Text(text.to_string(), lines.pos(src, rest_start)));
             }
             return Ok(out);
         };
@@ -120,7 +122,7 @@ pub(crate) fn segments(src: &str) -> Result<Vec<Segment>, LexError> {
             inner += 2;
         }
         if !text.is_empty() {
-            out.push(Segment::Text(text.to_string()));
+            out.push(Segment::Text(text.to_string(), lines.pos(src, rest_start)));
         }
         let pos = lines.pos(src, open);
         // Comments: {{/* ... */}} with optional trim markers around them.

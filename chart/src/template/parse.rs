@@ -11,7 +11,7 @@ pub(crate) type List = Vec<Node>;
 
 #[derive(Debug)]
 pub(crate) enum Node {
-    Text(Rc<str>),
+    Text(Rc<str>, Pos),
     Action(Pipe),
     If {
         pipe: Pipe,
@@ -90,6 +90,7 @@ pub(crate) fn parse(src: &str, is_func: &dyn Fn(&str) -> bool) -> Result<Parsed,
         defines: Vec::new(),
         is_func,
         depth: 0,
+        vars: vec!["$".to_string()],
     };
     let (body, end) = p.list(true)?;
     if let Some((pos, kw, _)) = end {
@@ -107,6 +108,8 @@ struct Parser<'a> {
     defines: Vec<(String, List)>,
     is_func: &'a dyn Fn(&str) -> bool,
     depth: usize,
+    /// Variables in scope (Go checks them while parsing).
+    vars: Vec<String>,
 }
 
 /// How a list ended: `end` or `else` (with the tokens after the keyword).
@@ -116,10 +119,13 @@ impl Parser<'_> {
     fn list(&mut self, top: bool) -> Result<(List, Ending), ParseError> {
         let mut list = Vec::new();
         while self.i < self.segs.len() {
-            let seg = std::mem::replace(&mut self.segs[self.i], Segment::Text(String::new()));
+            let seg = std::mem::replace(
+                &mut self.segs[self.i],
+                Segment::Text(String::new(), Pos::default()),
+            );
             self.i += 1;
             match seg {
-                Segment::Text(t) => list.push(Node::Text(t.into())),
+                Segment::Text(t, pos) => list.push(Node::Text(t.into(), pos)),
                 Segment::Action { tokens, pos } => {
                     let mut toks = tokens.into_iter();
                     let first = toks.next();
@@ -149,7 +155,9 @@ impl Parser<'_> {
                             }
                             let (name, pipe) = self.template_head(pos, rest, kw == "block")?;
                             self.enter(pos)?;
+                            let outer = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
                             let (body, end) = self.list(false)?;
+                            self.vars = outer;
                             self.depth -= 1;
                             expect_end(pos, kw, end)?;
                             self.defines.push((name.clone(), body));
@@ -199,6 +207,7 @@ impl Parser<'_> {
     /// `if`/`with`/`range` with their else branches (`else if`, `else with` chains share one end).
     fn control(&mut self, kw: &str, pos: Pos, rest: Vec<Token>) -> Result<Node, ParseError> {
         self.enter(pos)?;
+        let mark = self.vars.len();
         let pipe = self.pipeline(pos, rest, kw == "range")?;
         if kw != "range" && pipe.decl.len() > 1 {
             return Err((pos, "too many declarations".into()));
@@ -223,6 +232,7 @@ impl Parser<'_> {
             }
         };
         self.depth -= 1;
+        self.vars.truncate(mark);
         Ok(match kw {
             "if" => Node::If {
                 pipe,
@@ -312,6 +322,15 @@ impl Parser<'_> {
             cur.push(t);
         }
         cmds.push(self.command(pos, cur)?);
+        for name in &decl {
+            if is_assign {
+                if !self.vars.contains(name) {
+                    return Err((pos, format!("undefined variable {name:?}")));
+                }
+            } else {
+                self.vars.push(name.clone());
+            }
+        }
         Ok(Pipe {
             pos,
             decl,
@@ -349,7 +368,12 @@ impl Parser<'_> {
             Tok::Int(n) | Tok::Char(n) => Arg::Int(*n),
             Tok::Float(f) => Arg::Float(*f),
             Tok::Str(s) => Arg::Str(s.clone()),
-            Tok::Var(v) => Arg::Var(v.clone()),
+            Tok::Var(v) => {
+                if !self.vars.contains(v) {
+                    return Err((t.pos, format!("undefined variable {v:?}")));
+                }
+                Arg::Var(v.clone())
+            }
             Tok::Field(f) => {
                 let mut fields = vec![f.clone()];
                 while let Some(Token {
