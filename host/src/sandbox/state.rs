@@ -97,6 +97,19 @@ pub struct RunState {
     pub(crate) panic: Option<String>,
     /// Whether the run's host calls are recorded or replayed (`host/taped.rs`).
     pub(crate) taping: Option<super::host::taped::Taping>,
+    /// Where probes go: the network, or a scenario's scripted answers (`host/probe.rs`).
+    pub(crate) probes: ProbeSource,
+}
+
+/// Where a run's probes are answered.
+#[derive(Clone, Debug, Default)]
+pub enum ProbeSource {
+    /// The network: each probe is a real request to its granted endpoint.
+    #[default]
+    Network,
+    /// A simulator scenario's `probes:` answers, by virtual time since the run started; an
+    /// unanswered probe is `unavailable`, and nothing reaches the network.
+    Scripted(std::sync::Arc<cutover_sim::probes::ProbeScript>),
 }
 
 impl RunState {
@@ -135,7 +148,15 @@ impl RunState {
             stats: RunStats::default(),
             panic: None,
             taping: None,
+            probes: ProbeSource::Network,
         }
+    }
+
+    /// Answers the run's probes from a simulator scenario instead of the network (`--sim`,
+    /// `cutover test`).
+    pub fn with_probes(mut self, probes: ProbeSource) -> RunState {
+        self.probes = probes;
+        self
     }
 
     /// Records the run's host calls, or answers them from a tape (`cutover run --record`,

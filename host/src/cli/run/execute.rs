@@ -18,7 +18,7 @@ use crate::sandbox::cancel::Cancel;
 use crate::sandbox::host::taped::Taping;
 use crate::sandbox::host::wasi::WasiOptions;
 use crate::sandbox::run::{Prepared, RunReport, Sandbox};
-use crate::sandbox::state::{RunSetup, RunState};
+use crate::sandbox::state::{ProbeSource, RunSetup, RunState};
 
 /// What running the policy produced, with the time it took.
 pub(super) struct Ran {
@@ -84,6 +84,11 @@ pub(super) async fn run(
         cancel: cancel.clone(),
         wasi,
     });
+    // On the simulator no probe reaches the network: the scenario's `probes:` answer them.
+    let state = match &connection.sim {
+        Some(sim) => state.with_probes(ProbeSource::Scripted(sim.scenario.probes.clone())),
+        None => state,
+    };
     let state = match recording {
         Some(recording) => state.with_taping(Taping::Record(recording.clone())),
         None => state,
