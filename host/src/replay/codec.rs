@@ -472,19 +472,37 @@ mod tests {
             elapsed_ms: 12,
         };
         let back = round_trip(&response);
-        assert_eq!((back.status, back.body.as_str(), back.elapsed_ms), (503, "down", 12));
+        assert_eq!(
+            (back.status, back.body.as_str(), back.elapsed_ms),
+            (503, "down", 12)
+        );
         assert_eq!(back.value.as_deref(), Some(r#"{"ok":false}"#));
         let samples = vec![
-            Sample { labels: vec![("job".into(), "web".into())], value: 0.25 },
-            Sample { labels: vec![], value: f64::NAN },
-            Sample { labels: vec![], value: f64::NEG_INFINITY },
+            Sample {
+                labels: vec![("job".into(), "web".into())],
+                value: 0.25,
+            },
+            Sample {
+                labels: vec![],
+                value: f64::NAN,
+            },
+            Sample {
+                labels: vec![],
+                value: f64::NEG_INFINITY,
+            },
         ];
         let back = round_trip(&samples);
         assert_eq!(back[0].labels, samples[0].labels);
         assert_eq!(back[0].value, 0.25);
         assert!(back[1].value.is_nan());
         assert_eq!(back[2].value, f64::NEG_INFINITY);
-        assert!(check_answer("probe.query-prometheus", &json!({"ok": [{"labels": [], "value": 1}]})).is_ok());
+        assert!(
+            check_answer(
+                "probe.query-prometheus",
+                &json!({"ok": [{"labels": [], "value": 1}]})
+            )
+            .is_ok()
+        );
         assert!(check_answer("probe.http-get", &json!({"ok": {"status": 200}})).is_err());
     }
 

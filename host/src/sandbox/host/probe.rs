@@ -161,7 +161,7 @@ impl probe::Host for RunState {
                 label: format!("{label} → {}", fetched.status),
                 changed: false,
             };
-            Ok((response, reached))
+            Ok::<_, CallError>((response, reached))
         };
         self.perform("probe", requested, Some(own), false, work)
             .await
@@ -239,7 +239,7 @@ impl probe::Host for RunState {
                     value: s.value,
                 })
                 .collect();
-            Ok((samples, reached))
+            Ok::<_, CallError>((samples, reached))
         };
         self.perform("probe", requested, Some(own), false, work)
             .await

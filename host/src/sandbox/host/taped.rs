@@ -325,9 +325,11 @@ impl probe::Host for Taped<'_> {
         query: probe::PrometheusQuery,
     ) -> Result<Vec<probe::Sample>, Error> {
         let args = self.args(|| json!({ "query": codec::prometheus_query(&query) }));
-        self.taped("probe.query-prometheus", args, async move |s: &mut RunState| {
-            probe::Host::query_prometheus(s, query).await
-        })
+        self.taped(
+            "probe.query-prometheus",
+            args,
+            async move |s: &mut RunState| probe::Host::query_prometheus(s, query).await,
+        )
         .await
     }
 }
