@@ -101,6 +101,19 @@ pub struct RunState {
     pub(crate) inputs: std::sync::Arc<Vec<crate::input_files::InputFile>>,
     /// What the operator asked for, and the run's pause (`host/rollout.rs`).
     pub(crate) rollout: super::host::rollout::RolloutState,
+    /// Where probes go: the network, or a scenario's scripted answers (`host/probe.rs`).
+    pub(crate) probes: ProbeSource,
+}
+
+/// Where a run's probes are answered.
+#[derive(Clone, Debug, Default)]
+pub enum ProbeSource {
+    /// The network: each probe is a real request to its granted endpoint.
+    #[default]
+    Network,
+    /// A simulator scenario's `probes:` answers, by virtual time since the run started; an
+    /// unanswered probe is `unavailable`, and nothing reaches the network.
+    Scripted(std::sync::Arc<cutover_sim::probes::ProbeScript>),
 }
 
 impl RunState {
@@ -141,7 +154,15 @@ impl RunState {
             taping: None,
             inputs: std::sync::Arc::default(),
             rollout: super::host::rollout::RolloutState::default(),
+            probes: ProbeSource::Network,
         }
+    }
+
+    /// Answers the run's probes from a simulator scenario instead of the network (`--sim`,
+    /// `cutover test`).
+    pub fn with_probes(mut self, probes: ProbeSource) -> RunState {
+        self.probes = probes;
+        self
     }
 
     /// Hands the policy the positional inputs' files.
