@@ -4,7 +4,8 @@
 //! `wait` for `ready` or `rolled-out` on a Deployment, DaemonSet, StatefulSet or ReplicaSet
 //! watches the workload's pods (list and watch, by its selector) to fail fast on a stuck pod,
 //! and for a Deployment reads the stuck pod's ReplicaSet to tell whether it is the current one;
-//! `evict` reads the pod after an answer that does not say whether the eviction happened. None of
+//! `evict` reads the pod after an answer that does not say whether the eviction happened;
+//! `wait-current` on several objects of one kind watches that kind in their namespace. None of
 //! that is handed to the policy: an abort names a pod only when the run may read pods. `apply`,
 //! `patch` and `wait` return their target as stored: a grant of them is a grant to read it.
 //! Every change but an eviction reads its target first, for the release's undo journal (kept in
@@ -87,6 +88,18 @@ pub fn implied_reads(declared: &[Capability]) -> Vec<ImpliedRead> {
                 });
             }
         }
+        if resolved.allows_operation("cluster", "wait") {
+            out.push(ImpliedRead {
+                capability: written.clone(),
+                call: "wait-current on several objects of one kind".into(),
+                reads: vec![
+                    "every object of that kind in their namespace (list, watch), for one watch"
+                        .into(),
+                ],
+                namespace: shown_namespace("target"),
+                returned_to_policy: false,
+            });
+        }
         let evict = Call {
             interface: "cluster",
             operation: "evict",
@@ -150,7 +163,10 @@ mod tests {
             "cluster/get:apps/v1/Deployment@{namespace}",
             "cluster/wait:v1/Pod@*",
         ]));
-        let pods: Vec<_> = reads.iter().filter(|r| !r.returned_to_policy).collect();
+        let pods: Vec<_> = reads
+            .iter()
+            .filter(|r| !r.returned_to_policy && r.call.starts_with("wait on"))
+            .collect();
         assert_eq!(pods.len(), 1, "{reads:?}");
         assert_eq!(pods[0].call, "wait on apps/v1/Deployment");
         assert_eq!(pods[0].namespace, "{namespace}");
@@ -182,6 +198,22 @@ mod tests {
             all.iter().any(|r| r.call == "apply, patch, wait"),
             "{all:?}"
         );
+    }
+
+    #[test]
+    fn wait_grants_read_the_kind_for_wait_current() {
+        let reads = implied_reads(&caps(&[
+            "cluster/wait:v1/ConfigMap@shop",
+            "cluster/get:v1/Pod",
+        ]));
+        let group: Vec<_> = reads
+            .iter()
+            .filter(|r| r.call.starts_with("wait-current"))
+            .collect();
+        assert_eq!(group.len(), 1, "{reads:?}");
+        assert_eq!(group[0].capability, "cluster/wait:v1/ConfigMap@shop");
+        assert_eq!(group[0].namespace, "shop");
+        assert!(!group[0].returned_to_policy);
     }
 
     #[test]

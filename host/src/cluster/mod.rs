@@ -7,13 +7,15 @@
 //!
 //! Where things happen: [`connect`](Cluster::connect) (kubeconfig rules), `objects.rs`
 //! (get/list/apply/patch/delete/scale), `nodes.rs` (cordon/uncordon), `evict.rs` (the Eviction
-//! API), `wait.rs` (watches), [`readiness`] (when an object counts as ready or rolled out).
+//! API), `wait.rs` (watches), [`readiness`] (when an object counts as ready or rolled out),
+//! `wait_current.rs` with [`kstatus`] (many objects Current, as Helm 4's `--wait=watcher`).
 
 mod body_limit;
 mod bounded;
 mod connect;
 mod error;
 mod evict;
+pub mod kstatus;
 #[cfg(test)]
 mod loopback;
 mod nodes;
@@ -24,6 +26,7 @@ mod resolve;
 pub(crate) mod retry;
 pub mod target;
 mod wait;
+mod wait_current;
 
 use std::fmt;
 use std::sync::Arc;
@@ -35,6 +38,7 @@ pub use error::ClusterError;
 pub use objects::{ListBounds, Selectors};
 pub use target::{Located, LocatedList};
 pub use wait::WaitOptions;
+pub use wait_current::MAX_TARGETS as MAX_WAIT_CURRENT_TARGETS;
 
 use cutover_clock::Clock;
 pub(crate) use error::Ctx;

@@ -71,7 +71,7 @@ fn watch_named(
 }
 
 /// The pause after a watch error before the watch is tried again: 200 ms doubling to 5 s.
-fn watch_backoff() -> ExponentialBuilder {
+pub(super) fn watch_backoff() -> ExponentialBuilder {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(200))
         .with_max_delay(Duration::from_secs(5))
@@ -86,7 +86,7 @@ enum Event {
 
 /// Whether a watch error will not go away by retrying (no such resource, no permission, a bad
 /// request); other errors (a dropped connection, 410 Gone, a busy server) the watcher recovers from.
-fn fatal(err: &watcher::Error, ctx: &Ctx<'_>) -> Option<ClusterError> {
+pub(super) fn fatal(err: &watcher::Error, ctx: &Ctx<'_>) -> Option<ClusterError> {
     let mapped = match err {
         watcher::Error::InitialListFailed(e)
         | watcher::Error::WatchStartFailed(e)
@@ -107,7 +107,7 @@ fn fatal(err: &watcher::Error, ctx: &Ctx<'_>) -> Option<ClusterError> {
 }
 
 /// The object as JSON, with `apiVersion` and `kind` filled in.
-fn to_json(obj: &DynamicObject, resource: &ApiResource) -> Value {
+pub(super) fn to_json(obj: &DynamicObject, resource: &ApiResource) -> Value {
     let mut value = serde_json::to_value(obj).unwrap_or(Value::Null);
     if let Some(map) = value.as_object_mut() {
         map.entry("apiVersion")

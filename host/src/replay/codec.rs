@@ -516,10 +516,15 @@ pub fn check_answer(function: &str, answer: &Value) -> Result<(), BadAnswer> {
             check::<Result<Json, Error>>(answer)
         }
         "cluster.list" => check::<Result<Vec<Json>, Error>>(answer),
-        "cluster.delete" | "cluster.scale" | "cluster.cordon" | "cluster.uncordon"
-        | "cluster.evict" | "revisions.record" | "runtime.checkpoint" | "rollout.pause" => {
-            check::<Result<(), Error>>(answer)
-        }
+        "cluster.delete"
+        | "cluster.scale"
+        | "cluster.cordon"
+        | "cluster.uncordon"
+        | "cluster.evict"
+        | "cluster.wait-current"
+        | "revisions.record"
+        | "runtime.checkpoint"
+        | "rollout.pause" => check::<Result<(), Error>>(answer),
         "revisions.list-revisions" => check::<Result<Vec<Revision>, Error>>(answer),
         "revisions.get-revision" => check::<Result<Revision, Error>>(answer),
         "runtime.now" | "runtime.deadline" => check::<Infallible<u64>>(answer),
@@ -638,6 +643,8 @@ mod tests {
     #[test]
     fn answers_of_the_wrong_shape_are_refused_by_function() {
         assert!(check_answer("cluster.get", &json!({"ok": {"kind": "Pod"}})).is_ok());
+        assert!(check_answer("cluster.wait-current", &json!({"ok": null})).is_ok());
+        assert!(check_answer("cluster.wait-current", &json!({"ok": {"kind": "Pod"}})).is_err());
         assert!(check_answer("cluster.cordon", &json!({"ok": {"kind": "Pod"}})).is_err());
         assert!(check_answer("runtime.now", &json!({"ok": -1})).is_err());
         assert!(check_answer("runtime.now", &json!({"ok": 17})).is_ok());

@@ -32,6 +32,8 @@ pub(super) struct Ran {
     /// What the policy was invoked with, and when it started (Unix ms by the run's clock).
     pub(super) invocation: Invocation,
     pub(super) started_ms: u64,
+    /// The policy's progress events, for `-o json|yaml`, filled in after the run.
+    pub(super) progress: super::report::KeptProgress,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -116,5 +118,6 @@ pub(super) async fn run(
         settlement: None,
         invocation,
         started_ms,
+        progress: Default::default(),
     }
 }

@@ -9,6 +9,7 @@ mod authorize;
 pub(in crate::cli) mod connect;
 mod execute;
 mod inputs;
+mod live;
 mod prepare;
 mod record;
 pub(in crate::cli) mod release;
@@ -213,9 +214,13 @@ pub(in crate::cli) async fn pipeline_on(
             ),
         );
     }
-    let observer = match show {
-        Show::Live(format) => report::printer(format),
-        Show::Quiet(observer) => observer,
+    let progress = report::ProgressLog::default();
+    let (observer, display) = match show {
+        Show::Live(format) => {
+            let (observer, display) = report::live_printer(format);
+            (progress.keeping(observer), display)
+        }
+        Show::Quiet(observer) => (observer, None),
     };
     let recording = record::start(args);
     let mut ran = execute::run(
@@ -233,6 +238,10 @@ pub(in crate::cli) async fn pipeline_on(
         start.request(),
     )
     .await;
+    if let Some(display) = &display {
+        display.clear();
+    }
+    ran.progress = progress.take();
     if let (Some(path), Some(recording)) = (&args.record, &recording) {
         record::save(live, path, recording, &policy, &inputs, &connection, &ran);
     }

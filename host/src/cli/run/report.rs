@@ -3,10 +3,12 @@
 //! Every string that came from the policy is escaped and capped before it is printed.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
 use super::connect::Connection;
 use super::execute::Ran;
 use super::inputs::Inputs;
+use super::live::Live;
 use super::release::Settlement;
 use crate::cli::output;
 use crate::cli::signals::Signal;
@@ -52,36 +54,103 @@ pub(super) fn target(format: Format, connection: &Connection) {
     announce(format, &line);
 }
 
-/// Renders a run's events as they happen, every guest string escaped and capped.
+/// The line a run prints for an event (none for debug log lines and calls that succeeded),
+/// every guest string escaped and capped.
+fn plain_line(event: &Event) -> Option<String> {
+    let line = match event {
+        Event::Log {
+            level: Level::Debug,
+            ..
+        } => return None,
+        Event::Log { level, message } => format!("  {level}: {}", text::line(message)),
+        Event::Progress {
+            step,
+            total,
+            message,
+        } => format!("[{step}/{total}] {}", text::line(message)),
+        Event::Call {
+            operation,
+            target,
+            outcome,
+        } if outcome != "ok" => format!(
+            "  {operation} {}: {}",
+            text::line(target),
+            text::line(outcome)
+        ),
+        Event::Call { .. } => return None,
+        Event::Denied { call, reason } => {
+            format!("  denied: {}: {}", text::line(call), text::line(reason))
+        }
+    };
+    Some(line)
+}
+
+/// Renders a run's events as they happen, as plain lines.
 pub(in crate::cli) fn printer(format: Format) -> Observer {
     Box::new(move |event| {
-        let line = match event {
-            Event::Log {
-                level: Level::Debug,
-                ..
-            } => return,
-            Event::Log { level, message } => format!("  {level}: {}", text::line(message)),
-            Event::Progress {
+        if let Some(line) = plain_line(event) {
+            announce(format, &line);
+        }
+    })
+}
+
+/// Renders a run's events as they happen: on a terminal with the table output, the same lines
+/// above a live display ([`Live`]), which the caller clears before the summary; otherwise
+/// plain lines ([`printer`]).
+pub(in crate::cli) fn live_printer(format: Format) -> (Observer, Option<Live>) {
+    use std::io::IsTerminal as _;
+    if format == Format::Table && std::io::stdout().is_terminal() {
+        let live = Live::on_stdout();
+        (live.observer(plain_line), Some(live))
+    } else {
+        (printer(format), None)
+    }
+}
+
+/// The most progress events `-o json|yaml` lists (the last ones are kept).
+const MAX_PROGRESS_KEPT: usize = 1000;
+
+/// The policy's progress events, kept for `-o json|yaml` (`progress`), messages capped.
+#[derive(Clone, Default)]
+pub(in crate::cli) struct ProgressLog(Arc<Mutex<KeptProgress>>);
+
+/// The progress kept, and how many older events were let go.
+#[derive(Default)]
+pub(super) struct KeptProgress {
+    pub(super) events: std::collections::VecDeque<serde_json::Value>,
+    pub(super) dropped: u64,
+}
+
+impl ProgressLog {
+    /// `observer`, also keeping every progress event it sees.
+    pub(in crate::cli) fn keeping(&self, mut observer: Observer) -> Observer {
+        let log = self.clone();
+        Box::new(move |event| {
+            if let Event::Progress {
                 step,
                 total,
                 message,
-            } => format!("[{step}/{total}] {}", text::line(message)),
-            Event::Call {
-                operation,
-                target,
-                outcome,
-            } if outcome != "ok" => format!(
-                "  {operation} {}: {}",
-                text::line(target),
-                text::line(outcome)
-            ),
-            Event::Call { .. } => return,
-            Event::Denied { call, reason } => {
-                format!("  denied: {}: {}", text::line(call), text::line(reason))
+            } = event
+            {
+                let mut kept = log.0.lock().unwrap_or_else(|e| e.into_inner());
+                if kept.events.len() == MAX_PROGRESS_KEPT {
+                    kept.events.pop_front();
+                    kept.dropped += 1;
+                }
+                kept.events.push_back(serde_json::json!({
+                    "step": step,
+                    "total": total,
+                    "message": text::cap(message, text::MAX_LINE),
+                }));
             }
-        };
-        announce(format, &line);
-    })
+            observer(event)
+        })
+    }
+
+    /// What was kept.
+    pub(super) fn take(&self) -> KeptProgress {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// The exit code of an outcome.
@@ -207,6 +276,8 @@ pub(super) fn finish(
             "denied": report.stats.denied.kept(),
             "deniedTotal": report.stats.denied.total(),
             "logLinesDropped": report.stats.log_dropped,
+            "progress": ran.progress.events,
+            "progressDropped": ran.progress.dropped,
         });
         if let Some(settlement) = settlement {
             value["revision"] = serde_json::json!(settlement.number);

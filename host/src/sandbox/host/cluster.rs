@@ -497,12 +497,45 @@ impl cluster::Host for RunState {
 
     async fn wait_current(
         &mut self,
-        _targets: Vec<ObjectRef>,
-        _timeout_ms: u64,
+        targets: Vec<ObjectRef>,
+        timeout_ms: u64,
     ) -> Result<(), Error> {
-        Err(Error::Unavailable(
-            "wait-current is not served by this host yet".into(),
-        ))
+        let count = targets.len();
+        let label = match targets.first() {
+            None => "no objects".to_string(),
+            Some(first) if count == 1 => requested(&to_k8s_ref(first.clone())),
+            Some(first) => format!(
+                "{} and {} more",
+                requested(&to_k8s_ref(first.clone())),
+                count - 1
+            ),
+        };
+        let targets: Result<Vec<k8s::ObjectRef>, Error> = if count > k8s::MAX_WAIT_CURRENT_TARGETS {
+            Err(Error::Invalid(format!(
+                "wait-current takes at most {} targets, not {count}",
+                k8s::MAX_WAIT_CURRENT_TARGETS
+            )))
+        } else {
+            Ok(targets.into_iter().map(to_k8s_ref).collect())
+        };
+        let own = Duration::from_millis(timeout_ms).min(self.time.remaining());
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        let slack = Some(own + Duration::from_secs(1));
+        self.perform("wait-current", label, slack, false, async move {
+            let targets = targets?;
+            let mut located = Vec::with_capacity(targets.len());
+            for target in &targets {
+                located.push(locate_authorized(&cluster, &grants, "wait", target).await?);
+            }
+            cluster.wait_current(&located, own).await?;
+            let reached = match located.as_slice() {
+                [] => "no objects".to_string(),
+                [one] => one.label(),
+                [first, rest @ ..] => format!("{} and {} more", first.label(), rest.len()),
+            };
+            Ok(((), reached.into()))
+        })
+        .await
     }
 }
 

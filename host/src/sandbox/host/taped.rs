@@ -204,7 +204,18 @@ impl cluster::Host for Taped<'_> {
         targets: Vec<ObjectRef>,
         timeout_ms: u64,
     ) -> Result<(), Error> {
-        cluster::Host::wait_current(self.0, targets, timeout_ms).await
+        let args = self.args(|| {
+            json!({
+                "targets": targets.iter().map(codec::object_ref).collect::<Vec<_>>(),
+                "timeout-ms": timeout_ms,
+            })
+        });
+        self.taped(
+            "cluster.wait-current",
+            args,
+            async move |s: &mut RunState| cluster::Host::wait_current(s, targets, timeout_ms).await,
+        )
+        .await
     }
 }
 
