@@ -40,6 +40,7 @@ pub struct Manifest {
     version: &'static str,
     description: &'static str,
     release: Option<&'static str>,
+    rollback_on_failure: bool,
     params: &'static [Param],
     capabilities: &'static [&'static str],
 }
@@ -577,6 +578,7 @@ impl Manifest {
             version,
             description,
             release: None,
+            rollback_on_failure: false,
             params,
             capabilities,
         }
@@ -597,6 +599,30 @@ impl Manifest {
     pub const fn release(mut self, template: &'static str) -> Manifest {
         self.release = Some(template);
         self
+    }
+
+    /// Asks the host to undo a failed run through its journal, as the operator's
+    /// `--rollback-on-failure` would (the macros' `rollback_on_failure: true`; Helm's
+    /// `--atomic` as a policy's default).
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// const M: Manifest = Manifest::new("atomic", "0.1.0", "d", &[], &[]).rollback_on_failure(true);
+    /// assert!(M.rolls_back_on_failure());
+    /// ```
+    pub const fn rollback_on_failure(mut self, rollback: bool) -> Manifest {
+        self.rollback_on_failure = rollback;
+        self
+    }
+
+    /// Whether the policy asks the host to undo a failed run.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// assert!(!Manifest::new("spin", "0.1.0", "d", &[], &[]).rolls_back_on_failure());
+    /// ```
+    pub const fn rolls_back_on_failure(&self) -> bool {
+        self.rollback_on_failure
     }
 
     /// The template of the release name, if the manifest has one.
@@ -776,6 +802,9 @@ impl Manifest {
         if let Some(template) = self.release {
             w.raw(b",\"release\":");
             w.string(template);
+        }
+        if self.rollback_on_failure {
+            w.raw(b",\"rollbackOnFailure\":true");
         }
         w.raw(b",\"params\":[");
         let mut i = 0;
@@ -1195,6 +1224,29 @@ mod tests {
             "{text}"
         );
         assert!(!std::str::from_utf8(&JSON).unwrap().contains("release"));
+    }
+
+    #[test]
+    fn rollback_on_failure_is_written_only_when_asked() {
+        const M: Manifest = crate::policy_manifest! {
+            name: "atomic",
+            version: "0.1.0",
+            description: "d",
+            rollback_on_failure: true,
+            params: [],
+            capabilities: [],
+        };
+        const J: [u8; M.json_len()] = M.to_json();
+        let text = std::str::from_utf8(&J).unwrap();
+        assert!(
+            text.contains(r#""description":"d","rollbackOnFailure":true,"params""#),
+            "{text}"
+        );
+        assert!(
+            !std::str::from_utf8(&JSON)
+                .unwrap()
+                .contains("rollbackOnFailure")
+        );
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub struct Manifest {
     /// when the operator gives no `--release` ([`crate::release_template`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
+    /// The policy asks the host to undo a failed run through its journal, as the operator's
+    /// `--rollback-on-failure` does (Helm's `--atomic`): the default of a policy such as
+    /// `atomic`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollback_on_failure: bool,
     #[serde(default)]
     pub params: Vec<ParamSpec>,
     #[serde(default)]
@@ -405,6 +410,24 @@ mod tests {
             Manifest::read(truncated),
             Err(ManifestError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn rollback_on_failure_is_read_and_defaults_to_false() {
+        let read = |extra: serde_json::Value| {
+            let mut text =
+                serde_json::json!({"manifestVersion": 1, "name": "x", "version": "0.1.0"});
+            text.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            serde_json::from_value::<Manifest>(text)
+        };
+        assert!(!read(serde_json::json!({})).unwrap().rollback_on_failure);
+        let atomic = read(serde_json::json!({"rollbackOnFailure": true})).unwrap();
+        assert!(atomic.rollback_on_failure);
+        assert!(read(serde_json::json!({"rollbackOnFailure": "yes"})).is_err());
+        let written = serde_json::to_value(&atomic).unwrap();
+        assert_eq!(written["rollbackOnFailure"], true);
     }
 
     #[test]

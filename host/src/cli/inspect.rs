@@ -36,6 +36,9 @@ pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError
         Some(template) => println!("Release:      {} (from the parameters)", line(template)),
         None => println!("Release:      {} (the policy's name)", line(&manifest.name)),
     }
+    if manifest.rollback_on_failure {
+        println!("On failure:   rolled back (the policy asks for --rollback-on-failure)");
+    }
     println!("Source:       {}", line(&origin));
     println!("Digest:       sha256:{}", source.digest);
     println!("Size:         {} bytes", source.bytes.len());

@@ -314,6 +314,7 @@ export_policy! {
     name: "atomic",
     version: env!("CARGO_PKG_VERSION"),
     description: "Install or upgrade a chart or manifests, wait until every object is Current, roll back on failure (helm upgrade --install --rollback-on-failure --wait).",
+    rollback_on_failure: true,
     params: [],
     capabilities: [
         "cluster/get",

@@ -204,7 +204,16 @@ pub(in crate::cli) async fn pipeline(
         record::save(live, path, recording, &policy, &inputs, &connection, &ran);
     }
     if let Some(held) = held {
-        ran.settlement = Some(release::settle(held, args, &ran.report.outcome, &clock).await);
+        ran.settlement = Some(
+            release::settle(
+                held,
+                args,
+                policy.manifest.rollback_on_failure,
+                &ran.report.outcome,
+                &clock,
+            )
+            .await,
+        );
     }
     Ok(Finished {
         policy,

@@ -189,6 +189,7 @@ pub(super) struct Settlement {
 pub(super) async fn settle(
     held: Held,
     args: &RunArgs,
+    policy_rolls_back: bool,
     outcome: &Outcome,
     clock: &Clock,
 ) -> Settlement {
@@ -209,7 +210,7 @@ pub(super) async fn settle(
     };
     let undo = if succeeded {
         None
-    } else if args.release_flags.rollback_on_failure {
+    } else if args.release_flags.rollback_on_failure || policy_rolls_back {
         Some(Scope::All)
     } else if args.release_flags.cleanup_on_fail {
         Some(Scope::Created)
