@@ -11,7 +11,9 @@
 /// | `version` | semver, usually `env!("CARGO_PKG_VERSION")` |
 /// | `description` | one line |
 /// | `release` | optional: the template of the release name when the operator gives no `--release`, such as `"drain-{node}"`: lowercase letters, digits, `-` and `.`, and `{param}` placeholders naming declared `string` or `integer` parameters that are required or have a default; without it, the policy's name |
-/// | `rollback_on_failure` | optional: `true` asks the host to undo a failed run through its journal, as `--rollback-on-failure` does (Helm's `--atomic` as the policy's default; the operator's flag can only add it) |
+/// | `inputs` | optional: one line saying what positional inputs the policy takes (`"a chart folder, or manifest files"`); without it the host refuses inputs |
+/// | `chart_values` | optional: `true` makes the parameters a chart's values, as Helm takes them (`-f`, `--set a.b[0]=x`, `--set-string`, `--set-file`, `--reuse-values`); `params` must then be empty |
+/// | `rollback_on_failure` | optional: `true` makes the host undo a failed run as `--rollback-on-failure` does, by default |
 /// | `params` | `[{ name: "...", type: "...", required: bool, default: literal, minimum: n, maximum: n, enum: ["a", "b"], description: "..." }, ...]`; `name` and `type` are required; `type` is `string`, `integer`, `number`, `boolean`, `duration` or `string-list`; `default` is a string, number or bool literal or `["a", "b"]`; `minimum`/`maximum` (number literals) only on `integer` and `number`, `enum` (string literals) only on `string`; a default must lie within them |
 /// | `capabilities` | `["cluster/cordon", "cluster/evict:v1/Pod@*", ...]`, see `docs/capabilities.md` |
 /// | `run` | a `fn(&Context) -> Result<impl Into<String>, Error>` (or a closure); its `Ok` is the run's one-line summary |
@@ -73,7 +75,9 @@ macro_rules! export_policy {
         version: $version:expr,
         description: $description:expr,
         $(release: $release:expr,)?
-        $(rollback_on_failure: $rollback_on_failure:expr,)?
+        $(inputs: $inputs:expr,)?
+        $(chart_values: $chart_values:expr,)?
+        $(rollback_on_failure: $rollback:expr,)?
         params: [ $($params:tt)* ],
         capabilities: [ $($caps:tt)* ],
         run: $run:expr $(,)?
@@ -87,7 +91,9 @@ macro_rules! export_policy {
             version: $version,
             description: $description,
             $(release: $release,)?
-            $(rollback_on_failure: $rollback_on_failure,)?
+            $(inputs: $inputs,)?
+            $(chart_values: $chart_values,)?
+            $(rollback_on_failure: $rollback,)?
             params: [ $($params)* ],
             capabilities: [ $($caps)* ],
         };
@@ -254,7 +260,9 @@ macro_rules! policy_manifest {
         version: $version:expr,
         description: $description:expr,
         $(release: $release:expr,)?
-        $(rollback_on_failure: $rollback_on_failure:expr,)?
+        $(inputs: $inputs:expr,)?
+        $(chart_values: $chart_values:expr,)?
+        $(rollback_on_failure: $rollback:expr,)?
         params: [ $( { $($param:tt)* } ),* $(,)? ],
         capabilities: [ $($cap:expr),* $(,)? ] $(,)?
     ) => {{
@@ -270,7 +278,9 @@ macro_rules! policy_manifest {
             __CUTOVER_CAPABILITIES,
         )
         $(.release($release))?
-        $(.rollback_on_failure($rollback_on_failure))?
+        $(.inputs($inputs))?
+        $(.chart_values($chart_values))?
+        $(.rollback_on_failure($rollback))?
     }};
 }
 

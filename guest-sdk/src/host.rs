@@ -10,3 +10,17 @@ pub(crate) use crate::bindings::cutover::policy::{cluster, revisions, runtime};
 
 #[cfg(not(target_family = "wasm"))]
 pub(crate) use crate::testing::{cluster, revisions, runtime};
+
+/// `inputs.files` cannot fail on the host; natively it fails outside a test context, so the
+/// SDK's wrapper takes a `Result` either way.
+#[cfg(target_family = "wasm")]
+pub(crate) mod inputs {
+    pub(crate) use crate::bindings::cutover::policy::inputs::InputFile;
+
+    pub(crate) fn files() -> Result<Vec<InputFile>, crate::Error> {
+        Ok(crate::bindings::cutover::policy::inputs::files())
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+pub(crate) use crate::testing::inputs;

@@ -86,6 +86,7 @@ pub mod context;
 pub mod error;
 mod export;
 mod host;
+pub mod inputs;
 pub mod manifest;
 pub mod params;
 pub mod revisions;
@@ -101,6 +102,7 @@ pub use context::Context;
 pub use error::Error;
 #[doc(hidden)]
 pub use export::__private;
+pub use inputs::InputFile;
 pub use revisions::{Revision, RevisionStatus};
 pub use runtime::Level;
 pub use time::Timestamp;

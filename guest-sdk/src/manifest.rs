@@ -40,6 +40,8 @@ pub struct Manifest {
     version: &'static str,
     description: &'static str,
     release: Option<&'static str>,
+    inputs: Option<&'static str>,
+    chart_values: bool,
     rollback_on_failure: bool,
     params: &'static [Param],
     capabilities: &'static [&'static str],
@@ -578,10 +580,84 @@ impl Manifest {
             version,
             description,
             release: None,
+            inputs: None,
+            chart_values: false,
             rollback_on_failure: false,
             params,
             capabilities,
         }
+    }
+
+    /// Says the policy takes positional inputs (files, folders, `-` for standard input, read
+    /// by the host: `ctx.inputs()`), and what they are, in one line for `cutover inspect`.
+    /// Without it, the host refuses inputs on the command line.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// const M: Manifest = Manifest::new("atomic", "0.1.0", "d", &[], &[]).inputs("a chart folder");
+    /// assert_eq!(M.inputs_description(), Some("a chart folder"));
+    /// ```
+    pub const fn inputs(mut self, description: &'static str) -> Manifest {
+        self.inputs = Some(description);
+        self
+    }
+
+    /// What the policy's positional inputs are, if it takes any.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// assert_eq!(Manifest::new("spin", "0.1.0", "d", &[], &[]).inputs_description(), None);
+    /// ```
+    pub const fn inputs_description(&self) -> Option<&'static str> {
+        self.inputs
+    }
+
+    /// Makes the parameters a chart's values, as Helm takes them: `-f` files merged deeply in
+    /// order, `--set a.b[0]=x` with Helm's syntax and typing, `--set-string`, `--set-file`,
+    /// `--reuse-values` and the like; the host checks no schema (the policy does). A manifest
+    /// with chart values declares no parameters.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// const M: Manifest = Manifest::new("atomic", "0.1.0", "d", &[], &[]).chart_values(true);
+    /// assert!(M.has_chart_values());
+    /// ```
+    pub const fn chart_values(mut self, on: bool) -> Manifest {
+        self.chart_values = on;
+        self
+    }
+
+    /// Whether the parameters are chart values ([`Manifest::chart_values`]).
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// assert!(!Manifest::new("spin", "0.1.0", "d", &[], &[]).has_chart_values());
+    /// ```
+    pub const fn has_chart_values(&self) -> bool {
+        self.chart_values
+    }
+
+    /// Asks the host to undo a failed run through its journal unless the operator says
+    /// otherwise, as `--rollback-on-failure` does (Helm's `--atomic`).
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// const M: Manifest = Manifest::new("atomic", "0.1.0", "d", &[], &[]).rollback_on_failure(true);
+    /// assert!(M.rolls_back_on_failure());
+    /// ```
+    pub const fn rollback_on_failure(mut self, on: bool) -> Manifest {
+        self.rollback_on_failure = on;
+        self
+    }
+
+    /// Whether the policy asks for `--rollback-on-failure` by default.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// assert!(!Manifest::new("spin", "0.1.0", "d", &[], &[]).rolls_back_on_failure());
+    /// ```
+    pub const fn rolls_back_on_failure(&self) -> bool {
+        self.rollback_on_failure
     }
 
     /// Sets the template of the release name (the macros' `release: "drain-{node}"`): what
@@ -599,30 +675,6 @@ impl Manifest {
     pub const fn release(mut self, template: &'static str) -> Manifest {
         self.release = Some(template);
         self
-    }
-
-    /// Asks the host to undo a failed run through its journal, as the operator's
-    /// `--rollback-on-failure` would (the macros' `rollback_on_failure: true`; Helm's
-    /// `--atomic` as a policy's default).
-    ///
-    /// ```
-    /// use cutover_guest_sdk::manifest::Manifest;
-    /// const M: Manifest = Manifest::new("atomic", "0.1.0", "d", &[], &[]).rollback_on_failure(true);
-    /// assert!(M.rolls_back_on_failure());
-    /// ```
-    pub const fn rollback_on_failure(mut self, rollback: bool) -> Manifest {
-        self.rollback_on_failure = rollback;
-        self
-    }
-
-    /// Whether the policy asks the host to undo a failed run.
-    ///
-    /// ```
-    /// use cutover_guest_sdk::manifest::Manifest;
-    /// assert!(!Manifest::new("spin", "0.1.0", "d", &[], &[]).rolls_back_on_failure());
-    /// ```
-    pub const fn rolls_back_on_failure(&self) -> bool {
-        self.rollback_on_failure
     }
 
     /// The template of the release name, if the manifest has one.
@@ -719,6 +771,14 @@ impl Manifest {
         if let Some(template) = self.release {
             self.check_release(template);
         }
+        if let Some(description) = self.inputs
+            && let Err(reason) = policy::description(description)
+        {
+            panic!("{}", reason);
+        }
+        if self.chart_values && !self.params.is_empty() {
+            panic!("a manifest with chart values declares no parameters");
+        }
     }
 
     /// Panics unless the release template is well formed and each placeholder names a declared
@@ -802,6 +862,13 @@ impl Manifest {
         if let Some(template) = self.release {
             w.raw(b",\"release\":");
             w.string(template);
+        }
+        if let Some(description) = self.inputs {
+            w.raw(b",\"inputs\":");
+            w.string(description);
+        }
+        if self.chart_values {
+            w.raw(b",\"chartValues\":true");
         }
         if self.rollback_on_failure {
             w.raw(b",\"rollbackOnFailure\":true");
@@ -1224,29 +1291,6 @@ mod tests {
             "{text}"
         );
         assert!(!std::str::from_utf8(&JSON).unwrap().contains("release"));
-    }
-
-    #[test]
-    fn rollback_on_failure_is_written_only_when_asked() {
-        const M: Manifest = crate::policy_manifest! {
-            name: "atomic",
-            version: "0.1.0",
-            description: "d",
-            rollback_on_failure: true,
-            params: [],
-            capabilities: [],
-        };
-        const J: [u8; M.json_len()] = M.to_json();
-        let text = std::str::from_utf8(&J).unwrap();
-        assert!(
-            text.contains(r#""description":"d","rollbackOnFailure":true,"params""#),
-            "{text}"
-        );
-        assert!(
-            !std::str::from_utf8(&JSON)
-                .unwrap()
-                .contains("rollbackOnFailure")
-        );
     }
 
     #[test]

@@ -36,9 +36,13 @@ pub struct Manifest {
     /// when the operator gives no `--release` ([`crate::release_template`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
-    /// The policy asks the host to undo a failed run through its journal, as the operator's
-    /// `--rollback-on-failure` does (Helm's `--atomic`): the default of a policy such as
-    /// `atomic`.
+    /// What positional inputs the policy takes (one line); none: it takes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<String>,
+    /// The parameters are a chart's values, merged and typed as Helm does ([`crate::values`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub chart_values: bool,
+    /// A failed run is undone through the journal unless the operator says otherwise.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rollback_on_failure: bool,
     #[serde(default)]
@@ -215,6 +219,15 @@ impl Manifest {
             ));
         }
         check_description(&self.description, "the description")?;
+        if let Some(inputs) = &self.inputs {
+            check_description(inputs, "the description of the inputs")?;
+        }
+        if self.chart_values && !self.params.is_empty() {
+            return invalid(
+                "a manifest with chart values declares no parameters: its values are the chart's"
+                    .to_string(),
+            );
+        }
         if self.params.len() > MAX_PARAMS {
             return invalid(format!(
                 "{} parameters declared; at most {MAX_PARAMS}",
@@ -410,24 +423,6 @@ mod tests {
             Manifest::read(truncated),
             Err(ManifestError::Malformed(_))
         ));
-    }
-
-    #[test]
-    fn rollback_on_failure_is_read_and_defaults_to_false() {
-        let read = |extra: serde_json::Value| {
-            let mut text =
-                serde_json::json!({"manifestVersion": 1, "name": "x", "version": "0.1.0"});
-            text.as_object_mut()
-                .unwrap()
-                .extend(extra.as_object().unwrap().clone());
-            serde_json::from_value::<Manifest>(text)
-        };
-        assert!(!read(serde_json::json!({})).unwrap().rollback_on_failure);
-        let atomic = read(serde_json::json!({"rollbackOnFailure": true})).unwrap();
-        assert!(atomic.rollback_on_failure);
-        assert!(read(serde_json::json!({"rollbackOnFailure": "yes"})).is_err());
-        let written = serde_json::to_value(&atomic).unwrap();
-        assert_eq!(written["rollbackOnFailure"], true);
     }
 
     #[test]

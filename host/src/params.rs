@@ -256,7 +256,7 @@ fn from_flag(spec: &ParamSpec, raw: &str) -> Result<Value, ParamError> {
 }
 
 /// Reads a YAML (or JSON) values file: a mapping from parameter names to values.
-fn read_values_file(path: &Path) -> Result<Map<String, Value>, ParamError> {
+pub(crate) fn read_values_file(path: &Path) -> Result<Map<String, Value>, ParamError> {
     let file_error = |reason: String| ParamError::File {
         path: path.display().to_string(),
         reason,

@@ -55,7 +55,7 @@ use serde_json::Value;
 use crate::manifest::Manifest;
 use crate::{Context, Error, Level, Revision, Timestamp};
 
-pub(crate) use native::{cluster, revisions, runtime};
+pub(crate) use native::{cluster, inputs, revisions, runtime};
 use store::State;
 
 /// 2026-01-01T00:00:00Z: where a fake cluster's clock starts.
@@ -376,6 +376,42 @@ impl FakeCluster {
     /// ```
     pub fn set_checkpoint(&self, state: &Value) {
         self.state.borrow_mut().checkpoint = Some(state.to_string());
+    }
+
+    /// Adds a file to the run's positional inputs (of the first input, 0), as `ctx.inputs()`
+    /// returns them; call it in the order the host would hand them over.
+    ///
+    /// ```
+    /// let fake = cutover_guest_sdk::testing::FakeCluster::new()
+    ///     .input("Chart.yaml", "name: web")
+    ///     .input("templates/service.yaml", "kind: Service");
+    /// # let _ = fake;
+    /// ```
+    pub fn input(self, path: impl Into<String>, contents: impl Into<Vec<u8>>) -> Self {
+        self.input_of(0, path, contents)
+    }
+
+    /// As [`FakeCluster::input`], for the positional input numbered `input` (0, 1, ...).
+    ///
+    /// ```
+    /// let fake = cutover_guest_sdk::testing::FakeCluster::new().input_of(1, "-", "kind: List");
+    /// # let _ = fake;
+    /// ```
+    pub fn input_of(
+        self,
+        input: u32,
+        path: impl Into<String>,
+        contents: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.state
+            .borrow_mut()
+            .inputs
+            .push(crate::bindings::cutover::policy::inputs::InputFile {
+                path: path.into(),
+                input,
+                contents: contents.into(),
+            });
+        self
     }
 
     /// What the policy recorded with `ctx.record`: `(manifests, description)`, in order.

@@ -141,6 +141,17 @@ pub(crate) mod runtime {
     }
 }
 
+pub(crate) mod inputs {
+    pub(crate) use crate::bindings::cutover::policy::inputs::InputFile;
+
+    pub(crate) fn files() -> Result<Vec<InputFile>, crate::Error> {
+        match super::FakeCluster::current() {
+            Some(fake) => Ok(fake.state.borrow().inputs.clone()),
+            None => Err(crate::Error::Unavailable(super::no_host("ctx.inputs"))),
+        }
+    }
+}
+
 pub(crate) mod revisions {
     pub(crate) use crate::bindings::cutover::policy::revisions::{Revision, RevisionStatus};
     use crate::bindings::cutover::policy::types::Error;

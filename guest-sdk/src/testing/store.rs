@@ -59,6 +59,7 @@ pub(super) struct State {
     pub(super) checkpoint: Option<String>,
     pub(super) recorded: Vec<(Value, String)>,
     pub(super) revisions: Vec<Revision>,
+    pub(super) inputs: Vec<crate::bindings::cutover::policy::inputs::InputFile>,
     next_uid: u64,
 }
 
@@ -78,6 +79,7 @@ impl Default for State {
             checkpoint: None,
             recorded: Vec::new(),
             revisions: Vec::new(),
+            inputs: Vec::new(),
             next_uid: 1,
         }
     }

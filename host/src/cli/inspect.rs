@@ -36,14 +36,22 @@ pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError
         Some(template) => println!("Release:      {} (from the parameters)", line(template)),
         None => println!("Release:      {} (the policy's name)", line(&manifest.name)),
     }
+    match &manifest.inputs {
+        Some(inputs) => println!("Inputs:       {}", line(inputs)),
+        None => println!("Inputs:       (none)"),
+    }
     if manifest.rollback_on_failure {
-        println!("On failure:   rolled back (the policy asks for --rollback-on-failure)");
+        println!("On failure:   rolled back (as --rollback-on-failure)");
     }
     println!("Source:       {}", line(&origin));
     println!("Digest:       sha256:{}", source.digest);
     println!("Size:         {} bytes", source.bytes.len());
     println!("Parameters:");
-    if manifest.params.is_empty() {
+    if manifest.chart_values {
+        println!(
+            "  a chart's values: -f FILE, --set, --set-string, --set-file, --reuse-values (as Helm)"
+        );
+    } else if manifest.params.is_empty() {
         println!("  (none)");
     } else {
         let rows = manifest

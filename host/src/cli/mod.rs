@@ -116,6 +116,11 @@ struct InspectArgs {
 struct RunArgs {
     /// A bundled policy's name or a path to a .wasm file.
     policy: String,
+    /// Files, folders or `-` (standard input) handed to the policy as data, for policies that
+    /// take inputs (`cutover run atomic ./chart`, `helm template ... | cutover run atomic -`);
+    /// `cutover inspect` says whether a policy takes any.
+    #[arg(value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
     /// The release (target) name the run acts for: a DNS-1123 name of at most 53 characters,
     /// as Helm's; defaults to the name the policy's manifest derives from the parameters
     /// (`drain-{node}`), else to the policy's name.
@@ -127,6 +132,8 @@ struct RunArgs {
     /// Read parameters from a YAML values file (repeatable; later files win, --set wins over all).
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     values: Vec<PathBuf>,
+    #[command(flatten)]
+    chart_values: ChartValueArgs,
     /// Grant a capability (repeatable), e.g. --allow cluster/cordon. See docs/capabilities.md.
     #[arg(long = "allow", value_name = "CAPABILITY")]
     allow: Vec<String>,
@@ -165,6 +172,27 @@ struct RunArgs {
     /// `cutover resume`, a scenario's `run.params` for `cutover test`.
     #[arg(skip)]
     given_values: Option<serde_json::Value>,
+}
+
+/// Helm's value flags, for policies whose parameters are a chart's values (`cutover inspect`
+/// says which: the `atomic` strategy).
+#[derive(Debug, Args, Clone, Default)]
+struct ChartValueArgs {
+    /// Set a value as a string, whatever it looks like (repeatable): --set-string tag=010.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    set_strings: Vec<String>,
+    /// Set a value to a file's contents (repeatable): --set-file motd=./motd.txt.
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    set_files: Vec<String>,
+    /// Merge the values given over the last deployed revision's.
+    #[arg(long)]
+    reuse_values: bool,
+    /// Forget the last deployed revision's values: only the values given (and the chart's).
+    #[arg(long)]
+    reset_values: bool,
+    /// The chart's values, then the last deployed revision's, then the values given.
+    #[arg(long)]
+    reset_then_reuse_values: bool,
 }
 
 /// What becomes of the release's revision when a run fails, and how much history is kept.

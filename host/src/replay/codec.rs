@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::sandbox::bindings::cutover::policy::cluster::{Condition, ListQuery, PatchType};
+use crate::sandbox::bindings::cutover::policy::inputs::InputFile;
 use crate::sandbox::bindings::cutover::policy::revisions::{Revision, RevisionStatus};
 use crate::sandbox::bindings::cutover::policy::types::{Error, ObjectRef};
 use crate::sandbox::host::call::{error_kind, error_message};
@@ -154,6 +155,51 @@ impl Answer for Option<String> {
             Value::String(s) => Ok(Some(s.clone())),
             other => Err(bad("a string or null", other)),
         }
+    }
+}
+
+/// `inputs.files`'s answer: each file's path, input and contents (base64).
+impl Answer for Vec<InputFile> {
+    fn encode(&self) -> Value {
+        use base64::Engine;
+        Value::Array(
+            self.iter()
+                .map(|f| {
+                    json!({
+                        "path": f.path,
+                        "input": f.input,
+                        "contents": base64::engine::general_purpose::STANDARD.encode(&f.contents),
+                    })
+                })
+                .collect(),
+        )
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        use base64::Engine;
+        let shape = "a list of {path, input, contents}";
+        let items = value.as_array().ok_or_else(|| bad(shape, value))?;
+        items
+            .iter()
+            .map(|item| {
+                let path = item.get("path").and_then(Value::as_str);
+                let input = item
+                    .get("input")
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u32::try_from(n).ok());
+                let contents = item
+                    .get("contents")
+                    .and_then(Value::as_str)
+                    .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok());
+                match (path, input, contents) {
+                    (Some(path), Some(input), Some(contents)) => Ok(InputFile {
+                        path: path.to_string(),
+                        input,
+                        contents,
+                    }),
+                    _ => Err(bad(shape, item)),
+                }
+            })
+            .collect()
     }
 }
 

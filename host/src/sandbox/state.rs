@@ -97,6 +97,8 @@ pub struct RunState {
     pub(crate) panic: Option<String>,
     /// Whether the run's host calls are recorded or replayed (`host/taped.rs`).
     pub(crate) taping: Option<super::host::taped::Taping>,
+    /// The positional inputs' files (`inputs.files`).
+    pub(crate) inputs: std::sync::Arc<Vec<crate::input_files::InputFile>>,
 }
 
 impl RunState {
@@ -135,7 +137,17 @@ impl RunState {
             stats: RunStats::default(),
             panic: None,
             taping: None,
+            inputs: std::sync::Arc::default(),
         }
+    }
+
+    /// Hands the policy the positional inputs' files.
+    pub fn with_inputs(
+        mut self,
+        files: std::sync::Arc<Vec<crate::input_files::InputFile>>,
+    ) -> RunState {
+        self.inputs = files;
+        self
     }
 
     /// Records the run's host calls, or answers them from a tape (`cutover run --record`,

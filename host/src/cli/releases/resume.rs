@@ -57,9 +57,11 @@ pub(in crate::cli) async fn resume(args: ResumeArgs) -> Result<ExitCode, CliErro
     }
     let run = RunArgs {
         policy,
+        inputs: Vec::new(),
         release: Some(args.release.clone()),
         sets: Vec::new(),
         values: Vec::new(),
+        chart_values: Default::default(),
         allow: args.allow.clone(),
         allow_declared: args.allow_declared,
         timeout: args.timeout,

@@ -83,7 +83,8 @@ pub(super) async fn run(
         observer,
         cancel: cancel.clone(),
         wasi,
-    });
+    })
+    .with_inputs(inputs.files.clone());
     let state = match recording {
         Some(recording) => state.with_taping(Taping::Record(recording.clone())),
         None => state,

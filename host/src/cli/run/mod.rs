@@ -155,6 +155,11 @@ pub(in crate::cli) async fn pipeline(
     }
     let grants = authorize::grants(&policy, &inputs, connection.namespace(), &args.policy)?;
     cancellable(&interrupts, &cancel, connect::reach(&connection, args)).await?;
+    // A chart's values on an upgrade: merged with the last deployed revision's (Helm's rules).
+    cancellable(&interrupts, &cancel, async {
+        inputs::with_last_values(args, &policy.manifest, &mut inputs, &connection.cluster).await
+    })
+    .await?;
 
     // Not cut short by Ctrl-C: once the lock is taken and the revision written, the run goes
     // on to settle them (a Ctrl-C then stops the policy at once, and the revision is failed).
@@ -204,16 +209,9 @@ pub(in crate::cli) async fn pipeline(
         record::save(live, path, recording, &policy, &inputs, &connection, &ran);
     }
     if let Some(held) = held {
-        ran.settlement = Some(
-            release::settle(
-                held,
-                args,
-                policy.manifest.rollback_on_failure,
-                &ran.report.outcome,
-                &clock,
-            )
-            .await,
-        );
+        let policy_rolls_back = policy.manifest.rollback_on_failure;
+        ran.settlement =
+            Some(release::settle(held, args, policy_rolls_back, &ran.report.outcome, &clock).await);
     }
     Ok(Finished {
         policy,

@@ -186,6 +186,8 @@ pub(super) struct Settlement {
 }
 
 /// After the run: the revision's status, the undo when asked, pruning, and the lock let go.
+/// A policy whose manifest asks for it (`rollbackOnFailure`, the `atomic` strategy) is undone
+/// on failure as with `--rollback-on-failure`.
 pub(super) async fn settle(
     held: Held,
     args: &RunArgs,

@@ -302,7 +302,11 @@ impl runtime::Host for Taped<'_> {
 
 impl inputs::Host for Taped<'_> {
     async fn files(&mut self) -> Vec<inputs::InputFile> {
-        inputs::Host::files(self.0).await
+        let args = self.args(|| json!({}));
+        self.taped("inputs.files", args, async move |s: &mut RunState| {
+            inputs::Host::files(s).await
+        })
+        .await
     }
 }
 
