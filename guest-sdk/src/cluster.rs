@@ -626,6 +626,49 @@ impl Context {
     }
 }
 
+/// Waiting for many objects at once.
+impl Context {
+    /// Waits until every target is Current by kstatus's rules, as Helm 4's `--wait=watcher`
+    /// computes them: no deletionTimestamp, the spec's generation observed, no
+    /// `Reconciling=True` or `Stalled=True`, then the kind's own rule (a Deployment has every
+    /// replica updated and available and no old ones left; a StatefulSet or DaemonSet every
+    /// pod updated and ready; a Job is Complete; a Pod Ready; a PVC Bound; a LoadBalancer
+    /// Service has an ingress; a CRD is Established), else its `Ready` condition, else Current
+    /// once it exists. The host watches all targets together (at most 1,000; each needs the
+    /// `wait` capability on its kind and namespace).
+    ///
+    /// Fails with [`Error::Aborted`] naming the first target that is Failed (a Deployment past
+    /// its progress deadline, a Pod in CrashLoopBackOff, `Stalled=True`, a failed Job) as soon
+    /// as it is seen, and with [`Error::Timeout`] naming the targets not yet Current, each with
+    /// its status, when `timeout` passes.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::manifest::Manifest::new("x", "0.1.0", "d", &[], &[]);
+    /// # let fake = cutover_guest_sdk::testing::FakeCluster::new()
+    /// #     .with(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}))
+    /// #     .with(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}}));
+    /// # let ctx = fake.context(&M, json!({}))?;
+    /// use cutover_guest_sdk::ObjectRef;
+    /// use std::time::Duration;
+    /// let targets = [
+    ///     ObjectRef::new("apps/v1", "Deployment", "web"),
+    ///     ObjectRef::new("v1", "Service", "web"),
+    /// ];
+    /// ctx.wait_current(&targets, Duration::from_secs(300))?;
+    /// # assert_eq!(fake.call_lines(), ["wait-current 2 objects"]);
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
+    /// ```
+    pub fn wait_current(
+        &self,
+        targets: &[ObjectRef],
+        timeout: impl Into<Duration>,
+    ) -> Result<(), Error> {
+        let targets: Vec<WitObjectRef> = targets.iter().map(ObjectRef::to_wit).collect();
+        Ok(wit::wait_current(&targets, millis_ceil(timeout.into()))?)
+    }
+}
+
 /// Node and pod operations.
 impl Context {
     /// Marks node `node` unschedulable (`kubectl cordon`). Needs `cluster/cordon`.

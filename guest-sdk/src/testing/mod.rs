@@ -82,6 +82,9 @@ thread_local! {
 ///   `rolled-out` when the object exists (script an answer for the other outcomes). A wait
 ///   that is not met moves the clock on by its timeout (at most to the deadline) and fails
 ///   with [`Error::Timeout`], as the host's would.
+/// - **`wait-current`** is met when every target exists (recorded as one call
+///   `wait-current <n> objects`, its body the targets and `timeoutMs`); script an answer for
+///   a Failed target ([`Error::aborted`]) or other outcomes.
 /// - **Calls** are recorded in order ([`FakeCluster::calls`], [`FakeCluster::call_lines`]);
 ///   log lines and progress separately ([`FakeCluster::logs`], [`FakeCluster::progress`]).
 /// - **Scripted answers** ([`FakeCluster::respond`]) replace the fake's own for a matching
@@ -104,7 +107,7 @@ pub struct FakeCluster {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Call {
-    /// The WIT function: `get`, `list`, `apply`, `patch`, `delete`, `scale`, `wait`,
+    /// The WIT function: `get`, `list`, `apply`, `patch`, `delete`, `scale`, `wait`, `wait-current`,
     /// `cordon`, `uncordon`, `evict`, `record`, `list-revisions`, `get-revision`,
     /// `checkpoint`.
     pub operation: &'static str,
@@ -113,7 +116,8 @@ pub struct Call {
     /// history` (list-revisions); the namespace is the one the call resolved to.
     pub target: String,
     /// What it sent besides the target: a patch's or an apply's body, `{"replicas": n}` for a
-    /// scale, `{"until": ..., "timeoutMs": n}` for a wait, `{"timeoutMs": n}` for an eviction,
+    /// scale, `{"until": ..., "timeoutMs": n}` for a wait, `{"targets": [...], "timeoutMs": n}`
+    /// for a wait-current, `{"timeoutMs": n}` for an eviction,
     /// a list's selectors, a record's manifests and description.
     pub body: Option<Value>,
 }

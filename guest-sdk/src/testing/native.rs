@@ -87,6 +87,10 @@ pub(crate) mod cluster {
     ) -> Result<String, Error> {
         on_fake("ctx.wait", |s| s.wait(target, until, timeout_ms))
     }
+
+    pub(crate) fn wait_current(targets: &[ObjectRef], timeout_ms: u64) -> Result<(), Error> {
+        on_fake("ctx.wait_current", |s| s.wait_current(targets, timeout_ms))
+    }
 }
 
 pub(crate) mod runtime {

@@ -31,6 +31,9 @@ const CLUSTER_SCOPED: &[&str] = &[
     "MutatingWebhookConfiguration",
 ];
 
+/// The most targets one `wait-current` takes, as on the host.
+const MAX_WAIT_CURRENT_TARGETS: usize = 1000;
+
 /// The most a checkpoint holds, as on the host.
 const MAX_CHECKPOINT: usize = 1 << 20;
 
@@ -414,6 +417,49 @@ impl State {
         } else {
             format!("wait {}: not met within {timeout_ms}ms", label(&key))
         }))
+    }
+
+    /// Met when every target exists (or on a dry run); otherwise a timeout naming the
+    /// missing ones, after moving the clock on as `wait` does.
+    pub(super) fn wait_current(
+        &mut self,
+        targets: &[ObjectRef],
+        timeout_ms: u64,
+    ) -> Result<(), Error> {
+        let keys: Vec<Key> = targets.iter().map(|t| self.key_of(t)).collect();
+        let body = json!({
+            "targets": keys.iter().map(label).collect::<Vec<_>>(),
+            "timeoutMs": timeout_ms,
+        });
+        let n = keys.len();
+        let what = format!("{n} objects");
+        if let Some(answer) = self.called("wait-current", what, Some(body)) {
+            return answer.map(drop);
+        }
+        if n > MAX_WAIT_CURRENT_TARGETS {
+            return Err(Error::invalid(format!(
+                "wait-current: {n} targets; at most {MAX_WAIT_CURRENT_TARGETS}"
+            )));
+        }
+        let missing: Vec<String> = keys
+            .iter()
+            .filter(|k| !self.objects.contains_key(*k))
+            .map(|k| format!("{} (NotFound)", label(k)))
+            .collect();
+        if missing.is_empty() || self.dry_run {
+            return Ok(());
+        }
+        let left = self.deadline_ms.saturating_sub(self.now_ms);
+        self.now_ms = self.now_ms.saturating_add(timeout_ms.min(left));
+        let why = if timeout_ms >= left {
+            "the run's deadline (--timeout) passed first".to_string()
+        } else {
+            format!("not Current within {timeout_ms}ms")
+        };
+        Err(Error::timeout(format!(
+            "wait-current: {why}: {}",
+            missing.join(", ")
+        )))
     }
 
     pub(super) fn sleep(&mut self, ms: u64) -> bool {

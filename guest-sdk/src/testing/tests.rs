@@ -273,6 +273,53 @@ fn waits_are_met_or_time_out_on_the_virtual_clock() {
 }
 
 #[test]
+fn wait_current_is_met_when_every_target_exists_and_is_scriptable() {
+    let fake = FakeCluster::new().namespace("shop").with(deployment("web"));
+    let ctx = fake.context(&MANIFEST, json!({"name": "web"})).unwrap();
+    let web = ObjectRef::of::<Deployment>("web");
+    let db = ObjectRef::new("apps/v1", "StatefulSet", "db").in_namespace("data");
+    ctx.wait_current(std::slice::from_ref(&web), Duration::from_secs(60))
+        .unwrap();
+    let start = fake.now();
+    let e = ctx
+        .wait_current(&[web.clone(), db.clone()], Duration::from_secs(30))
+        .unwrap_err();
+    assert!(e.is_timeout(), "{e}");
+    assert!(e.reason().contains("StatefulSet data/db (NotFound)"), "{e}");
+    assert!(!e.reason().contains("shop/web"), "{e}");
+    assert_eq!(
+        fake.now().saturating_duration_since(start),
+        Duration::from_secs(30)
+    );
+    fake.respond(
+        "wait-current",
+        "2 objects",
+        Err(Error::aborted(
+            "Deployment shop/web is Failed: progress deadline exceeded",
+        )),
+    );
+    let e = ctx
+        .wait_current(&[web, db], Duration::from_secs(30))
+        .unwrap_err();
+    assert!(e.is_aborted(), "{e}");
+    assert_eq!(
+        fake.call_lines(),
+        [
+            "wait-current 1 objects",
+            "wait-current 2 objects",
+            "wait-current 2 objects"
+        ]
+    );
+    assert_eq!(
+        fake.calls()[1].body,
+        Some(json!({
+            "targets": ["Deployment shop/web", "StatefulSet data/db"],
+            "timeoutMs": 30_000,
+        }))
+    );
+}
+
+#[test]
 fn scripted_answers_replace_the_fakes_once_or_always() {
     let fake = FakeCluster::new().namespace("shop").with(deployment("web"));
     let ctx = fake.context(&MANIFEST, json!({"name": "web"})).unwrap();
