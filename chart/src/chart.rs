@@ -54,17 +54,20 @@ impl Metadata {
     /// `Condition`, `Tags`, `Dependencies`), empty strings/lists/nil for fields not set.
     pub fn template_object(&self) -> Value {
         let get = |k: &str| self.raw.get(k).cloned();
-        let string = |k: &str| Value::String(match self.raw.get(k) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::Bool(b)) => b.to_string(),
-            _ => String::new(),
-        });
+        let string = |k: &str| {
+            Value::String(match self.raw.get(k) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::Bool(b)) => b.to_string(),
+                _ => String::new(),
+            })
+        };
         let maintainers = match get("maintainers") {
             Some(Value::Array(list)) => Value::Array(
                 list.iter()
                     .map(|m| {
-                        let f = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                        let f =
+                            |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
                         serde_json::json!({"Name": f("name"), "Email": f("email"), "URL": f("url")})
                     })
                     .collect(),
@@ -75,20 +78,35 @@ impl Metadata {
         o.insert("Name".into(), Value::String(self.name.clone()));
         o.insert("Version".into(), Value::String(self.version.clone()));
         o.insert("AppVersion".into(), Value::String(self.app_version.clone()));
-        o.insert("Description".into(), Value::String(self.description.clone()));
+        o.insert(
+            "Description".into(),
+            Value::String(self.description.clone()),
+        );
         o.insert("Type".into(), Value::String(self.chart_type.clone()));
         o.insert("APIVersion".into(), Value::String(self.api_version.clone()));
-        o.insert("KubeVersion".into(), Value::String(self.kube_version.clone()));
+        o.insert(
+            "KubeVersion".into(),
+            Value::String(self.kube_version.clone()),
+        );
         o.insert("Home".into(), string("home"));
         o.insert("Icon".into(), string("icon"));
         o.insert("Condition".into(), string("condition"));
         o.insert("Tags".into(), string("tags"));
-        o.insert("Deprecated".into(), Value::Bool(matches!(get("deprecated"), Some(Value::Bool(true)))));
+        o.insert(
+            "Deprecated".into(),
+            Value::Bool(matches!(get("deprecated"), Some(Value::Bool(true)))),
+        );
         o.insert("Sources".into(), get("sources").unwrap_or(Value::Null));
         o.insert("Keywords".into(), get("keywords").unwrap_or(Value::Null));
         o.insert("Maintainers".into(), maintainers);
-        o.insert("Annotations".into(), get("annotations").unwrap_or(Value::Null));
-        o.insert("Dependencies".into(), get("dependencies").unwrap_or(Value::Null));
+        o.insert(
+            "Annotations".into(),
+            get("annotations").unwrap_or(Value::Null),
+        );
+        o.insert(
+            "Dependencies".into(),
+            get("dependencies").unwrap_or(Value::Null),
+        );
         Value::Object(o)
     }
 }
@@ -128,7 +146,10 @@ impl Ignore {
                 None => (false, line),
             };
             let dir = pat.ends_with('/');
-            let pat = pat.trim_end_matches('/').trim_start_matches('/').trim_start_matches("./");
+            let pat = pat
+                .trim_end_matches('/')
+                .trim_start_matches('/')
+                .trim_start_matches("./");
             if !pat.is_empty() {
                 rules.push((neg, dir, pat.to_string()));
             }
@@ -149,7 +170,11 @@ impl Ignore {
                 }
                 let full = comps[..n].join("/");
                 let name = comps[n - 1];
-                let m = if pat.contains('/') { glob::matches(pat, &full) } else { glob::matches(pat, name) };
+                let m = if pat.contains('/') {
+                    glob::matches(pat, &full)
+                } else {
+                    glob::matches(pat, name)
+                };
                 if m {
                     hit = true;
                     break;
@@ -174,11 +199,15 @@ fn text(path: &str, bytes: &[u8]) -> Result<String, ChartError> {
 /// with [`ChartError::Unsupported`].
 pub fn load(files: &[(String, Vec<u8>)]) -> Result<Chart, ChartError> {
     if files.len() > MAX_CHART_FILES {
-        return Err(ChartError::TooLarge(format!("more than {MAX_CHART_FILES} files")));
+        return Err(ChartError::TooLarge(format!(
+            "more than {MAX_CHART_FILES} files"
+        )));
     }
     let total: usize = files.iter().map(|(_, b)| b.len()).sum();
     if total > MAX_CHART_BYTES {
-        return Err(ChartError::TooLarge(format!("more than {MAX_CHART_BYTES} bytes")));
+        return Err(ChartError::TooLarge(format!(
+            "more than {MAX_CHART_BYTES} bytes"
+        )));
     }
     let mut by_path: BTreeMap<String, &[u8]> = BTreeMap::new();
     for (p, b) in files {
@@ -191,7 +220,9 @@ pub fn load(files: &[(String, Vec<u8>)]) -> Result<Chart, ChartError> {
         Some(b) => Ignore::parse(&text(".helmignore", b)?),
         None => Ignore { rules: Vec::new() },
     };
-    let chart_yaml = by_path.get("Chart.yaml").ok_or(ChartError::MissingChartYaml)?;
+    let chart_yaml = by_path
+        .get("Chart.yaml")
+        .ok_or(ChartError::MissingChartYaml)?;
     let metadata = parse_metadata(&text("Chart.yaml", chart_yaml)?)?;
     let values = match by_path.get("values.yaml") {
         Some(b) => crate::values::parse_values_yaml("values.yaml", &text("values.yaml", b)?)?,
@@ -233,8 +264,17 @@ pub fn load(files: &[(String, Vec<u8>)]) -> Result<Chart, ChartError> {
 fn parse_metadata(yaml: &str) -> Result<Metadata, ChartError> {
     let raw = match crate::yaml::parse_json_value(yaml, false) {
         Ok(Value::Object(o)) => o,
-        Ok(_) => return Err(ChartError::InvalidChartYaml("Chart.yaml must be a map".into())),
-        Err(m) => return Err(ChartError::Yaml { file: "Chart.yaml".into(), message: m }),
+        Ok(_) => {
+            return Err(ChartError::InvalidChartYaml(
+                "Chart.yaml must be a map".into(),
+            ));
+        }
+        Err(m) => {
+            return Err(ChartError::Yaml {
+                file: "Chart.yaml".into(),
+                message: m,
+            });
+        }
     };
     let s = |k: &str| match raw.get(k) {
         Some(Value::String(s)) => s.clone(),
@@ -252,23 +292,32 @@ fn parse_metadata(yaml: &str) -> Result<Metadata, ChartError> {
         raw: raw.clone(),
     };
     if m.api_version.is_empty() {
-        return Err(ChartError::InvalidChartYaml("apiVersion is required".into()));
+        return Err(ChartError::InvalidChartYaml(
+            "apiVersion is required".into(),
+        ));
     }
     if m.api_version != "v1" && m.api_version != "v2" {
-        return Err(ChartError::InvalidChartYaml(format!("apiVersion {:?} is not v1 or v2", m.api_version)));
+        return Err(ChartError::InvalidChartYaml(format!(
+            "apiVersion {:?} is not v1 or v2",
+            m.api_version
+        )));
     }
     if m.name.is_empty() {
         return Err(ChartError::InvalidChartYaml("name is required".into()));
     }
     if m.name.contains(['/', '\\']) || m.name == "." || m.name == ".." {
-        return Err(ChartError::InvalidChartYaml(format!("chart name {:?} is not valid", m.name)));
+        return Err(ChartError::InvalidChartYaml(format!(
+            "chart name {:?} is not valid",
+            m.name
+        )));
     }
     if m.version.is_empty() {
         return Err(ChartError::InvalidChartYaml("version is required".into()));
     }
     if matches!(raw.get("dependencies"), Some(Value::Array(d)) if !d.is_empty()) {
         return Err(ChartError::Unsupported(
-            "charts with dependencies (subcharts) are not supported by cutover's chart renderer".into(),
+            "charts with dependencies (subcharts) are not supported by cutover's chart renderer"
+                .into(),
         ));
     }
     Ok(m)
@@ -293,6 +342,9 @@ mod tests {
     fn paths_are_checked() {
         assert!(clean_path("../x").is_err());
         assert!(clean_path("/abs").is_err());
-        assert_eq!(clean_path("./templates//a.yaml").unwrap(), "templates/a.yaml");
+        assert_eq!(
+            clean_path("./templates//a.yaml").unwrap(),
+            "templates/a.yaml"
+        );
     }
 }

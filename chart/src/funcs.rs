@@ -9,33 +9,166 @@ use sha2::Digest as _;
 
 use crate::semver;
 use crate::template::exec::{Engine, FnError, FnResult};
-use crate::value::{MAX_VALUE_DEPTH, Value, format_float_e, format_float_f, format_float_g, too_deep};
+use crate::value::{
+    MAX_VALUE_DEPTH, Value, format_float_e, format_float_f, format_float_g, too_deep,
+};
 use crate::yaml;
 
 /// Every function name templates may call (`include` and `tpl` are handled by the executor).
 pub(crate) const FUNCTIONS: &[&str] = &[
     // Go builtins
-    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "eq", "ne", "lt",
-    "le", "gt", "ge",
+    "and",
+    "or",
+    "not",
+    "len",
+    "index",
+    "slice",
+    "print",
+    "printf",
+    "println",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
     // Helm
-    "include", "tpl", "required", "toYaml", "mustToYaml", "toYamlPretty", "fromYaml",
-    "fromYamlArray", "toJson", "mustToJson", "toPrettyJson", "mustToPrettyJson", "toRawJson",
-    "fromJson", "fromJsonArray", "lookup", "fail",
+    "include",
+    "tpl",
+    "required",
+    "toYaml",
+    "mustToYaml",
+    "toYamlPretty",
+    "fromYaml",
+    "fromYamlArray",
+    "toJson",
+    "mustToJson",
+    "toPrettyJson",
+    "mustToPrettyJson",
+    "toRawJson",
+    "fromJson",
+    "fromJsonArray",
+    "lookup",
+    "fail",
     // Sprig
-    "default", "empty", "coalesce", "ternary", "quote", "squote", "cat", "indent", "nindent",
-    "trim", "trimSuffix", "trimPrefix", "trimAll", "trunc", "lower", "upper", "title", "untitle",
-    "replace", "contains", "hasPrefix", "hasSuffix", "repeat", "substr", "nospace", "b64enc",
-    "b64dec", "sha256sum", "toString", "int", "int64", "float64", "atoi", "add", "add1", "sub",
-    "mul", "div", "mod", "max", "min", "addf", "subf", "mulf", "divf", "floor", "ceil", "round",
-    "list", "tuple", "dict", "get", "set", "unset", "hasKey", "keys", "values", "pluck", "dig",
-    "merge", "mustMerge", "mergeOverwrite", "mustMergeOverwrite", "deepCopy", "mustDeepCopy",
-    "first", "mustFirst", "last", "mustLast", "rest", "mustRest", "initial", "mustInitial",
-    "append", "mustAppend", "push", "mustPush", "prepend", "mustPrepend", "concat", "has",
-    "mustHas", "without", "mustWithout", "uniq", "mustUniq", "compact", "mustCompact", "reverse",
-    "mustReverse", "sortAlpha", "join", "split", "splitList", "splitn", "toStrings", "until",
-    "untilStep", "seq", "semverCompare", "kindOf", "kindIs", "typeOf", "typeIs", "typeIsLike",
-    "deepEqual", "toDecimal", "empty", "trimall", "plural", "wrap", "abbrev", "kebabcase",
-    "snakecase", "camelcase", "swapcase", "shuffle", "adler32sum",
+    "default",
+    "empty",
+    "coalesce",
+    "ternary",
+    "quote",
+    "squote",
+    "cat",
+    "indent",
+    "nindent",
+    "trim",
+    "trimSuffix",
+    "trimPrefix",
+    "trimAll",
+    "trunc",
+    "lower",
+    "upper",
+    "title",
+    "untitle",
+    "replace",
+    "contains",
+    "hasPrefix",
+    "hasSuffix",
+    "repeat",
+    "substr",
+    "nospace",
+    "b64enc",
+    "b64dec",
+    "sha256sum",
+    "toString",
+    "int",
+    "int64",
+    "float64",
+    "atoi",
+    "add",
+    "add1",
+    "sub",
+    "mul",
+    "div",
+    "mod",
+    "max",
+    "min",
+    "addf",
+    "subf",
+    "mulf",
+    "divf",
+    "floor",
+    "ceil",
+    "round",
+    "list",
+    "tuple",
+    "dict",
+    "get",
+    "set",
+    "unset",
+    "hasKey",
+    "keys",
+    "values",
+    "pluck",
+    "dig",
+    "merge",
+    "mustMerge",
+    "mergeOverwrite",
+    "mustMergeOverwrite",
+    "deepCopy",
+    "mustDeepCopy",
+    "first",
+    "mustFirst",
+    "last",
+    "mustLast",
+    "rest",
+    "mustRest",
+    "initial",
+    "mustInitial",
+    "append",
+    "mustAppend",
+    "push",
+    "mustPush",
+    "prepend",
+    "mustPrepend",
+    "concat",
+    "has",
+    "mustHas",
+    "without",
+    "mustWithout",
+    "uniq",
+    "mustUniq",
+    "compact",
+    "mustCompact",
+    "reverse",
+    "mustReverse",
+    "sortAlpha",
+    "join",
+    "split",
+    "splitList",
+    "splitn",
+    "toStrings",
+    "until",
+    "untilStep",
+    "seq",
+    "semverCompare",
+    "kindOf",
+    "kindIs",
+    "typeOf",
+    "typeIs",
+    "typeIsLike",
+    "deepEqual",
+    "toDecimal",
+    "empty",
+    "trimall",
+    "plural",
+    "wrap",
+    "abbrev",
+    "kebabcase",
+    "snakecase",
+    "camelcase",
+    "swapcase",
+    "shuffle",
+    "adler32sum",
 ];
 
 /// Whether templates may call `name`.
@@ -45,14 +178,22 @@ pub(crate) fn is_function(name: &str) -> bool {
 
 fn want(name: &str, args: &[Value], n: usize) -> Result<(), FnError> {
     if args.len() != n {
-        return Err(format!("wrong number of args for {name}: want {n} got {}", args.len()).into());
+        return Err(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        )
+        .into());
     }
     Ok(())
 }
 
 fn want_at_least(name: &str, args: &[Value], n: usize) -> Result<(), FnError> {
     if args.len() < n {
-        return Err(format!("wrong number of args for {name}: want at least {n} got {}", args.len()).into());
+        return Err(format!(
+            "wrong number of args for {name}: want at least {n} got {}",
+            args.len()
+        )
+        .into());
     }
     Ok(())
 }
@@ -62,7 +203,11 @@ fn s(v: &Value) -> Result<Rc<str>, FnError> {
     match v {
         Value::Str(s) => Ok(s.clone()),
         Value::Nil => Err("invalid value; expected string".into()),
-        other => Err(format!("wrong type for value; expected string; got {}", other.type_name()).into()),
+        other => Err(format!(
+            "wrong type for value; expected string; got {}",
+            other.type_name()
+        )
+        .into()),
     }
 }
 
@@ -71,7 +216,11 @@ fn i(v: &Value) -> Result<i64, FnError> {
     match v {
         Value::Int(n) => Ok(*n),
         Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(*f as i64),
-        other => Err(format!("wrong type for value; expected int; got {}", other.type_name()).into()),
+        other => Err(format!(
+            "wrong type for value; expected int; got {}",
+            other.type_name()
+        )
+        .into()),
     }
 }
 
@@ -175,13 +324,21 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
             let mut v = a[0].clone();
             for k in &a[1..] {
                 v = match (&v, k) {
-                    (Value::Map(m), Value::Str(key)) => m.borrow().get(key.as_ref()).cloned().unwrap_or(Value::Nil),
+                    (Value::Map(m), Value::Str(key)) => {
+                        m.borrow().get(key.as_ref()).cloned().unwrap_or(Value::Nil)
+                    }
                     (Value::Map(_), Value::Nil) => Value::Nil,
                     (Value::Map(_), other) => {
-                        return Err(format!("value has type {}; should be string", other.type_name()).into());
+                        return Err(format!(
+                            "value has type {}; should be string",
+                            other.type_name()
+                        )
+                        .into());
                     }
                     (Value::List(l), _) => {
-                        let n = i(k).map_err(|_| FnError::from("cannot index slice/array with non-integer"))?;
+                        let n = i(k).map_err(|_| {
+                            FnError::from("cannot index slice/array with non-integer")
+                        })?;
                         if n < 0 || n as usize >= l.len() {
                             return Err(format!("index out of range: {n}").into());
                         }
@@ -195,7 +352,9 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
                         }
                     }
                     (Value::Nil, _) => return Err("index of untyped nil".into()),
-                    (other, _) => return Err(format!("can't index item of type {}", other.type_name()).into()),
+                    (other, _) => {
+                        return Err(format!("can't index item of type {}", other.type_name()).into());
+                    }
                 };
             }
             Ok(v)
@@ -210,7 +369,9 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
                 Value::List(l) => l.len(),
                 Value::Str(st) => st.len(),
                 Value::Nil => return Err("slice of untyped nil".into()),
-                other => return Err(format!("can't slice item of type {}", other.type_name()).into()),
+                other => {
+                    return Err(format!("can't slice item of type {}", other.type_name()).into());
+                }
             } as i64;
             let lo = idx.first().copied().unwrap_or(0);
             let hi = idx.get(1).copied().unwrap_or(len);
@@ -228,7 +389,11 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
         }
         "print" => charge_str(e, go_sprint(&a)?),
         "println" => {
-            let mut out = a.iter().map(|v| v.to_go_string()).collect::<Result<Vec<_>, _>>()?.join(" ");
+            let mut out = a
+                .iter()
+                .map(|v| v.to_go_string())
+                .collect::<Result<Vec<_>, _>>()?
+                .join(" ");
             out.push('\n');
             charge_str(e, out)
         }
@@ -311,7 +476,9 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
             match yaml::parse_helm(&text, name == "fromJsonArray") {
                 Ok(v @ Value::List(_)) => Ok(v),
                 Ok(Value::Nil) => Ok(Value::list(Vec::new())),
-                Ok(_) => Ok(Value::list(vec![Value::str("cannot unmarshal non-array into list")])),
+                Ok(_) => Ok(Value::list(vec![Value::str(
+                    "cannot unmarshal non-array into list",
+                )])),
                 Err(m) => Ok(Value::list(vec![Value::str(m)])),
             }
         }
@@ -325,17 +492,29 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
             if a.len() == 1 {
                 return Ok(a[0].clone());
             }
-            Ok(if is_empty(&a[1]) { a[0].clone() } else { a[1].clone() })
+            Ok(if is_empty(&a[1]) {
+                a[0].clone()
+            } else {
+                a[1].clone()
+            })
         }
         "empty" => {
             want(name, &a, 1)?;
             Ok(Value::Bool(is_empty(&a[0])))
         }
-        "coalesce" => Ok(a.iter().find(|v| !is_empty(v)).cloned().unwrap_or(Value::Nil)),
+        "coalesce" => Ok(a
+            .iter()
+            .find(|v| !is_empty(v))
+            .cloned()
+            .unwrap_or(Value::Nil)),
         "ternary" => {
             want(name, &a, 3)?;
             let Value::Bool(c) = a[2] else {
-                return Err(format!("wrong type for value; expected bool; got {}", a[2].type_name()).into());
+                return Err(format!(
+                    "wrong type for value; expected bool; got {}",
+                    a[2].type_name()
+                )
+                .into());
             };
             Ok(if c { a[0].clone() } else { a[1].clone() })
         }
@@ -344,7 +523,11 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
             let mut parts = Vec::new();
             for v in a.iter().filter(|v| !matches!(v, Value::Nil)) {
                 let text = strval(v)?;
-                parts.push(if name == "quote" { go_quote(&text) } else { format!("'{text}'") });
+                parts.push(if name == "quote" {
+                    go_quote(&text)
+                } else {
+                    format!("'{text}'")
+                });
             }
             charge_str(e, parts.join(" "))
         }
@@ -444,7 +627,11 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
             let out: String = s(&a[0])?
                 .chars()
                 .flat_map(|c| -> Vec<char> {
-                    if c.is_uppercase() { c.to_lowercase().collect() } else { c.to_uppercase().collect() }
+                    if c.is_uppercase() {
+                        c.to_lowercase().collect()
+                    } else {
+                        c.to_uppercase().collect()
+                    }
                 })
                 .collect();
             Ok(Value::str(out))
@@ -478,7 +665,9 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
                 .filter(|w| !w.is_empty())
                 .map(|w| {
                     let mut cs = w.chars();
-                    cs.next().map(|f| f.to_uppercase().chain(cs).collect::<String>()).unwrap_or_default()
+                    cs.next()
+                        .map(|f| f.to_uppercase().chain(cs).collect::<String>())
+                        .unwrap_or_default()
                 })
                 .collect();
             Ok(Value::str(out))
@@ -486,7 +675,11 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
         "replace" => {
             want(name, &a, 3)?;
             let (old, new, text) = (s(&a[0])?, s(&a[1])?, s(&a[2])?);
-            let count = if old.is_empty() { text.chars().count() + 1 } else { text.matches(old.as_ref()).count() };
+            let count = if old.is_empty() {
+                text.chars().count() + 1
+            } else {
+                text.matches(old.as_ref()).count()
+            };
             e.charge(text.len().saturating_add(count.saturating_mul(new.len())))?;
             Ok(Value::str(text.replace(old.as_ref(), &new)))
         }
@@ -522,25 +715,39 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
             } else {
                 (start.min(end), end)
             };
-            Ok(Value::str(chars[lo as usize..hi as usize].iter().collect::<String>()))
+            Ok(Value::str(
+                chars[lo as usize..hi as usize].iter().collect::<String>(),
+            ))
         }
         "nospace" => {
             want(name, &a, 1)?;
-            Ok(Value::str(s(&a[0])?.chars().filter(|c| !c.is_whitespace()).collect::<String>()))
+            Ok(Value::str(
+                s(&a[0])?
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>(),
+            ))
         }
-        "wrap" | "abbrev" | "plural" => Err(format!("function {name:?} is not supported by cutover's chart renderer").into()),
+        "wrap" | "abbrev" | "plural" => {
+            Err(format!("function {name:?} is not supported by cutover's chart renderer").into())
+        }
         "b64enc" => {
             want(name, &a, 1)?;
             let text = strval(&a[0])?;
-            charge_str(e, base64::engine::general_purpose::STANDARD.encode(text.as_bytes()))
+            charge_str(
+                e,
+                base64::engine::general_purpose::STANDARD.encode(text.as_bytes()),
+            )
         }
         "b64dec" => {
             want(name, &a, 1)?;
             let text = strval(&a[0])?;
-            Ok(Value::str(match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
-                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                Err(err) => err.to_string(),
-            }))
+            Ok(Value::str(
+                match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
+                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Err(err) => err.to_string(),
+                },
+            ))
         }
         "sha256sum" => {
             want(name, &a, 1)?;
@@ -559,13 +766,21 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
         "toStrings" => {
             want(name, &a, 1)?;
             let l = list_of(name, &a[0])?;
-            Ok(Value::list(l.iter().map(|v| strval(v).map(Value::str)).collect::<Result<_, _>>()?))
+            Ok(Value::list(
+                l.iter()
+                    .map(|v| strval(v).map(Value::str))
+                    .collect::<Result<_, _>>()?,
+            ))
         }
         "join" => {
             want(name, &a, 2)?;
             let sep = s(&a[0])?;
             let parts: Vec<String> = match &a[1] {
-                Value::List(l) => l.iter().filter(|v| !matches!(v, Value::Nil)).map(strval).collect::<Result<_, _>>()?,
+                Value::List(l) => l
+                    .iter()
+                    .filter(|v| !matches!(v, Value::Nil))
+                    .map(strval)
+                    .collect::<Result<_, _>>()?,
                 Value::Nil => Vec::new(),
                 other => vec![strval(other)?],
             };
@@ -590,15 +805,29 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
                 Ok(Value::list(parts.into_iter().map(Value::str).collect()))
             } else {
                 Ok(Value::map(
-                    parts.into_iter().enumerate().map(|(n, p)| (format!("_{n}"), Value::str(p))).collect(),
+                    parts
+                        .into_iter()
+                        .enumerate()
+                        .map(|(n, p)| (format!("_{n}"), Value::str(p)))
+                        .collect(),
                 ))
             }
         }
         "splitn" => {
             want(name, &a, 3)?;
             let (sep, n, text) = (s(&a[0])?, i(&a[1])?, s(&a[2])?);
-            let parts: Vec<&str> = if n < 0 { text.split(sep.as_ref()).collect() } else { text.splitn(n as usize, sep.as_ref()).collect() };
-            Ok(Value::map(parts.into_iter().enumerate().map(|(n, p)| (format!("_{n}"), Value::str(p))).collect()))
+            let parts: Vec<&str> = if n < 0 {
+                text.split(sep.as_ref()).collect()
+            } else {
+                text.splitn(n as usize, sep.as_ref()).collect()
+            };
+            Ok(Value::map(
+                parts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, p)| (format!("_{n}"), Value::str(p)))
+                    .collect(),
+            ))
         }
         // ---- Sprig: conversion and math ----
         "int" | "int64" | "atoi" => {
@@ -611,11 +840,15 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
         "float64" | "toDecimal" => {
             want(name, &a, 1)?;
             if name == "toDecimal" {
-                return Ok(Value::Int(i64::from_str_radix(&strval(&a[0])?, 8).unwrap_or(0)));
+                return Ok(Value::Int(
+                    i64::from_str_radix(&strval(&a[0])?, 8).unwrap_or(0),
+                ));
             }
             Ok(Value::Float(to_f64(&a[0])))
         }
-        "add" => Ok(Value::Int(a.iter().map(to_i64).fold(0i64, i64::wrapping_add))),
+        "add" => Ok(Value::Int(
+            a.iter().map(to_i64).fold(0i64, i64::wrapping_add),
+        )),
         "add1" => {
             want(name, &a, 1)?;
             Ok(Value::Int(to_i64(&a[0]).wrapping_add(1)))
@@ -626,7 +859,9 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
         }
         "mul" => {
             want_at_least(name, &a, 1)?;
-            Ok(Value::Int(a.iter().map(to_i64).fold(1i64, i64::wrapping_mul)))
+            Ok(Value::Int(
+                a.iter().map(to_i64).fold(1i64, i64::wrapping_mul),
+            ))
         }
         "div" | "mod" => {
             want(name, &a, 2)?;
@@ -634,29 +869,49 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
             if y == 0 {
                 return Err("runtime error: integer divide by zero".into());
             }
-            Ok(Value::Int(if name == "div" { x.wrapping_div(y) } else { x.wrapping_rem(y) }))
+            Ok(Value::Int(if name == "div" {
+                x.wrapping_div(y)
+            } else {
+                x.wrapping_rem(y)
+            }))
         }
         "max" | "min" => {
             want_at_least(name, &a, 1)?;
             let it = a.iter().map(to_i64);
-            Ok(Value::Int(if name == "max" { it.max().unwrap_or(0) } else { it.min().unwrap_or(0) }))
+            Ok(Value::Int(if name == "max" {
+                it.max().unwrap_or(0)
+            } else {
+                it.min().unwrap_or(0)
+            }))
         }
         "addf" | "mulf" => {
             let it = a.iter().map(to_f64);
-            Ok(Value::Float(if name == "addf" { it.sum() } else { it.product() }))
+            Ok(Value::Float(if name == "addf" {
+                it.sum()
+            } else {
+                it.product()
+            }))
         }
         "subf" | "divf" => {
             want_at_least(name, &a, 1)?;
             let mut acc = to_f64(&a[0]);
             for v in &a[1..] {
-                if name == "subf" { acc -= to_f64(v) } else { acc /= to_f64(v) }
+                if name == "subf" {
+                    acc -= to_f64(v)
+                } else {
+                    acc /= to_f64(v)
+                }
             }
             Ok(Value::Float(acc))
         }
         "floor" | "ceil" => {
             want(name, &a, 1)?;
             let f = to_f64(&a[0]);
-            Ok(Value::Float(if name == "floor" { f.floor() } else { f.ceil() }))
+            Ok(Value::Float(if name == "floor" {
+                f.floor()
+            } else {
+                f.ceil()
+            }))
         }
         "round" => {
             want_at_least(name, &a, 2)?;
@@ -680,10 +935,17 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
                 [start, step, end] => (*start, *step, *end),
                 _ => return Err("seq: wrong number of arguments".into()),
             };
-            let Value::List(l) = until_step(e, start, end.saturating_add(step.signum()), step)? else {
+            let Value::List(l) = until_step(e, start, end.saturating_add(step.signum()), step)?
+            else {
                 return Ok(Value::str(""));
             };
-            charge_str(e, l.iter().map(|v| v.to_go_string()).collect::<Result<Vec<_>, _>>()?.join(" "))
+            charge_str(
+                e,
+                l.iter()
+                    .map(|v| v.to_go_string())
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(" "),
+            )
         }
         // ---- Sprig: lists ----
         "list" | "tuple" => {
@@ -693,7 +955,13 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
         "first" | "mustFirst" | "last" | "mustLast" => {
             want(name, &a, 1)?;
             let l = list_of(name, &a[0])?;
-            Ok(if name.ends_with("irst") || name == "first" { l.first() } else { l.last() }.cloned().unwrap_or(Value::Nil))
+            Ok(if name.ends_with("irst") || name == "first" {
+                l.first()
+            } else {
+                l.last()
+            }
+            .cloned()
+            .unwrap_or(Value::Nil))
         }
         "rest" | "mustRest" | "initial" | "mustInitial" => {
             want(name, &a, 1)?;
@@ -701,7 +969,11 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
             if l.is_empty() {
                 return Ok(Value::Nil);
             }
-            Ok(Value::list(if name.ends_with("est") { l[1..].to_vec() } else { l[..l.len() - 1].to_vec() }))
+            Ok(Value::list(if name.ends_with("est") {
+                l[1..].to_vec()
+            } else {
+                l[..l.len() - 1].to_vec()
+            }))
         }
         "append" | "mustAppend" | "push" | "mustPush" => {
             want(name, &a, 2)?;
@@ -783,7 +1055,9 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
         "compact" | "mustCompact" => {
             want(name, &a, 1)?;
             let l = list_of(name, &a[0])?;
-            Ok(Value::list(l.iter().filter(|v| !is_empty(v)).cloned().collect()))
+            Ok(Value::list(
+                l.iter().filter(|v| !is_empty(v)).cloned().collect(),
+            ))
         }
         "sortAlpha" => {
             want(name, &a, 1)?;
@@ -806,7 +1080,10 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
             want(name, &a, 2)?;
             let m = map_of(name, &a[0])?;
             let key = s(&a[1])?;
-            Ok(m.borrow().get(key.as_ref()).cloned().unwrap_or(Value::str("")))
+            Ok(m.borrow()
+                .get(key.as_ref())
+                .cloned()
+                .unwrap_or(Value::str("")))
         }
         "set" => {
             want(name, &a, 3)?;
@@ -828,7 +1105,12 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
         "keys" => {
             let mut out = Vec::new();
             for v in &a {
-                out.extend(map_of(name, v)?.borrow().keys().map(|k| Value::str(k.as_str())));
+                out.extend(
+                    map_of(name, v)?
+                        .borrow()
+                        .keys()
+                        .map(|k| Value::str(k.as_str())),
+                );
             }
             Ok(Value::list(out))
         }
@@ -901,7 +1183,10 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
             want(name, &a, 2)?;
             let t = s(&a[0])?;
             let actual = a[1].type_name();
-            Ok(Value::Bool(t.as_ref() == actual || (name == "typeIsLike" && t.strip_prefix('*') == Some(actual))))
+            Ok(Value::Bool(
+                t.as_ref() == actual
+                    || (name == "typeIsLike" && t.strip_prefix('*') == Some(actual)),
+            ))
         }
         "deepEqual" => {
             want(name, &a, 2)?;
@@ -912,7 +1197,9 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
             let (c, v) = (s(&a[0])?, s(&a[1])?);
             Ok(Value::Bool(semver::matches(&c, &v)?))
         }
-        other => Err(format!("function {other:?} is not supported by cutover's chart renderer").into()),
+        other => {
+            Err(format!("function {other:?} is not supported by cutover's chart renderer").into())
+        }
     }
 }
 
@@ -929,7 +1216,11 @@ fn until_step(e: &mut Engine, start: i64, stop: i64, step: i64) -> FnResult {
     }
     let count = ((stop as i128 - start as i128) / step as i128).unsigned_abs() + 1;
     if count > e.limits.max_list_len as u128 {
-        return Err(format!("list of {count} elements exceeds the limit of {}", e.limits.max_list_len).into());
+        return Err(format!(
+            "list of {count} elements exceeds the limit of {}",
+            e.limits.max_list_len
+        )
+        .into());
     }
     e.charge(count as usize * 8)?;
     let mut x = start;
@@ -945,7 +1236,12 @@ fn until_step(e: &mut Engine, start: i64, stop: i64, step: i64) -> FnResult {
 
 /// mergo.Merge as Sprig uses it: fills keys missing in `dst` (or, overwriting, replaces them),
 /// recursing into maps present on both sides.
-fn merge_into(dst: &crate::value::MapRef, src: &BTreeMap<String, Value>, overwrite: bool, depth: usize) -> Result<(), FnError> {
+fn merge_into(
+    dst: &crate::value::MapRef,
+    src: &BTreeMap<String, Value>,
+    overwrite: bool,
+    depth: usize,
+) -> Result<(), FnError> {
     if depth > MAX_VALUE_DEPTH {
         return Err(too_deep().into());
     }
@@ -1029,11 +1325,14 @@ fn compare_eq(a: &Value, b: &Value) -> Result<bool, FnError> {
 fn compare_ord(a: &Value, b: &Value) -> Result<std::cmp::Ordering, FnError> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Ok(x.cmp(y)),
-        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y).ok_or_else(|| "NaN is not ordered".into()),
-        (Value::Str(x), Value::Str(y)) => Ok(x.cmp(y)),
-        (Value::Int(_) | Value::Float(_) | Value::Str(_), Value::Int(_) | Value::Float(_) | Value::Str(_)) => {
-            Err("incompatible types for comparison".into())
+        (Value::Float(x), Value::Float(y)) => {
+            x.partial_cmp(y).ok_or_else(|| "NaN is not ordered".into())
         }
+        (Value::Str(x), Value::Str(y)) => Ok(x.cmp(y)),
+        (
+            Value::Int(_) | Value::Float(_) | Value::Str(_),
+            Value::Int(_) | Value::Float(_) | Value::Str(_),
+        ) => Err("incompatible types for comparison".into()),
         _ => Err("invalid type for comparison".into()),
     }
 }
@@ -1132,7 +1431,8 @@ fn sprintf(format: &str, args: &[Value]) -> Result<String, FnError> {
         let mut body = format_verb(verb, arg, prec)?;
         if plus && matches!(arg, Value::Int(_) | Value::Float(_)) && !body.starts_with('-') {
             body.insert(0, '+');
-        } else if space && matches!(arg, Value::Int(_) | Value::Float(_)) && !body.starts_with('-') {
+        } else if space && matches!(arg, Value::Int(_) | Value::Float(_)) && !body.starts_with('-')
+        {
             body.insert(0, ' ');
         }
         let len = body.chars().count();
@@ -1143,7 +1443,11 @@ fn sprintf(format: &str, args: &[Value]) -> Result<String, FnError> {
                     out.push_str(&body);
                     out.extend(std::iter::repeat_n(' ', pad));
                 } else if zero && matches!(arg, Value::Int(_) | Value::Float(_)) {
-                    let (sign, digits) = if body.starts_with(['-', '+']) { body.split_at(1) } else { ("", body.as_str()) };
+                    let (sign, digits) = if body.starts_with(['-', '+']) {
+                        body.split_at(1)
+                    } else {
+                        ("", body.as_str())
+                    };
                     out.push_str(sign);
                     out.extend(std::iter::repeat_n('0', pad));
                     out.push_str(digits);
@@ -1168,7 +1472,13 @@ fn sprintf(format: &str, args: &[Value]) -> Result<String, FnError> {
 }
 
 fn format_verb(verb: char, arg: &Value, prec: Option<usize>) -> Result<String, FnError> {
-    let bad = || format!("%!{verb}({}={})", arg.type_name(), arg.to_go_string().unwrap_or_default());
+    let bad = || {
+        format!(
+            "%!{verb}({}={})",
+            arg.type_name(),
+            arg.to_go_string().unwrap_or_default()
+        )
+    };
     Ok(match (verb, arg) {
         ('v', Value::Nil) | ('s', Value::Nil) => "<nil>".to_string(),
         ('v', _) => arg.to_go_string()?,
@@ -1184,12 +1494,22 @@ fn format_verb(verb: char, arg: &Value, prec: Option<usize>) -> Result<String, F
             None => bad(),
         },
         ('d', Value::Int(n)) => n.to_string(),
-        ('c', Value::Int(n)) => char::from_u32(*n as u32).map(String::from).unwrap_or_else(bad),
+        ('c', Value::Int(n)) => char::from_u32(*n as u32)
+            .map(String::from)
+            .unwrap_or_else(bad),
         ('x', Value::Int(n)) => {
-            if *n < 0 { format!("-{:x}", n.unsigned_abs()) } else { format!("{n:x}") }
+            if *n < 0 {
+                format!("-{:x}", n.unsigned_abs())
+            } else {
+                format!("{n:x}")
+            }
         }
         ('X', Value::Int(n)) => {
-            if *n < 0 { format!("-{:X}", n.unsigned_abs()) } else { format!("{n:X}") }
+            if *n < 0 {
+                format!("-{:X}", n.unsigned_abs())
+            } else {
+                format!("{n:X}")
+            }
         }
         ('o', Value::Int(n)) => format!("{n:o}"),
         ('b', Value::Int(n)) => format!("{n:b}"),
@@ -1217,14 +1537,22 @@ pub(crate) fn method(e: &mut Engine, recv: &Value, name: &str, a: Vec<Value>) ->
         (Value::Files(f), "Get" | "GetBytes") => {
             want(name, &a, 1)?;
             let path = s(&a[0])?;
-            let text = f.files.get(path.as_ref()).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+            let text = f
+                .files
+                .get(path.as_ref())
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
             e.charge(text.len())?;
             Ok(Value::str(text))
         }
         (Value::Files(f), "Lines") => {
             want(name, &a, 1)?;
             let path = s(&a[0])?;
-            let text = f.files.get(path.as_ref()).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+            let text = f
+                .files
+                .get(path.as_ref())
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
             if text.is_empty() {
                 return Ok(Value::list(Vec::new()));
             }

@@ -119,7 +119,9 @@ fn match_here(p: &[char], s: &[char], budget: &mut usize) -> bool {
             }
             hit != negate && c != '/' && match_here(&p[end + 1..], &s[1..], budget)
         }
-        Some('\\') if p.len() > 1 => !s.is_empty() && s[0] == p[1] && match_here(&p[2..], &s[1..], budget),
+        Some('\\') if p.len() > 1 => {
+            !s.is_empty() && s[0] == p[1] && match_here(&p[2..], &s[1..], budget)
+        }
         Some(&c) => !s.is_empty() && s[0] == c && match_here(&p[1..], &s[1..], budget),
     }
 }

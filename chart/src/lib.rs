@@ -32,8 +32,9 @@ mod yaml;
 
 pub use chart::{Chart, MAX_CHART_BYTES, MAX_CHART_FILES, Metadata, load};
 pub use render::{
-    Capabilities, DEFAULT_KUBE_VERSION, Hook, HookDeletePolicy, HookEvent, INSTALL_ORDER, Manifest, Release,
-    Rendered, UNINSTALL_ORDER, render, render_with_limits, sort_for_install, sort_for_uninstall,
+    Capabilities, DEFAULT_KUBE_VERSION, Hook, HookDeletePolicy, HookEvent, INSTALL_ORDER, Manifest,
+    Release, Rendered, UNINSTALL_ORDER, render, render_with_limits, sort_for_install,
+    sort_for_uninstall,
 };
 pub use template::{ErrorKind, Limits, TemplateError, TemplateSet};
 pub use values::{coalesce, merge_values, parse_values_yaml};
@@ -79,8 +80,14 @@ pub enum RenderError {
     #[error("chart {0:?} is a library chart and cannot be installed")]
     Library(String),
     /// The chart's `kubeVersion` excludes the cluster.
-    #[error("chart {chart:?} requires kubeVersion {constraint} which is incompatible with Kubernetes {version}")]
-    KubeVersion { chart: String, constraint: String, version: String },
+    #[error(
+        "chart {chart:?} requires kubeVersion {constraint} which is incompatible with Kubernetes {version}"
+    )]
+    KubeVersion {
+        chart: String,
+        constraint: String,
+        version: String,
+    },
     #[error("{0}")]
     Chart(#[from] ChartError),
 }

@@ -6,10 +6,10 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value as Json};
 
+use crate::RenderError;
 use crate::chart::Chart;
 use crate::template::{Limits, TemplateError, TemplateSet};
 use crate::value::{FilesObj, Value};
-use crate::RenderError;
 
 /// `.Release`.
 #[derive(Clone, Debug)]
@@ -53,12 +53,26 @@ impl Default for Capabilities {
     /// `helm template` assumes without a cluster.
     fn default() -> Self {
         let api_versions = [
-            "v1", "admissionregistration.k8s.io/v1", "apiextensions.k8s.io/v1",
-            "apiregistration.k8s.io/v1", "apps/v1", "authentication.k8s.io/v1",
-            "authorization.k8s.io/v1", "autoscaling/v1", "autoscaling/v2", "batch/v1",
-            "certificates.k8s.io/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1",
-            "events.k8s.io/v1", "flowcontrol.apiserver.k8s.io/v1", "networking.k8s.io/v1",
-            "node.k8s.io/v1", "policy/v1", "rbac.authorization.k8s.io/v1", "scheduling.k8s.io/v1",
+            "v1",
+            "admissionregistration.k8s.io/v1",
+            "apiextensions.k8s.io/v1",
+            "apiregistration.k8s.io/v1",
+            "apps/v1",
+            "authentication.k8s.io/v1",
+            "authorization.k8s.io/v1",
+            "autoscaling/v1",
+            "autoscaling/v2",
+            "batch/v1",
+            "certificates.k8s.io/v1",
+            "coordination.k8s.io/v1",
+            "discovery.k8s.io/v1",
+            "events.k8s.io/v1",
+            "flowcontrol.apiserver.k8s.io/v1",
+            "networking.k8s.io/v1",
+            "node.k8s.io/v1",
+            "policy/v1",
+            "rbac.authorization.k8s.io/v1",
+            "scheduling.k8s.io/v1",
             "storage.k8s.io/v1",
         ];
         Capabilities {
@@ -85,11 +99,18 @@ impl Manifest {
 
     /// `metadata.name` (empty if not set).
     pub fn name(&self) -> &str {
-        self.object.pointer("/metadata/name").and_then(Json::as_str).unwrap_or("")
+        self.object
+            .pointer("/metadata/name")
+            .and_then(Json::as_str)
+            .unwrap_or("")
     }
 
     fn annotation(&self, key: &str) -> Option<&str> {
-        self.object.get("metadata")?.get("annotations")?.get(key)?.as_str()
+        self.object
+            .get("metadata")?
+            .get("annotations")?
+            .get(key)?
+            .as_str()
     }
 }
 
@@ -183,26 +204,86 @@ pub struct Rendered {
 
 /// Helm's install order of kinds; other kinds come after these, alphabetically.
 pub const INSTALL_ORDER: &[&str] = &[
-    "PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange",
-    "PodSecurityPolicy", "PodDisruptionBudget", "ServiceAccount", "Secret", "SecretList",
-    "ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
-    "CustomResourceDefinition", "ClusterRole", "ClusterRoleList", "ClusterRoleBinding",
-    "ClusterRoleBindingList", "Role", "RoleList", "RoleBinding", "RoleBindingList", "Service",
-    "DaemonSet", "Pod", "ReplicationController", "ReplicaSet", "Deployment",
-    "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress",
-    "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
 ];
 
 /// Helm's uninstall order of kinds (webhooks first, namespaces last); others come after these.
 pub const UNINSTALL_ORDER: &[&str] = &[
-    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService", "Ingress",
-    "IngressClass", "Service", "CronJob", "Job", "StatefulSet", "HorizontalPodAutoscaler",
-    "Deployment", "ReplicaSet", "ReplicationController", "Pod", "DaemonSet", "RoleBindingList",
-    "RoleBinding", "RoleList", "Role", "ClusterRoleBindingList", "ClusterRoleBinding",
-    "ClusterRoleList", "ClusterRole", "CustomResourceDefinition", "PersistentVolumeClaim",
-    "PersistentVolume", "StorageClass", "ConfigMap", "SecretList", "Secret", "ServiceAccount",
-    "PodDisruptionBudget", "PodSecurityPolicy", "LimitRange", "ResourceQuota", "NetworkPolicy",
-    "Namespace", "PriorityClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "APIService",
+    "Ingress",
+    "IngressClass",
+    "Service",
+    "CronJob",
+    "Job",
+    "StatefulSet",
+    "HorizontalPodAutoscaler",
+    "Deployment",
+    "ReplicaSet",
+    "ReplicationController",
+    "Pod",
+    "DaemonSet",
+    "RoleBindingList",
+    "RoleBinding",
+    "RoleList",
+    "Role",
+    "ClusterRoleBindingList",
+    "ClusterRoleBinding",
+    "ClusterRoleList",
+    "ClusterRole",
+    "CustomResourceDefinition",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "StorageClass",
+    "ConfigMap",
+    "SecretList",
+    "Secret",
+    "ServiceAccount",
+    "PodDisruptionBudget",
+    "PodSecurityPolicy",
+    "LimitRange",
+    "ResourceQuota",
+    "NetworkPolicy",
+    "Namespace",
+    "PriorityClass",
 ];
 
 fn kind_less(a: &str, b: &str, order: &[&str]) -> std::cmp::Ordering {
@@ -230,7 +311,12 @@ pub fn sort_for_uninstall(manifests: &mut [Manifest]) {
 /// Renders `chart` with `values` (already combined: use [`crate::coalesce`] of the chart's
 /// defaults and the user's values), for `release` on a cluster with `capabilities`, within
 /// the default [`Limits`].
-pub fn render(chart: &Chart, values: &Map<String, Json>, release: &Release, capabilities: &Capabilities) -> Result<Rendered, RenderError> {
+pub fn render(
+    chart: &Chart,
+    values: &Map<String, Json>,
+    release: &Release,
+    capabilities: &Capabilities,
+) -> Result<Rendered, RenderError> {
     render_with_limits(chart, values, release, capabilities, Limits::default())
 }
 
@@ -261,7 +347,11 @@ pub fn render_with_limits(
                     version: kube,
                 });
             }
-            Err(m) => return Err(RenderError::Chart(crate::ChartError::InvalidChartYaml(format!("kubeVersion: {m}")))),
+            Err(m) => {
+                return Err(RenderError::Chart(crate::ChartError::InvalidChartYaml(
+                    format!("kubeVersion: {m}"),
+                )));
+            }
         }
     }
     let mut set = TemplateSet::new(limits.clone());
@@ -308,7 +398,10 @@ pub fn render_with_limits(
             continue;
         }
         for object in split_documents(&full, &out)? {
-            let m = Manifest { template: full.clone(), object };
+            let m = Manifest {
+                template: full.clone(),
+                object,
+            };
             match m.annotation("helm.sh/hook") {
                 Some(events) => hooks.push(hook(m.clone(), events)),
                 None => manifests.push(m),
@@ -326,10 +419,18 @@ pub fn render_with_limits(
     for (path, src) in &chart.crds {
         let full = format!("{name}/{path}");
         for object in split_documents(&full, src)? {
-            crds.push(Manifest { template: full.clone(), object });
+            crds.push(Manifest {
+                template: full.clone(),
+                object,
+            });
         }
     }
-    Ok(Rendered { crds, manifests, hooks, notes })
+    Ok(Rendered {
+        crds,
+        manifests,
+        hooks,
+        notes,
+    })
 }
 
 fn hook(manifest: Manifest, events: &str) -> Hook {
@@ -355,7 +456,12 @@ fn hook(manifest: Manifest, events: &str) -> Hook {
     if delete_policies.is_empty() {
         delete_policies.push(HookDeletePolicy::BeforeHookCreation);
     }
-    Hook { manifest, events, weight, delete_policies }
+    Hook {
+        manifest,
+        events,
+        weight,
+        delete_policies,
+    }
 }
 
 /// Splits a rendered file on `---` lines, drops empty documents, parses each into an object.
@@ -408,9 +514,18 @@ fn split_documents(template: &str, text: &str) -> Result<Vec<Json>, RenderError>
 }
 
 /// The top-level objects every template sees (`.Template` is set per file).
-fn context(chart: &Chart, values: &Map<String, Json>, release: &Release, caps: &Capabilities, kube: &str) -> BTreeMap<String, Value> {
+fn context(
+    chart: &Chart,
+    values: &Map<String, Json>,
+    release: &Release,
+    caps: &Capabilities,
+    kube: &str,
+) -> BTreeMap<String, Value> {
     let mut top = BTreeMap::new();
-    top.insert("Values".to_string(), Value::from_json(&Json::Object(values.clone())));
+    top.insert(
+        "Values".to_string(),
+        Value::from_json(&Json::Object(values.clone())),
+    );
     top.insert(
         "Release".to_string(),
         Value::from_json(&serde_json::json!({
@@ -422,7 +537,10 @@ fn context(chart: &Chart, values: &Map<String, Json>, release: &Release, caps: &
             "Service": "Helm",
         })),
     );
-    top.insert("Chart".to_string(), Value::from_json(&chart.metadata.template_object()));
+    top.insert(
+        "Chart".to_string(),
+        Value::from_json(&chart.metadata.template_object()),
+    );
     let core = kube.trim_start_matches('v');
     let mut parts = core.split(['.', '-', '+']);
     let major = parts.next().unwrap_or("").to_string();
@@ -446,7 +564,9 @@ fn context(chart: &Chart, values: &Map<String, Json>, release: &Release, caps: &
     top.insert("Capabilities".to_string(), Value::map(caps_map));
     top.insert(
         "Files".to_string(),
-        Value::Files(Rc::new(FilesObj { files: chart.files.clone() })),
+        Value::Files(Rc::new(FilesObj {
+            files: chart.files.clone(),
+        })),
     );
     top.insert("Subcharts".to_string(), Value::empty_map());
     top

@@ -61,7 +61,9 @@ fn parse_partial(text: &str) -> Result<Partial, String> {
         Some(i) => (&t[..i], &t[i..]),
         None => (t, ""),
     };
-    let pre_text = rest.strip_prefix('-').map(|r| r.split('+').next().unwrap_or(""));
+    let pre_text = rest
+        .strip_prefix('-')
+        .map(|r| r.split('+').next().unwrap_or(""));
     let mut nums = [0u64; 3];
     let mut given = 0;
     let parts: Vec<&str> = core.split('.').collect();
@@ -77,7 +79,9 @@ fn parse_partial(text: &str) -> Result<Partial, String> {
         if wild {
             return Err(format!("invalid semantic version {text:?}"));
         }
-        nums[n] = part.parse().map_err(|_| format!("invalid semantic version {text:?}"))?;
+        nums[n] = part
+            .parse()
+            .map_err(|_| format!("invalid semantic version {text:?}"))?;
         given = n + 1;
     }
     let pre = match pre_text {
@@ -98,9 +102,24 @@ fn parse_partial(text: &str) -> Result<Partial, String> {
 
 fn bump(v: &Version, at: usize) -> Version {
     match at {
-        0 => Version { major: v.major + 1, minor: 0, patch: 0, pre: vec![] },
-        1 => Version { major: v.major, minor: v.minor + 1, patch: 0, pre: vec![] },
-        _ => Version { major: v.major, minor: v.minor, patch: v.patch + 1, pre: vec![] },
+        0 => Version {
+            major: v.major + 1,
+            minor: 0,
+            patch: 0,
+            pre: vec![],
+        },
+        1 => Version {
+            major: v.major,
+            minor: v.minor + 1,
+            patch: 0,
+            pre: vec![],
+        },
+        _ => Version {
+            major: v.major,
+            minor: v.minor,
+            patch: v.patch + 1,
+            pre: vec![],
+        },
     }
 }
 
@@ -127,7 +146,11 @@ fn all_match(group: &str, v: &Version) -> Result<bool, String> {
             i += 3;
             continue;
         }
-        if matches!(t, "=" | "!=" | ">" | "<" | ">=" | "<=" | "=>" | "=<" | "~" | "~>" | "^") && i + 1 < tokens.len() {
+        if matches!(
+            t,
+            "=" | "!=" | ">" | "<" | ">=" | "<=" | "=>" | "=<" | "~" | "~>" | "^"
+        ) && i + 1 < tokens.len()
+        {
             items.push(format!("{t}{}", tokens[i + 1]));
             i += 2;
             continue;
@@ -162,20 +185,28 @@ fn one(c: &str, v: &Version) -> Result<bool, String> {
     }
     let c_v = &p.v;
     let ord = v.cmp_to(c_v);
-    let upper_of_given = |v2: &Version| if p.given == 0 { None } else { Some(bump(v2, p.given - 1)) };
+    let upper_of_given = |v2: &Version| {
+        if p.given == 0 {
+            None
+        } else {
+            Some(bump(v2, p.given - 1))
+        }
+    };
     Ok(match op {
         "" | "=" => {
             if p.given == 3 {
                 ord == Ordering::Equal
             } else {
-                ord != Ordering::Less && upper_of_given(c_v).is_none_or(|u| v.cmp_to(&u) == Ordering::Less)
+                ord != Ordering::Less
+                    && upper_of_given(c_v).is_none_or(|u| v.cmp_to(&u) == Ordering::Less)
             }
         }
         "!=" => {
             if p.given == 3 {
                 ord != Ordering::Equal
             } else {
-                !(ord != Ordering::Less && upper_of_given(c_v).is_none_or(|u| v.cmp_to(&u) == Ordering::Less))
+                !(ord != Ordering::Less
+                    && upper_of_given(c_v).is_none_or(|u| v.cmp_to(&u) == Ordering::Less))
             }
         }
         ">" => {
@@ -195,7 +226,11 @@ fn one(c: &str, v: &Version) -> Result<bool, String> {
             }
         }
         "~" | "~>" => {
-            let upper = if p.given <= 1 { bump(c_v, 0) } else { bump(c_v, 1) };
+            let upper = if p.given <= 1 {
+                bump(c_v, 0)
+            } else {
+                bump(c_v, 1)
+            };
             ord != Ordering::Less && v.cmp_to(&upper) == Ordering::Less
         }
         _ => {

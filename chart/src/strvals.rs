@@ -69,7 +69,10 @@ pub fn parse_set_into(expr: &str, dest: &mut Map<String, Value>) -> Result<(), S
 }
 
 /// Parses `--set-string` text into `dest`: every value is a string.
-pub fn parse_set_string_into(expr: &str, dest: &mut Map<String, Value>) -> Result<(), StrvalsError> {
+pub fn parse_set_string_into(
+    expr: &str,
+    dest: &mut Map<String, Value>,
+) -> Result<(), StrvalsError> {
     Parser::new(expr, Reader::String).parse(dest)
 }
 
@@ -225,17 +228,27 @@ impl<'a> Parser<'a> {
     fn key_index(&mut self) -> Result<usize, StrvalsError> {
         let (rs, _) = self.runes_until(&[']']);
         let text: String = rs.iter().collect();
-        let n: i64 = text.trim().parse().map_err(|_| StrvalsError(format!("invalid index {text:?}")))?;
+        let n: i64 = text
+            .trim()
+            .parse()
+            .map_err(|_| StrvalsError(format!("invalid index {text:?}")))?;
         if n < 0 {
             return err(format!("negative {n} index not allowed"));
         }
         if n as u64 > MAX_INDEX as u64 {
-            return err(format!("index of {n} is greater than maximum supported index of {MAX_INDEX}"));
+            return err(format!(
+                "index of {n} is greater than maximum supported index of {MAX_INDEX}"
+            ));
         }
         Ok(n as usize)
     }
 
-    fn list_item(&mut self, mut list: Vec<Value>, i: usize, level: usize) -> Result<(Vec<Value>, bool), StrvalsError> {
+    fn list_item(
+        &mut self,
+        mut list: Vec<Value>,
+        i: usize,
+        level: usize,
+    ) -> Result<(Vec<Value>, bool), StrvalsError> {
         let (k, last) = self.runes_until(&['[', '.', '=']);
         if !k.is_empty() {
             return err(format!(
@@ -281,7 +294,9 @@ fn set(data: &mut Map<String, Value>, key: &str, v: Value) {
 
 fn set_index(list: &mut Vec<Value>, i: usize, v: Value) -> Result<(), StrvalsError> {
     if i > MAX_INDEX {
-        return err(format!("index of {i} is greater than maximum supported index of {MAX_INDEX}"));
+        return err(format!(
+            "index of {i} is greater than maximum supported index of {MAX_INDEX}"
+        ));
     }
     if list.len() <= i {
         list.resize(i + 1, Value::Null);
@@ -302,14 +317,20 @@ mod tests {
     #[test]
     fn helm_set_syntax() {
         assert_eq!(p("a.b=c"), json!({"a": {"b": "c"}}));
-        assert_eq!(p("a=1,b=true,c=null,d=007,e=,f=1.5"), json!({"a": 1, "b": true, "c": null, "d": "007", "e": "", "f": "1.5"}));
+        assert_eq!(
+            p("a=1,b=true,c=null,d=007,e=,f=1.5"),
+            json!({"a": 1, "b": true, "c": null, "d": "007", "e": "", "f": "1.5"})
+        );
         assert_eq!(p("a.b[0].c=d"), json!({"a": {"b": [{"c": "d"}]}}));
         assert_eq!(p("a[1]=x"), json!({"a": [null, "x"]}));
         assert_eq!(p("a={x,y,3},b=2"), json!({"a": ["x", "y", 3], "b": 2}));
         assert_eq!(p(r"a\.b=c"), json!({"a.b": "c"}));
         assert_eq!(p(r"a=x\,y"), json!({"a": "x,y"}));
         assert_eq!(p("a[0][1]=z"), json!({"a": [[null, "z"]]}));
-        assert_eq!(p("name=value1,name2=value2"), json!({"name": "value1", "name2": "value2"}));
+        assert_eq!(
+            p("name=value1,name2=value2"),
+            json!({"name": "value1", "name2": "value2"})
+        );
         assert_eq!(p("a=TRUE,b=0,c=-3"), json!({"a": true, "b": 0, "c": -3}));
         assert!(parse_set("a").is_err());
         assert!(parse_set("a,").is_err());
@@ -326,7 +347,13 @@ mod tests {
         parse_set_string_into("n=42,t=true", &mut m).unwrap();
         assert_eq!(m["n"], json!("42"));
         assert_eq!(m["t"], json!("true"));
-        let mut read = |path: &str| if path == "f.txt" { Ok("contents".to_string()) } else { Err(format!("no file {path}")) };
+        let mut read = |path: &str| {
+            if path == "f.txt" {
+                Ok("contents".to_string())
+            } else {
+                Err(format!("no file {path}"))
+            }
+        };
         parse_set_file_into("cfg=f.txt", &mut read, &mut m).unwrap();
         assert_eq!(m["cfg"], json!("contents"));
         assert!(parse_set_file_into("cfg=nope", &mut read, &mut m).is_err());

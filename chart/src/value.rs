@@ -172,9 +172,11 @@ fn to_json_depth(v: &Value, depth: usize) -> Result<serde_json::Value, String> {
             }
             serde_json::Value::Object(o)
         }
-        Value::ApiVersions(a) => {
-            serde_json::Value::Array(a.iter().map(|s| serde_json::Value::from(s.as_str())).collect())
-        }
+        Value::ApiVersions(a) => serde_json::Value::Array(
+            a.iter()
+                .map(|s| serde_json::Value::from(s.as_str()))
+                .collect(),
+        ),
     })
 }
 
@@ -273,7 +275,11 @@ fn special_float(f: f64) -> Option<String> {
     if f.is_nan() {
         Some("NaN".into())
     } else if f.is_infinite() {
-        Some(if f > 0.0 { "+Inf".into() } else { "-Inf".into() })
+        Some(if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        })
     } else {
         None
     }
@@ -333,7 +339,11 @@ pub(crate) fn format_float_g(f: f64) -> String {
         return s;
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // strconv's shortest %g uses exponent form when exp < -4 || exp >= 6 (eprec = 6).
     let (digits, exp) = shortest_digits(f);

@@ -28,7 +28,10 @@ pub fn parse_values_yaml(name: &str, text: &str) -> Result<Map<String, Value>, C
 
 /// Helm's coalesce of a chart's defaults and the user's values: the user's win, maps are
 /// combined key by key at every depth, and a user `null` deletes the chart's key.
-pub fn coalesce(chart_values: &Map<String, Value>, user_values: &Map<String, Value>) -> Map<String, Value> {
+pub fn coalesce(
+    chart_values: &Map<String, Value>,
+    user_values: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut out = user_values.clone();
     coalesce_into(&mut out, chart_values, 0);
     out
@@ -90,14 +93,20 @@ mod tests {
         let chart = m(json!({"a": 1, "b": {"c": 2, "d": 3}, "e": "x", "f": {"g": 1}}));
         let user = m(json!({"b": {"c": 9}, "e": null, "f": "scalar"}));
         let out = coalesce(&chart, &user);
-        assert_eq!(Value::Object(out), json!({"a": 1, "b": {"c": 9, "d": 3}, "f": "scalar"}));
+        assert_eq!(
+            Value::Object(out),
+            json!({"a": 1, "b": {"c": 9, "d": 3}, "f": "scalar"})
+        );
     }
 
     #[test]
     fn merge_values_in_order() {
         let a = m(json!({"x": {"y": 1, "z": 2}, "l": [1, 2]}));
         let b = m(json!({"x": {"y": 5}, "l": [3]}));
-        assert_eq!(Value::Object(merge_values(&a, &b)), json!({"x": {"y": 5, "z": 2}, "l": [3]}));
+        assert_eq!(
+            Value::Object(merge_values(&a, &b)),
+            json!({"x": {"y": 5, "z": 2}, "l": [3]})
+        );
     }
 
     #[test]

@@ -41,7 +41,9 @@ pub(crate) fn floats(v: serde_json::Value) -> serde_json::Value {
             .and_then(serde_json::Number::from_f64)
             .map(serde_json::Value::Number)
             .unwrap_or(serde_json::Value::Null),
-        serde_json::Value::Array(a) => serde_json::Value::Array(a.into_iter().map(floats).collect()),
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(floats).collect())
+        }
         serde_json::Value::Object(o) => {
             serde_json::Value::Object(o.into_iter().map(|(k, v)| (k, floats(v))).collect())
         }
@@ -119,7 +121,13 @@ fn write_list(out: &mut String, v: &Value, indent: usize, depth: usize) -> Resul
 }
 
 /// Writes what follows `key:` or `-`.
-fn write_child(out: &mut String, x: &Value, indent: usize, depth: usize, in_map: bool) -> Result<(), String> {
+fn write_child(
+    out: &mut String,
+    x: &Value,
+    indent: usize,
+    depth: usize,
+    in_map: bool,
+) -> Result<(), String> {
     match x {
         Value::Map(m) if !m.borrow().is_empty() => {
             out.push('\n');
@@ -148,7 +156,11 @@ fn pad(out: &mut String, n: usize) {
 }
 
 fn key(k: &str) -> String {
-    if plain_ok(k) { k.to_string() } else { double_quoted(k) }
+    if plain_ok(k) {
+        k.to_string()
+    } else {
+        double_quoted(k)
+    }
 }
 
 fn scalar(v: &Value, indent: usize) -> String {
@@ -160,7 +172,11 @@ fn scalar(v: &Value, indent: usize) -> String {
             if f.is_nan() {
                 ".nan".into()
             } else if f.is_infinite() {
-                if *f > 0.0 { ".inf".into() } else { "-.inf".into() }
+                if *f > 0.0 {
+                    ".inf".into()
+                } else {
+                    "-.inf".into()
+                }
             } else if f.fract() == 0.0 && f.abs() < 1e21 {
                 format_float_json(*f)
             } else {
@@ -194,12 +210,18 @@ fn string(s: &str, indent: usize) -> String {
         }
         return out;
     }
-    if plain_ok(s) { s.to_string() } else { double_quoted(s) }
+    if plain_ok(s) {
+        s.to_string()
+    } else {
+        double_quoted(s)
+    }
 }
 
 fn literal_ok(s: &str) -> bool {
     !s.starts_with([' ', '\t', '\n'])
-        && !s.chars().any(|c| (c.is_control() && c != '\n') || c == '\u{feff}')
+        && !s
+            .chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{feff}')
         && !s.split('\n').any(|l| l.ends_with([' ', '\t']))
 }
 
@@ -218,7 +240,22 @@ fn plain_ok(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~" | "<<" | "=" | ".inf" | "-.inf" | "+.inf" | ".nan"
+        "true"
+            | "false"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "y"
+            | "n"
+            | "null"
+            | "~"
+            | "<<"
+            | "="
+            | ".inf"
+            | "-.inf"
+            | "+.inf"
+            | ".nan"
     ) {
         return false;
     }
@@ -240,7 +277,13 @@ pub(crate) fn to_json(v: &Value, pretty: bool, html_escape: bool) -> Result<Stri
     Ok(out)
 }
 
-fn write_json(out: &mut String, v: &Value, pretty: bool, esc: bool, depth: usize) -> Result<(), String> {
+fn write_json(
+    out: &mut String,
+    v: &Value,
+    pretty: bool,
+    esc: bool,
+    depth: usize,
+) -> Result<(), String> {
     if depth > MAX_VALUE_DEPTH {
         return Err(too_deep());
     }

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use cutover_chart::{
-    Capabilities, ChartError, HookDeletePolicy, HookEvent, Release, RenderError, coalesce, load, merge_values,
-    parse_values_yaml, render, strvals,
+    Capabilities, ChartError, HookDeletePolicy, HookEvent, Release, RenderError, coalesce, load,
+    merge_values, parse_values_yaml, render, strvals,
 };
 use serde_json::{Map, Value, json};
 
@@ -19,7 +19,11 @@ fn chart_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
-                let rel = path.strip_prefix(root).expect("prefix").to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("prefix")
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.push((rel, std::fs::read(&path).expect("read file")));
             }
         }
@@ -41,7 +45,13 @@ fn expected(file: &str) -> Vec<Value> {
 fn render_with(user: Map<String, Value>) -> cutover_chart::Rendered {
     let chart = load(&chart_files(&testdata().join("mychart"))).expect("chart loads");
     let values = coalesce(&chart.values, &user);
-    render(&chart, &values, &Release::install("web", "default"), &Capabilities::default()).expect("chart renders")
+    render(
+        &chart,
+        &values,
+        &Release::install("web", "default"),
+        &Capabilities::default(),
+    )
+    .expect("chart renders")
 }
 
 #[test]
@@ -51,25 +61,47 @@ fn scaffold_renders_as_helm_does() {
     let got: Vec<Value> = out.manifests.iter().map(|m| m.object.clone()).collect();
     assert_eq!(got, want[..3].to_vec());
     let sources: Vec<&str> = out.manifests.iter().map(|m| m.template.as_str()).collect();
-    assert_eq!(sources, ["mychart/templates/serviceaccount.yaml", "mychart/templates/service.yaml", "mychart/templates/deployment.yaml"]);
+    assert_eq!(
+        sources,
+        [
+            "mychart/templates/serviceaccount.yaml",
+            "mychart/templates/service.yaml",
+            "mychart/templates/deployment.yaml"
+        ]
+    );
     assert_eq!(out.hooks.len(), 1);
     let hook = &out.hooks[0];
     assert_eq!(hook.manifest.object, want[3]);
-    assert_eq!(hook.manifest.template, "mychart/templates/tests/test-connection.yaml");
+    assert_eq!(
+        hook.manifest.template,
+        "mychart/templates/tests/test-connection.yaml"
+    );
     assert_eq!(hook.events, [HookEvent::Test]);
     assert!(hook.never_install());
     assert_eq!(hook.delete_policies, [HookDeletePolicy::BeforeHookCreation]);
     assert_eq!(hook.weight, 0);
     let notes = out.notes.expect("NOTES.txt rendered");
-    assert!(notes.starts_with("1. Get the application URL by running these commands:\n"), "{notes}");
-    assert!(notes.contains("-l \"app.kubernetes.io/name=mychart,app.kubernetes.io/instance=web\""), "{notes}");
-    assert!(notes.contains("kubectl --namespace default port-forward $POD_NAME 8080:$CONTAINER_PORT"), "{notes}");
+    assert!(
+        notes.starts_with("1. Get the application URL by running these commands:\n"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("-l \"app.kubernetes.io/name=mychart,app.kubernetes.io/instance=web\""),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("kubectl --namespace default port-forward $POD_NAME 8080:$CONTAINER_PORT"),
+        "{notes}"
+    );
     assert!(out.crds.is_empty());
 }
 
 #[test]
 fn scaffold_with_set_overrides() {
-    let user = strvals::parse_set("ingress.enabled=true,autoscaling.enabled=true,serviceAccount.create=false").expect("--set parses");
+    let user = strvals::parse_set(
+        "ingress.enabled=true,autoscaling.enabled=true,serviceAccount.create=false",
+    )
+    .expect("--set parses");
     let out = render_with(user);
     let want = expected("mychart.overrides.rendered.yaml");
     let got: Vec<Value> = out.manifests.iter().map(|m| m.object.clone()).collect();
@@ -84,24 +116,54 @@ fn scaffold_with_set_overrides() {
 fn values_files_numbers_print_as_helm() {
     // A -f file is read with Helm's float64 numbers; --set integers stay integers.
     let chart = load(&chart_files(&testdata().join("mychart"))).expect("chart loads");
-    let file = parse_values_yaml("big.yaml", "replicaCount: 1000000\nservice:\n  port: 8080\n").expect("values parse");
+    let file = parse_values_yaml(
+        "big.yaml",
+        "replicaCount: 1000000\nservice:\n  port: 8080\n",
+    )
+    .expect("values parse");
     let user = merge_values(&Map::new(), &file);
     let values = coalesce(&chart.values, &user);
-    let out = render(&chart, &values, &Release::install("web", "default"), &Capabilities::default()).expect("renders");
-    let deploy = out.manifests.iter().find(|m| m.kind() == "Deployment").expect("deployment");
+    let out = render(
+        &chart,
+        &values,
+        &Release::install("web", "default"),
+        &Capabilities::default(),
+    )
+    .expect("renders");
+    let deploy = out
+        .manifests
+        .iter()
+        .find(|m| m.kind() == "Deployment")
+        .expect("deployment");
     // `replicas: 1e+06` in the text, as Helm 3 prints a float64.
     assert_eq!(deploy.object["spec"]["replicas"], json!(1000000.0));
-    assert_eq!(deploy.object["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"], json!(8080));
+    assert_eq!(
+        deploy.object["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"],
+        json!(8080)
+    );
     let mut set_values = user.clone();
     strvals::parse_set_into("replicaCount=1000000", &mut set_values).expect("--set");
     let values = coalesce(&chart.values, &set_values);
-    let out = render(&chart, &values, &Release::install("web", "default"), &Capabilities::default()).expect("renders");
-    let deploy = out.manifests.iter().find(|m| m.kind() == "Deployment").expect("deployment");
+    let out = render(
+        &chart,
+        &values,
+        &Release::install("web", "default"),
+        &Capabilities::default(),
+    )
+    .expect("renders");
+    let deploy = out
+        .manifests
+        .iter()
+        .find(|m| m.kind() == "Deployment")
+        .expect("deployment");
     assert_eq!(deploy.object["spec"]["replicas"], json!(1000000));
 }
 
 fn mini(templates: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
-    let mut files = vec![("Chart.yaml".to_string(), b"apiVersion: v2\nname: mini\nversion: 1.0.0\n".to_vec())];
+    let mut files = vec![(
+        "Chart.yaml".to_string(),
+        b"apiVersion: v2\nname: mini\nversion: 1.0.0\n".to_vec(),
+    )];
     for (p, t) in templates {
         files.push((p.to_string(), t.as_bytes().to_vec()));
     }
@@ -111,7 +173,12 @@ fn mini(templates: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
 fn render_mini(templates: &[(&str, &str)]) -> Result<cutover_chart::Rendered, RenderError> {
     let chart = load(&mini(templates)).expect("loads");
     let values = coalesce(&chart.values, &Map::new());
-    render(&chart, &values, &Release::install("r", "ns"), &Capabilities::default())
+    render(
+        &chart,
+        &values,
+        &Release::install("r", "ns"),
+        &Capabilities::default(),
+    )
 }
 
 #[test]
@@ -134,9 +201,18 @@ fn hooks_order_documents_and_builtins() {
     );
     let names: Vec<&str> = out.hooks.iter().map(|h| h.manifest.name()).collect();
     assert_eq!(names, ["early", "late"]);
-    assert_eq!(out.hooks[1].events, [HookEvent::PostInstall, HookEvent::PreUpgrade]);
+    assert_eq!(
+        out.hooks[1].events,
+        [HookEvent::PostInstall, HookEvent::PreUpgrade]
+    );
     assert_eq!(out.hooks[1].weight, 5);
-    assert_eq!(out.hooks[1].delete_policies, [HookDeletePolicy::HookSucceeded, HookDeletePolicy::HookFailed]);
+    assert_eq!(
+        out.hooks[1].delete_policies,
+        [
+            HookDeletePolicy::HookSucceeded,
+            HookDeletePolicy::HookFailed
+        ]
+    );
     assert!(!out.hooks[1].never_install());
     let mut m = out.manifests.clone();
     cutover_chart::sort_for_uninstall(&mut m);
@@ -147,13 +223,33 @@ fn hooks_order_documents_and_builtins() {
 #[test]
 fn render_errors_name_template_and_line() {
     let e = render_mini(&[("templates/x.yaml", "a: 1\nb: {{ toToml .Values }}\n")]).unwrap_err();
-    assert_eq!(e.to_string(), "mini/templates/x.yaml:2: function \"toToml\" is not supported by cutover's chart renderer");
-    let e = render_mini(&[("templates/x.yaml", "kind: A\n\n{{ required \"need .Values.x\" .Values.x }}\n")]).unwrap_err();
-    assert_eq!(e.to_string(), "execution error at (mini/templates/x.yaml:3:4): need .Values.x");
-    let e = render_mini(&[("templates/_h.tpl", "{{ define \"h\" }}\n{{ .Values.a.b }}{{ end }}"), ("templates/x.yaml", "{{ include \"h\" . }}")]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "mini/templates/x.yaml:2: function \"toToml\" is not supported by cutover's chart renderer"
+    );
+    let e = render_mini(&[(
+        "templates/x.yaml",
+        "kind: A\n\n{{ required \"need .Values.x\" .Values.x }}\n",
+    )])
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "execution error at (mini/templates/x.yaml:3:4): need .Values.x"
+    );
+    let e = render_mini(&[
+        (
+            "templates/_h.tpl",
+            "{{ define \"h\" }}\n{{ .Values.a.b }}{{ end }}",
+        ),
+        ("templates/x.yaml", "{{ include \"h\" . }}"),
+    ])
+    .unwrap_err();
     assert!(e.to_string().starts_with("template: mini/templates/_h.tpl:2:4: executing \"h\": nil pointer evaluating interface {}.b"), "{e}");
     let e = render_mini(&[("templates/x.yaml", "a: [1\n")]).unwrap_err();
-    assert!(matches!(e, RenderError::Yaml { ref template, .. } if template == "mini/templates/x.yaml"), "{e}");
+    assert!(
+        matches!(e, RenderError::Yaml { ref template, .. } if template == "mini/templates/x.yaml"),
+        "{e}"
+    );
     let e = render_mini(&[("templates/x.yaml", "a: 1\n")]).unwrap_err();
     assert!(e.to_string().contains("no apiVersion or kind"), "{e}");
 }
@@ -169,15 +265,32 @@ fn load_checks() {
     let files = vec![("../Chart.yaml".to_string(), b"".to_vec())];
     assert!(matches!(load(&files), Err(ChartError::BadPath(_))));
     // .helmignore drops files from .Files; the scaffold's chart keeps all of its templates.
-    let mut files = mini(&[("templates/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ len .Files }}\n")]);
+    let mut files = mini(&[(
+        "templates/x.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ len .Files }}\n",
+    )]);
     files.push((".helmignore".into(), b"*.bak\n".to_vec()));
     files.push(("notes.bak".into(), b"x".to_vec()));
     files.push(("keep.txt".into(), b"x".to_vec()));
     let chart = load(&files).expect("loads");
     assert_eq!(chart.files.keys().collect::<Vec<_>>(), ["keep.txt"]);
-    let v1 = vec![("Chart.yaml".to_string(), b"apiVersion: v1\nname: old\nversion: 0.1.0\n".to_vec())];
+    let v1 = vec![(
+        "Chart.yaml".to_string(),
+        b"apiVersion: v1\nname: old\nversion: 0.1.0\n".to_vec(),
+    )];
     assert_eq!(load(&v1).expect("v1 loads").metadata.api_version, "v1");
-    let lib = vec![("Chart.yaml".to_string(), b"apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n".to_vec())];
+    let lib = vec![(
+        "Chart.yaml".to_string(),
+        b"apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n".to_vec(),
+    )];
     let chart = load(&lib).expect("loads");
-    assert!(matches!(render(&chart, &Map::new(), &Release::install("r", "n"), &Capabilities::default()), Err(RenderError::Library(_))));
+    assert!(matches!(
+        render(
+            &chart,
+            &Map::new(),
+            &Release::install("r", "n"),
+            &Capabilities::default()
+        ),
+        Err(RenderError::Library(_))
+    ));
 }

@@ -148,7 +148,11 @@ mod tests {
         let a = dir.path().join("a.yaml");
         let b = dir.path().join("b.yaml");
         let f = dir.path().join("motd.txt");
-        std::fs::write(&a, "image: {repository: nginx, tag: '1.0'}\nreplicaCount: 1\n").expect("w");
+        std::fs::write(
+            &a,
+            "image: {repository: nginx, tag: '1.0'}\nreplicaCount: 1\n",
+        )
+        .expect("w");
         std::fs::write(&b, "image: {tag: '2.0'}\n").expect("w");
         std::fs::write(&f, "hello\n").expect("w");
         let files = [a, b];
@@ -211,6 +215,9 @@ mod tests {
     #[test]
     fn two_reuse_flags_are_refused() {
         assert!(Reuse::from_flags(true, true, false).is_err());
-        assert_eq!(Reuse::from_flags(false, false, true), Ok(Reuse::ResetThenReuse));
+        assert_eq!(
+            Reuse::from_flags(false, false, true),
+            Ok(Reuse::ResetThenReuse)
+        );
     }
 }

@@ -259,7 +259,12 @@ impl Engine {
         Ok(())
     }
 
-    fn exec_list(&mut self, list: &List, scope: &mut Scope, out: &mut String) -> Result<Flow, TemplateError> {
+    fn exec_list(
+        &mut self,
+        list: &List,
+        scope: &mut Scope,
+        out: &mut String,
+    ) -> Result<Flow, TemplateError> {
         for node in list {
             match self.exec_node(node, scope, out)? {
                 Flow::Normal => {}
@@ -269,7 +274,12 @@ impl Engine {
         Ok(Flow::Normal)
     }
 
-    fn exec_node(&mut self, node: &Node, scope: &mut Scope, out: &mut String) -> Result<Flow, TemplateError> {
+    fn exec_node(
+        &mut self,
+        node: &Node,
+        scope: &mut Scope,
+        out: &mut String,
+    ) -> Result<Flow, TemplateError> {
         match node {
             Node::Text(t) => {
                 self.write(out, t)
@@ -281,9 +291,12 @@ impl Engine {
                 if pipe.decl.is_empty() {
                     let s = match &v {
                         Value::Nil => "<no value>".to_string(),
-                        other => other.to_go_string().map_err(|m| self.err(scope, pipe.pos, m))?,
+                        other => other
+                            .to_go_string()
+                            .map_err(|m| self.err(scope, pipe.pos, m))?,
                     };
-                    self.write(out, &s).map_err(|e| self.locate(scope, pipe.pos, e))?;
+                    self.write(out, &s)
+                        .map_err(|e| self.locate(scope, pipe.pos, e))?;
                 }
             }
             Node::If {
@@ -334,7 +347,10 @@ impl Engine {
                     return Err(self.err(
                         scope,
                         *pos,
-                        format!("template: no template {name:?} associated with template {:?}", scope.name),
+                        format!(
+                            "template: no template {name:?} associated with template {:?}",
+                            scope.name
+                        ),
                     ));
                 };
                 let mut inner = Scope::new(name.as_str().into(), t.file.clone(), dot);
@@ -376,19 +392,36 @@ impl Engine {
             Value::Files(f) => f
                 .files
                 .iter()
-                .map(|(k, x)| (Value::str(k.as_str()), Value::str(String::from_utf8_lossy(x).as_ref())))
+                .map(|(k, x)| {
+                    (
+                        Value::str(k.as_str()),
+                        Value::str(String::from_utf8_lossy(x).as_ref()),
+                    )
+                })
                 .collect(),
             Value::Int(n) => {
                 if *n as u64 > self.limits.max_list_len as u64 {
-                    return Err(self.err(scope, pipe.pos, format!("range over {n} exceeds {} iterations", self.limits.max_list_len)));
+                    return Err(self.err(
+                        scope,
+                        pipe.pos,
+                        format!(
+                            "range over {n} exceeds {} iterations",
+                            self.limits.max_list_len
+                        ),
+                    ));
                 }
-                (0..(*n).max(0)).map(|i| (Value::Int(i), Value::Int(i))).collect()
+                (0..(*n).max(0))
+                    .map(|i| (Value::Int(i), Value::Int(i)))
+                    .collect()
             }
             other => {
                 return Err(self.err(
                     scope,
                     pipe.pos,
-                    format!("range can't iterate over {}", other.to_go_string().unwrap_or_default()),
+                    format!(
+                        "range can't iterate over {}",
+                        other.to_go_string().unwrap_or_default()
+                    ),
                 ));
             }
         };
@@ -431,7 +464,12 @@ impl Engine {
         result.map(|_| Flow::Normal)
     }
 
-    fn eval_pipe(&mut self, pipe: &Pipe, scope: &mut Scope, declare: bool) -> Result<Value, TemplateError> {
+    fn eval_pipe(
+        &mut self,
+        pipe: &Pipe,
+        scope: &mut Scope,
+        declare: bool,
+    ) -> Result<Value, TemplateError> {
         let mut val: Option<Value> = None;
         for cmd in &pipe.cmds {
             val = Some(self.eval_cmd(cmd, scope, val)?);
@@ -442,7 +480,13 @@ impl Engine {
             if pipe.is_assign {
                 match scope.vars.iter_mut().rev().find(|(n, _)| n == name) {
                     Some(slot) => slot.1 = v.clone(),
-                    None => return Err(self.err(scope, pipe.pos, format!("undefined variable {name:?}"))),
+                    None => {
+                        return Err(self.err(
+                            scope,
+                            pipe.pos,
+                            format!("undefined variable {name:?}"),
+                        ));
+                    }
                 }
             } else {
                 scope.vars.push((name.clone(), v.clone()));
@@ -451,7 +495,12 @@ impl Engine {
         Ok(v)
     }
 
-    fn eval_cmd(&mut self, cmd: &Cmd, scope: &mut Scope, piped: Option<Value>) -> Result<Value, TemplateError> {
+    fn eval_cmd(
+        &mut self,
+        cmd: &Cmd,
+        scope: &mut Scope,
+        piped: Option<Value>,
+    ) -> Result<Value, TemplateError> {
         let first = &cmd.args[0];
         match first {
             Arg::Func(name, pos) => {
@@ -467,26 +516,63 @@ impl Engine {
                 self.call(name, args, scope, *pos)
             }
             Arg::Field(fields) if cmd.args.len() > 1 || piped.is_some() => {
-                let recv = self.walk(scope.dot.clone(), &fields[..fields.len() - 1], scope, cmd.pos)?;
-                self.method(recv, &fields[fields.len() - 1], &cmd.args[1..], piped, scope, cmd.pos)
+                let recv = self.walk(
+                    scope.dot.clone(),
+                    &fields[..fields.len() - 1],
+                    scope,
+                    cmd.pos,
+                )?;
+                self.method(
+                    recv,
+                    &fields[fields.len() - 1],
+                    &cmd.args[1..],
+                    piped,
+                    scope,
+                    cmd.pos,
+                )
             }
             Arg::Chain(term, fields) if cmd.args.len() > 1 || piped.is_some() => {
                 let base = self.eval_arg(term, scope, cmd.pos)?;
                 let recv = self.walk(base, &fields[..fields.len() - 1], scope, cmd.pos)?;
-                self.method(recv, &fields[fields.len() - 1], &cmd.args[1..], piped, scope, cmd.pos)
+                self.method(
+                    recv,
+                    &fields[fields.len() - 1],
+                    &cmd.args[1..],
+                    piped,
+                    scope,
+                    cmd.pos,
+                )
             }
             _ => {
                 if cmd.args.len() > 1 || piped.is_some() {
-                    return Err(self.err(scope, cmd.pos, "can't give argument to non-function".into()));
+                    return Err(self.err(
+                        scope,
+                        cmd.pos,
+                        "can't give argument to non-function".into(),
+                    ));
                 }
                 self.eval_arg(first, scope, cmd.pos)
             }
         }
     }
 
-    fn and_or(&mut self, is_and: bool, args: &[Arg], piped: Option<Value>, scope: &mut Scope, pos: Pos) -> Result<Value, TemplateError> {
+    fn and_or(
+        &mut self,
+        is_and: bool,
+        args: &[Arg],
+        piped: Option<Value>,
+        scope: &mut Scope,
+        pos: Pos,
+    ) -> Result<Value, TemplateError> {
         if args.is_empty() && piped.is_none() {
-            return Err(self.err(scope, pos, format!("wrong number of args for {}: want at least 1 got 0", if is_and { "and" } else { "or" })));
+            return Err(self.err(
+                scope,
+                pos,
+                format!(
+                    "wrong number of args for {}: want at least 1 got 0",
+                    if is_and { "and" } else { "or" }
+                ),
+            ));
         }
         let mut last = Value::Nil;
         for a in args {
@@ -501,7 +587,15 @@ impl Engine {
         Ok(last)
     }
 
-    fn method(&mut self, recv: Value, name: &str, args: &[Arg], piped: Option<Value>, scope: &mut Scope, pos: Pos) -> Result<Value, TemplateError> {
+    fn method(
+        &mut self,
+        recv: Value,
+        name: &str,
+        args: &[Arg],
+        piped: Option<Value>,
+        scope: &mut Scope,
+        pos: Pos,
+    ) -> Result<Value, TemplateError> {
         let mut vals = Vec::new();
         for a in args {
             vals.push(self.eval_arg(a, scope, pos)?);
@@ -511,8 +605,16 @@ impl Engine {
             Value::Files(_) | Value::ApiVersions(_) => {
                 funcs::method(self, &recv, name, vals).map_err(|e| self.locate(scope, pos, e))
             }
-            Value::Nil => Err(self.err(scope, pos, format!("nil pointer evaluating interface {{}}.{name}"))),
-            _ => Err(self.err(scope, pos, format!("{name} has arguments but cannot be invoked as function"))),
+            Value::Nil => Err(self.err(
+                scope,
+                pos,
+                format!("nil pointer evaluating interface {{}}.{name}"),
+            )),
+            _ => Err(self.err(
+                scope,
+                pos,
+                format!("{name} has arguments but cannot be invoked as function"),
+            )),
         }
     }
 
@@ -551,25 +653,46 @@ impl Engine {
             .ok_or_else(|| self.err(scope, pos, format!("undefined variable {name:?}")))
     }
 
-    fn walk(&mut self, mut v: Value, fields: &[String], scope: &mut Scope, pos: Pos) -> Result<Value, TemplateError> {
+    fn walk(
+        &mut self,
+        mut v: Value,
+        fields: &[String],
+        scope: &mut Scope,
+        pos: Pos,
+    ) -> Result<Value, TemplateError> {
         for f in fields {
             v = match &v {
                 Value::Map(m) => m.borrow().get(f).cloned().unwrap_or(Value::Nil),
                 Value::Nil => {
-                    return Err(self.err(scope, pos, format!("nil pointer evaluating interface {{}}.{f}")));
+                    return Err(self.err(
+                        scope,
+                        pos,
+                        format!("nil pointer evaluating interface {{}}.{f}"),
+                    ));
                 }
                 Value::Files(_) | Value::ApiVersions(_) => {
-                    funcs::method(self, &v, f, Vec::new()).map_err(|e| self.locate(scope, pos, e))?
+                    funcs::method(self, &v, f, Vec::new())
+                        .map_err(|e| self.locate(scope, pos, e))?
                 }
                 other => {
-                    return Err(self.err(scope, pos, format!("can't evaluate field {f} in type {}", other.type_name())));
+                    return Err(self.err(
+                        scope,
+                        pos,
+                        format!("can't evaluate field {f} in type {}", other.type_name()),
+                    ));
                 }
             };
         }
         Ok(v)
     }
 
-    fn call(&mut self, name: &str, args: Vec<Value>, scope: &mut Scope, pos: Pos) -> Result<Value, TemplateError> {
+    fn call(
+        &mut self,
+        name: &str,
+        args: Vec<Value>,
+        scope: &mut Scope,
+        pos: Pos,
+    ) -> Result<Value, TemplateError> {
         let r = match name {
             "include" => self.include(args, scope, pos),
             "tpl" => self.tpl(args, scope, pos),
@@ -582,14 +705,18 @@ impl Engine {
     }
 
     fn include(&mut self, args: Vec<Value>, scope: &Scope, pos: Pos) -> FnResult {
-        let [name, dot]: [Value; 2] = args
-            .try_into()
-            .map_err(|a: Vec<Value>| format!("wrong number of args for include: want 2 got {}", a.len()))?;
+        let [name, dot]: [Value; 2] = args.try_into().map_err(|a: Vec<Value>| {
+            format!("wrong number of args for include: want 2 got {}", a.len())
+        })?;
         let Value::Str(name) = name else {
             return Err("include: the template name must be a string".into());
         };
         let Some(t) = self.templates.get(name.as_ref()).cloned() else {
-            return Err(format!("template: no template {name:?} associated with template {:?}", scope.name).into());
+            return Err(format!(
+                "template: no template {name:?} associated with template {:?}",
+                scope.name
+            )
+            .into());
         };
         let mut out = String::new();
         let mut inner = Scope::new(name.clone(), t.file.clone(), dot);
@@ -599,19 +726,31 @@ impl Engine {
     }
 
     fn tpl(&mut self, args: Vec<Value>, scope: &Scope, pos: Pos) -> FnResult {
-        let [text, dot]: [Value; 2] = args
-            .try_into()
-            .map_err(|a: Vec<Value>| format!("wrong number of args for tpl: want 2 got {}", a.len()))?;
+        let [text, dot]: [Value; 2] = args.try_into().map_err(|a: Vec<Value>| {
+            format!("wrong number of args for tpl: want 2 got {}", a.len())
+        })?;
         let text = match text {
             Value::Str(s) => s,
             other => other.to_go_string()?.into(),
         };
-        let parsed = parse(&text, &funcs::is_function)
-            .map_err(|(p, m)| format!("cannot parse template {:?}: {}:{}: {m}", truncate(&text), p.line, p.col))?;
+        let parsed = parse(&text, &funcs::is_function).map_err(|(p, m)| {
+            format!(
+                "cannot parse template {:?}: {}:{}: {m}",
+                truncate(&text),
+                p.line,
+                p.col
+            )
+        })?;
         // Defines made by the text are visible while it runs, then the chart's own come back.
         let mut replaced = Vec::new();
         for (name, body) in parsed.defines {
-            let old = self.templates.insert(name.clone(), Rc::new(Template { file: scope.file.clone(), body }));
+            let old = self.templates.insert(
+                name.clone(),
+                Rc::new(Template {
+                    file: scope.file.clone(),
+                    body,
+                }),
+            );
             replaced.push((name, old));
         }
         let t = Template {

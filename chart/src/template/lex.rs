@@ -71,7 +71,11 @@ impl LineIndex {
             Err(i) => i - 1,
         };
         let start = self.starts[line];
-        let col = src.get(start..offset).map(|s| s.chars().count()).unwrap_or(0) + 1;
+        let col = src
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+            + 1;
         Pos {
             line: line as u32 + 1,
             col: col as u32,
@@ -120,7 +124,8 @@ pub(crate) fn segments(src: &str) -> Result<Vec<Segment>, LexError> {
         }
         let pos = lines.pos(src, open);
         // Comments: {{/* ... */}} with optional trim markers around them.
-        let after_space = inner + src[inner..].len() - src[inner..].trim_start_matches(is_space).len();
+        let after_space =
+            inner + src[inner..].len() - src[inner..].trim_start_matches(is_space).len();
         if src[after_space..].starts_with("/*") {
             let Some(end_rel) = src[after_space + 2..].find("*/") else {
                 return Err((pos, "unclosed comment".into()));
@@ -420,7 +425,9 @@ fn lex_char(src: &str, start: usize) -> Result<(i64, usize), String> {
     let close = body
         .char_indices()
         .skip(1)
-        .find(|&(i, c)| c == '\'' && !body[..i].ends_with('\\') || c == '\'' && body[..i].ends_with("\\\\"))
+        .find(|&(i, c)| {
+            c == '\'' && !body[..i].ends_with('\\') || c == '\'' && body[..i].ends_with("\\\\")
+        })
         .map(|(i, _)| i)
         .ok_or("unterminated character constant")?;
     let inner = &body[..close];

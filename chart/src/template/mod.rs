@@ -48,7 +48,10 @@ impl TemplateError {
             ),
             ErrorKind::Exec => {
                 if self.name == self.template {
-                    format!("template: {}:{}:{}: {}", self.template, self.line, self.col, self.message)
+                    format!(
+                        "template: {}:{}:{}: {}",
+                        self.template, self.line, self.col, self.message
+                    )
                 } else {
                     format!(
                         "template: {}:{}:{}: executing {:?}: {}",
@@ -88,11 +91,19 @@ impl TemplateSet {
 
     /// Executes the template `name` with `data` as dot. JSON floats are Go float64, JSON
     /// integers int64. As in Helm, the text `<no value>` is removed from the output.
-    pub fn execute(&mut self, name: &str, data: &serde_json::Value) -> Result<String, TemplateError> {
+    pub fn execute(
+        &mut self,
+        name: &str,
+        data: &serde_json::Value,
+    ) -> Result<String, TemplateError> {
         self.engine.execute(name, Value::from_json(data))
     }
 
-    pub(crate) fn execute_value(&mut self, name: &str, data: Value) -> Result<String, TemplateError> {
+    pub(crate) fn execute_value(
+        &mut self,
+        name: &str,
+        data: Value,
+    ) -> Result<String, TemplateError> {
         self.engine.execute(name, data)
     }
 }

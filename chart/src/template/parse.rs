@@ -165,7 +165,11 @@ impl Parser<'_> {
                             if !rest.is_empty() {
                                 return Err((pos, format!("unexpected tokens after {kw}")));
                             }
-                            list.push(if kw == "break" { Node::Break } else { Node::Continue });
+                            list.push(if kw == "break" {
+                                Node::Break
+                            } else {
+                                Node::Continue
+                            });
                         }
                         _ => {
                             let mut all = Vec::with_capacity(rest.len() + 1);
@@ -184,7 +188,10 @@ impl Parser<'_> {
     fn enter(&mut self, pos: Pos) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_PARSE_DEPTH {
-            return Err((pos, format!("template nested deeper than {MAX_PARSE_DEPTH} levels")));
+            return Err((
+                pos,
+                format!("template nested deeper than {MAX_PARSE_DEPTH} levels"),
+            ));
         }
         Ok(())
     }
@@ -258,7 +265,12 @@ impl Parser<'_> {
         Ok((name, Some(self.pipeline(pos, rest, false)?)))
     }
 
-    fn pipeline(&mut self, pos: Pos, toks: Vec<Token>, allow_decl: bool) -> Result<Pipe, ParseError> {
+    fn pipeline(
+        &mut self,
+        pos: Pos,
+        toks: Vec<Token>,
+        allow_decl: bool,
+    ) -> Result<Pipe, ParseError> {
         let mut decl = Vec::new();
         let mut is_assign = false;
         let mut start = 0;
@@ -359,8 +371,15 @@ impl Parser<'_> {
             Tok::Ident(name) => {
                 if matches!(
                     name.as_str(),
-                    "if" | "else" | "end" | "range" | "with" | "define" | "template" | "block"
-                        | "break" | "continue"
+                    "if" | "else"
+                        | "end"
+                        | "range"
+                        | "with"
+                        | "define"
+                        | "template"
+                        | "block"
+                        | "break"
+                        | "continue"
                 ) {
                     return Err((t.pos, format!("unexpected keyword {name:?} in command")));
                 }
@@ -413,7 +432,10 @@ impl Parser<'_> {
         if fields.is_empty() {
             return Ok((term, next));
         }
-        if matches!(term, Arg::Func(..) | Arg::Nil | Arg::Bool(_) | Arg::Int(_) | Arg::Float(_) | Arg::Str(_)) {
+        if matches!(
+            term,
+            Arg::Func(..) | Arg::Nil | Arg::Bool(_) | Arg::Int(_) | Arg::Float(_) | Arg::Str(_)
+        ) {
             return Err((t.pos, "unexpected . after term".into()));
         }
         Ok((Arg::Chain(Box::new(term), fields), next))

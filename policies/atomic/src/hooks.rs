@@ -2,7 +2,6 @@
 //! `helm.sh/hook-delete-policy`): which objects are hooks, which run at a phase, in which
 //! order, and when each is deleted.
 
-use cutover_guest_sdk::Error;
 use serde_json::Value;
 
 use crate::object::{annotation, describe, install_rank};
@@ -71,9 +70,8 @@ pub struct Split {
     pub tests: usize,
 }
 
-/// Separates hooks from the main objects. A weight that is not an integer, or a delete
-/// policy Helm does not know, is [`Error::Invalid`] naming the object.
-pub fn split(objects: Vec<Value>) -> Result<Split, Error> {
+/// Separates hooks from the main objects.
+pub fn split(objects: Vec<Value>) -> Split {
     let mut out = Split::default();
     for object in objects {
         let events: Vec<String> = annotation(&object, "helm.sh/hook")
@@ -90,31 +88,21 @@ pub fn split(objects: Vec<Value>) -> Result<Split, Error> {
             out.tests += 1;
             continue;
         }
-        let weight = match annotation(&object, "helm.sh/hook-weight").trim() {
-            "" => 0,
-            w => w.parse().map_err(|_| {
-                Error::invalid(format!(
-                    "{}: helm.sh/hook-weight {w:?} is not an integer",
-                    describe(&object)
-                ))
-            })?,
-        };
+        // As Helm: a weight that is not an integer counts as 0, an unknown policy is ignored.
+        let weight = annotation(&object, "helm.sh/hook-weight")
+            .trim()
+            .parse()
+            .unwrap_or(0);
         let policies: Vec<&str> = annotation(&object, "helm.sh/hook-delete-policy")
             .split(',')
             .map(str::trim)
-            .filter(|p| !p.is_empty())
+            .filter(|p| {
+                matches!(
+                    *p,
+                    "before-hook-creation" | "hook-succeeded" | "hook-failed"
+                )
+            })
             .collect();
-        if let Some(unknown) = policies.iter().find(|p| {
-            !matches!(
-                **p,
-                "before-hook-creation" | "hook-succeeded" | "hook-failed"
-            )
-        }) {
-            return Err(Error::invalid(format!(
-                "{}: unknown helm.sh/hook-delete-policy {unknown:?} (before-hook-creation, hook-succeeded or hook-failed)",
-                describe(&object)
-            )));
-        }
         out.hooks.push(Hook {
             before_creation: policies.is_empty() || policies.contains(&"before-hook-creation"),
             on_success: policies.contains(&"hook-succeeded"),
@@ -124,7 +112,7 @@ pub fn split(objects: Vec<Value>) -> Result<Split, Error> {
             object,
         });
     }
-    Ok(out)
+    out
 }
 
 /// The hooks that run at `phase`, in Helm's order: by weight, then kind (install order), then
@@ -179,7 +167,7 @@ mod tests {
                 "hook-failed,before-hook-creation",
             ),
         ];
-        let split = split(objects).unwrap();
+        let split = split(objects);
         assert_eq!(split.main.len(), 1);
         assert_eq!(split.tests, 1);
         let pre: Vec<String> = at(&split.hooks, Phase::PreUpgrade)
@@ -204,16 +192,12 @@ mod tests {
     }
 
     #[test]
-    fn bad_weights_and_policies_are_refused() {
-        let e = split(vec![hook("Job", "j", "pre-install", "soon", "")]).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "Job j: helm.sh/hook-weight \"soon\" is not an integer"
-        );
-        let e = split(vec![hook("Job", "j", "pre-install", "", "always")]).unwrap_err();
+    fn bad_weights_count_as_zero_and_unknown_policies_are_ignored_as_helm_does() {
+        let split = split(vec![hook("Job", "j", "pre-install", "soon", "always")]);
+        assert_eq!(split.hooks[0].weight, 0);
         assert!(
-            e.to_string().contains("unknown helm.sh/hook-delete-policy"),
-            "{e}"
+            split.hooks[0].before_creation,
+            "no known policy: the default"
         );
     }
 }

@@ -10,7 +10,6 @@
 //! to roll back on failure, so the previous objects come back (a failed install leaves
 //! nothing).
 
-mod calls;
 mod hooks;
 mod object;
 mod plan;
@@ -37,7 +36,7 @@ const WAIT_BATCH: usize = 1000;
 const NOTES_LINES: usize = 40;
 
 fn atomic(ctx: &Context) -> Result<String, Error> {
-    let files = calls::input_files(ctx)?;
+    let files = ctx.inputs()?;
     let source = source::read(&files)?;
     let previous = previous_deployed(ctx)?;
     let install = previous.is_none();
@@ -51,6 +50,10 @@ fn atomic(ctx: &Context) -> Result<String, Error> {
                 revision: ctx.revision_number(),
                 is_install: install,
             };
+            info!(
+                "rendering the chart for Kubernetes {} (.Capabilities: the cluster's version is not readable from the sandbox)",
+                render::KUBE_VERSION
+            );
             let rendered = render::chart(&files, &values, &release)?;
             (rendered.objects, rendered.notes)
         }
@@ -65,7 +68,7 @@ fn atomic(ctx: &Context) -> Result<String, Error> {
         mut main,
         hooks,
         tests,
-    } = hooks::split(objects)?;
+    } = hooks::split(objects);
     object::sort_for_install(&mut main);
     refuse_duplicates(&main, ctx.namespace())?;
     if tests > 0 {
@@ -123,12 +126,21 @@ fn atomic(ctx: &Context) -> Result<String, Error> {
     Ok(summary)
 }
 
-/// The last deployed revision other than this run's: its number and manifests.
+/// The last deployed revision other than this run's: its number and manifests. A dry run
+/// reads no history (the host writes and reads no revision for it): then none, said once.
 fn previous_deployed(ctx: &Context) -> Result<Option<(u32, Value)>, Error> {
     let own = ctx.revision_number();
-    Ok(ctx
-        .revisions()
-        .map_err(|e| e.context("reading the release's history"))?
+    let history = match ctx.revisions() {
+        Ok(history) => history,
+        Err(e) if ctx.dry_run() && e.is_unavailable() => {
+            warn!(
+                "a dry run reads no release history: rendered as an install, and the plan lists no deletions"
+            );
+            return Ok(None);
+        }
+        Err(e) => return Err(e.context("reading the release's history")),
+    };
+    Ok(history
         .into_iter()
         .filter(|r| r.number != own && r.status == RevisionStatus::Deployed)
         .max_by_key(|r| r.number)
@@ -204,7 +216,7 @@ fn wait_all(ctx: &Context, objects: &[Value], deadline: Timestamp) -> Result<(),
             left.as_secs(),
             plural(targets.len(), "object")
         );
-        calls::wait_current(ctx, &targets, left)
+        ctx.wait_current(&targets, left)
             .map_err(|e| e.context("waiting for the release's objects to be Current"))?;
     }
     Ok(())
@@ -232,7 +244,7 @@ fn run_hooks(
         ctx.apply_dynamic(&hook.object)
             .map_err(|e| e.context(format!("applying {what}")))?;
         let left = time_left(ctx, deadline, &what)?;
-        match calls::wait_current(ctx, std::slice::from_ref(&target), left) {
+        match ctx.wait_current(std::slice::from_ref(&target), left) {
             Ok(()) => {
                 if hook.on_success {
                     ctx.delete_dynamic(&target)
@@ -314,6 +326,8 @@ export_policy! {
     name: "atomic",
     version: env!("CARGO_PKG_VERSION"),
     description: "Install or upgrade a chart or manifests, wait until every object is Current, roll back on failure (helm upgrade --install --rollback-on-failure --wait).",
+    inputs: "a chart folder (Chart.yaml at its root), or manifest files or folders, or - for standard input",
+    chart_values: true,
     rollback_on_failure: true,
     params: [],
     capabilities: [
@@ -325,4 +339,371 @@ export_policy! {
         "revisions/list-revisions",
     ],
     run: atomic,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cutover_guest_sdk::Revision;
+    use cutover_guest_sdk::testing::FakeCluster;
+    use serde_json::json;
+
+    const STREAM: &str = "\
+---
+# Source: web/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+      - {name: web, image: 'nginx:1.27'}
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: web}
+  spec:
+    ports: [{port: 80}]
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata: {name: web}
+";
+
+    fn deployed(number: u32, manifests: Value) -> Revision {
+        Revision {
+            number,
+            status: RevisionStatus::Deployed,
+            policy: "atomic@0.1.0".into(),
+            params: json!({}),
+            manifests,
+            updated: "2026-01-01T00:00:00Z".into(),
+            description: "install: 3 objects".into(),
+        }
+    }
+
+    fn run(fake: &FakeCluster, values: Value, revision: u32) -> Result<String, Error> {
+        let ctx = fake
+            .context(&POLICY_MANIFEST, values)?
+            .with_revision(revision, 1);
+        atomic(&ctx)
+    }
+
+    fn kinds(lines: &[String], operation: &str) -> Vec<String> {
+        lines
+            .iter()
+            .filter_map(|l| l.strip_prefix(&format!("{operation} ")))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn installs_manifests_from_stdin_in_install_order_and_records_them() {
+        let fake = FakeCluster::new().namespace("shop").input("-", STREAM);
+        let summary = run(&fake, json!({}), 1).unwrap();
+        assert_eq!(
+            summary,
+            "installed atomic (revision 1): 3 objects applied and Current"
+        );
+        let calls = fake.call_lines();
+        assert_eq!(
+            kinds(&calls, "apply"),
+            [
+                "ServiceAccount shop/web",
+                "Service shop/web",
+                "Deployment shop/web"
+            ]
+        );
+        assert_eq!(
+            calls.last().map(String::as_str),
+            Some("wait-current 3 objects")
+        );
+        let (manifests, description) = &fake.recorded()[0];
+        assert_eq!(description, "install: 3 objects");
+        assert_eq!(manifests[2]["kind"], "Deployment");
+        assert_eq!(manifests[2]["metadata"]["namespace"], "shop");
+        assert!(
+            fake.object("apps/v1", "Deployment", Some("shop"), "web")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn an_upgrade_prunes_what_the_new_revision_dropped_after_applying() {
+        let fake = FakeCluster::new()
+            .namespace("shop")
+            .input("-", STREAM)
+            .with(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old", "namespace": "shop"}}));
+        fake.add_revision(deployed(
+            1,
+            json!([
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old", "namespace": "shop"}},
+                {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"}},
+            ]),
+        ));
+        let summary = run(&fake, json!({}), 2).unwrap();
+        assert_eq!(
+            summary,
+            "upgraded atomic (revision 2): 3 objects applied and Current, 1 object deleted"
+        );
+        let calls = fake.call_lines();
+        let delete = calls.iter().position(|c| c == "delete ConfigMap shop/old");
+        let last_apply = calls.iter().rposition(|c| c.starts_with("apply "));
+        assert!(delete > last_apply, "{calls:?}");
+        assert!(
+            fake.object("v1", "ConfigMap", Some("shop"), "old")
+                .is_none()
+        );
+        assert_eq!(fake.recorded()[0].1, "upgrade: 3 objects");
+    }
+
+    #[test]
+    fn a_wait_that_fails_fails_the_run_naming_the_object() {
+        let fake = FakeCluster::new().namespace("shop").input("-", STREAM);
+        fake.respond(
+            "wait-current",
+            "3 objects",
+            Err(Error::aborted(
+                "Deployment shop/web is Failed: ProgressDeadlineExceeded",
+            )),
+        );
+        let e = run(&fake, json!({}), 1).unwrap_err();
+        assert!(e.is_aborted());
+        assert_eq!(
+            e.to_string(),
+            "waiting for the release's objects to be Current: Deployment shop/web is Failed: ProgressDeadlineExceeded"
+        );
+        // Recorded before the wait: the failed revision says what it applied.
+        assert_eq!(fake.recorded().len(), 1);
+        assert!(POLICY_MANIFEST.rolls_back_on_failure());
+    }
+
+    fn hook(kind: &str, name: &str, events: &str, weight: &str, delete: &str) -> String {
+        format!(
+            "---\napiVersion: batch/v1\nkind: {kind}\nmetadata:\n  name: {name}\n  annotations:\n    helm.sh/hook: {events}\n    helm.sh/hook-weight: \"{weight}\"\n    helm.sh/hook-delete-policy: {delete}\n"
+        )
+    }
+
+    #[test]
+    fn hooks_run_around_the_main_objects_and_test_hooks_are_not_installed() {
+        let stream = format!(
+            "{STREAM}{}{}{}{}",
+            hook("Job", "migrate", "pre-install", "1", "hook-succeeded"),
+            hook("Job", "seed", "pre-install", "-1", "before-hook-creation"),
+            hook(
+                "Job",
+                "notify",
+                "post-install,post-upgrade",
+                "0",
+                "before-hook-creation"
+            ),
+            hook("Pod", "web-test", "test", "0", "before-hook-creation"),
+        );
+        let fake = FakeCluster::new().namespace("shop").input("-", stream);
+        run(&fake, json!({}), 1).unwrap();
+        let calls: Vec<String> = fake
+            .call_lines()
+            .into_iter()
+            .filter(|c| !c.starts_with("list-revisions"))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                "delete Job shop/seed",
+                "wait Job shop/seed",
+                "apply Job shop/seed",
+                "wait-current 1 objects",
+                "apply Job shop/migrate",
+                "wait-current 1 objects",
+                "delete Job shop/migrate",
+                "apply ServiceAccount shop/web",
+                "apply Service shop/web",
+                "apply Deployment shop/web",
+                "record the run's revision",
+                "wait-current 3 objects",
+                "delete Job shop/notify",
+                "wait Job shop/notify",
+                "apply Job shop/notify",
+                "wait-current 1 objects",
+            ]
+        );
+        assert!(fake.object("v1", "Pod", Some("shop"), "web-test").is_none());
+        // Hooks are not the revision's objects.
+        assert_eq!(fake.recorded()[0].0.as_array().map(Vec::len), Some(3));
+        assert!(
+            fake.logs()
+                .iter()
+                .any(|(_, l)| l == "1 test hook not installed (run by `helm test`)")
+        );
+    }
+
+    #[test]
+    fn a_failed_hook_stops_the_run_before_the_main_objects() {
+        let stream = format!(
+            "{STREAM}{}",
+            hook("Job", "migrate", "pre-upgrade", "0", "hook-failed")
+        );
+        let fake = FakeCluster::new().namespace("shop").input("-", stream);
+        fake.add_revision(deployed(1, json!([])));
+        fake.respond(
+            "wait-current",
+            "1 objects",
+            Err(Error::aborted(
+                "Job shop/migrate is Failed: BackoffLimitExceeded",
+            )),
+        );
+        let e = run(&fake, json!({}), 2).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "pre-upgrade hook Job migrate (hook, weight 0) failed: Job shop/migrate is Failed: BackoffLimitExceeded"
+        );
+        let calls = fake.call_lines();
+        assert_eq!(
+            calls.last().map(String::as_str),
+            Some("delete Job shop/migrate")
+        );
+        assert!(!calls.iter().any(|c| c.contains("Deployment")));
+    }
+
+    #[test]
+    fn a_dry_run_prints_the_plan_and_changes_nothing() {
+        let live_service = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u-1", "resourceVersion": "7"},
+            "spec": {"ports": [{"port": 8080}]},
+        });
+        let live_sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "web", "namespace": "shop"}});
+        let fake = FakeCluster::new()
+            .namespace("shop")
+            .dry_run(true)
+            .input("-", STREAM)
+            .with(live_service.clone())
+            .with(live_sa);
+        let summary = run(&fake, json!({}), 0).unwrap();
+        assert_eq!(
+            summary,
+            "plan: 1 to create, 1 to change, 0 to delete (dry run)"
+        );
+        let logs: Vec<String> = fake.logs().into_iter().map(|(_, l)| l).collect();
+        for line in [
+            "unchanged ServiceAccount web",
+            "change Service web:",
+            "create Deployment web",
+            "plan: 1 to create, 1 to change, 0 to delete",
+        ] {
+            assert!(logs.iter().any(|l| l == line), "{line} not in {logs:#?}");
+        }
+        assert!(logs.iter().any(|l| l == "  -  - port: 8080"), "{logs:#?}");
+        assert!(logs.iter().any(|l| l == "  +  - port: 80"), "{logs:#?}");
+        assert!(
+            logs.iter()
+                .any(|l| l.starts_with("a dry run reads no release history"))
+        );
+        // Nothing changed, nothing recorded.
+        assert_eq!(
+            fake.object("v1", "Service", Some("shop"), "web"),
+            Some(live_service)
+        );
+        assert!(
+            fake.object("apps/v1", "Deployment", Some("shop"), "web")
+                .is_none()
+        );
+        assert!(fake.recorded().is_empty());
+        assert!(!fake.call_lines().iter().any(|c| c.starts_with("delete")));
+    }
+
+    /// chart/testdata/mychart (`helm create mychart`) as the host hands a folder over.
+    fn mychart(fake: FakeCluster) -> FakeCluster {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../chart/testdata/mychart");
+        let mut files = Vec::new();
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("the test chart") {
+                let path = entry.expect("an entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    let rel = path
+                        .strip_prefix(&root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    files.push((rel, std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        files.sort();
+        files
+            .into_iter()
+            .fold(fake, |fake, (path, contents)| fake.input(path, contents))
+    }
+
+    #[test]
+    fn renders_and_installs_helm_creates_chart_without_its_test_hook() {
+        let fake = mychart(FakeCluster::new().namespace("shop"));
+        let summary = run(&fake, json!({"replicaCount": 2}), 1).unwrap();
+        assert_eq!(
+            summary,
+            "installed atomic (revision 1): 3 objects applied and Current"
+        );
+        assert_eq!(
+            kinds(&fake.call_lines(), "apply"),
+            [
+                "ServiceAccount shop/atomic-mychart",
+                "Service shop/atomic-mychart",
+                "Deployment shop/atomic-mychart"
+            ]
+        );
+        let deployment = fake
+            .object("apps/v1", "Deployment", Some("shop"), "atomic-mychart")
+            .unwrap();
+        assert_eq!(deployment["spec"]["replicas"], 2);
+        assert!(fake.logs().iter().any(|(_, l)| l.starts_with("NOTES: ")));
+        assert!(
+            fake.logs()
+                .iter()
+                .any(|(_, l)| l.contains("test hook not installed"))
+        );
+    }
+
+    #[test]
+    fn a_value_that_removes_an_object_prunes_it_on_upgrade() {
+        let first = mychart(FakeCluster::new().namespace("shop"));
+        run(&first, json!({}), 1).unwrap();
+        let (manifests, _) = first.recorded().remove(0);
+
+        let fake = mychart(FakeCluster::new().namespace("shop"));
+        for object in first.objects() {
+            fake.insert(object).unwrap();
+        }
+        fake.add_revision(deployed(1, manifests));
+        let summary = run(&fake, json!({"serviceAccount": {"create": false}}), 2).unwrap();
+        assert!(summary.ends_with(", 1 object deleted"), "{summary}");
+        assert!(
+            fake.call_lines()
+                .contains(&"delete ServiceAccount shop/atomic-mychart".to_string())
+        );
+        assert!(
+            fake.object("v1", "ServiceAccount", Some("shop"), "atomic-mychart")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn no_inputs_is_a_clear_error() {
+        let fake = FakeCluster::new();
+        let e = run(&fake, json!({}), 1).unwrap_err();
+        assert!(e.is_invalid());
+        assert!(
+            e.to_string()
+                .starts_with("no inputs were given; usage: cutover run atomic"),
+            "{e}"
+        );
+    }
 }

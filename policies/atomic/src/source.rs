@@ -1,23 +1,13 @@
 //! What the operator handed over: one chart (a folder with `Chart.yaml` at its root) or plain
 //! manifests (YAML or JSON files, multi-document, `List` kinds flattened; `-` for stdin).
 
-use cutover_guest_sdk::Error;
+use cutover_guest_sdk::{Error, InputFile as File};
 use serde_json::Value;
 
 /// How to give inputs, for the error when there are none or they make no sense.
 pub const USAGE: &str = "usage: cutover run atomic <chart folder | manifest files or folders | -> \
      [-f values.yaml] [--set k=v] --release <name> (`helm template ... | cutover run atomic -` \
      reads manifests from stdin)";
-
-/// One file of the inputs, as the host hands it over.
-#[derive(Clone, Debug, PartialEq)]
-pub struct File {
-    /// Relative to the input given (`templates/service.yaml`); `-` for stdin.
-    pub path: String,
-    /// Which positional input it came from.
-    pub input: u32,
-    pub contents: Vec<u8>,
-}
 
 /// What the inputs hold.
 #[derive(Debug, PartialEq)]

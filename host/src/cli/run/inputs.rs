@@ -156,10 +156,11 @@ pub(super) async fn with_last_values(
             format!("cannot read the history of release {}: {e}", inputs.release),
         )
     })?;
-    let last = crate::release::store::deployed(&history).and_then(|s| match &s.record.values.given {
-        Value::Object(map) => Some(map.clone()),
-        _ => None,
-    });
+    let last =
+        crate::release::store::deployed(&history).and_then(|s| match &s.record.values.given {
+            Value::Object(map) => Some(map.clone()),
+            _ => None,
+        });
     let given = match std::mem::take(&mut inputs.given) {
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
