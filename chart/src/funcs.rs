@@ -353,7 +353,9 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
                     }
                     (Value::Nil, _) => return Err("index of untyped nil".into()),
                     (other, _) => {
-                        return Err(format!("can't index item of type {}", other.type_name()).into());
+                        return Err(
+                            format!("can't index item of type {}", other.type_name()).into()
+                        );
                     }
                 };
             }

@@ -55,7 +55,7 @@ impl Hook {
         self.events.iter().any(|e| e == phase.event())
     }
 
-    /// `Job web-migrate (pre-upgrade, weight -5)`.
+    /// `Job web-migrate (hook, weight -5)`.
     pub fn describe(&self) -> String {
         format!("{} (hook, weight {})", describe(&self.object), self.weight)
     }

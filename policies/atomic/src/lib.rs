@@ -290,6 +290,12 @@ fn dry_run(
             .and_then(|a| a.json())
             .map_err(|e| e.context(format!("applying {what} (server-side dry run)")))?;
         let change = plan::compare(live.as_ref(), &applied);
+        // Named as the server placed it (its namespace filled in).
+        let what = if applied.pointer("/metadata/name").is_some() {
+            describe(&applied)
+        } else {
+            what
+        };
         match &change {
             Change::Create => info!("create {what}"),
             Change::Unchanged => info!("unchanged {what}"),
@@ -591,8 +597,8 @@ items:
         );
         let logs: Vec<String> = fake.logs().into_iter().map(|(_, l)| l).collect();
         for line in [
-            "unchanged ServiceAccount web",
-            "change Service web:",
+            "unchanged ServiceAccount shop/web",
+            "change Service shop/web:",
             "create Deployment web",
             "plan: 1 to create, 1 to change, 0 to delete",
         ] {
