@@ -937,7 +937,7 @@ pub(crate) fn call(e: &mut Engine, name: &str, a: Vec<Value>) -> FnResult {
                 [start, step, end] => (*start, *step, *end),
                 _ => return Err("seq: wrong number of arguments".into()),
             };
-            let Value::List(l) = until_step(e, start, end.saturating_add(step.signum()), step)?
+            let Value::List(l) = &until_step(e, start, end.saturating_add(step.signum()), step)?
             else {
                 return Ok(Value::str(""));
             };
@@ -1216,7 +1216,8 @@ fn until_step(e: &mut Engine, start: i64, stop: i64, step: i64) -> FnResult {
     if step == 0 || (step > 0 && start >= stop) || (step < 0 && start <= stop) {
         return Ok(Value::list(v));
     }
-    let count = ((stop as i128 - start as i128) / step as i128).unsigned_abs() + 1;
+    let span = (stop as i128 - start as i128).unsigned_abs();
+    let count = span.div_ceil(step.unsigned_abs() as u128);
     if count > e.limits.max_list_len as u128 {
         return Err(format!(
             "list of {count} elements exceeds the limit of {}",
@@ -1249,14 +1250,14 @@ fn merge_into(
     }
     for (k, sv) in src {
         let existing = dst.borrow().get(k).cloned();
-        match (existing, sv) {
+        match (&existing, sv) {
             (Some(Value::Map(dm)), Value::Map(sm)) => {
-                if !Rc::ptr_eq(&dm, sm) {
+                if !Rc::ptr_eq(dm, sm) {
                     let snapshot = sm.borrow().clone();
-                    merge_into(&dm, &snapshot, overwrite, depth + 1)?;
+                    merge_into(dm, &snapshot, overwrite, depth + 1)?;
                 }
             }
-            (Some(dv), _) if !overwrite && !is_empty(&dv) => {}
+            (Some(dv), _) if !overwrite && !is_empty(dv) => {}
             (Some(_), _) if overwrite && is_empty(sv) => {}
             (_, _) => {
                 dst.borrow_mut().insert(k.clone(), sv.deep_copy()?);

@@ -196,7 +196,7 @@ pub struct Rendered {
     pub crds: Vec<Manifest>,
     /// Ordinary objects, in Helm's install order ([`sort_for_install`]).
     pub manifests: Vec<Manifest>,
-    /// Hook objects, sorted by weight, then install order, then name (as Helm runs them).
+    /// Hook objects, sorted by weight, then name, then install order (as Helm runs them).
     pub hooks: Vec<Hook>,
     /// templates/NOTES.txt rendered, if the chart has one.
     pub notes: Option<String>,
@@ -355,13 +355,13 @@ pub fn render_with_limits(
         }
     }
     let mut set = TemplateSet::new(limits.clone());
-    // Parse every template (partials included) so defines are shared; deeper paths first and then
-    // by name, as Helm sorts them, so that later files win on duplicate defines consistently.
+    // Parse every template (partials included) so defines are shared, in Helm's order: deeper
+    // paths first, then names in reverse; a define parsed later replaces an earlier one.
     let mut order: Vec<&(String, String)> = chart.templates.iter().collect();
     order.sort_by(|a, b| {
         let da = a.0.matches('/').count();
         let db = b.0.matches('/').count();
-        db.cmp(&da).then_with(|| a.0.cmp(&b.0))
+        db.cmp(&da).then_with(|| b.0.cmp(&a.0))
     });
     for (path, src) in &order {
         set.add(&format!("{name}/{path}"), src)?;
@@ -409,10 +409,11 @@ pub fn render_with_limits(
         }
     }
     sort_for_install(&mut manifests);
+    // Helm: hooks in install order of kinds, then (stably) by weight and name.
+    hooks.sort_by(|a, b| kind_less(a.manifest.kind(), b.manifest.kind(), INSTALL_ORDER));
     hooks.sort_by(|a, b| {
         a.weight
             .cmp(&b.weight)
-            .then_with(|| kind_less(a.manifest.kind(), b.manifest.kind(), INSTALL_ORDER))
             .then_with(|| a.manifest.name().cmp(b.manifest.name()))
     });
     let mut crds = Vec::new();
@@ -471,8 +472,11 @@ fn split_documents(template: &str, text: &str) -> Result<Vec<Json>, RenderError>
         if let Some(rest) = line.strip_prefix("---") {
             docs.push(String::new());
             let rest = rest.trim_start();
-            if !rest.is_empty() && !rest.starts_with('#') {
-                docs.last_mut().map(|d| d.push_str(rest));
+            if !rest.is_empty()
+                && !rest.starts_with('#')
+                && let Some(d) = docs.last_mut()
+            {
+                d.push_str(rest);
             }
             continue;
         }

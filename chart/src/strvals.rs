@@ -48,10 +48,11 @@ fn typed_value(v: &str) -> Value {
     if v == "0" {
         return Value::from(0i64);
     }
-    if !v.is_empty() && !v.starts_with('0') {
-        if let Ok(n) = v.parse::<i64>() {
-            return Value::from(n);
-        }
+    if !v.is_empty()
+        && !v.starts_with('0')
+        && let Ok(n) = v.parse::<i64>()
+    {
+        return Value::from(n);
     }
     Value::String(v.to_string())
 }

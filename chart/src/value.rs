@@ -36,6 +36,36 @@ pub(crate) enum Value {
     ApiVersions(Rc<BTreeSet<String>>),
 }
 
+/// Drops nested lists and maps iteratively: a hostile chart can nest values far deeper than the
+/// stack would survive a recursive drop (`$l = list $l` in a long range).
+impl Drop for Value {
+    fn drop(&mut self) {
+        let mut stack = Vec::new();
+        take_children(self, &mut stack);
+        while let Some(mut v) = stack.pop() {
+            take_children(&mut v, &mut stack);
+        }
+    }
+}
+
+fn take_children(v: &mut Value, stack: &mut Vec<Value>) {
+    match v {
+        Value::List(rc) => {
+            if let Some(items) = Rc::get_mut(rc) {
+                stack.append(items);
+            }
+        }
+        Value::Map(rc) => {
+            if Rc::strong_count(rc) == 1
+                && let Ok(mut m) = rc.try_borrow_mut()
+            {
+                stack.extend(std::mem::take(&mut *m).into_values());
+            }
+        }
+        _ => {}
+    }
+}
+
 impl Value {
     pub fn str(s: impl Into<Rc<str>>) -> Value {
         Value::Str(s.into())

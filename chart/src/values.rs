@@ -69,11 +69,11 @@ pub fn merge_values(base: &Map<String, Value>, overlay: &Map<String, Value>) -> 
 
 fn merge_into(dst: &mut Map<String, Value>, overlay: &Map<String, Value>, depth: usize) {
     for (k, v) in overlay {
-        if let (Value::Object(o), Some(Value::Object(d))) = (v, dst.get_mut(k)) {
-            if depth < MAX_DEPTH {
-                merge_into(d, o, depth + 1);
-                continue;
-            }
+        if let (Value::Object(o), Some(Value::Object(d))) = (v, dst.get_mut(k))
+            && depth < MAX_DEPTH
+        {
+            merge_into(d, o, depth + 1);
+            continue;
         }
         dst.insert(k.clone(), v.clone());
     }

@@ -550,7 +550,7 @@ fn work_is_bounded() {
         json!({}),
     )
     .unwrap_err();
-    assert!(e.contains("nested deeper than 100"), "{e}");
+    assert!(e.contains("nested deeper than 64"), "{e}");
     let e = fails("{{ range until 100000000 }}{{ end }}", json!({}));
     assert!(e.contains("exceeds the limit"), "{e}");
     let e = fails("{{ repeat 100000000 \"xx\" }}", json!({}));
@@ -601,4 +601,43 @@ fn garbage_never_panics() {
             let _ = set.execute("g", &json!({"a": {"b": [1, 2]}, "s": "x"}));
         }
     }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    // Parentheses and blocks deeper than the parser allows.
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(500), ")".repeat(500));
+    assert!(
+        run_with(&[], &parens, json!({}))
+            .unwrap_err()
+            .contains("nested deeper")
+    );
+    let ifs = format!(
+        "{}x{}",
+        "{{ if true }}".repeat(500),
+        "{{ end }}".repeat(500)
+    );
+    assert!(
+        run_with(&[], &ifs, json!({}))
+            .unwrap_err()
+            .contains("nested deeper")
+    );
+    // Blocks inside recursive includes: the combined nesting limit stops it.
+    let body = format!(
+        "{{{{ define \"r\" }}}}{}{{{{ include \"r\" . }}}}{}{{{{ end }}}}",
+        "{{ if true }}".repeat(20),
+        "{{ end }}".repeat(20)
+    );
+    let e = run_with(&[("d", &body)], "{{ include \"r\" . }}", json!({})).unwrap_err();
+    assert!(e.contains("nested deeper than 150"), "{e}");
+    // A value nested a million levels deep is built, refused when printed, and dropped safely.
+    let e = fails(
+        "{{ $l := list }}{{ range until 1000000 }}{{ $l = list $l }}{{ end }}{{ $l }}",
+        json!({}),
+    );
+    assert!(e.contains("nested deeper"), "{e}");
+    // Deeply nested YAML given to fromYaml is an error value, not a crash.
+    let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    let out = run_with(&[], "{{ (fromYaml .y).Error | empty }}", json!({"y": deep})).unwrap();
+    assert_eq!(out, "false");
 }

@@ -294,3 +294,98 @@ fn load_checks() {
         Err(RenderError::Library(_))
     ));
 }
+
+#[test]
+fn scaffold_to_yaml_blocks_from_set_values() {
+    let user = strvals::parse_set(
+        "podAnnotations.checksum/config=abc,resources.limits.cpu=100m,resources.limits.memory=128Mi,tolerations[0].key=k,tolerations[0].operator=Exists,nodeSelector.disk=ssd,image.tag=1.27",
+    )
+    .expect("--set parses");
+    let out = render_with(user);
+    let deploy = out
+        .manifests
+        .iter()
+        .find(|m| m.kind() == "Deployment")
+        .expect("deployment");
+    let pod = &deploy.object["spec"]["template"];
+    assert_eq!(
+        pod["metadata"]["annotations"],
+        json!({"checksum/config": "abc"})
+    );
+    assert_eq!(
+        pod["spec"]["containers"][0]["resources"],
+        json!({"limits": {"cpu": "100m", "memory": "128Mi"}})
+    );
+    assert_eq!(pod["spec"]["containers"][0]["image"], "nginx:1.27");
+    assert_eq!(
+        pod["spec"]["tolerations"],
+        json!([{"key": "k", "operator": "Exists"}])
+    );
+    assert_eq!(pod["spec"]["nodeSelector"], json!({"disk": "ssd"}));
+}
+
+#[test]
+fn duplicate_defines_resolve_as_helm() {
+    // Same depth: the alphabetically first file is parsed last and wins; deeper files lose.
+    let out = render_mini(&[
+        ("templates/_a.tpl", "{{ define \"n\" }}from-a{{ end }}"),
+        ("templates/_b.tpl", "{{ define \"n\" }}from-b{{ end }}"),
+        ("templates/sub/_c.tpl", "{{ define \"n\" }}from-c{{ end }}"),
+        (
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ include \"n\" . }}\n",
+        ),
+    ])
+    .expect("renders");
+    assert_eq!(out.manifests[0].name(), "from-a");
+}
+
+#[test]
+fn render_output_is_bounded() {
+    let chart = load(&mini(&[(
+        "templates/big.yaml",
+        "{{ range until 1000 }}{{ repeat 100000 \"x\" }}{{ end }}",
+    )]))
+    .expect("loads");
+    let values = coalesce(&chart.values, &Map::new());
+    let e = render(
+        &chart,
+        &values,
+        &Release::install("r", "n"),
+        &Capabilities::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("mini/templates/big.yaml") && e.to_string().contains("bytes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn files_glob_as_config_and_tpl_with_values() {
+    let chart = load(&mini(&[
+        (
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ tpl .Values.nameTemplate . }}\ndata:\n  {{- (.Files.Glob \"conf/*.ini\").AsConfig | nindent 2 }}\n  paths: {{ range $p, $_ := .Files.Glob \"conf/**\" }}{{ $p }};{{ end }}\n  lines: {{ .Files.Lines \"conf/a.ini\" | len | quote }}\n",
+        ),
+        ("conf/a.ini", "x=1\ny=2"),
+        ("conf/b.ini", "z=3\n"),
+        ("conf/sub/c.txt", "c"),
+        ("values.yaml", "nameTemplate: \"{{ .Release.Name }}-cfg\"\n"),
+    ]))
+    .expect("loads");
+    let values = coalesce(&chart.values, &Map::new());
+    let out = render(
+        &chart,
+        &values,
+        &Release::install("r", "n"),
+        &Capabilities::default(),
+    )
+    .expect("renders");
+    let cm = &out.manifests[0].object;
+    assert_eq!(cm["metadata"]["name"], "r-cfg");
+    assert_eq!(cm["data"]["a.ini"], "x=1\ny=2");
+    assert_eq!(cm["data"]["b.ini"], "z=3\n");
+    assert_eq!(cm["data"]["paths"], "conf/a.ini;conf/b.ini;conf/sub/c.txt;");
+    assert_eq!(cm["data"]["lines"], "2");
+}

@@ -6,10 +6,10 @@
 //! them off wasm.
 
 #[cfg(target_family = "wasm")]
-pub(crate) use crate::bindings::cutover::policy::{cluster, revisions, runtime};
+pub(crate) use crate::bindings::cutover::policy::{cluster, revisions, rollout, runtime};
 
 #[cfg(not(target_family = "wasm"))]
-pub(crate) use crate::testing::{cluster, revisions, runtime};
+pub(crate) use crate::testing::{cluster, revisions, rollout, runtime};
 
 /// `inputs.files` cannot fail on the host; natively it fails outside a test context, so the
 /// SDK's wrapper takes a `Result` either way.

@@ -14,7 +14,7 @@ use crate::value::Value;
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Nesting of `include`, `template` and `tpl` calls (Go allows 100000; Helm stops one name
-    /// at 1000). Default 100.
+    /// at 1000). Default 64.
     pub max_template_depth: usize,
     /// Template steps (nodes executed, function calls, range iterations). Default 10 million.
     pub max_steps: u64,
@@ -25,6 +25,10 @@ pub struct Limits {
     /// Bytes written or built in total, discarded included (include, tpl, string functions).
     /// Default 256 MiB.
     pub max_total_bytes: u64,
+    /// Nesting of blocks (`if`, `with`, `range`), parenthesised pipelines and templates together,
+    /// which bounds the executor's stack use (about 1 KiB of stack each in a release build).
+    /// Default 150.
+    pub max_nesting: usize,
     /// Elements of a list built by `until`, `untilStep`, `repeat`-like functions. Default 1 million.
     pub max_list_len: usize,
 }
@@ -32,12 +36,13 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_template_depth: 100,
+            max_template_depth: 64,
             max_steps: 10_000_000,
             max_output_bytes: 16 << 20,
             max_string_bytes: 16 << 20,
             max_total_bytes: 256 << 20,
             max_list_len: 1_000_000,
+            max_nesting: 150,
         }
     }
 }
@@ -105,6 +110,7 @@ pub(crate) struct Engine {
     steps: u64,
     total_bytes: u64,
     depth: usize,
+    nesting: usize,
 }
 
 impl Engine {
@@ -115,6 +121,7 @@ impl Engine {
             steps: 0,
             total_bytes: 0,
             depth: 0,
+            nesting: 0,
         }
     }
 
@@ -265,6 +272,33 @@ impl Engine {
         scope: &mut Scope,
         out: &mut String,
     ) -> Result<Flow, TemplateError> {
+        self.nesting += 1;
+        let r = self.exec_list_inner(list, scope, out);
+        self.nesting -= 1;
+        r
+    }
+
+    fn nest_check(&self, scope: &Scope, pos: Pos) -> Result<(), TemplateError> {
+        if self.nesting > self.limits.max_nesting {
+            return Err(self.err(
+                scope,
+                pos,
+                format!(
+                    "blocks and templates nested deeper than {} levels",
+                    self.limits.max_nesting
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn exec_list_inner(
+        &mut self,
+        list: &List,
+        scope: &mut Scope,
+        out: &mut String,
+    ) -> Result<Flow, TemplateError> {
+        self.nest_check(scope, Pos::default())?;
         for node in list {
             match self.exec_node(node, scope, out)? {
                 Flow::Normal => {}
@@ -284,81 +318,115 @@ impl Engine {
             Node::Text(t) => {
                 self.write(out, t)
                     .map_err(|e| self.locate(scope, Pos::default(), e))?;
+                Ok(Flow::Normal)
             }
-            Node::Action(pipe) => {
-                self.step().map_err(|e| self.locate(scope, pipe.pos, e))?;
-                let v = self.eval_pipe(pipe, scope, true)?;
-                if pipe.decl.is_empty() {
-                    let s = match &v {
-                        Value::Nil => "<no value>".to_string(),
-                        other => other
-                            .to_go_string()
-                            .map_err(|m| self.err(scope, pipe.pos, m))?,
-                    };
-                    self.write(out, &s)
-                        .map_err(|e| self.locate(scope, pipe.pos, e))?;
-                }
-            }
+            Node::Action(pipe) => self.exec_action(pipe, scope, out),
             Node::If {
                 pipe,
                 then,
                 otherwise,
-            }
-            | Node::With {
+            } => self.exec_if_with(false, pipe, then, otherwise.as_ref(), scope, out),
+            Node::With {
                 pipe,
                 then,
                 otherwise,
-            } => {
-                self.step().map_err(|e| self.locate(scope, pipe.pos, e))?;
-                let mark = scope.vars.len();
-                let v = self.eval_pipe(pipe, scope, true)?;
-                let flow = if v.truthy() {
-                    if matches!(node, Node::With { .. }) {
-                        let saved = std::mem::replace(&mut scope.dot, v);
-                        let r = self.exec_list(then, scope, out);
-                        scope.dot = saved;
-                        r?
-                    } else {
-                        self.exec_list(then, scope, out)?
-                    }
-                } else if let Some(o) = otherwise {
-                    self.exec_list(o, scope, out)?
-                } else {
-                    Flow::Normal
-                };
-                scope.vars.truncate(mark);
-                return Ok(flow);
-            }
+            } => self.exec_if_with(true, pipe, then, otherwise.as_ref(), scope, out),
             Node::Range {
                 pipe,
                 body,
                 otherwise,
             } => {
                 self.step().map_err(|e| self.locate(scope, pipe.pos, e))?;
-                return self.exec_range(pipe, body, otherwise.as_ref(), scope, out);
+                self.exec_range(pipe, body, otherwise.as_ref(), scope, out)
             }
             Node::Template { pos, name, pipe } => {
-                self.step().map_err(|e| self.locate(scope, *pos, e))?;
-                let dot = match pipe {
-                    Some(p) => self.eval_pipe(p, scope, false)?,
-                    None => Value::Nil,
-                };
-                let Some(t) = self.templates.get(name).cloned() else {
-                    return Err(self.err(
-                        scope,
-                        *pos,
-                        format!(
-                            "template: no template {name:?} associated with template {:?}",
-                            scope.name
-                        ),
-                    ));
-                };
-                let mut inner = Scope::new(name.as_str().into(), t.file.clone(), dot);
-                self.run_template(&t, &mut inner, out, *pos)?;
+                self.exec_template(*pos, name, pipe.as_ref(), scope, out)
             }
-            Node::Break => return Ok(Flow::Break),
-            Node::Continue => return Ok(Flow::Continue),
+            Node::Break => Ok(Flow::Break),
+            Node::Continue => Ok(Flow::Continue),
         }
+    }
+
+    #[inline(never)]
+    fn exec_action(
+        &mut self,
+        pipe: &Pipe,
+        scope: &mut Scope,
+        out: &mut String,
+    ) -> Result<Flow, TemplateError> {
+        self.step().map_err(|e| self.locate(scope, pipe.pos, e))?;
+        let v = self.eval_pipe(pipe, scope, true)?;
+        if pipe.decl.is_empty() {
+            let s = match &v {
+                Value::Nil => "<no value>".to_string(),
+                other => other
+                    .to_go_string()
+                    .map_err(|m| self.err(scope, pipe.pos, m))?,
+            };
+            self.write(out, &s)
+                .map_err(|e| self.locate(scope, pipe.pos, e))?;
+        }
+        Ok(Flow::Normal)
+    }
+
+    #[inline(never)]
+    fn exec_if_with(
+        &mut self,
+        is_with: bool,
+        pipe: &Pipe,
+        then: &List,
+        otherwise: Option<&List>,
+        scope: &mut Scope,
+        out: &mut String,
+    ) -> Result<Flow, TemplateError> {
+        self.step().map_err(|e| self.locate(scope, pipe.pos, e))?;
+        let mark = scope.vars.len();
+        let v = self.eval_pipe(pipe, scope, true)?;
+        let flow = if v.truthy() {
+            if is_with {
+                let saved = std::mem::replace(&mut scope.dot, v);
+                let r = self.exec_list(then, scope, out);
+                scope.dot = saved;
+                r?
+            } else {
+                drop(v);
+                self.exec_list(then, scope, out)?
+            }
+        } else if let Some(o) = otherwise {
+            self.exec_list(o, scope, out)?
+        } else {
+            Flow::Normal
+        };
+        scope.vars.truncate(mark);
+        Ok(flow)
+    }
+
+    #[inline(never)]
+    fn exec_template(
+        &mut self,
+        pos: Pos,
+        name: &str,
+        pipe: Option<&Pipe>,
+        scope: &mut Scope,
+        out: &mut String,
+    ) -> Result<Flow, TemplateError> {
+        self.step().map_err(|e| self.locate(scope, pos, e))?;
+        let dot = match pipe {
+            Some(p) => self.eval_pipe(p, scope, false)?,
+            None => Value::Nil,
+        };
+        let Some(t) = self.templates.get(name).cloned() else {
+            return Err(self.err(
+                scope,
+                pos,
+                format!(
+                    "template: no template {name:?} associated with template {:?}",
+                    scope.name
+                ),
+            ));
+        };
+        let mut inner = Scope::new(name.into(), t.file.clone(), dot);
+        self.run_template(&t, &mut inner, out, pos)?;
         Ok(Flow::Normal)
     }
 
@@ -635,7 +703,14 @@ impl Engine {
                 }
                 self.call(name, Vec::new(), scope, *pos)?
             }
-            Arg::Sub(pipe) => self.eval_pipe(pipe, scope, false)?,
+            Arg::Sub(pipe) => {
+                self.nesting += 1;
+                let r = self
+                    .nest_check(scope, pipe.pos)
+                    .and_then(|()| self.eval_pipe(pipe, scope, false));
+                self.nesting -= 1;
+                r?
+            }
             Arg::Chain(term, fields) => {
                 let base = self.eval_arg(term, scope, pos)?;
                 self.walk(base, fields, scope, pos)?
@@ -708,7 +783,7 @@ impl Engine {
         let [name, dot]: [Value; 2] = args.try_into().map_err(|a: Vec<Value>| {
             format!("wrong number of args for include: want 2 got {}", a.len())
         })?;
-        let Value::Str(name) = name else {
+        let Value::Str(name) = &name else {
             return Err("include: the template name must be a string".into());
         };
         let Some(t) = self.templates.get(name.as_ref()).cloned() else {
@@ -729,8 +804,8 @@ impl Engine {
         let [text, dot]: [Value; 2] = args.try_into().map_err(|a: Vec<Value>| {
             format!("wrong number of args for tpl: want 2 got {}", a.len())
         })?;
-        let text = match text {
-            Value::Str(s) => s,
+        let text = match &text {
+            Value::Str(s) => s.clone(),
             other => other.to_go_string()?.into(),
         };
         let parsed = parse(&text, &funcs::is_function).map_err(|(p, m)| {

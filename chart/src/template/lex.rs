@@ -422,14 +422,22 @@ pub(crate) fn lex_quoted(src: &str, start: usize) -> Result<(String, usize), Str
 
 fn lex_char(src: &str, start: usize) -> Result<(i64, usize), String> {
     let body = &src[start + 1..];
-    let close = body
-        .char_indices()
-        .skip(1)
-        .find(|&(i, c)| {
-            c == '\'' && !body[..i].ends_with('\\') || c == '\'' && body[..i].ends_with("\\\\")
-        })
-        .map(|(i, _)| i)
-        .ok_or("unterminated character constant")?;
+    let mut escaped = false;
+    let mut close = None;
+    for (i, c) in body.char_indices() {
+        if c == '\n' {
+            break;
+        }
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == '\'' {
+            close = Some(i);
+            break;
+        }
+    }
+    let close = close.ok_or("unterminated character constant")?;
     let inner = &body[..close];
     let decoded = if inner.starts_with('\\') {
         let quoted = format!("\"{}\"", inner.replace("\\'", "'"));

@@ -278,14 +278,9 @@ impl Parser<'_> {
         {
             let mut j = 0;
             let mut names = Vec::new();
-            loop {
-                match toks.get(j).map(|t| &t.tok) {
-                    Some(Tok::Var(v)) => {
-                        names.push(v.clone());
-                        j += 1;
-                    }
-                    _ => break,
-                }
+            while let Some(Tok::Var(v)) = toks.get(j).map(|t| &t.tok) {
+                names.push(v.clone());
+                j += 1;
                 match toks.get(j).map(|t| &t.tok) {
                     Some(Tok::Comma) if names.len() == 1 => j += 1,
                     Some(Tok::Declare) | Some(Tok::Assign) => {

@@ -99,6 +99,8 @@ pub struct RunState {
     pub(crate) taping: Option<super::host::taped::Taping>,
     /// The positional inputs' files (`inputs.files`).
     pub(crate) inputs: std::sync::Arc<Vec<crate::input_files::InputFile>>,
+    /// What the operator asked for, and the run's pause (`host/rollout.rs`).
+    pub(crate) rollout: super::host::rollout::RolloutState,
 }
 
 impl RunState {
@@ -138,6 +140,7 @@ impl RunState {
             panic: None,
             taping: None,
             inputs: std::sync::Arc::default(),
+            rollout: super::host::rollout::RolloutState::default(),
         }
     }
 
@@ -147,6 +150,16 @@ impl RunState {
         files: std::sync::Arc<Vec<crate::input_files::InputFile>>,
     ) -> RunState {
         self.inputs = files;
+        self
+    }
+
+    /// Sets what `rollout.requested` answers (`start` until then): `cutover resume`,
+    /// `promote`, `abort` and `retry` say why they run the revision again.
+    pub fn with_request(
+        mut self,
+        request: super::bindings::cutover::policy::rollout::Request,
+    ) -> RunState {
+        self.rollout.requested = request;
         self
     }
 
