@@ -9,13 +9,15 @@ use crate::object::{annotation, install_rank, key};
 
 /// The objects of `previous` that `current` does not hold, newest kinds first (the reverse of
 /// the install order: a Deployment before its ServiceAccount). Helm's
-/// `helm.sh/resource-policy: keep` keeps an object.
+/// `helm.sh/resource-policy: keep` keeps an object, and a CustomResourceDefinition is never
+/// deleted (as Helm never deletes CRDs: that would delete every object of the kind).
 pub fn stale(previous: &[Value], current: &[Value], run_namespace: &str) -> Vec<Value> {
     let kept: HashSet<_> = current.iter().map(|o| key(o, run_namespace)).collect();
     let mut gone: Vec<Value> = previous
         .iter()
         .filter(|o| !kept.contains(&key(o, run_namespace)))
         .filter(|o| annotation(o, "helm.sh/resource-policy") != "keep")
+        .filter(|o| o["kind"] != "CustomResourceDefinition")
         .cloned()
         .collect();
     gone.sort_by_key(|o| std::cmp::Reverse(install_rank(o["kind"].as_str().unwrap_or(""))));
@@ -36,6 +38,11 @@ mod tests {
         let mut kept = obj("v1", "ConfigMap", "kept");
         kept["metadata"]["annotations"] = json!({"helm.sh/resource-policy": "keep"});
         let previous = vec![
+            obj(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                "widgets.example.com",
+            ),
             obj("v1", "ServiceAccount", "web"),
             obj("apps/v1", "Deployment", "old"),
             obj("v1", "Service", "web"),
