@@ -449,6 +449,27 @@ fn outside_a_test_context_host_calls_fail_clearly() {
 }
 
 #[test]
+fn chart_values_are_taken_as_given() {
+    const CHART: Manifest = crate::policy_manifest! {
+        name: "atomic",
+        version: "0.1.0",
+        description: "d",
+        chart_values: true,
+        params: [],
+        capabilities: [],
+    };
+    let fake = FakeCluster::new();
+    let values = json!({"replicaCount": 2, "image": {"tag": "1.27"}, "list": [1, "a"]});
+    let ctx = fake.context(&CHART, values.clone()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(ctx.params_json()).unwrap(),
+        values
+    );
+    // Without chart values, the same names are unknown parameters.
+    assert!(fake.context(&MANIFEST, json!({"replicaCount": 2})).is_err());
+}
+
+#[test]
 fn records_requests_and_pauses() {
     use crate::Request;
     const M: Manifest = Manifest::new("canary", "0.1.0", "d", &[], &[]);
