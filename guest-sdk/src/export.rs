@@ -11,7 +11,7 @@
 /// | `version` | semver, usually `env!("CARGO_PKG_VERSION")` |
 /// | `description` | one line |
 /// | `release` | optional: the template of the release name when the operator gives no `--release`, such as `"drain-{node}"`: lowercase letters, digits, `-` and `.`, and `{param}` placeholders naming declared `string` or `integer` parameters that are required or have a default; without it, the policy's name |
-/// | `params` | `[{ name: "...", type: "...", required: bool, default: literal, minimum: n, maximum: n, enum: ["a", "b"], description: "..." }, ...]`; `name` and `type` are required; `type` is `string`, `integer`, `number`, `boolean`, `duration` or `string-list`; `default` is a string, number or bool literal or `["a", "b"]`; `minimum`/`maximum` (number literals) only on `integer` and `number`, `enum` (string literals) only on `string`; a default must lie within them |
+/// | `params` | `[{ name: "...", type: "...", required: bool, default: literal, minimum: n, maximum: n, enum: ["a", "b"], description: "..." }, ...]`; `name` and `type` are required; `type` is `string`, `integer`, `number`, `boolean`, `duration`, `string-list`, `object` (any mapping) or `list` (any list); `default` is a string, number or bool literal or `["a", "b"]` (for a `string-list` or a `list`; an `object` takes no default here); `minimum`/`maximum` (number literals) only on `integer` and `number`, `enum` (string literals) only on `string`; a default must lie within them |
 /// | `capabilities` | `["cluster/cordon", "cluster/evict:v1/Pod@*", ...]`, see `docs/capabilities.md` |
 /// | `run` | a `fn(&Context) -> Result<impl Into<String>, Error>` (or a closure); its `Ok` is the run's one-line summary |
 ///

@@ -6,7 +6,7 @@
 //! them off wasm.
 
 #[cfg(target_family = "wasm")]
-pub(crate) use crate::bindings::cutover::policy::{cluster, revisions, runtime};
+pub(crate) use crate::bindings::cutover::policy::{cluster, revisions, rollout, runtime};
 
 #[cfg(not(target_family = "wasm"))]
-pub(crate) use crate::testing::{cluster, revisions, runtime};
+pub(crate) use crate::testing::{cluster, revisions, rollout, runtime};

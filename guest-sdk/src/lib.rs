@@ -65,6 +65,8 @@
 //!   - node and pod calls ([`Context::cordon`], [`Context::uncordon`], [`Context::evict`]);
 //!   - dynamic calls on an [`ObjectRef`] with JSON ([`Context::get_dynamic`], ...);
 //!   - release history ([`Context::record`], [`Context::revisions`], [`Context::revision`]).
+//!   - strategies that pause for a person ([`Context::requested`], a [`Request`];
+//!     [`Context::pause`]).
 //!   - writes and waits ([`Context::apply`], [`Context::patch`], [`Context::wait`] and their
 //!     variants) answer an [`Answer`], decoded only by [`Answer::object`]: a policy that
 //!     throws it away links no deserializer for the kind (see `docs/writing-policies.md`,
@@ -90,6 +92,7 @@ mod host;
 pub mod manifest;
 pub mod params;
 pub mod revisions;
+pub mod rollout;
 pub mod runtime;
 #[cfg(not(target_family = "wasm"))]
 pub mod testing;
@@ -103,6 +106,7 @@ pub use error::Error;
 #[doc(hidden)]
 pub use export::__private;
 pub use revisions::{Revision, RevisionStatus};
+pub use rollout::Request;
 pub use runtime::Level;
 pub use time::Timestamp;
 

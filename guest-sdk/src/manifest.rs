@@ -87,6 +87,11 @@ pub enum ParamType {
     Duration,
     /// `string-list`: a JSON array of strings.
     StringList,
+    /// `object`: any JSON/YAML mapping (a canary's `analysis: {...}`); no default in the macros.
+    Object,
+    /// `list`: any JSON/YAML list (a canary's `steps: [{set-weight: 20}, {pause: {}}]`); a
+    /// default in the macros is a list of strings.
+    List,
 }
 
 /// A parameter's default, as a JSON value.
@@ -162,7 +167,7 @@ impl Lit<i64> {
 
 impl ParamType {
     /// The type named as in the manifest (`string`, `integer`, `number`, `boolean`,
-    /// `duration`, `string-list`). Panics (at compile time, in a `const`) on any other name.
+    /// `duration`, `string-list`, `object`, `list`). Panics (at compile time, in a `const`) on any other name.
     ///
     /// ```
     /// use cutover_guest_sdk::manifest::ParamType;
@@ -182,9 +187,13 @@ impl ParamType {
             ParamType::Duration
         } else if eq(n, b"string-list") {
             ParamType::StringList
+        } else if eq(n, b"object") {
+            ParamType::Object
+        } else if eq(n, b"list") {
+            ParamType::List
         } else {
             panic!(
-                "unknown parameter type: use string, integer, number, boolean, duration or string-list"
+                "unknown parameter type: use string, integer, number, boolean, duration, string-list, object or list"
             )
         }
     }
@@ -202,6 +211,8 @@ impl ParamType {
             ParamType::Boolean => "boolean",
             ParamType::Duration => "duration",
             ParamType::StringList => "string-list",
+            ParamType::Object => "object",
+            ParamType::List => "list",
         }
     }
 }
@@ -438,7 +449,7 @@ impl Param {
                 }
             }
             (ParamType::Boolean, Value::Bool(_)) => {}
-            (ParamType::StringList, Value::StrList(_)) => {}
+            (ParamType::StringList | ParamType::List, Value::StrList(_)) => {}
             _ => panic!("a parameter's default does not match its type"),
         }
         match (ty, default) {
@@ -1140,6 +1151,35 @@ mod tests {
     #[should_panic(expected = "without control or format characters")]
     fn a_description_the_host_refuses_does_not_build() {
         Manifest::new("x", "0.1.0", "tab\there", &[], &[]).check();
+    }
+
+    #[test]
+    fn object_and_list_types_serialize_and_check() {
+        const M: Manifest = crate::policy_manifest! {
+            name: "canary", version: "0.1.0", description: "d",
+            params: [
+                { name: "steps", type: "list", default: ["pause"] },
+                { name: "analysis", type: "object" },
+            ],
+            capabilities: [],
+        };
+        const N: usize = M.json_len();
+        const J: [u8; N] = M.to_json::<N>();
+        let v: serde_json::Value = serde_json::from_slice(&J).expect("valid JSON");
+        assert_eq!(v["params"][0]["type"], "list");
+        assert_eq!(v["params"][0]["default"], serde_json::json!(["pause"]));
+        assert_eq!(v["params"][1]["type"], "object");
+        let fake = crate::testing::FakeCluster::new();
+        let steps = serde_json::json!([{"set-weight": 20}, {"pause": {"duration": "1m"}}]);
+        let ctx = fake
+            .context(&M, serde_json::json!({"steps": steps, "analysis": {"interval": "30s"}}))
+            .unwrap();
+        let params: serde_json::Value = ctx.params().unwrap();
+        assert_eq!(params["steps"][1]["pause"]["duration"], "1m");
+        let e = fake.context(&M, serde_json::json!({"analysis": [1]})).unwrap_err();
+        assert!(e.to_string().contains("must be of type object"), "{e}");
+        let e = fake.context(&M, serde_json::json!({"steps": {}})).unwrap_err();
+        assert!(e.to_string().contains("must be of type list"), "{e}");
     }
 
     #[test]

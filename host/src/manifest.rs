@@ -90,6 +90,10 @@ pub enum ParamType {
     Boolean,
     Duration,
     StringList,
+    /// Any JSON/YAML mapping.
+    Object,
+    /// Any JSON/YAML sequence.
+    List,
 }
 
 impl ParamType {
@@ -101,6 +105,8 @@ impl ParamType {
             ParamType::Boolean => "boolean",
             ParamType::Duration => "duration",
             ParamType::StringList => "string-list",
+            ParamType::Object => "object",
+            ParamType::List => "list",
         }
     }
 }

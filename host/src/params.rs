@@ -126,6 +126,8 @@ pub fn check_value(spec: &ParamSpec, value: &Value) -> Result<(), String> {
         ParamType::StringList => value
             .as_array()
             .is_some_and(|items| items.iter().all(Value::is_string)),
+        ParamType::Object => value.is_object(),
+        ParamType::List => value.is_array(),
         ParamType::Duration => match value.as_str() {
             Some(text) => {
                 return parse_duration(text)
@@ -199,6 +201,8 @@ fn describe(kind: ParamType) -> &'static str {
         ParamType::Boolean => "true or false",
         ParamType::Duration => "a duration such as 90s or 5m",
         ParamType::StringList => "a list of strings",
+        ParamType::Object => "a mapping such as {key: value}",
+        ParamType::List => "a list such as [a, b]",
     }
 }
 
@@ -251,8 +255,17 @@ fn from_flag(spec: &ParamSpec, raw: &str) -> Result<Value, ParamError> {
                 .map(|s| Value::String(s.to_string()))
                 .collect(),
         ),
+        ParamType::Object | ParamType::List => read_flow(raw).map_err(type_error)?,
     };
     Ok(value)
+}
+
+/// A `--set` value of an `object` or `list` parameter: JSON or YAML flow text,
+/// `[{set-weight: 20}, {pause: {duration: 1m}}]`; its type is checked with the others.
+fn read_flow(raw: &str) -> Result<Value, String> {
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_str_with_options::<Value>(raw, options)
+        .map_err(|e| format!("must be JSON or YAML flow text: {}", one_line(&e.to_string())))
 }
 
 /// Reads a YAML (or JSON) values file: a mapping from parameter names to values.
@@ -442,6 +455,56 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .starts_with("cannot read values file")
+        );
+    }
+
+    fn strategy_manifest() -> Manifest {
+        serde_json::from_str(
+            r#"{"manifestVersion":1,"name":"canary","version":"0.1.0","params":[
+            {"name":"steps","type":"list","default":[{"pause":{}}]},
+            {"name":"analysis","type":"object"}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn object_and_list_parameters_take_flow_text_and_values_files() {
+        let m = strategy_manifest();
+        let params = resolve(
+            &m,
+            &[],
+            &sets(&[
+                "steps=[{set-weight: 20}, {pause: {duration: 1m}}]",
+                r#"analysis={"interval": "30s", "checks": [a, b]}"#,
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            params,
+            serde_json::json!({
+                "steps": [{"set-weight": 20}, {"pause": {"duration": "1m"}}],
+                "analysis": {"interval": "30s", "checks": ["a", "b"]},
+            })
+        );
+        assert_eq!(
+            resolve(&m, &[], &[]).unwrap()["steps"],
+            serde_json::json!([{"pause": {}}])
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.yaml");
+        std::fs::write(&path, "steps:\n  - set-weight: 20\n  - analysis: {template: ok}\n").unwrap();
+        let params = resolve(&m, &[&path], &[]).unwrap();
+        assert_eq!(params["steps"][1]["analysis"]["template"], "ok");
+    }
+
+    #[test]
+    fn object_and_list_parameters_are_type_checked() {
+        let m = strategy_manifest();
+        let err = |s: &[&str]| resolve(&m, &[], &sets(s)).unwrap_err().to_string();
+        assert!(err(&["steps={a: 1}"]).contains("parameter `steps` must be a list"));
+        assert!(err(&["analysis=[1, 2]"]).contains("parameter `analysis` must be a mapping"));
+        assert!(
+            err(&["steps=[unclosed"]).contains("parameter `steps` must be JSON or YAML flow text")
         );
     }
 }

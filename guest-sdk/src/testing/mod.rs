@@ -53,9 +53,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::manifest::Manifest;
-use crate::{Context, Error, Level, Revision, Timestamp};
+use crate::{Context, Error, Level, Request, Revision, Timestamp};
 
-pub(crate) use native::{cluster, revisions, runtime};
+pub(crate) use native::{cluster, revisions, rollout, runtime};
 use store::State;
 
 /// 2026-01-01T00:00:00Z: where a fake cluster's clock starts.
@@ -106,22 +106,28 @@ pub struct FakeCluster {
 pub struct Call {
     /// The WIT function: `get`, `list`, `apply`, `patch`, `delete`, `scale`, `wait`,
     /// `cordon`, `uncordon`, `evict`, `record`, `list-revisions`, `get-revision`,
-    /// `checkpoint`.
+    /// `checkpoint`, `pause`.
     pub operation: &'static str,
     /// What it named: `Deployment shop/web`, `Node node-1`, `Pod in all namespaces`, `Pod in
     /// shop`, a revision's number, `the run's revision` (record, checkpoint), `the release
-    /// history` (list-revisions); the namespace is the one the call resolved to.
+    /// history` (list-revisions), nothing for `pause`; the namespace is the one the call
+    /// resolved to.
     pub target: String,
     /// What it sent besides the target: a patch's or an apply's body, `{"replicas": n}` for a
     /// scale, `{"until": ..., "timeoutMs": n}` for a wait, `{"timeoutMs": n}` for an eviction,
-    /// a list's selectors, a record's manifests and description.
+    /// a list's selectors, a record's manifests and description, a pause's status (a JSON
+    /// string).
     pub body: Option<Value>,
 }
 
 impl fmt::Display for Call {
-    /// `operation target`: `patch Deployment shop/web`.
+    /// `operation target`: `patch Deployment shop/web`; `pause` alone.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.operation, self.target)
+        if self.target.is_empty() {
+            f.write_str(self.operation)
+        } else {
+            write!(f, "{} {}", self.operation, self.target)
+        }
     }
 }
 
@@ -376,6 +382,29 @@ impl FakeCluster {
     /// ```
     pub fn set_checkpoint(&self, state: &Value) {
         self.state.borrow_mut().checkpoint = Some(state.to_string());
+    }
+
+    /// Sets what [`Context::requested`] returns from now on ([`Request::Start`] until then),
+    /// to test a policy's promote, abort and retry paths.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::Request;
+    /// let fake = cutover_guest_sdk::testing::FakeCluster::new();
+    /// fake.request(Request::Abort);
+    /// # let _ = fake;
+    /// ```
+    pub fn request(&self, request: Request) {
+        self.state.borrow_mut().requested = request;
+    }
+
+    /// The status of the policy's last [`Context::pause`], if it paused (capped at 4 KiB, as
+    /// the host caps it).
+    ///
+    /// ```
+    /// assert_eq!(cutover_guest_sdk::testing::FakeCluster::new().paused(), None);
+    /// ```
+    pub fn paused(&self) -> Option<String> {
+        self.state.borrow().paused.clone()
     }
 
     /// What the policy recorded with `ctx.record`: `(manifests, description)`, in order.

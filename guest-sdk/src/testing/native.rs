@@ -159,3 +159,20 @@ pub(crate) mod revisions {
         on_fake("ctx.revision", |s| s.get_revision(number))
     }
 }
+
+pub(crate) mod rollout {
+    pub(crate) use crate::bindings::cutover::policy::rollout::Request;
+    use crate::bindings::cutover::policy::types::Error;
+
+    use super::on_fake;
+
+    /// Outside a test context a run is a new one: [`Request::Start`].
+    pub(crate) fn requested() -> Request {
+        super::FakeCluster::current()
+            .map_or(Request::Start, |fake| fake.state.borrow().requested.into())
+    }
+
+    pub(crate) fn pause(status: &str) -> Result<(), Error> {
+        on_fake("ctx.pause", |s| s.pause(status))
+    }
+}

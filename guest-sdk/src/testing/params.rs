@@ -79,6 +79,8 @@ fn check(param: &Param, value: &Value) -> Result<(), String> {
         Some(ParamType::StringList) => value
             .as_array()
             .is_some_and(|items| items.iter().all(Value::is_string)),
+        Some(ParamType::Object) => value.is_object(),
+        Some(ParamType::List) => value.is_array(),
         Some(ParamType::Duration) => match value.as_str() {
             Some(text) => {
                 return text

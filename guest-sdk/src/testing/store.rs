@@ -8,7 +8,7 @@ use super::native::cluster::{Condition, ListQuery, PatchType};
 use super::native::revisions as wit_revisions;
 use super::{Call, DEFAULT_DEADLINE, EPOCH_MS, millis};
 use crate::bindings::cutover::policy::types::ObjectRef;
-use crate::{Error, Level, Revision, RevisionStatus};
+use crate::{Error, Level, Request, Revision, RevisionStatus};
 
 /// Kubernetes' cluster-scoped built-in kinds: a target of one of these without a namespace is
 /// not in the run's namespace.
@@ -33,6 +33,9 @@ const CLUSTER_SCOPED: &[&str] = &[
 
 /// The most a checkpoint holds, as on the host.
 const MAX_CHECKPOINT: usize = 1 << 20;
+
+/// The most of a pause's status the host keeps.
+const MAX_PAUSE_STATUS: usize = 4096;
 
 /// An object's identity: api-version, kind, namespace (none when cluster-scoped), name.
 pub(super) type Key = (String, String, Option<String>, String);
@@ -59,6 +62,8 @@ pub(super) struct State {
     pub(super) checkpoint: Option<String>,
     pub(super) recorded: Vec<(Value, String)>,
     pub(super) revisions: Vec<Revision>,
+    pub(super) requested: Request,
+    pub(super) paused: Option<String>,
     next_uid: u64,
 }
 
@@ -78,6 +83,8 @@ impl Default for State {
             checkpoint: None,
             recorded: Vec::new(),
             revisions: Vec::new(),
+            requested: Request::Start,
+            paused: None,
             next_uid: 1,
         }
     }
@@ -433,6 +440,24 @@ impl State {
         if !self.dry_run {
             self.checkpoint = Some(state.to_string());
         }
+        Ok(())
+    }
+
+    pub(super) fn pause(&mut self, status: &str) -> Result<(), Error> {
+        let body = Some(Value::String(status.to_string()));
+        if let Some(answer) = self.called("pause", String::new(), body) {
+            return answer.map(drop);
+        }
+        if self.dry_run {
+            return Err(Error::invalid(
+                "pause: a dry run cannot pause; it changes nothing to continue from",
+            ));
+        }
+        let mut end = status.len().min(MAX_PAUSE_STATUS);
+        while !status.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.paused = Some(status[..end].to_string());
         Ok(())
     }
 

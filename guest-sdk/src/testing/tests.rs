@@ -400,3 +400,33 @@ fn outside_a_test_context_host_calls_fail_clearly() {
     .join()
     .unwrap();
 }
+
+#[test]
+fn records_requests_and_pauses() {
+    use crate::Request;
+    const M: Manifest = Manifest::new("canary", "0.1.0", "d", &[], &[]);
+    let fake = FakeCluster::new();
+    let ctx = fake.context(&M, json!({})).unwrap();
+    assert_eq!(ctx.requested(), Request::Start);
+    assert_eq!(fake.paused(), None);
+    ctx.pause("step 1: weight 20%").unwrap();
+    ctx.pause("step 2: weight 40%").unwrap();
+    assert_eq!(fake.paused().as_deref(), Some("step 2: weight 40%"));
+    assert_eq!(fake.call_lines(), ["pause", "pause"]);
+    assert_eq!(fake.calls()[1].body, Some(json!("step 2: weight 40%")));
+    fake.request(Request::PromoteFull);
+    assert_eq!(ctx.requested(), Request::PromoteFull);
+    let long = "é".repeat(3000);
+    ctx.pause(&long).unwrap();
+    let kept = fake.paused().unwrap();
+    assert!(kept.len() <= 4096 && long.starts_with(&kept), "{}", kept.len());
+}
+
+#[test]
+fn a_dry_run_cannot_pause() {
+    const M: Manifest = Manifest::new("canary", "0.1.0", "d", &[], &[]);
+    let fake = FakeCluster::new().dry_run(true);
+    let ctx = fake.context(&M, json!({})).unwrap();
+    assert!(ctx.pause("step 1").unwrap_err().is_invalid());
+    assert_eq!(fake.paused(), None);
+}
