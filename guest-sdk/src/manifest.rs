@@ -1172,13 +1172,20 @@ mod tests {
         let fake = crate::testing::FakeCluster::new();
         let steps = serde_json::json!([{"set-weight": 20}, {"pause": {"duration": "1m"}}]);
         let ctx = fake
-            .context(&M, serde_json::json!({"steps": steps, "analysis": {"interval": "30s"}}))
+            .context(
+                &M,
+                serde_json::json!({"steps": steps, "analysis": {"interval": "30s"}}),
+            )
             .unwrap();
         let params: serde_json::Value = ctx.params().unwrap();
         assert_eq!(params["steps"][1]["pause"]["duration"], "1m");
-        let e = fake.context(&M, serde_json::json!({"analysis": [1]})).unwrap_err();
+        let e = fake
+            .context(&M, serde_json::json!({"analysis": [1]}))
+            .unwrap_err();
         assert!(e.to_string().contains("must be of type object"), "{e}");
-        let e = fake.context(&M, serde_json::json!({"steps": {}})).unwrap_err();
+        let e = fake
+            .context(&M, serde_json::json!({"steps": {}}))
+            .unwrap_err();
         assert!(e.to_string().contains("must be of type list"), "{e}");
     }
 

@@ -264,8 +264,12 @@ fn from_flag(spec: &ParamSpec, raw: &str) -> Result<Value, ParamError> {
 /// `[{set-weight: 20}, {pause: {duration: 1m}}]`; its type is checked with the others.
 fn read_flow(raw: &str) -> Result<Value, String> {
     let options = serde_saphyr::options! { strict_booleans: true };
-    serde_saphyr::from_str_with_options::<Value>(raw, options)
-        .map_err(|e| format!("must be JSON or YAML flow text: {}", one_line(&e.to_string())))
+    serde_saphyr::from_str_with_options::<Value>(raw, options).map_err(|e| {
+        format!(
+            "must be JSON or YAML flow text: {}",
+            one_line(&e.to_string())
+        )
+    })
 }
 
 /// Reads a YAML (or JSON) values file: a mapping from parameter names to values.
@@ -492,7 +496,11 @@ mod tests {
         );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v.yaml");
-        std::fs::write(&path, "steps:\n  - set-weight: 20\n  - analysis: {template: ok}\n").unwrap();
+        std::fs::write(
+            &path,
+            "steps:\n  - set-weight: 20\n  - analysis: {template: ok}\n",
+        )
+        .unwrap();
         let params = resolve(&m, &[&path], &[]).unwrap();
         assert_eq!(params["steps"][1]["analysis"]["template"], "ok");
     }

@@ -265,7 +265,10 @@ impl Parser<'_> {
             return Ok(Operand::Len);
         }
         if self.eat("result") {
-            if self.rest().starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            if self
+                .rest()
+                .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            {
                 return Err(self.unexpected("`result`, `result[i]`, `len(result)` or a number"));
             }
             if self.eat("[") {
@@ -398,15 +401,39 @@ mod tests {
     #[test]
     fn refuses_anything_else() {
         for (text, message) in [
-            ("", "expected `result`, `result[i]`, `len(result)` or a number at the end of the condition"),
-            ("result < ", "expected `result`, `result[i]`, `len(result)` or a number at the end of the condition"),
-            ("result = 1", "expected a comparison (< <= > >= == !=) at column 8, found \"= 1\""),
-            ("results < 1", "expected `result`, `result[i]`, `len(result)` or a number at column 7, found \"s < 1\""),
-            ("result[x] < 1", "expected an index at column 8, found \"x] < 1\""),
-            ("result < 1 and result > 0", "expected `&&`, `||` or the end at column 12, found \"and result > 0\""),
+            (
+                "",
+                "expected `result`, `result[i]`, `len(result)` or a number at the end of the condition",
+            ),
+            (
+                "result < ",
+                "expected `result`, `result[i]`, `len(result)` or a number at the end of the condition",
+            ),
+            (
+                "result = 1",
+                "expected a comparison (< <= > >= == !=) at column 8, found \"= 1\"",
+            ),
+            (
+                "results < 1",
+                "expected `result`, `result[i]`, `len(result)` or a number at column 7, found \"s < 1\"",
+            ),
+            (
+                "result[x] < 1",
+                "expected an index at column 8, found \"x] < 1\"",
+            ),
+            (
+                "result < 1 and result > 0",
+                "expected `&&`, `||` or the end at column 12, found \"and result > 0\"",
+            ),
             ("(result < 1", "expected `)` at the end of the condition"),
-            ("len(x) > 1", "expected `result)` after `len(` at column 5, found \"x) > 1\""),
-            ("result < nan", "expected `result`, `result[i]`, `len(result)` or a number at column 10, found \"nan\""),
+            (
+                "len(x) > 1",
+                "expected `result)` after `len(` at column 5, found \"x) > 1\"",
+            ),
+            (
+                "result < nan",
+                "expected `result`, `result[i]`, `len(result)` or a number at column 10, found \"nan\"",
+            ),
         ] {
             assert_eq!(
                 Condition::parse(text).unwrap_err().to_string(),
@@ -434,7 +461,10 @@ mod tests {
         assert_eq!(describe_negated(&c, &[0.31]), "0.31 >= 0.05");
         let c = Condition::parse("result < 1 && result > 0").unwrap();
         assert_eq!(describe(&c, &[0.5]), "result < 1 && result > 0");
-        assert_eq!(describe_negated(&c, &[0.5]), "not (result < 1 && result > 0)");
+        assert_eq!(
+            describe_negated(&c, &[0.5]),
+            "not (result < 1 && result > 0)"
+        );
         assert_eq!(format_number(3.0), "3");
     }
 }

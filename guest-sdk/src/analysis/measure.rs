@@ -46,7 +46,12 @@ pub struct Target {
 }
 
 /// Takes one measurement of `metric`.
-pub fn measure(ctx: &Context, probes: &dyn Probes, target: &Target, metric: &Metric) -> Measurement {
+pub fn measure(
+    ctx: &Context,
+    probes: &dyn Probes,
+    target: &Target,
+    metric: &Metric,
+) -> Measurement {
     match &metric.provider {
         Provider::Http(h) => {
             match probes.http_get(&h.url, h.timeout.get(), h.json_path.as_deref()) {
@@ -85,7 +90,11 @@ pub fn measure(ctx: &Context, probes: &dyn Probes, target: &Target, metric: &Met
                 } else {
                     Phase::Failed
                 };
-                let op = if phase == Phase::Successful { "<=" } else { ">" };
+                let op = if phase == Phase::Successful {
+                    "<="
+                } else {
+                    ">"
+                };
                 Measurement {
                     phase,
                     message: format!("{restarts} restarts {op} {}", r.max),
@@ -103,7 +112,11 @@ fn error(message: String) -> Measurement {
 }
 
 fn pods(ctx: &Context, target: &Target) -> Result<Vec<Value>, Error> {
-    ctx.list_dynamic("v1", "Pod", &ListParams::default().labels(target.selector.as_str()))
+    ctx.list_dynamic(
+        "v1",
+        "Pod",
+        &ListParams::default().labels(target.selector.as_str()),
+    )
 }
 
 fn pod_ready(pod: &Value) -> bool {
@@ -134,7 +147,12 @@ fn pod_restarts(pod: &Value) -> u64 {
 
 /// An HTTP answer: non-2xx is an error (Argo's web provider), a 2xx other than the expected
 /// status a failure; then the JSON value, if a path was asked, through the conditions.
-fn judge_http(metric: &Metric, expected: Option<u16>, has_path: bool, answer: &HttpAnswer) -> Measurement {
+fn judge_http(
+    metric: &Metric,
+    expected: Option<u16>,
+    has_path: bool,
+    answer: &HttpAnswer,
+) -> Measurement {
     if !(200..300).contains(&answer.status) {
         return error(format!("HTTP {}", answer.status));
     }
@@ -228,7 +246,10 @@ fn judge_values(metric: &Metric, values: &[f64]) -> Measurement {
             },
             Ok(false) if metric.failure.is_some() => Measurement {
                 phase: Phase::Inconclusive,
-                message: format!("neither condition holds: {}", describe_negated(success, values)),
+                message: format!(
+                    "neither condition holds: {}",
+                    describe_negated(success, values)
+                ),
             },
             Ok(false) => Measurement {
                 phase: Phase::Failed,
@@ -252,19 +273,41 @@ mod tests {
 
     fn metric(extra: Value) -> Metric {
         let mut m = json!({"name": "m", "prometheus": {"address": "http://p:9090", "query": "q"}});
-        m.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        m.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         Metric::from_json(&m).unwrap()
     }
 
     #[test]
     fn values_through_the_conditions() {
         let m = metric(json!({"success-condition": "result[0] < 0.05"}));
-        assert_eq!(judge_values(&m, &[0.012]), Measurement { phase: Phase::Successful, message: "0.012 < 0.05".into() });
-        assert_eq!(judge_values(&m, &[0.31]), Measurement { phase: Phase::Failed, message: "0.31 >= 0.05".into() });
+        assert_eq!(
+            judge_values(&m, &[0.012]),
+            Measurement {
+                phase: Phase::Successful,
+                message: "0.012 < 0.05".into()
+            }
+        );
+        assert_eq!(
+            judge_values(&m, &[0.31]),
+            Measurement {
+                phase: Phase::Failed,
+                message: "0.31 >= 0.05".into()
+            }
+        );
         assert_eq!(judge_values(&m, &[]).phase, Phase::Inconclusive);
         let m = metric(json!({"success-condition": "result < 0.05", "on-empty": "failure"}));
-        assert_eq!(judge_values(&m, &[]), Measurement { phase: Phase::Failed, message: "no values found".into() });
-        let m = metric(json!({"success-condition": "result < 0.05", "failure-condition": "result > 0.1"}));
+        assert_eq!(
+            judge_values(&m, &[]),
+            Measurement {
+                phase: Phase::Failed,
+                message: "no values found".into()
+            }
+        );
+        let m = metric(
+            json!({"success-condition": "result < 0.05", "failure-condition": "result > 0.1"}),
+        );
         assert_eq!(judge_values(&m, &[0.2]).phase, Phase::Failed);
         assert_eq!(judge_values(&m, &[0.07]).phase, Phase::Inconclusive);
         let m = metric(json!({"success-condition": "result[1] < 1"}));
@@ -273,16 +316,41 @@ mod tests {
 
     #[test]
     fn http_non_2xx_is_an_error_not_a_failure() {
-        let m = Metric::from_json(&json!({"name": "h", "http": {"url": "http://web/healthz"}})).unwrap();
+        let m = Metric::from_json(&json!({"name": "h", "http": {"url": "http://web/healthz"}}))
+            .unwrap();
         let answer = |status, value| HttpAnswer { status, value };
-        assert_eq!(judge_http(&m, None, false, &answer(500, None)).phase, Phase::Error);
-        assert_eq!(judge_http(&m, None, false, &answer(204, None)).phase, Phase::Successful);
-        assert_eq!(judge_http(&m, Some(200), false, &answer(204, None)).phase, Phase::Failed);
-        let m = Metric::from_json(&json!({"name": "h", "http": {"url": "http://web/stats", "json-path": "$.errors"},
-            "success-condition": "result < 0.05"})).unwrap();
-        assert_eq!(judge_http(&m, None, true, &answer(200, Some(json!(0.01)))).phase, Phase::Successful);
-        assert_eq!(judge_http(&m, None, true, &answer(200, Some(json!("0.5")))).phase, Phase::Failed);
-        assert_eq!(judge_http(&m, None, true, &answer(200, None)).phase, Phase::Inconclusive);
-        assert_eq!(judge_http(&m, None, true, &answer(200, Some(json!({"a": 1})))).phase, Phase::Error);
+        assert_eq!(
+            judge_http(&m, None, false, &answer(500, None)).phase,
+            Phase::Error
+        );
+        assert_eq!(
+            judge_http(&m, None, false, &answer(204, None)).phase,
+            Phase::Successful
+        );
+        assert_eq!(
+            judge_http(&m, Some(200), false, &answer(204, None)).phase,
+            Phase::Failed
+        );
+        let m = Metric::from_json(
+            &json!({"name": "h", "http": {"url": "http://web/stats", "json-path": "$.errors"},
+            "success-condition": "result < 0.05"}),
+        )
+        .unwrap();
+        assert_eq!(
+            judge_http(&m, None, true, &answer(200, Some(json!(0.01)))).phase,
+            Phase::Successful
+        );
+        assert_eq!(
+            judge_http(&m, None, true, &answer(200, Some(json!("0.5")))).phase,
+            Phase::Failed
+        );
+        assert_eq!(
+            judge_http(&m, None, true, &answer(200, None)).phase,
+            Phase::Inconclusive
+        );
+        assert_eq!(
+            judge_http(&m, None, true, &answer(200, Some(json!({"a": 1})))).phase,
+            Phase::Error
+        );
     }
 }

@@ -222,7 +222,10 @@ impl MetricSpec {
         match &provider {
             Provider::Http(h) => {
                 if !(h.url.starts_with("http://") || h.url.starts_with("https://")) {
-                    return Err(bad(format!("url {:?} must start with http:// or https://", h.url)));
+                    return Err(bad(format!(
+                        "url {:?} must start with http:// or https://",
+                        h.url
+                    )));
                 }
                 if h.status.is_some_and(|s| !(200..300).contains(&s)) {
                     return Err(bad("`status` must be a 2xx status".into()));
@@ -241,9 +244,7 @@ impl MetricSpec {
             }
             Provider::Ready(_) | Provider::Restarts(_) => {
                 if success.is_some() || failure.is_some() {
-                    return Err(bad(
-                        "`ready` and `restarts` gates take no conditions".into(),
-                    ));
+                    return Err(bad("`ready` and `restarts` gates take no conditions".into()));
                 }
             }
         }
@@ -251,7 +252,9 @@ impl MetricSpec {
             return Err(bad(format!("`count` must be 1 to {MAX_COUNT}")));
         }
         if self.count > 1 && self.interval.is_zero() {
-            return Err(bad("`interval` must be more than 0 when `count` is more than 1".into()));
+            return Err(bad(
+                "`interval` must be more than 0 when `count` is more than 1".into(),
+            ));
         }
         Ok(Metric {
             name,
@@ -302,30 +305,70 @@ mod tests {
 
     #[test]
     fn defaults_are_argos() {
-        let m = Metric::from_json(&json!({"name": "health", "http": {"url": "http://web:8080/healthz"}}))
-            .unwrap();
-        assert_eq!((m.count, m.failure_limit, m.inconclusive_limit, m.consecutive_error_limit), (1, 0, 0, 4));
+        let m = Metric::from_json(
+            &json!({"name": "health", "http": {"url": "http://web:8080/healthz"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                m.count,
+                m.failure_limit,
+                m.inconclusive_limit,
+                m.consecutive_error_limit
+            ),
+            (1, 0, 0, 4)
+        );
         assert_eq!(m.on_empty, OnEmpty::Inconclusive);
         assert_eq!(m.interval.as_secs(), 30);
-        let Provider::Http(h) = &m.provider else { panic!("http") };
+        let Provider::Http(h) = &m.provider else {
+            panic!("http")
+        };
         assert_eq!(h.timeout.as_secs(), 10);
     }
 
     #[test]
     fn refuses_bad_metrics_before_the_run() {
         for (value, message) in [
-            (json!({"name": "x"}), "analysis metric \"x\": give exactly one of `http`, `prometheus`, `ready`, `restarts`"),
-            (json!({"name": "x", "ready": {}, "restarts": {}}), "analysis metric \"x\": give exactly one of `http`, `prometheus`, `ready`, `restarts`"),
-            (json!({"name": "x", "prometheus": {"address": "http://p:9090", "query": "up"}, "success-condition": "result < "}),
-             "analysis metric \"x\": success-condition: expected `result`, `result[i]`, `len(result)` or a number at the end of the condition"),
-            (json!({"name": "x", "prometheus": {"address": "http://p:9090", "query": "up"}}),
-             "analysis metric \"x\": a prometheus metric needs a `success-condition` (or a `failure-condition`)"),
-            (json!({"name": "x", "http": {"url": "ftp://x"}}), "analysis metric \"x\": url \"ftp://x\" must start with http:// or https://"),
-            (json!({"name": "x", "ready": {}, "count": 0}), "analysis metric \"x\": `count` must be 1 to 1000"),
-            (json!({"name": "x", "ready": {}, "count": 2, "interval": "0s"}), "analysis metric \"x\": `interval` must be more than 0 when `count` is more than 1"),
-            (json!({"name": "a b", "ready": {}}), "analysis metric name \"a b\" must be 1 to 63 letters, digits, `-`, `_` or `.`"),
-            (json!({"name": "x", "ready": {}, "on-empty": "maybe"}), "analysis metric: unknown variant `maybe`, expected one of `inconclusive`, `failure`, `success`"),
-            (json!({"name": "x", "ready": {}, "colour": 1}), "analysis metric: unknown field `colour`, expected one of `name`, `http`, `prometheus`, `ready`, `restarts`, `success-condition`, `failure-condition`, `count`, `interval`, `failure-limit`, `inconclusive-limit`, `consecutive-error-limit`, `on-empty`"),
+            (
+                json!({"name": "x"}),
+                "analysis metric \"x\": give exactly one of `http`, `prometheus`, `ready`, `restarts`",
+            ),
+            (
+                json!({"name": "x", "ready": {}, "restarts": {}}),
+                "analysis metric \"x\": give exactly one of `http`, `prometheus`, `ready`, `restarts`",
+            ),
+            (
+                json!({"name": "x", "prometheus": {"address": "http://p:9090", "query": "up"}, "success-condition": "result < "}),
+                "analysis metric \"x\": success-condition: expected `result`, `result[i]`, `len(result)` or a number at the end of the condition",
+            ),
+            (
+                json!({"name": "x", "prometheus": {"address": "http://p:9090", "query": "up"}}),
+                "analysis metric \"x\": a prometheus metric needs a `success-condition` (or a `failure-condition`)",
+            ),
+            (
+                json!({"name": "x", "http": {"url": "ftp://x"}}),
+                "analysis metric \"x\": url \"ftp://x\" must start with http:// or https://",
+            ),
+            (
+                json!({"name": "x", "ready": {}, "count": 0}),
+                "analysis metric \"x\": `count` must be 1 to 1000",
+            ),
+            (
+                json!({"name": "x", "ready": {}, "count": 2, "interval": "0s"}),
+                "analysis metric \"x\": `interval` must be more than 0 when `count` is more than 1",
+            ),
+            (
+                json!({"name": "a b", "ready": {}}),
+                "analysis metric name \"a b\" must be 1 to 63 letters, digits, `-`, `_` or `.`",
+            ),
+            (
+                json!({"name": "x", "ready": {}, "on-empty": "maybe"}),
+                "analysis metric: unknown variant `maybe`, expected one of `inconclusive`, `failure`, `success`",
+            ),
+            (
+                json!({"name": "x", "ready": {}, "colour": 1}),
+                "analysis metric: unknown field `colour`, expected one of `name`, `http`, `prometheus`, `ready`, `restarts`, `success-condition`, `failure-condition`, `count`, `interval`, `failure-limit`, `inconclusive-limit`, `consecutive-error-limit`, `on-empty`",
+            ),
         ] {
             assert_eq!(Metric::from_json(&value).unwrap_err().to_string(), message);
         }

@@ -56,6 +56,7 @@
 //! ```
 
 mod condition;
+mod context_probes;
 mod measure;
 mod metric;
 mod runner;

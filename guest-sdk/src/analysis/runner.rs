@@ -119,7 +119,10 @@ impl AnalysisRun {
         let until = ctx.now() + duration;
         loop {
             let verdict = self.measure_due(ctx, probes, target, metrics);
-            if matches!(verdict.phase, Phase::Failed | Phase::Error | Phase::Inconclusive) {
+            if matches!(
+                verdict.phase,
+                Phase::Failed | Phase::Error | Phase::Inconclusive
+            ) {
                 return Ok(verdict);
             }
             let left = until.saturating_duration_since(ctx.now());
@@ -217,7 +220,11 @@ impl AnalysisRun {
     /// Keeps one result per metric, by name, should the metrics differ from the checkpoint's.
     fn align(&mut self, metrics: &[Metric]) {
         if self.results.len() == metrics.len()
-            && self.results.iter().zip(metrics).all(|(r, m)| r.name == m.name)
+            && self
+                .results
+                .iter()
+                .zip(metrics)
+                .all(|(r, m)| r.name == m.name)
         {
             return;
         }

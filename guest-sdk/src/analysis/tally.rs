@@ -155,7 +155,9 @@ mod tests {
 
     fn metric(extra: serde_json::Value) -> Metric {
         let mut m = json!({"name": "m", "ready": {}, "count": 3, "interval": "1s"});
-        m.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        m.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         Metric::from_json(&m).unwrap()
     }
 
@@ -164,7 +166,10 @@ mod tests {
         phases
             .iter()
             .map(|p| {
-                r.add(&Measurement { phase: *p, message: String::new() });
+                r.add(&Measurement {
+                    phase: *p,
+                    message: String::new(),
+                });
                 r.assess(metric)
             })
             .collect()
@@ -174,9 +179,15 @@ mod tests {
 
     #[test]
     fn a_failure_past_the_limit_fails_at_once() {
-        assert_eq!(run(&metric(json!({})), &[Successful, Failed]), [Running, Failed]);
+        assert_eq!(
+            run(&metric(json!({})), &[Successful, Failed]),
+            [Running, Failed]
+        );
         let m = metric(json!({"failure-limit": 1}));
-        assert_eq!(run(&m, &[Failed, Successful, Successful]), [Running, Running, Successful]);
+        assert_eq!(
+            run(&m, &[Failed, Successful, Successful]),
+            [Running, Running, Successful]
+        );
         assert_eq!(run(&m, &[Failed, Failed]), [Running, Failed]);
     }
 
@@ -185,18 +196,35 @@ mod tests {
         // Four errors in a row are tolerated (limit 4), the fifth is not.
         let m = metric(json!({}));
         assert_eq!(
-            run(&m, &[Error, Error, Error, Error, Successful, Successful, Successful]),
-            [Running, Running, Running, Running, Running, Running, Successful]
+            run(
+                &m,
+                &[
+                    Error, Error, Error, Error, Successful, Successful, Successful
+                ]
+            ),
+            [
+                Running, Running, Running, Running, Running, Running, Successful
+            ]
         );
-        assert_eq!(run(&m, &[Error; 5]), [Running, Running, Running, Running, Error]);
+        assert_eq!(
+            run(&m, &[Error; 5]),
+            [Running, Running, Running, Running, Error]
+        );
         let m = metric(json!({"consecutive-error-limit": 0}));
         assert_eq!(run(&m, &[Error]), [Error]);
     }
 
     #[test]
     fn inconclusive_overrides_failed_and_error_overrides_both() {
-        let m = metric(json!({"failure-limit": 0, "inconclusive-limit": 0, "consecutive-error-limit": 0}));
-        let mut r = MetricResult { failed: 1, inconclusive: 1, count: 2, ..Default::default() };
+        let m = metric(
+            json!({"failure-limit": 0, "inconclusive-limit": 0, "consecutive-error-limit": 0}),
+        );
+        let mut r = MetricResult {
+            failed: 1,
+            inconclusive: 1,
+            count: 2,
+            ..Default::default()
+        };
         assert_eq!(r.assess(&m), Inconclusive);
         r.consecutive_error = 1;
         assert_eq!(r.assess(&m), Error);
@@ -205,7 +233,12 @@ mod tests {
 
     #[test]
     fn summaries() {
-        let r = MetricResult { failed: 2, count: 3, successful: 1, ..Default::default() };
+        let r = MetricResult {
+            failed: 2,
+            count: 3,
+            successful: 1,
+            ..Default::default()
+        };
         assert_eq!(r.summary(Failed), "2 of 3 measurements failed");
     }
 }

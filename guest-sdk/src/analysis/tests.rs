@@ -220,7 +220,11 @@ fn the_deadline_ends_an_analysis_with_an_error() {
     let ctx = fake.context(&MANIFEST, json!({})).unwrap();
     let metrics = error_rate(json!({}));
     let probes = Scripted::new(vec![Ok(vec![0.0]), Ok(vec![0.0])]);
-    let verdict = AnalysisRun::new("step 2 analysis", &metrics).run(&ctx, &probes, &target(), &metrics);
+    let verdict =
+        AnalysisRun::new("step 2 analysis", &metrics).run(&ctx, &probes, &target(), &metrics);
     assert_eq!(verdict.phase, Phase::Error);
-    assert_eq!(verdict.message, "step 2 analysis: the run's deadline came first");
+    assert_eq!(
+        verdict.message,
+        "step 2 analysis: the run's deadline came first"
+    );
 }

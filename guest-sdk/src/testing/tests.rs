@@ -419,7 +419,11 @@ fn records_requests_and_pauses() {
     let long = "é".repeat(3000);
     ctx.pause(&long).unwrap();
     let kept = fake.paused().unwrap();
-    assert!(kept.len() <= 4096 && long.starts_with(&kept), "{}", kept.len());
+    assert!(
+        kept.len() <= 4096 && long.starts_with(&kept),
+        "{}",
+        kept.len()
+    );
 }
 
 #[test]

@@ -4,7 +4,8 @@
 //! replicas. The candidates are the floor and the ceiling of `replicas · weight / 100`, over
 //! `replicas` pods and, when the stable Deployment may surge, over `replicas + 1`; the one
 //! whose actual weight is nearest wins, the first listed on a tie (the ceiling, so the larger
-//! canary). For 1 ≤ weight ≤ 99 with two or more pods (surge included) neither side is 0.
+//! canary). For 1 ≤ weight ≤ 99 with two or more pods (surge included) neither side is 0
+//! (see `split` for the one corner where Argo's own function gives 0).
 
 /// The counts for one weight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,7 +23,10 @@ pub fn split(replicas: u32, weight: u32, surge: bool) -> Split {
     let weight = u64::from(weight.min(100));
     let n = u64::from(replicas);
     if n == 0 {
-        return Split { canary: 0, stable: 0 };
+        return Split {
+            canary: 0,
+            stable: 0,
+        };
     }
     let ceil = (n * weight).div_ceil(MAX_WEIGHT);
     let floor = n * weight / MAX_WEIGHT;
@@ -42,8 +46,16 @@ pub fn split(replicas: u32, weight: u32, surge: bool) -> Split {
             options.push((floor, n + 1));
         }
     }
+    // Argo's list is empty when the exact share is N − ½ without surge (2 at 75%, 5 at 90%,
+    // 10 at 95%, 25 at 98%, 50 at 99%): the ceiling would empty the stable and the tie rules
+    // the floor out. Argo then answers "0 canary" (its "should not get here" branch), which
+    // would turn such a step back to no canary at all; this takes the floor instead, the one
+    // split with neither side empty. The only deviation from Argo's function.
     let Some(&first) = options.first() else {
-        return Split { canary: 0, stable: replicas };
+        return Split {
+            canary: floor as u32,
+            stable: (n - floor) as u32,
+        };
     };
     // `delta` compares exact fractions: |canary·100/total − weight| as canary·100 − weight·total over total.
     let delta = |(canary, total): (u64, u64)| -> (u64, u64) {
@@ -125,6 +137,12 @@ mod tests {
         (10, 24, true, 3, 8),
         (10, 25, true, 3, 8),
         (10, 99, true, 10, 1),
+        // Argo gives 0 canary here (an empty candidate list); the floor keeps both sides.
+        (2, 75, false, 1, 1),
+        (5, 90, false, 4, 1),
+        (10, 95, false, 9, 1),
+        (50, 99, false, 49, 1),
+        (2, 75, true, 2, 1),
     ];
 
     #[test]
@@ -144,9 +162,15 @@ mod tests {
             for weight in 1..=99 {
                 for surge in [false, true] {
                     let s = split(replicas, weight, surge);
-                    assert!(s.canary > 0 && s.stable > 0, "{replicas} at {weight}%: {s:?}");
+                    assert!(
+                        s.canary > 0 && s.stable > 0,
+                        "{replicas} at {weight}%: {s:?}"
+                    );
                     let total = s.canary + s.stable;
-                    assert!(total == replicas || (surge && total == replicas + 1), "{s:?}");
+                    assert!(
+                        total == replicas || (surge && total == replicas + 1),
+                        "{s:?}"
+                    );
                 }
             }
         }
