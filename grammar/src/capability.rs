@@ -1,15 +1,16 @@
-//! Capabilities: `<interface>/<operation>[:<api-version>/<Kind>][@<namespace>]` (docs/capabilities.md).
+//! Capabilities: `<interface>/<operation>[:<api-version>/<Kind>][@<namespace>]`, and
+//! `probe/<operation>:<host>:<port>` for a probe's endpoint (docs/capabilities.md).
 //!
 //! [`validate`] is the `const fn` the guest SDK runs at compile time; [`Capability::parse`]
 //! builds on it, so the SDK and the host accept exactly the same strings. A [`Capability`]
 //! answers whether it [covers](Capability::covers) another (a grant and a declaration) and
-//! whether it [allows](Capability::allows) one [`Call`].
+//! whether it [allows](Capability::allows) one [`Call`] (or one [`ProbeCall`]).
 
 mod syntax;
 
 pub use syntax::{
-    CLUSTER_OPERATIONS, Interface, Invalid, NamespacePart, Parts, REVISION_OPERATIONS,
-    RUN_NAMESPACE, Span, TargetPart, validate,
+    CLUSTER_OPERATIONS, Interface, Invalid, NamespacePart, PROBE_OPERATIONS, Parts,
+    REVISION_OPERATIONS, RUN_NAMESPACE, Span, TargetPart, validate,
 };
 
 use std::fmt;
@@ -124,11 +125,18 @@ enum Resource {
         api_version: String,
         kind: String,
     },
+    /// A probe's endpoint: `web.shop:8080`.
+    Endpoint {
+        host: String,
+        port: u16,
+    },
 }
 
 impl Resource {
     fn covers(&self, other: &Resource) -> bool {
         match (self, other) {
+            // No wildcard reaches the network: only the endpoint itself covers an endpoint.
+            (_, Resource::Endpoint { .. }) => self == other,
             (Resource::Any, _) => true,
             (Resource::GroupVersion(gv), Resource::GroupVersion(other_gv)) => gv == other_gv,
             (Resource::GroupVersion(gv), Resource::Exact { api_version, .. }) => gv == api_version,
@@ -195,6 +203,26 @@ impl fmt::Display for Call<'_> {
     }
 }
 
+/// One probe call, as the capability check sees it: the operation and the endpoint the URL
+/// actually names (after parsing it: the host as the URL parser normalised it, the port
+/// explicit or the scheme's).
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeCall<'a> {
+    /// `http` or `prometheus`.
+    pub operation: &'a str,
+    /// The host, lowercase.
+    pub host: &'a str,
+    /// The port.
+    pub port: u16,
+}
+
+impl fmt::Display for ProbeCall<'_> {
+    /// `probe/http:web.shop:8080`: the capability that would allow it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "probe/{}:{}:{}", self.operation, self.host, self.port)
+    }
+}
+
 impl Capability {
     /// Parses one capability string.
     ///
@@ -218,6 +246,10 @@ impl Capability {
             TargetPart::Kind { api_version, kind } => Resource::Exact {
                 api_version: part(api_version).to_string(),
                 kind: part(kind).to_string(),
+            },
+            TargetPart::Endpoint { host, port } => Resource::Endpoint {
+                host: part(host).to_string(),
+                port: syntax::port_number(part(port).as_bytes()).unwrap_or_default(),
             },
         };
         let namespace = match parts.namespace {
@@ -260,6 +292,29 @@ impl Capability {
         self.interface.matches(interface) && self.operation.matches(operation)
     }
 
+    /// Whether this capability allows one probe call: only a `probe` capability naming the
+    /// call's endpoint does (`*/*` reaches no endpoint).
+    ///
+    /// ```
+    /// use cutover_grammar::capability::{Capability, ProbeCall};
+    /// let cap = Capability::parse("probe/*:prometheus.monitoring:9090").unwrap();
+    /// let call = ProbeCall { operation: "prometheus", host: "prometheus.monitoring", port: 9090 };
+    /// assert!(cap.allows_probe(&call));
+    /// assert!(!cap.allows_probe(&ProbeCall { port: 9091, ..call }));
+    /// assert!(!Capability::parse("*/*").unwrap().allows_probe(&call));
+    /// ```
+    pub fn allows_probe(&self, call: &ProbeCall<'_>) -> bool {
+        match &self.resource {
+            Resource::Endpoint { host, port } => {
+                self.interface == Name::Exact(Interface::Probe.name().to_string())
+                    && self.operation.matches(call.operation)
+                    && host == call.host
+                    && *port == call.port
+            }
+            _ => false,
+        }
+    }
+
     /// Whether this (resolved) capability allows one call.
     pub fn allows(&self, call: &Call<'_>) -> bool {
         let namespace_ok = match (&self.namespace, call.namespace) {
@@ -282,6 +337,7 @@ impl fmt::Display for Capability {
             Resource::Any => {}
             Resource::GroupVersion(gv) => write!(f, ":{gv}/*")?,
             Resource::Exact { api_version, kind } => write!(f, ":{api_version}/{kind}")?,
+            Resource::Endpoint { host, port } => write!(f, ":{host}:{port}")?,
         }
         match &self.namespace {
             Namespace::Any => Ok(()),

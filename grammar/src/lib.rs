@@ -8,6 +8,7 @@
 //! - [`duration`]: Go's `time.ParseDuration` syntax (`90s`, `5m`, `1h30m`, `500ms`) and the one
 //!   formatter (`1m30s`).
 //! - [`capability`]: the grammar `<interface>/<operation>[:<api-version>/<Kind>][@<namespace>]`.
+//! - [`json_path`]: the JSON paths a probe accepts, put in RFC 9535 form.
 //! - [`names`]: the Kubernetes name rules (DNS-1123 label and subdomain, DNS-1035 label, path
 //!   segment names, API groups and versions, kinds, label keys and values, Helm release names).
 //! - [`policy`]: what a policy manifest gives: the policy's name, version and description, its
@@ -20,6 +21,7 @@
 mod bytes;
 pub mod capability;
 pub mod duration;
+pub mod json_path;
 pub mod names;
 pub mod policy;
 mod quote;

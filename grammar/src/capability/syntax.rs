@@ -1,7 +1,9 @@
 //! The `const fn` validator of capability strings: where each part is, or why the string is refused.
 
 use crate::bytes;
-use crate::names::{api::api_version_bytes, api::kind_bytes, dns::dns1123_label_bytes};
+use crate::names::{
+    api::api_version_bytes, api::kind_bytes, dns::dns1123_label_bytes, dns::dns1123_subdomain_bytes,
+};
 
 /// Operations of the `cluster` interface that a capability can name.
 pub const CLUSTER_OPERATIONS: &[&str] = &[
@@ -9,6 +11,8 @@ pub const CLUSTER_OPERATIONS: &[&str] = &[
 ];
 /// Operations of the `revisions` interface that a capability can name.
 pub const REVISION_OPERATIONS: &[&str] = &["record", "list-revisions", "get-revision"];
+/// Operations of the `probe` interface that a capability can name.
+pub const PROBE_OPERATIONS: &[&str] = &["http", "prometheus"];
 /// The placeholder for the run's namespace.
 pub const RUN_NAMESPACE: &str = "{namespace}";
 
@@ -28,6 +32,8 @@ pub enum Interface {
     Cluster,
     /// `revisions`.
     Revisions,
+    /// `probe`: its capabilities name one endpoint, `probe/http:<host>:<port>`.
+    Probe,
     /// `*`: every interface.
     Any,
 }
@@ -38,6 +44,7 @@ impl Interface {
         match self {
             Interface::Cluster => "cluster",
             Interface::Revisions => "revisions",
+            Interface::Probe => "probe",
             Interface::Any => "*",
         }
     }
@@ -47,6 +54,7 @@ impl Interface {
         match self {
             Interface::Cluster => CLUSTER_OPERATIONS,
             Interface::Revisions => REVISION_OPERATIONS,
+            Interface::Probe => PROBE_OPERATIONS,
             Interface::Any => &[],
         }
     }
@@ -68,6 +76,13 @@ pub enum TargetPart {
         api_version: Span,
         /// The kind.
         kind: Span,
+    },
+    /// `:<host>:<port>`, a probe's endpoint.
+    Endpoint {
+        /// A DNS name (lowercase) or an IPv4 address.
+        host: Span,
+        /// A port number, 1 to 65535.
+        port: Span,
     },
 }
 
@@ -112,7 +127,15 @@ pub enum Invalid {
     Namespace(&'static str),
     /// A `revisions` capability with a kind or a namespace.
     RevisionsScoped,
+    /// A `probe` capability without `:<host>:<port>`, or with a bad one; the reason.
+    Endpoint(&'static str),
+    /// A `probe` capability with a namespace.
+    ProbeScoped,
 }
+
+/// How a probe's endpoint must be written.
+const ENDPOINT_SHAPE: &str =
+    "a probe capability names one endpoint: probe/<operation>:<host>:<port>";
 
 /// How a target must be written.
 const TARGET_SHAPE: &str =
@@ -123,12 +146,17 @@ impl Invalid {
     pub const fn message(self) -> &'static str {
         match self {
             Invalid::NoOperation => "expected <interface>/<operation>, e.g. cluster/get",
-            Invalid::UnknownInterface => "the interface must be `cluster`, `revisions` or `*`",
+            Invalid::UnknownInterface => {
+                "the interface must be `cluster`, `revisions`, `probe` or `*`"
+            }
             Invalid::UnknownOperation(Interface::Cluster) => {
                 "unknown operation; cluster has: get, list, apply, patch, delete, scale, cordon, uncordon, evict, wait"
             }
             Invalid::UnknownOperation(Interface::Revisions) => {
                 "unknown operation; revisions has: record, list-revisions, get-revision"
+            }
+            Invalid::UnknownOperation(Interface::Probe) => {
+                "unknown operation; probe has: http, prometheus"
             }
             Invalid::UnknownOperation(Interface::Any) | Invalid::AnyInterfaceOneOperation => {
                 "with interface `*` the operation must be `*` too"
@@ -136,13 +164,17 @@ impl Invalid {
             Invalid::Target(_) => TARGET_SHAPE,
             Invalid::Namespace(_) => "the namespace must be a DNS label, `*` or `{namespace}`",
             Invalid::RevisionsScoped => "revisions capabilities take no kind or namespace",
+            Invalid::Endpoint(_) => ENDPOINT_SHAPE,
+            Invalid::ProbeScoped => "probe capabilities take no namespace",
         }
     }
 
     /// The name rule's message behind a bad target or namespace.
     pub const fn detail(self) -> Option<&'static str> {
         match self {
-            Invalid::Target(reason) | Invalid::Namespace(reason) => Some(reason),
+            Invalid::Target(reason) | Invalid::Namespace(reason) | Invalid::Endpoint(reason) => {
+                Some(reason)
+            }
             _ => None,
         }
     }
@@ -179,6 +211,8 @@ pub const fn validate(text: &str) -> Result<Parts, Invalid> {
         Interface::Cluster
     } else if bytes::eq(interface, b"revisions") {
         Interface::Revisions
+    } else if bytes::eq(interface, b"probe") {
+        Interface::Probe
     } else if bytes::eq(interface, b"*") {
         Interface::Any
     } else {
@@ -196,6 +230,23 @@ pub const fn validate(text: &str) -> Result<Parts, Invalid> {
         if !bytes::one_of(op, interface.operations()) {
             return Err(Invalid::UnknownOperation(interface));
         }
+    }
+    if matches!(interface, Interface::Probe) {
+        if at < s.len() {
+            return Err(Invalid::ProbeScoped);
+        }
+        if colon == at {
+            return Err(Invalid::Endpoint(ENDPOINT_SHAPE));
+        }
+        return match endpoint(s, colon + 1, at) {
+            Ok(target) => Ok(Parts {
+                interface,
+                operation,
+                target,
+                namespace: NamespacePart::Any,
+            }),
+            Err(reason) => Err(Invalid::Endpoint(reason)),
+        };
     }
     let target = if colon < at {
         match target(s, colon + 1, at) {
@@ -269,4 +320,114 @@ const fn namespace(s: &[u8], start: usize, end: usize) -> Result<NamespacePart, 
         Ok(()) => Ok(NamespacePart::Exact(Span { start, end })),
         Err(reason) => Err(reason),
     }
+}
+
+/// `<host>:<port>` in `s[start..end]`: a lowercase DNS name or an IPv4 address (a name whose
+/// last label is all digits must be an IPv4 address, as a URL parser reads it), and a port
+/// 1 to 65535 without leading zeros. `*` is refused in both: a probe capability names exactly
+/// one endpoint.
+const fn endpoint(s: &[u8], start: usize, end: usize) -> Result<TargetPart, &'static str> {
+    let mut colon = end;
+    while colon > start && s[colon - 1] != b':' {
+        colon -= 1;
+    }
+    if colon == start {
+        return Err("expected <host>:<port>, e.g. probe/http:web.shop:8080");
+    }
+    let host = Span {
+        start,
+        end: colon - 1,
+    };
+    let port = Span { start: colon, end };
+    let host_text = bytes::slice(s, host.start, host.end);
+    if bytes::eq(host_text, b"*") {
+        return Err("the host must be named: `*` is not a host");
+    }
+    if host_text.is_empty() {
+        return Err("the host is empty");
+    }
+    if host_text[0] == b'[' {
+        return Err("IPv6 addresses are not supported in probe capabilities");
+    }
+    if let Err(reason) = host_bytes(host_text) {
+        return Err(reason);
+    }
+    let port_text = bytes::slice(s, port.start, port.end);
+    if bytes::eq(port_text, b"*") {
+        return Err("the port must be a number: `*` is not a port");
+    }
+    match port_number(port_text) {
+        Some(_) => Ok(TargetPart::Endpoint { host, port }),
+        None => Err("the port must be a number from 1 to 65535, without leading zeros"),
+    }
+}
+
+/// A lowercase DNS-1123 subdomain, or a dotted-quad IPv4 address when its last label is all
+/// digits.
+const fn host_bytes(host: &[u8]) -> Result<(), &'static str> {
+    if let Err(reason) = dns1123_subdomain_bytes(host) {
+        return Err(reason);
+    }
+    let mut last = host.len();
+    while last > 0 && host[last - 1] != b'.' {
+        last -= 1;
+    }
+    let mut i = last;
+    let mut numeric = true;
+    while i < host.len() {
+        if !host[i].is_ascii_digit() {
+            numeric = false;
+        }
+        i += 1;
+    }
+    if numeric && !is_ipv4(host) {
+        return Err("a host whose last label is a number must be an IPv4 address a.b.c.d");
+    }
+    Ok(())
+}
+
+/// Four decimal numbers 0 to 255 without leading zeros, separated by dots.
+const fn is_ipv4(s: &[u8]) -> bool {
+    let mut parts = 0;
+    let mut start = 0;
+    let mut i = 0;
+    while i <= s.len() {
+        if i == s.len() || s[i] == b'.' {
+            match number(bytes::slice(s, start, i)) {
+                Some(n) if n <= 255 => {}
+                _ => return false,
+            }
+            parts += 1;
+            start = i + 1;
+        } else if !s[i].is_ascii_digit() {
+            return false;
+        }
+        i += 1;
+    }
+    parts == 4
+}
+
+/// A port, 1 to 65535.
+pub(crate) const fn port_number(s: &[u8]) -> Option<u16> {
+    match number(s) {
+        Some(n) if n >= 1 && n <= 65535 => Some(n as u16),
+        _ => None,
+    }
+}
+
+/// A decimal number of at most five digits without leading zeros (`0` itself is fine).
+const fn number(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 5 || (s.len() > 1 && s[0] == b'0') {
+        return None;
+    }
+    let mut n = 0u32;
+    let mut i = 0;
+    while i < s.len() {
+        if !s[i].is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (s[i] - b'0') as u32;
+        i += 1;
+    }
+    Some(n)
 }

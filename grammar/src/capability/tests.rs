@@ -134,6 +134,46 @@ fn validator_and_parser_accept_exactly_the_same_strings() {
         ),
         ("revisions/*@shop", Err("take no kind or namespace")),
         ("revisions/*:*", Err("take no kind or namespace")),
+        (
+            "probe/http:web-canary.shop:8080",
+            Ok("probe/http:web-canary.shop:8080"),
+        ),
+        (
+            "probe/prometheus:127.0.0.1:9090",
+            Ok("probe/prometheus:127.0.0.1:9090"),
+        ),
+        ("probe/*:localhost:80", Ok("probe/*:localhost:80")),
+        ("probe/http:a:65535", Ok("probe/http:a:65535")),
+        ("probe/http", Err("names one endpoint")),
+        ("probe/http:", Err("expected <host>:<port>")),
+        ("probe/http:web", Err("expected <host>:<port>")),
+        ("probe/http:web:", Err("the port must be a number from 1")),
+        ("probe/http::80", Err("the host is empty")),
+        ("probe/http:*:80", Err("`*` is not a host")),
+        ("probe/http:web:*", Err("`*` is not a port")),
+        ("probe/http:web:0", Err("the port must be a number from 1")),
+        (
+            "probe/http:web:65536",
+            Err("the port must be a number from 1"),
+        ),
+        ("probe/http:web:080", Err("without leading zeros")),
+        ("probe/http:web:8o", Err("the port must be a number")),
+        ("probe/http:Web:80", Err("a lowercase RFC 1123 subdomain")),
+        ("probe/http:web_1:80", Err("a lowercase RFC 1123 subdomain")),
+        ("probe/http:user@web:80", Err("take no namespace")),
+        ("probe/http:web:80@shop", Err("take no namespace")),
+        (
+            "probe/http:[::1]:80",
+            Err("IPv6 addresses are not supported"),
+        ),
+        ("probe/http:1.2.3:80", Err("must be an IPv4 address")),
+        ("probe/http:1.2.3.256:80", Err("must be an IPv4 address")),
+        ("probe/http:01.2.3.4:80", Err("must be an IPv4 address")),
+        ("probe/http:web/x:80", Err("a lowercase RFC 1123 subdomain")),
+        (
+            "probe/get:web:80",
+            Err("unknown operation `get`; probe has: http, prometheus"),
+        ),
         (" cluster/get", Err("the interface must be")),
         ("cluster/get ", Err("unknown operation `get `")),
     ];
@@ -240,5 +280,44 @@ fn calls_are_allowed_by_matching_capabilities() {
     assert!(
         !cap("*/*:v1/Pod").allows(&revisions),
         "a kind never reaches a revisions call"
+    );
+}
+
+#[test]
+fn only_the_endpoint_itself_reaches_an_endpoint() {
+    let probe = |operation, host, port| ProbeCall {
+        operation,
+        host,
+        port,
+    };
+    let granted = cap("probe/http:web.shop:8080");
+    assert!(granted.allows_probe(&probe("http", "web.shop", 8080)));
+    assert!(!granted.allows_probe(&probe("http", "web.shop", 8081)));
+    assert!(!granted.allows_probe(&probe("http", "web.shop.evil", 8080)));
+    assert!(!granted.allows_probe(&probe("prometheus", "web.shop", 8080)));
+    assert!(cap("probe/*:web.shop:8080").allows_probe(&probe("prometheus", "web.shop", 8080)));
+    for wildcard in ["*/*", "cluster/*", "probe/*:other:8080"] {
+        assert!(
+            !cap(wildcard).allows_probe(&probe("http", "web.shop", 8080)),
+            "{wildcard}"
+        );
+        assert!(
+            !cap(wildcard).covers(&granted),
+            "{wildcard} covers no endpoint"
+        );
+    }
+    assert!(cap("probe/*:web.shop:8080").covers(&granted));
+    assert!(granted.covers(&granted));
+    assert!(!granted.covers(&cap("probe/*:web.shop:8080")));
+    assert!(!granted.allows(&Call {
+        interface: "cluster",
+        operation: "get",
+        api_version: Some("v1"),
+        kind: Some("Pod"),
+        namespace: None,
+    }));
+    assert_eq!(
+        probe("http", "web.shop", 8080).to_string(),
+        "probe/http:web.shop:8080"
     );
 }

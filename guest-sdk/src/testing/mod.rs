@@ -43,6 +43,7 @@
 
 mod native;
 mod params;
+mod probes;
 mod store;
 
 use std::cell::RefCell;
@@ -53,9 +54,15 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::manifest::Manifest;
+<<<<<<< HEAD
 use crate::{Context, Error, Level, Request, Revision, Timestamp};
 
 pub(crate) use native::{cluster, revisions, rollout, runtime};
+=======
+use crate::{Context, Error, Level, Revision, Sample, Timestamp};
+
+pub(crate) use native::{cluster, probe, revisions, runtime};
+>>>>>>> feat-probe
 use store::State;
 
 /// 2026-01-01T00:00:00Z: where a fake cluster's clock starts.
@@ -106,6 +113,7 @@ pub struct FakeCluster {
 pub struct Call {
     /// The WIT function: `get`, `list`, `apply`, `patch`, `delete`, `scale`, `wait`,
     /// `cordon`, `uncordon`, `evict`, `record`, `list-revisions`, `get-revision`,
+<<<<<<< HEAD
     /// `checkpoint`, `pause`.
     pub operation: &'static str,
     /// What it named: `Deployment shop/web`, `Node node-1`, `Pod in all namespaces`, `Pod in
@@ -117,6 +125,19 @@ pub struct Call {
     /// scale, `{"until": ..., "timeoutMs": n}` for a wait, `{"timeoutMs": n}` for an eviction,
     /// a list's selectors, a record's manifests and description, a pause's status (a JSON
     /// string).
+=======
+    /// `checkpoint`; `probe` for both probe calls.
+    pub operation: &'static str,
+    /// What it named: `Deployment shop/web`, `Node node-1`, `Pod in all namespaces`, `Pod in
+    /// shop`, a revision's number, `the run's revision` (record, checkpoint), `the release
+    /// history` (list-revisions); the namespace is the one the call resolved to. For a probe:
+    /// `http GET <url>` or `prometheus <query>`.
+    pub target: String,
+    /// What it sent besides the target: a patch's or an apply's body, `{"replicas": n}` for a
+    /// scale, `{"until": ..., "timeoutMs": n}` for a wait, `{"timeoutMs": n}` for an eviction,
+    /// a list's selectors, a record's manifests and description; `{"timeoutMs", "maxBytes",
+    /// "jsonPath"}` for an HTTP probe, `{"address", "timeoutMs"}` for a Prometheus query.
+>>>>>>> feat-probe
     pub body: Option<Value>,
 }
 
@@ -279,6 +300,126 @@ impl FakeCluster {
             answer,
             always,
         });
+    }
+
+    /// Scripts the answer to an HTTP probe of exactly `url`: the status and the body (a JSON
+    /// string is the body's text as is, any other JSON value its JSON text). Answers for a URL
+    /// are used in the order given, the last one again and again. The fake then does what the
+    /// host does with a body: refuses one longer than the request's `max_bytes`
+    /// ([`Error::Invalid`]), finds the JSON path's value, cuts the body to 4 KiB. An HTTP probe
+    /// of a URL with no answer is [`Error::Unavailable`] naming it.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::testing::FakeCluster;
+    /// use cutover_guest_sdk::{HttpRequest, policy_manifest};
+    /// use serde_json::json;
+    ///
+    /// let fake = FakeCluster::new();
+    /// fake.http("http://web-canary.shop/healthz", 503, "starting");
+    /// fake.http("http://web-canary.shop/healthz", 200, json!({"ok": true}));
+    /// let ctx = fake.context(&policy_manifest! {
+    ///     name: "x", version: "0.1.0", description: "d", params: [], capabilities: [],
+    /// }, json!({}))?;
+    /// let request = HttpRequest::get("http://web-canary.shop/healthz").with_json_path("$.ok");
+    /// assert_eq!(ctx.http_get(&request)?.status, 503);
+    /// assert_eq!(ctx.http_get(&request)?.value, Some(json!(true)));
+    /// assert_eq!(ctx.http_get(&request)?.status, 200);
+    /// assert_eq!(fake.call_lines()[0], "probe http GET http://web-canary.shop/healthz");
+    /// assert!(ctx.http_get(&HttpRequest::get("http://elsewhere/")).unwrap_err().is_unavailable());
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
+    /// ```
+    pub fn http(&self, url: &str, status: u16, body: impl Into<Value>) {
+        let body = probes::body_text(body.into());
+        self.state
+            .borrow_mut()
+            .probes
+            .push_http(url, Ok((status, body)));
+    }
+
+    /// Scripts a failed HTTP probe of `url` (a connection refused is [`Error::Unavailable`], a
+    /// timeout [`Error::Timeout`], as on the host), in the same queue as [`FakeCluster::http`].
+    ///
+    /// ```
+    /// use cutover_guest_sdk::Error;
+    /// let fake = cutover_guest_sdk::testing::FakeCluster::new();
+    /// fake.http_error("http://web-canary.shop/healthz", Error::unavailable("connection refused"));
+    /// ```
+    pub fn http_error(&self, url: &str, error: Error) {
+        self.state.borrow_mut().probes.push_http(url, Err(error));
+    }
+
+    /// Scripts one answer to the Prometheus query `query` (exactly that PromQL text, on any
+    /// address): one sample without labels per value (none: "no values found"). Answers for a
+    /// query are used in the order given, the last one again and again. A query with no answer
+    /// is [`Error::Unavailable`] naming it.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::testing::FakeCluster;
+    /// use std::time::Duration;
+    ///
+    /// let fake = FakeCluster::new();
+    /// fake.prometheus("sum(rate(http_errors_total[1m]))", [0.01]);
+    /// fake.prometheus("sum(rate(http_errors_total[1m]))", [0.5]);
+    /// let ctx = fake.context(&cutover_guest_sdk::policy_manifest! {
+    ///     name: "x", version: "0.1.0", description: "d", params: [], capabilities: [],
+    /// }, serde_json::json!({}))?;
+    /// let ask = || ctx.query_prometheus("http://prom:9090", "sum(rate(http_errors_total[1m]))", Duration::from_secs(5));
+    /// assert_eq!(ask()?[0].value, 0.01);
+    /// assert_eq!(ask()?[0].value, 0.5);
+    /// assert_eq!(ask()?[0].value, 0.5);
+    /// assert_eq!(fake.call_lines()[0], "probe prometheus sum(rate(http_errors_total[1m]))");
+    /// # Ok::<(), cutover_guest_sdk::Error>(())
+    /// ```
+    pub fn prometheus(&self, query: &str, values: impl IntoIterator<Item = f64>) {
+        let samples = values
+            .into_iter()
+            .map(|value| Sample {
+                labels: Vec::new(),
+                value,
+            })
+            .collect();
+        self.prometheus_samples(query, samples);
+    }
+
+    /// Scripts a sequence of answers to `query`, one per value, each a single sample without
+    /// labels: the same as calling [`FakeCluster::prometheus`] once per value.
+    ///
+    /// ```
+    /// let fake = cutover_guest_sdk::testing::FakeCluster::new();
+    /// fake.prometheus_sequence("sum(up)", [3.0, 2.0, 3.0]);
+    /// ```
+    pub fn prometheus_sequence(&self, query: &str, values: impl IntoIterator<Item = f64>) {
+        for value in values {
+            self.prometheus(query, [value]);
+        }
+    }
+
+    /// Scripts one answer to `query` with labelled samples.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::Sample;
+    /// let fake = cutover_guest_sdk::testing::FakeCluster::new();
+    /// fake.prometheus_samples("up", vec![Sample { labels: vec![("job".into(), "web".into())], value: 1.0 }]);
+    /// ```
+    pub fn prometheus_samples(&self, query: &str, samples: Vec<Sample>) {
+        self.state
+            .borrow_mut()
+            .probes
+            .push_prometheus(query, Ok(samples));
+    }
+
+    /// Scripts a failed answer to `query` (bad PromQL is [`Error::Invalid`] on the host).
+    ///
+    /// ```
+    /// use cutover_guest_sdk::Error;
+    /// let fake = cutover_guest_sdk::testing::FakeCluster::new();
+    /// fake.prometheus_error("sum(", Error::invalid("bad_data: parse error"));
+    /// ```
+    pub fn prometheus_error(&self, query: &str, error: Error) {
+        self.state
+            .borrow_mut()
+            .probes
+            .push_prometheus(query, Err(error));
     }
 
     /// Every host call made so far, in order (log lines and progress are kept apart).

@@ -62,8 +62,12 @@ pub(super) struct State {
     pub(super) checkpoint: Option<String>,
     pub(super) recorded: Vec<(Value, String)>,
     pub(super) revisions: Vec<Revision>,
+<<<<<<< HEAD
     pub(super) requested: Request,
     pub(super) paused: Option<String>,
+=======
+    pub(super) probes: super::probes::Probes,
+>>>>>>> feat-probe
     next_uid: u64,
 }
 
@@ -83,8 +87,12 @@ impl Default for State {
             checkpoint: None,
             recorded: Vec::new(),
             revisions: Vec::new(),
+<<<<<<< HEAD
             requested: Request::Start,
             paused: None,
+=======
+            probes: Default::default(),
+>>>>>>> feat-probe
             next_uid: 1,
         }
     }
@@ -104,7 +112,7 @@ fn not_found(key: &Key) -> Error {
 
 impl State {
     /// Records a call and takes the scripted answer that matches it, if any.
-    fn called(
+    pub(super) fn called(
         &mut self,
         operation: &'static str,
         target: String,

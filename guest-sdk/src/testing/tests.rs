@@ -402,6 +402,7 @@ fn outside_a_test_context_host_calls_fail_clearly() {
 }
 
 #[test]
+<<<<<<< HEAD
 fn records_requests_and_pauses() {
     use crate::Request;
     const M: Manifest = Manifest::new("canary", "0.1.0", "d", &[], &[]);
@@ -434,3 +435,52 @@ fn a_dry_run_cannot_pause() {
     assert!(ctx.pause("step 1").unwrap_err().is_invalid());
     assert_eq!(fake.paused(), None);
 }
+=======
+fn probes_answer_as_the_host_would() {
+    let fake = FakeCluster::new();
+    let ctx = fake.context(&MANIFEST, json!({"name": "web"})).unwrap();
+    let url = "http://web-canary.shop:8080/healthz";
+    fake.http(
+        url,
+        200,
+        json!({"checks": [{"ok": true}, {"ok": false}], "big": "x".repeat(5000)}),
+    );
+    let all = crate::HttpRequest::get(url).with_json_path("{$.checks[*].ok}");
+    let answer = ctx.http_get(&all).unwrap();
+    assert_eq!(answer.value, Some(json!([true, false])));
+    assert_eq!(answer.body.len(), 4 << 10, "the body is cut to 4 KiB");
+    let small = crate::HttpRequest::get(url).with_max_bytes(100);
+    assert!(ctx.http_get(&small).unwrap_err().is_invalid());
+    let missing = crate::HttpRequest::get(url).with_json_path("status.ready");
+    assert_eq!(ctx.http_get(&missing).unwrap().value, None);
+    let bad_path = crate::HttpRequest::get(url).with_json_path("$[?(");
+    assert!(ctx.http_get(&bad_path).unwrap_err().is_invalid());
+    fake.http_error(url, Error::unavailable("connection refused"));
+    // The queue's earlier answer is used up once a later one is scripted.
+    assert!(ctx.http_get(&all).is_ok());
+    assert!(ctx.http_get(&all).unwrap_err().is_unavailable());
+
+    fake.prometheus_sequence("up", [1.0, 0.0]);
+    let ask = || ctx.query_prometheus("http://prom:9090", "up", Duration::from_secs(1));
+    assert_eq!(ask().unwrap()[0].value, 1.0);
+    assert_eq!(ask().unwrap()[0].value, 0.0);
+    fake.prometheus("absent", []);
+    let none = ctx.query_prometheus("http://prom:9090", "absent", Duration::from_secs(1));
+    assert_eq!(none.unwrap(), []);
+    let unscripted = ctx
+        .query_prometheus("http://prom:9090", "rate(x[1m])", Duration::from_secs(1))
+        .unwrap_err();
+    assert!(unscripted.is_unavailable());
+    assert!(
+        unscripted.reason().contains("probe prometheus rate(x[1m])"),
+        "{unscripted}"
+    );
+    let lines = fake.call_lines();
+    assert_eq!(lines[0], format!("probe http GET {url}"));
+    assert_eq!(lines.last().unwrap(), "probe prometheus rate(x[1m])");
+    assert_eq!(
+        fake.calls()[0].body,
+        Some(json!({"timeoutMs": 10_000, "maxBytes": 65_536, "jsonPath": "{$.checks[*].ok}"}))
+    );
+}
+>>>>>>> feat-probe
