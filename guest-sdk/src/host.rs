@@ -6,14 +6,7 @@
 //! them off wasm.
 
 #[cfg(target_family = "wasm")]
-<<<<<<< HEAD
-pub(crate) use crate::bindings::cutover::policy::{cluster, revisions, rollout, runtime};
+pub(crate) use crate::bindings::cutover::policy::{cluster, probe, revisions, rollout, runtime};
 
 #[cfg(not(target_family = "wasm"))]
-pub(crate) use crate::testing::{cluster, revisions, rollout, runtime};
-=======
-pub(crate) use crate::bindings::cutover::policy::{cluster, probe, revisions, runtime};
-
-#[cfg(not(target_family = "wasm"))]
-pub(crate) use crate::testing::{cluster, probe, revisions, runtime};
->>>>>>> feat-probe
+pub(crate) use crate::testing::{cluster, probe, revisions, rollout, runtime};

@@ -65,13 +65,10 @@
 //!   - node and pod calls ([`Context::cordon`], [`Context::uncordon`], [`Context::evict`]);
 //!   - dynamic calls on an [`ObjectRef`] with JSON ([`Context::get_dynamic`], ...);
 //!   - release history ([`Context::record`], [`Context::revisions`], [`Context::revision`]).
-<<<<<<< HEAD
 //!   - strategies that pause for a person ([`Context::requested`], a [`Request`];
 //!     [`Context::pause`]).
-=======
 //!   - probes for analysis gates ([`Context::http_get`] with an [`HttpRequest`],
 //!     [`Context::query_prometheus`] answering [`Sample`]s).
->>>>>>> feat-probe
 //!   - writes and waits ([`Context::apply`], [`Context::patch`], [`Context::wait`] and their
 //!     variants) answer an [`Answer`], decoded only by [`Answer::object`]: a policy that
 //!     throws it away links no deserializer for the kind (see `docs/writing-policies.md`,

@@ -54,15 +54,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::manifest::Manifest;
-<<<<<<< HEAD
-use crate::{Context, Error, Level, Request, Revision, Timestamp};
+use crate::{Context, Error, Level, Request, Revision, Sample, Timestamp};
 
-pub(crate) use native::{cluster, revisions, rollout, runtime};
-=======
-use crate::{Context, Error, Level, Revision, Sample, Timestamp};
-
-pub(crate) use native::{cluster, probe, revisions, runtime};
->>>>>>> feat-probe
+pub(crate) use native::{cluster, probe, revisions, rollout, runtime};
 use store::State;
 
 /// 2026-01-01T00:00:00Z: where a fake cluster's clock starts.
@@ -113,31 +107,18 @@ pub struct FakeCluster {
 pub struct Call {
     /// The WIT function: `get`, `list`, `apply`, `patch`, `delete`, `scale`, `wait`,
     /// `cordon`, `uncordon`, `evict`, `record`, `list-revisions`, `get-revision`,
-<<<<<<< HEAD
-    /// `checkpoint`, `pause`.
+    /// `checkpoint`, `pause`; `probe` for both probe calls.
     pub operation: &'static str,
     /// What it named: `Deployment shop/web`, `Node node-1`, `Pod in all namespaces`, `Pod in
     /// shop`, a revision's number, `the run's revision` (record, checkpoint), `the release
     /// history` (list-revisions), nothing for `pause`; the namespace is the one the call
-    /// resolved to.
+    /// resolved to. For a probe: `http GET <url>` or `prometheus <query>`.
     pub target: String,
     /// What it sent besides the target: a patch's or an apply's body, `{"replicas": n}` for a
     /// scale, `{"until": ..., "timeoutMs": n}` for a wait, `{"timeoutMs": n}` for an eviction,
     /// a list's selectors, a record's manifests and description, a pause's status (a JSON
-    /// string).
-=======
-    /// `checkpoint`; `probe` for both probe calls.
-    pub operation: &'static str,
-    /// What it named: `Deployment shop/web`, `Node node-1`, `Pod in all namespaces`, `Pod in
-    /// shop`, a revision's number, `the run's revision` (record, checkpoint), `the release
-    /// history` (list-revisions); the namespace is the one the call resolved to. For a probe:
-    /// `http GET <url>` or `prometheus <query>`.
-    pub target: String,
-    /// What it sent besides the target: a patch's or an apply's body, `{"replicas": n}` for a
-    /// scale, `{"until": ..., "timeoutMs": n}` for a wait, `{"timeoutMs": n}` for an eviction,
-    /// a list's selectors, a record's manifests and description; `{"timeoutMs", "maxBytes",
-    /// "jsonPath"}` for an HTTP probe, `{"address", "timeoutMs"}` for a Prometheus query.
->>>>>>> feat-probe
+    /// string); `{"timeoutMs", "maxBytes", "jsonPath"}` for an HTTP probe, `{"address",
+    /// "timeoutMs"}` for a Prometheus query.
     pub body: Option<Value>,
 }
 

@@ -160,20 +160,12 @@ pub(crate) mod revisions {
     }
 }
 
-<<<<<<< HEAD
 pub(crate) mod rollout {
     pub(crate) use crate::bindings::cutover::policy::rollout::Request;
-=======
-pub(crate) mod probe {
-    pub(crate) use crate::bindings::cutover::policy::probe::{
-        HttpRequest, HttpResponse, PrometheusQuery, Sample,
-    };
->>>>>>> feat-probe
     use crate::bindings::cutover::policy::types::Error;
 
     use super::on_fake;
 
-<<<<<<< HEAD
     /// Outside a test context a run is a new one: [`Request::Start`].
     pub(crate) fn requested() -> Request {
         super::FakeCluster::current()
@@ -182,13 +174,22 @@ pub(crate) mod probe {
 
     pub(crate) fn pause(status: &str) -> Result<(), Error> {
         on_fake("ctx.pause", |s| s.pause(status))
-=======
+    }
+}
+
+pub(crate) mod probe {
+    pub(crate) use crate::bindings::cutover::policy::probe::{
+        HttpRequest, HttpResponse, PrometheusQuery, Sample,
+    };
+    use crate::bindings::cutover::policy::types::Error;
+
+    use super::on_fake;
+
     pub(crate) fn http_get(request: &HttpRequest) -> Result<HttpResponse, Error> {
         on_fake("ctx.http_get", |s| s.http_get(request))
     }
 
     pub(crate) fn query_prometheus(query: &PrometheusQuery) -> Result<Vec<Sample>, Error> {
         on_fake("ctx.query_prometheus", |s| s.query_prometheus(query))
->>>>>>> feat-probe
     }
 }

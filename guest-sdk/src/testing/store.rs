@@ -62,12 +62,9 @@ pub(super) struct State {
     pub(super) checkpoint: Option<String>,
     pub(super) recorded: Vec<(Value, String)>,
     pub(super) revisions: Vec<Revision>,
-<<<<<<< HEAD
     pub(super) requested: Request,
     pub(super) paused: Option<String>,
-=======
     pub(super) probes: super::probes::Probes,
->>>>>>> feat-probe
     next_uid: u64,
 }
 
@@ -87,12 +84,9 @@ impl Default for State {
             checkpoint: None,
             recorded: Vec::new(),
             revisions: Vec::new(),
-<<<<<<< HEAD
             requested: Request::Start,
             paused: None,
-=======
             probes: Default::default(),
->>>>>>> feat-probe
             next_uid: 1,
         }
     }

@@ -402,7 +402,6 @@ fn outside_a_test_context_host_calls_fail_clearly() {
 }
 
 #[test]
-<<<<<<< HEAD
 fn records_requests_and_pauses() {
     use crate::Request;
     const M: Manifest = Manifest::new("canary", "0.1.0", "d", &[], &[]);
@@ -435,7 +434,8 @@ fn a_dry_run_cannot_pause() {
     assert!(ctx.pause("step 1").unwrap_err().is_invalid());
     assert_eq!(fake.paused(), None);
 }
-=======
+
+#[test]
 fn probes_answer_as_the_host_would() {
     let fake = FakeCluster::new();
     let ctx = fake.context(&MANIFEST, json!({"name": "web"})).unwrap();
@@ -483,4 +483,3 @@ fn probes_answer_as_the_host_would() {
         Some(json!({"timeoutMs": 10_000, "maxBytes": 65_536, "jsonPath": "{$.checks[*].ok}"}))
     );
 }
->>>>>>> feat-probe
