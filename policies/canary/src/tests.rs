@@ -345,3 +345,36 @@ fn parameters_are_checked_before_any_change() {
     );
     assert_eq!(fake.call_lines(), ["get Deployment shop/web"]);
 }
+
+#[test]
+fn an_http_check_answering_500_is_an_error_until_the_limit_then_aborts() {
+    let fake = FakeCluster::new().namespace("shop").with(web());
+    let url = "http://web-canary.shop:8080/healthz";
+    // The fake repeats its last answer: every check answers 500.
+    fake.http(url, 500, json!({"ok": false}));
+    let health = json!({"name": "health", "http": {"url": url}, "count": 2, "interval": "10s"});
+    let ctx = fake
+        .context(
+            &POLICY_MANIFEST,
+            params(json!([{"set-weight": 20}, {"analysis": {"metrics": [health]}}])),
+        )
+        .unwrap();
+    // Through the Context's own probes, as the host answers them.
+    let e = canary(&ctx).unwrap_err();
+    assert!(e.is_aborted());
+    assert_eq!(
+        e.to_string(),
+        "analysis health errored: HTTP 500 (5 measurement errors in a row, 5 of 5 in all)"
+    );
+    let probes = fake
+        .call_lines()
+        .iter()
+        .filter(|l| l.starts_with("probe http GET"))
+        .count();
+    assert_eq!(probes, 5, "the default consecutive-error-limit is 4");
+    assert_eq!(replicas(&fake, "web"), Some(5));
+    assert!(
+        fake.object("apps/v1", "Deployment", Some("shop"), "web-canary")
+            .is_none()
+    );
+}
