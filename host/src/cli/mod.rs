@@ -43,6 +43,12 @@ enum Command {
     Run(Box<RunArgs>),
     /// Continue a release's interrupted or failed run from its checkpoint.
     Resume(Box<releases::ResumeArgs>),
+    /// Continue a paused release (canary, blue-green) past its pause; --full skips the rest.
+    Promote(Box<releases::PromoteArgs>),
+    /// End a paused release: its policy returns to the stable version, the revision fails.
+    Abort(Box<releases::ResumeArgs>),
+    /// Run a failed or paused release's latest revision again from its first step.
+    Retry(Box<releases::ResumeArgs>),
     /// Show a release's revisions.
     History(releases::HistoryArgs),
     /// Show a release's latest revision: its status, lock, journal and checkpoint.
@@ -310,6 +316,9 @@ pub fn main() -> std::process::ExitCode {
                 run::execute(*args, clock).await
             }
             Command::Resume(args) => releases::resume(*args).await,
+            Command::Promote(args) => releases::promote(*args).await,
+            Command::Abort(args) => releases::abort(*args).await,
+            Command::Retry(args) => releases::retry(*args).await,
             Command::History(args) => releases::history(args).await,
             Command::Status(args) => releases::status(args).await,
             Command::Get(args) => releases::get(args).await,

@@ -126,6 +126,7 @@ pub(crate) mod tests {
             unreverted: vec![],
             recorded: false,
             reverted: false,
+            paused: None,
         }
     }
 

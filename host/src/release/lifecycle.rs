@@ -30,6 +30,29 @@ pub enum LifecycleError {
         number: u32,
         since: String,
     },
+    #[error("release {release} is paused at revision {number}: {next}")]
+    Paused {
+        release: String,
+        number: u32,
+        /// What to do instead, naming the commands.
+        next: String,
+    },
+    #[error("release {release} is not paused: its latest revision {number} is {status}")]
+    NotPaused {
+        release: String,
+        number: u32,
+        status: Status,
+    },
+    #[error(
+        "release {release} has nothing to retry: its latest revision {number} is {status}{why} (retry takes a failed or paused revision)"
+    )]
+    NothingToRetry {
+        release: String,
+        number: u32,
+        status: Status,
+        /// ", and was rolled back" when its changes were undone.
+        why: &'static str,
+    },
     #[error("release {release} has nothing to resume: its latest revision, {number}, is {status}")]
     NothingToResume {
         release: String,
@@ -57,9 +80,21 @@ pub struct Fresh {
 }
 
 /// The pending revision of a new run: refused while the latest revision is pending (an
-/// interrupted run must be resumed or rolled back first).
+/// interrupted run must be resumed or rolled back first) or paused (promoted or aborted first).
 pub async fn begin_run(store: &ReleaseStore, fresh: Fresh) -> Result<Stored, LifecycleError> {
     let history = store.history().await?;
+    if let Some(last) = history.last()
+        && last.record.status == Status::Paused
+    {
+        return Err(LifecycleError::Paused {
+            release: store.release.clone(),
+            number: last.number(),
+            next: format!(
+                "continue it with `cutover promote {0}`, or end it with `cutover abort {0}`, before a new run",
+                store.release
+            ),
+        });
+    }
     if let Some(last) = history.last()
         && last.record.status == Status::PendingRollback
     {
@@ -117,30 +152,95 @@ pub async fn begin_run(store: &ReleaseStore, fresh: Fresh) -> Result<Stored, Lif
         unreverted: Vec::new(),
         recorded: false,
         reverted: false,
+        paused: None,
     };
     Ok(store.create(record).await?)
 }
 
-/// The revision a resume continues: the latest, when it is pending (interrupted) or failed
-/// and not undone. Its attempt count goes up and it is pending again.
+/// Which command runs the latest revision again, for [`begin_resume`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Again {
+    /// `cutover resume`: a pending (interrupted) or failed, not undone, revision.
+    Resume,
+    /// `cutover promote [--full]`: a paused revision.
+    Promote,
+    /// `cutover abort`: a paused revision.
+    Abort,
+    /// `cutover retry`: a failed (not undone) or paused revision.
+    Retry,
+}
+
+impl Again {
+    /// The command's name, for descriptions: `resume`, `promote`, `abort`, `retry`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Again::Resume => "resume",
+            Again::Promote => "promote",
+            Again::Abort => "abort",
+            Again::Retry => "retry",
+        }
+    }
+}
+
+/// Whether `again` may run the latest revision `last` of `release` again.
+pub fn check_again(release: &str, last: &Stored, again: Again) -> Result<(), LifecycleError> {
+    let status = last.record.status;
+    let number = last.number();
+    let failed_not_undone = status == Status::Failed && !last.record.reverted;
+    match again {
+        Again::Resume if status == Status::Paused => Err(LifecycleError::Paused {
+            release: release.to_string(),
+            number,
+            next: format!(
+                "continue it with `cutover promote {release}` (or end it with `cutover abort {release}`, start its steps again with `cutover retry {release}`)"
+            ),
+        }),
+        Again::Resume => {
+            let resumable =
+                (status.is_pending() && status != Status::PendingRollback) || failed_not_undone;
+            if resumable {
+                Ok(())
+            } else {
+                Err(LifecycleError::NothingToResume {
+                    release: release.to_string(),
+                    number,
+                    status,
+                })
+            }
+        }
+        Again::Promote | Again::Abort if status == Status::Paused => Ok(()),
+        Again::Promote | Again::Abort => Err(LifecycleError::NotPaused {
+            release: release.to_string(),
+            number,
+            status,
+        }),
+        Again::Retry if status == Status::Paused || failed_not_undone => Ok(()),
+        Again::Retry => Err(LifecycleError::NothingToRetry {
+            release: release.to_string(),
+            number,
+            status,
+            why: if status == Status::Failed {
+                ", and was rolled back"
+            } else {
+                ""
+            },
+        }),
+    }
+}
+
+/// The revision a resume (or a promote, abort, retry) continues: the latest, when
+/// [`check_again`] allows it. Its attempt count goes up and it is pending again.
 pub async fn begin_resume(
     store: &ReleaseStore,
     holder: String,
     now: std::time::SystemTime,
+    again: Again,
 ) -> Result<Stored, LifecycleError> {
     let history = store.history().await?;
     let Some(last) = history.last().cloned() else {
         return Err(LifecycleError::NotFound(store.release.clone()));
     };
-    let resumable = last.record.status.is_pending()
-        || (last.record.status == Status::Failed && !last.record.reverted);
-    if !resumable || last.record.status == Status::PendingRollback {
-        return Err(LifecycleError::NothingToResume {
-            release: store.release.clone(),
-            number: last.number(),
-            status: last.record.status,
-        });
-    }
+    check_again(&store.release, &last, again)?;
     let mut stored = last;
     let before_it = &history[..history.len() - 1];
     stored.record.status = if store::deployed(before_it).is_some() {
@@ -150,15 +250,40 @@ pub async fn begin_resume(
     };
     stored.record.attempt += 1;
     stored.record.holder = holder;
-    stored.record.description = format!("Resumed (attempt {})", stored.record.attempt);
+    stored.record.description = match again {
+        Again::Resume => format!("Resumed (attempt {})", stored.record.attempt),
+        other => format!(
+            "{} in progress (attempt {})",
+            capitalized(other.as_str()),
+            stored.record.attempt
+        ),
+    };
     stored.record.updated = timestamp(now);
     store.save(&mut stored).await?;
     Ok(stored)
 }
 
+/// `promote` → `Promote`.
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The description of an aborted revision, whatever its policy reported.
+pub const ABORTED: &str = "aborted by the operator";
+
 /// How a run ended, for [`settle`].
 pub struct Ending {
     pub succeeded: bool,
+    /// The status of the policy's last `rollout.pause`, when it paused: a run that paused and
+    /// succeeded leaves its revision paused.
+    pub paused: Option<String>,
+    /// The run was `cutover abort`'s: the revision fails as aborted by the operator, whatever
+    /// the policy reported, and nothing is undone (the policy restored the stable version).
+    pub aborted: bool,
     /// The policy's summary, or why it failed.
     pub description: String,
     /// What to undo after a failure (`--rollback-on-failure`, `--cleanup-on-fail`).
@@ -201,7 +326,31 @@ pub async fn settle(
     // The history once: the other revisions do not change while the run holds the lock.
     let mut history = store.history().await?;
     history.retain(|s| s.number() != stored.number());
-    if ending.succeeded {
+    stored.record.paused = None;
+    if ending.aborted {
+        // The policy's own abort returned to the stable version: the journal is not replayed,
+        // the checkpoint stays (for a retry), the deployed revision stays deployed.
+        stored.record.status = Status::Failed;
+        stored.record.description = if ending.succeeded {
+            ABORTED.to_string()
+        } else {
+            format!(
+                "{ABORTED} (the policy's abort ended: {})",
+                ending.description
+            )
+        };
+        store.save_held(&mut stored).await?;
+    } else if let (true, Some(status)) = (ending.succeeded, ending.paused) {
+        // Paused: not deployed. The deployed revision before it stays deployed, and the
+        // checkpoint is kept for the promote, abort or retry that continues it.
+        stored.record.status = Status::Paused;
+        stored.record.description = format!(
+            "Paused: {}",
+            crate::text::escape(status.lines().next().unwrap_or(""), 256)
+        );
+        stored.record.paused = Some(status);
+        store.save_held(&mut stored).await?;
+    } else if ending.succeeded {
         stored.record.status = Status::Deployed;
         stored.record.checkpoint = None;
         stored.record.description = ending.description;
@@ -323,6 +472,17 @@ pub fn plan_rollback(
     let Some(latest) = history.last() else {
         return Err(LifecycleError::NotFound(release.to_string()));
     };
+    if latest.record.status == Status::Paused {
+        // As Argo Rollouts: a paused rollout is aborted first (its policy returns to the
+        // stable version), then the release can be rolled back.
+        return Err(LifecycleError::Paused {
+            release: release.to_string(),
+            number: latest.number(),
+            next: format!(
+                "end it first with `cutover abort {release}` (its policy returns to the stable version), then roll back"
+            ),
+        });
+    }
     let mut plan = RollbackPlan::default();
     let unfinished = latest.record.status.is_pending()
         || (latest.record.status == Status::Failed && !latest.record.reverted);
@@ -434,6 +594,7 @@ pub async fn rollback(
         updated: stamp.clone(),
         unreverted: Vec::new(),
         reverted: false,
+        paused: None,
         ..to.record.clone()
     };
     let mut pending = store.create(record).await?;
@@ -711,5 +872,166 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("resume"), "{e}");
+    }
+
+    fn ending(succeeded: bool, paused: Option<&str>, aborted: bool) -> Ending {
+        Ending {
+            succeeded,
+            paused: paused.map(str::to_string),
+            aborted,
+            description: if succeeded {
+                "done".into()
+            } else {
+                "Failed (aborted): no".into()
+            },
+            undo: None,
+            history_max: 10,
+            now: std::time::SystemTime::now(),
+            lock_lost: None,
+        }
+    }
+
+    /// The statuses of the release's revisions, oldest first.
+    async fn statuses(store: &ReleaseStore) -> Vec<Status> {
+        let history = store.history().await.unwrap();
+        history.iter().map(|s| s.record.status).collect()
+    }
+
+    /// A paused run leaves the deployed revision deployed and keeps its checkpoint and status;
+    /// a new run and a resume are refused naming promote and abort; a promote that succeeds
+    /// deploys it; an abort fails it as aborted by the operator, whatever the policy said.
+    #[tokio::test]
+    async fn a_paused_revision_waits_for_promote_abort_or_retry() {
+        let sim = cutover_sim::Simulator::new(0);
+        let cluster = Cluster::from_client(
+            sim.client(),
+            "default".into(),
+            cutover_clock::Clock::tokio(),
+        );
+        let store = ReleaseStore::new(&cluster, "default", "web");
+        let first = begin_run(&store, fresh()).await.unwrap();
+        settle(&cluster, &store, first, ending(true, None, false))
+            .await
+            .unwrap();
+        let mut second = begin_run(&store, fresh()).await.unwrap();
+        second.record.checkpoint = Some("2".into());
+        let settled = settle(
+            &cluster,
+            &store,
+            second,
+            ending(true, Some("weight 20%"), false),
+        )
+        .await
+        .unwrap();
+        assert_eq!(settled.status, Some(Status::Paused));
+        assert_eq!(statuses(&store).await, [Status::Deployed, Status::Paused]);
+        let paused = store.history().await.unwrap().pop().unwrap();
+        assert_eq!(paused.record.paused.as_deref(), Some("weight 20%"));
+        assert_eq!(paused.record.checkpoint.as_deref(), Some("2"));
+        assert_eq!(paused.record.description, "Paused: weight 20%");
+
+        let e = begin_run(&store, fresh()).await.unwrap_err().to_string();
+        assert!(
+            e.contains("is paused at revision 2")
+                && e.contains("cutover promote web")
+                && e.contains("cutover abort web"),
+            "{e}"
+        );
+        let holder = || "me".to_string();
+        let now = std::time::SystemTime::now();
+        let e = begin_resume(&store, holder(), now, Again::Resume)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cutover promote web"), "{e}");
+        let e = plan_rollback("web", &store.history().await.unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cutover abort web"), "{e}");
+
+        // Abort: failed as the operator's, though the policy's abort itself succeeded; the
+        // deployed revision stays deployed, the checkpoint is kept.
+        let aborting = begin_resume(&store, holder(), now, Again::Abort)
+            .await
+            .unwrap();
+        assert_eq!(aborting.record.status, Status::PendingUpgrade);
+        assert_eq!(aborting.record.attempt, 2);
+        settle(
+            &cluster,
+            &store,
+            aborting,
+            ending(true, Some("ignored"), true),
+        )
+        .await
+        .unwrap();
+        let aborted = store.history().await.unwrap().pop().unwrap();
+        assert_eq!(
+            (aborted.record.status, aborted.record.description.as_str()),
+            (Status::Failed, ABORTED)
+        );
+        assert_eq!(aborted.record.paused, None);
+        assert_eq!(aborted.record.checkpoint.as_deref(), Some("2"));
+        assert_eq!(statuses(&store).await, [Status::Deployed, Status::Failed]);
+        let e = begin_resume(&store, holder(), now, Again::Promote)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "release web is not paused: its latest revision 2 is failed"
+        );
+
+        // Retry takes the failed revision; a promote of its new pause deploys it.
+        let retried = begin_resume(&store, holder(), now, Again::Retry)
+            .await
+            .unwrap();
+        settle(
+            &cluster,
+            &store,
+            retried,
+            ending(true, Some("weight 20%"), false),
+        )
+        .await
+        .unwrap();
+        let promoting = begin_resume(&store, holder(), now, Again::Promote)
+            .await
+            .unwrap();
+        settle(&cluster, &store, promoting, ending(true, None, false))
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses(&store).await,
+            [Status::Superseded, Status::Deployed]
+        );
+        let deployed = store.history().await.unwrap().pop().unwrap();
+        assert_eq!(deployed.record.checkpoint, None);
+        let e = begin_resume(&store, holder(), now, Again::Retry)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nothing to retry"), "{e}");
+    }
+
+    /// A run that paused and then failed is failed, not paused.
+    #[tokio::test]
+    async fn a_pause_then_a_failure_fails() {
+        let sim = cutover_sim::Simulator::new(0);
+        let cluster = Cluster::from_client(
+            sim.client(),
+            "default".into(),
+            cutover_clock::Clock::tokio(),
+        );
+        let store = ReleaseStore::new(&cluster, "default", "web");
+        let run = begin_run(&store, fresh()).await.unwrap();
+        let settled = settle(
+            &cluster,
+            &store,
+            run,
+            ending(false, Some("weight 20%"), false),
+        )
+        .await
+        .unwrap();
+        assert_eq!(settled.status, Some(Status::Failed));
+        assert_eq!(statuses(&store).await, [Status::Failed]);
     }
 }

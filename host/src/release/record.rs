@@ -24,11 +24,15 @@ pub enum Status {
     Superseded,
     /// `cutover uninstall --keep-history` removed what it applied.
     Uninstalled,
+    /// A canary or blue-green run stopped at a pause (`rollout.pause`), waiting for
+    /// `cutover promote`, `abort` or `retry`: no lock, its checkpoint kept, and the deployed
+    /// revision before it still deployed.
+    Paused,
 }
 
 impl Status {
     /// Every status, in the order of a revision's life.
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 8] = [
         Status::PendingInstall,
         Status::PendingUpgrade,
         Status::PendingRollback,
@@ -36,6 +40,7 @@ impl Status {
         Status::Failed,
         Status::Superseded,
         Status::Uninstalled,
+        Status::Paused,
     ];
 
     /// The name labels, tables and the WIT use: `pending-install`, `deployed`, ...
@@ -48,6 +53,7 @@ impl Status {
             Status::Failed => "failed",
             Status::Superseded => "superseded",
             Status::Uninstalled => "uninstalled",
+            Status::Paused => "paused",
         }
     }
 
@@ -135,6 +141,10 @@ pub struct Record {
     /// does not undo it again.
     #[serde(default)]
     pub reverted: bool,
+    /// The status text of the run's last `rollout.pause` (escaped, at most 4 KiB), while the
+    /// revision is paused: where the rollout stands, for `cutover status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<String>,
 }
 
 /// The time as revisions record it: RFC 3339, UTC, whole seconds.

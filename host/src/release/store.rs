@@ -866,7 +866,7 @@ pub async fn prune(
             break;
         }
         let status = stored.record.status;
-        if status == Status::Deployed || status.is_pending() {
+        if status == Status::Deployed || status == Status::Paused || status.is_pending() {
             continue;
         }
         store.delete(stored).await?;

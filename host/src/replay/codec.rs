@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::sandbox::bindings::cutover::policy::cluster::{Condition, ListQuery, PatchType};
 use crate::sandbox::bindings::cutover::policy::revisions::{Revision, RevisionStatus};
+use crate::sandbox::bindings::cutover::policy::rollout::Request;
 use crate::sandbox::bindings::cutover::policy::types::{Error, ObjectRef};
 use crate::sandbox::host::call::{error_kind, error_message};
 
@@ -154,6 +155,38 @@ impl Answer for Option<String> {
             Value::String(s) => Ok(Some(s.clone())),
             other => Err(bad("a string or null", other)),
         }
+    }
+}
+
+const REQUESTS: [(Request, &str); 6] = [
+    (Request::Start, "start"),
+    (Request::Resume, "resume"),
+    (Request::Promote, "promote"),
+    (Request::PromoteFull, "promote-full"),
+    (Request::Abort, "abort"),
+    (Request::Retry, "retry"),
+];
+
+/// `rollout.requested`'s answer, by its WIT name.
+impl Answer for Request {
+    fn encode(&self) -> Value {
+        let name = REQUESTS
+            .iter()
+            .find(|(r, _)| r == self)
+            .map_or("unknown", |(_, name)| name);
+        Value::from(name)
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        REQUESTS
+            .iter()
+            .find(|(_, name)| Some(*name) == value.as_str())
+            .map(|(r, _)| *r)
+            .ok_or_else(|| {
+                bad(
+                    "a request (start, resume, promote, promote-full, abort, retry)",
+                    value,
+                )
+            })
     }
 }
 
@@ -323,7 +356,7 @@ pub fn check_answer(function: &str, answer: &Value) -> Result<(), BadAnswer> {
         }
         "cluster.list" => check::<Result<Vec<Json>, Error>>(answer),
         "cluster.delete" | "cluster.scale" | "cluster.cordon" | "cluster.uncordon"
-        | "cluster.evict" | "revisions.record" | "runtime.checkpoint" => {
+        | "cluster.evict" | "revisions.record" | "runtime.checkpoint" | "rollout.pause" => {
             check::<Result<(), Error>>(answer)
         }
         "revisions.list-revisions" => check::<Result<Vec<Revision>, Error>>(answer),
@@ -331,6 +364,7 @@ pub fn check_answer(function: &str, answer: &Value) -> Result<(), BadAnswer> {
         "runtime.now" | "runtime.deadline" => check::<Infallible<u64>>(answer),
         "runtime.sleep" => check::<Infallible<bool>>(answer),
         "runtime.restore" => check::<Infallible<Option<String>>>(answer),
+        "rollout.requested" => check::<Infallible<Request>>(answer),
         other => Err(BadAnswer(format!(
             "`{}` is not a host function a tape records",
             crate::text::escape(other, 64)
@@ -403,5 +437,11 @@ mod tests {
         assert!(check_answer("runtime.sleep", &json!(true)).is_err());
         assert!(check_answer("runtime.restore", &json!({"ok": null})).is_ok());
         assert!(check_answer("cluster.exec", &json!({"ok": null})).is_err());
+        assert!(check_answer("rollout.requested", &json!({"ok": "promote-full"})).is_ok());
+        assert!(check_answer("rollout.requested", &json!({"ok": "skip"})).is_err());
+        assert!(check_answer("rollout.pause", &json!({"ok": null})).is_ok());
+        for (request, _) in REQUESTS {
+            assert_eq!(round_trip(&request), request);
+        }
     }
 }

@@ -185,6 +185,7 @@ impl Sandbox {
             guest_stdout: String::from_utf8_lossy(&stdout).into_owned(),
             guest_stderr: String::from_utf8_lossy(&stderr).into_owned(),
             guest_output_cut: stdout_cut.saturating_add(stderr_cut),
+            paused: state.rollout.paused.clone(),
         }
     }
 }
@@ -201,6 +202,9 @@ pub struct RunReport {
     pub guest_stderr: String,
     /// Bytes of stdout and stderr dropped past their bound.
     pub guest_output_cut: u64,
+    /// The status of the policy's last `rollout.pause` (escaped, at most 4 KiB), if it paused:
+    /// a run that then succeeds leaves its revision paused.
+    pub paused: Option<String>,
 }
 
 fn one_line(error: &wasmtime::Error) -> String {

@@ -97,6 +97,8 @@ pub struct RunState {
     pub(crate) panic: Option<String>,
     /// Whether the run's host calls are recorded or replayed (`host/taped.rs`).
     pub(crate) taping: Option<super::host::taped::Taping>,
+    /// What the operator asked for, and the run's pause (`host/rollout.rs`).
+    pub(crate) rollout: super::host::rollout::RolloutState,
 }
 
 impl RunState {
@@ -135,7 +137,18 @@ impl RunState {
             stats: RunStats::default(),
             panic: None,
             taping: None,
+            rollout: super::host::rollout::RolloutState::default(),
         }
+    }
+
+    /// Sets what `rollout.requested` answers (`start` until then): `cutover resume`,
+    /// `promote`, `abort` and `retry` say why they run the revision again.
+    pub fn with_request(
+        mut self,
+        request: super::bindings::cutover::policy::rollout::Request,
+    ) -> RunState {
+        self.rollout.requested = request;
+        self
     }
 
     /// Records the run's host calls, or answers them from a tape (`cutover run --record`,

@@ -14,7 +14,7 @@ use crate::release::store::ReleaseStore;
 
 pub(super) use change::{rollback, uninstall};
 pub(super) use read::{get, history, list, status};
-pub(super) use resume::resume;
+pub(super) use resume::{abort, promote, resume, retry};
 
 /// `cutover history <release>`.
 #[derive(Debug, Args)]
@@ -90,6 +90,9 @@ pub(super) struct ListArgs {
     /// Only deployed releases.
     #[arg(long)]
     deployed: bool,
+    /// Only paused releases (waiting for `cutover promote`, `abort` or `retry`).
+    #[arg(long)]
+    paused: bool,
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]
@@ -140,10 +143,20 @@ pub(super) struct UninstallArgs {
     output: OutputArgs,
 }
 
-/// `cutover resume <release>`.
+/// `cutover promote <release> [--full]`.
+#[derive(Debug, Args)]
+pub(super) struct PromoteArgs {
+    /// Skip the remaining steps and analysis (the policy is told `promote-full`).
+    #[arg(long)]
+    full: bool,
+    #[command(flatten)]
+    run: ResumeArgs,
+}
+
+/// `cutover resume <release>`, and the flags of `promote`, `abort` and `retry`.
 #[derive(Debug, Args)]
 pub(super) struct ResumeArgs {
-    /// The release whose interrupted or failed run to continue.
+    /// The release whose latest revision to run again.
     release: String,
     /// The policy, when the revision ran a .wasm file that is elsewhere now (its digest must
     /// match the revision's).

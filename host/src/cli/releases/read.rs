@@ -160,6 +160,17 @@ pub(in crate::cli) async fn status(args: StatusArgs) -> Result<ExitCode, CliErro
                 line("ATTEMPT", &r.attempt.to_string());
             }
             line("DESCRIPTION", &r.description);
+            if r.status == Status::Paused {
+                // Escaped and capped when the policy paused; escaped again, harmlessly.
+                line("PAUSED", r.paused.as_deref().unwrap_or(""));
+                line(
+                    "NEXT",
+                    &format!(
+                        "`cutover promote {0}` (--full: skip the remaining steps), `cutover abort {0}`, or `cutover retry {0}`",
+                        r.release
+                    ),
+                );
+            }
             line("LOCK", &lock_line);
             line(
                 "JOURNAL",
@@ -199,6 +210,7 @@ pub(in crate::cli) async fn status(args: StatusArgs) -> Result<ExitCode, CliErro
             value["journal"] = json!({"changes": r.journal.len(), "irreversible": irreversible});
             value["checkpoint"] = json!(r.checkpoint.is_some());
             value["unreverted"] = json!(r.unreverted);
+            value["paused"] = json!(r.paused);
             println!("{}", output::machine(&value, format));
         }
     }
@@ -242,7 +254,7 @@ pub(in crate::cli) async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
     let latest = store::latest_of_each(&cluster, namespace.as_deref())
         .await
         .map_err(cluster_error)?;
-    let any_filter = args.pending || args.failed || args.deployed;
+    let any_filter = args.pending || args.failed || args.deployed || args.paused;
     let shown: Vec<&Record> = latest
         .iter()
         .map(|s| &s.record)
@@ -251,6 +263,7 @@ pub(in crate::cli) async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
                 || (args.pending && r.status.is_pending())
                 || (args.failed && r.status == Status::Failed)
                 || (args.deployed && r.status == Status::Deployed)
+                || (args.paused && r.status == Status::Paused)
         })
         .collect();
     match args.output.output {

@@ -1,24 +1,50 @@
-//! `cutover resume <release>`: the latest revision's run, again, from its checkpoint: the same
-//! policy (by digest) and values, with the grants given now; `attempt` tells the policy.
+//! `cutover resume <release>`, and `promote`, `abort`, `retry`: the latest revision's run,
+//! again: the same policy (by digest) and values, with the grants given now; `attempt` and
+//! `rollout.requested` tell the policy why it runs.
 
 use cutover_clock::Clock;
 
-use super::{ResumeArgs, cluster_error, open};
+use super::{PromoteArgs, ResumeArgs, cluster_error, open};
 use crate::cli::run::release::{Start, lifecycle_error};
 use crate::cli::{CliError, ExitCode, OutputArgs, RunArgs};
-use crate::release::lifecycle::LifecycleError;
+use crate::release::lifecycle::{self, Again, LifecycleError};
+use crate::sandbox::bindings::cutover::policy::rollout::Request;
 
 pub(in crate::cli) async fn resume(args: ResumeArgs) -> Result<ExitCode, CliError> {
+    again(args, Again::Resume, Request::Resume).await
+}
+
+pub(in crate::cli) async fn promote(args: PromoteArgs) -> Result<ExitCode, CliError> {
+    let request = if args.full {
+        Request::PromoteFull
+    } else {
+        Request::Promote
+    };
+    again(args.run, Again::Promote, request).await
+}
+
+pub(in crate::cli) async fn abort(args: ResumeArgs) -> Result<ExitCode, CliError> {
+    again(args, Again::Abort, Request::Abort).await
+}
+
+pub(in crate::cli) async fn retry(args: ResumeArgs) -> Result<ExitCode, CliError> {
+    again(args, Again::Retry, Request::Retry).await
+}
+
+/// Runs the latest revision again for `again`, the policy told `request`.
+async fn again(args: ResumeArgs, again: Again, request: Request) -> Result<ExitCode, CliError> {
     let clock = Clock::tokio();
     let (_, _, store) = open(&args.release, &args.cluster, &clock).await?;
-    // Read without the lock, to learn which policy to prepare; the pipeline takes the lock and
-    // checks again that the revision is still the one to resume.
+    // Read without the lock, to learn which policy to prepare and to refuse at once (nothing
+    // changed) a revision this command cannot continue; the pipeline takes the lock and checks
+    // again that the revision is still the one to run.
     let latest = store
         .history()
         .await
         .map_err(cluster_error)?
         .pop()
         .ok_or_else(|| lifecycle_error(LifecycleError::NotFound(args.release.clone())))?;
+    lifecycle::check_again(&args.release, &latest, again).map_err(lifecycle_error)?;
     let record = latest.record;
     // The revision's Secret is the cluster's text: a recorded file path is never opened unless
     // the operator names it again (whoever can write Secrets must not choose what runs here).
@@ -38,8 +64,16 @@ pub(in crate::cli) async fn resume(args: ResumeArgs) -> Result<ExitCode, CliErro
         }
     };
     // Say what will run before it runs: the policy and values come from the cluster.
+    let verb = match request {
+        Request::Resume => "Resuming",
+        Request::Promote => "Promoting",
+        Request::PromoteFull => "Fully promoting",
+        Request::Abort => "Aborting",
+        Request::Retry => "Retrying",
+        Request::Start => "Running",
+    };
     let line = format!(
-        "Resuming revision {} ({}, attempt {}) of release {}: {}@{} ({}) with values {}",
+        "{verb} revision {} ({}, attempt {}) of release {}: {}@{} ({}) with values {}",
         record.number,
         record.status,
         record.attempt + 1,
@@ -80,6 +114,8 @@ pub(in crate::cli) async fn resume(args: ResumeArgs) -> Result<ExitCode, CliErro
         clock,
         Start::Resume {
             digest: record.policy.digest,
+            again,
+            request,
         },
     )
     .await

@@ -33,10 +33,12 @@ fn no_cluster_configured(cluster: &ClusterArgs) -> bool {
 }
 
 /// The simulated cluster of one run, alive until the run ends.
-pub(super) struct SimRun {
+pub(in crate::cli) struct SimRun {
     pub(super) controllers: Option<Controllers>,
     _node_faults: NodeFaultTimers,
     pub(super) scenario: Scenario,
+    /// The simulated cluster, for a later run on it (`cutover test`'s `run.then`).
+    simulator: Simulator,
 }
 
 impl SimRun {
@@ -54,9 +56,19 @@ impl SimRun {
                 controllers: Some(controllers),
                 _node_faults: node_faults,
                 scenario,
+                simulator: sim.clone(),
             },
             sim,
         ))
+    }
+
+    /// Starts the scenario's controllers again (a run stops them when it ends), for another
+    /// run on the same simulated cluster.
+    pub(super) fn restart_controllers(&mut self) {
+        if self.controllers.is_none() {
+            let config = self.scenario.controller_config();
+            self.controllers = Some(self.simulator.start_controllers(config));
+        }
     }
 
     /// `scenario examples/scenarios/drain.yaml, seed 7`.
@@ -73,8 +85,8 @@ impl SimRun {
 }
 
 /// The cluster a run acts on.
-pub(super) struct Connection {
-    pub(super) cluster: Cluster,
+pub(in crate::cli) struct Connection {
+    pub(in crate::cli) cluster: Cluster,
     pub(super) target: Target,
     /// The simulator, with `--sim`.
     pub(super) sim: Option<SimRun>,
@@ -82,7 +94,7 @@ pub(super) struct Connection {
 
 impl Connection {
     /// The run's namespace.
-    pub(super) fn namespace(&self) -> &str {
+    pub(in crate::cli) fn namespace(&self) -> &str {
         &self.target.namespace
     }
 }

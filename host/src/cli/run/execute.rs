@@ -14,6 +14,7 @@ use crate::cli::RunArgs;
 use crate::replay::Recording;
 use crate::report::Observer;
 use crate::sandbox::bindings::Invocation;
+use crate::sandbox::bindings::cutover::policy::rollout::Request;
 use crate::sandbox::cancel::Cancel;
 use crate::sandbox::host::taped::Taping;
 use crate::sandbox::host::wasi::WasiOptions;
@@ -46,6 +47,7 @@ pub(super) async fn run(
     observer: Observer,
     held: Option<&Held>,
     recording: Option<&Recording>,
+    request: Request,
 ) -> Ran {
     let namespace = connection.namespace().to_string();
     let recorder = held.map(|h| h.recorder.clone());
@@ -83,7 +85,8 @@ pub(super) async fn run(
         observer,
         cancel: cancel.clone(),
         wasi,
-    });
+    })
+    .with_request(request);
     let state = match recording {
         Some(recording) => state.with_taping(Taping::Record(recording.clone())),
         None => state,

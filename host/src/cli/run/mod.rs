@@ -6,7 +6,7 @@
 //! file into `authorize`. `cutover resume` runs the same pipeline on the latest revision.
 
 mod authorize;
-mod connect;
+pub(in crate::cli) mod connect;
 mod execute;
 mod inputs;
 mod prepare;
@@ -116,6 +116,11 @@ impl Finished {
     pub(in crate::cli) fn simulated(&self) -> Option<std::time::Duration> {
         self.ran.simulated
     }
+
+    /// The connection the run used, for another run on the same (simulated) cluster.
+    pub(in crate::cli) fn into_connection(self) -> connect::Connection {
+        self.connection
+    }
 }
 
 /// Every stage up to the settled revision; an error is the one line of a stage that refused.
@@ -124,6 +129,18 @@ pub(in crate::cli) async fn pipeline(
     clock: Clock,
     start: release::Start,
     show: Show,
+) -> Result<Finished, CliError> {
+    pipeline_on(args, clock, start, show, None).await
+}
+
+/// [`pipeline`], on the connection of an earlier run when `reuse` is given (`cutover test`'s
+/// `run.then` steps, on the same simulated cluster and clock): its controllers start again.
+pub(in crate::cli) async fn pipeline_on(
+    args: &RunArgs,
+    clock: Clock,
+    start: release::Start,
+    show: Show,
+    reuse: Option<connect::Connection>,
 ) -> Result<Finished, CliError> {
     let cancel = Cancel::default();
     let interrupts = Interrupts::install(cancel.clone())
@@ -145,10 +162,20 @@ pub(in crate::cli) async fn pipeline(
     let (sandbox, prepared) =
         cancellable(&interrupts, &cancel, prepare::prepare(policy.clone())).await?;
 
-    let mut connection = cancellable(&interrupts, &cancel, async {
-        connect::connect(args, &mut inputs, &clock).await
-    })
-    .await?;
+    let mut connection = match reuse {
+        Some(mut connection) => {
+            if let Some(sim) = connection.sim.as_mut() {
+                sim.restart_controllers();
+            }
+            connection
+        }
+        None => {
+            cancellable(&interrupts, &cancel, async {
+                connect::connect(args, &mut inputs, &clock).await
+            })
+            .await?
+        }
+    };
     // The target line first: a refusal then says which cluster and namespace it was for.
     if let Some(format) = live {
         report::target(format, &connection);
@@ -198,13 +225,14 @@ pub(in crate::cli) async fn pipeline(
         observer,
         held.as_ref(),
         recording.as_ref(),
+        start.request(),
     )
     .await;
     if let (Some(path), Some(recording)) = (&args.record, &recording) {
         record::save(live, path, recording, &policy, &inputs, &connection, &ran);
     }
     if let Some(held) = held {
-        ran.settlement = Some(release::settle(held, args, &ran.report.outcome, &clock).await);
+        ran.settlement = Some(release::settle(held, args, &start, &ran.report, &clock).await);
     }
     Ok(Finished {
         policy,

@@ -10,12 +10,13 @@ use super::connect::Connection;
 use super::inputs::Inputs;
 use crate::cli::{CliError, ExitCode, RunArgs};
 use crate::cluster::Cluster;
-use crate::release::lifecycle::{self, Ending, Fresh, LifecycleError, Settled};
+use crate::release::lifecycle::{self, Again, Ending, Fresh, LifecycleError, Settled};
 use crate::release::lock::{self, Holder, Lock, LockError, LockOptions};
 use crate::release::record::{PolicyRef, Values};
 use crate::release::recorder::Recorder;
 use crate::release::store::{ReleaseStore, Stored};
 use crate::release::undo::Scope;
+use crate::sandbox::bindings::cutover::policy::rollout::Request;
 use crate::sandbox::outcome::Outcome;
 use crate::source::PolicySource;
 
@@ -55,8 +56,11 @@ pub(in crate::cli) fn lifecycle_error(e: LifecycleError) -> CliError {
     let code = match &e {
         LifecycleError::Interrupted { .. }
         | LifecycleError::InterruptedRollback { .. }
-        | LifecycleError::NothingToResume { .. } => ExitCode::Locked,
+        | LifecycleError::NothingToResume { .. }
+        | LifecycleError::Paused { .. } => ExitCode::Locked,
         LifecycleError::NotFound(_)
+        | LifecycleError::NotPaused { .. }
+        | LifecycleError::NothingToRetry { .. }
         | LifecycleError::NoRevision { .. }
         | LifecycleError::NoTarget { .. } => ExitCode::BadInput,
         LifecycleError::Cluster(_) => ExitCode::Unreachable,
@@ -101,8 +105,34 @@ pub(in crate::cli) async fn take_lock(
 pub(in crate::cli) enum Start {
     /// A new revision.
     New,
-    /// `cutover resume`: the latest revision, again, with the policy it ran (by digest).
-    Resume { digest: String },
+    /// `cutover resume`, `promote`, `abort`, `retry`: the latest revision, again, with the
+    /// policy it ran (by digest); `request` is what `rollout.requested` tells the policy.
+    Resume {
+        digest: String,
+        again: Again,
+        request: Request,
+    },
+}
+
+impl Start {
+    /// What `rollout.requested` tells the policy.
+    pub(in crate::cli) fn request(&self) -> Request {
+        match self {
+            Start::New => Request::Start,
+            Start::Resume { request, .. } => *request,
+        }
+    }
+
+    /// Whether this is `cutover abort`'s run.
+    fn aborts(&self) -> bool {
+        matches!(
+            self,
+            Start::Resume {
+                again: Again::Abort,
+                ..
+            }
+        )
+    }
 }
 
 /// Locks the release and writes (or, for a resume, takes up) its pending revision. Nothing on
@@ -146,15 +176,21 @@ pub(super) async fn begin(
             )
             .await
         }
-        Start::Resume { digest } if *digest != format!("sha256:{}", policy.digest) => {
+        Start::Resume { digest, .. } if *digest != format!("sha256:{}", policy.digest) => {
             let _ = lock.release().await;
             return Err(CliError::bad_input(format!(
                 "release {} was run with the policy {digest}, and {} is sha256:{}: give the same policy with --policy",
                 inputs.release, args.policy, policy.digest
             )));
         }
-        Start::Resume { .. } => {
-            lifecycle::begin_resume(&store, lock.identity().to_string(), clock.wall_now()).await
+        Start::Resume { again, .. } => {
+            lifecycle::begin_resume(
+                &store,
+                lock.identity().to_string(),
+                clock.wall_now(),
+                *again,
+            )
+            .await
         }
     };
     let stored: Stored = match begun {
@@ -182,6 +218,8 @@ pub(super) async fn begin(
 /// What settling the revision did, for the report.
 pub(super) struct Settlement {
     pub(super) number: u32,
+    /// The run was `cutover abort`'s.
+    pub(super) aborted: bool,
     pub(super) settled: Result<Settled, String>,
 }
 
@@ -189,9 +227,11 @@ pub(super) struct Settlement {
 pub(super) async fn settle(
     held: Held,
     args: &RunArgs,
-    outcome: &Outcome,
+    start: &Start,
+    report: &crate::sandbox::run::RunReport,
     clock: &Clock,
 ) -> Settlement {
+    let outcome = &report.outcome;
     let Held {
         lock,
         recorder,
@@ -207,7 +247,10 @@ pub(super) async fn settle(
         Outcome::Succeeded(summary) => (true, summary.clone()),
         other => (false, describe_failure(other)),
     };
-    let undo = if succeeded {
+    let aborted = start.aborts();
+    let paused = report.paused.clone().filter(|_| succeeded && !aborted);
+    // An abort is the policy's own way back; a pause is not a failure.
+    let undo = if succeeded || aborted {
         None
     } else if args.release_flags.rollback_on_failure {
         Some(Scope::All)
@@ -222,6 +265,8 @@ pub(super) async fn settle(
         stored,
         Ending {
             succeeded,
+            paused,
+            aborted,
             description,
             undo,
             history_max: args.release_flags.history_max,
@@ -239,7 +284,11 @@ pub(super) async fn settle(
         }
         Err(_) => tracing::warn!("the release lock is still in use; it expires by itself"),
     }
-    Settlement { number, settled }
+    Settlement {
+        number,
+        aborted,
+        settled,
+    }
 }
 
 fn describe_failure(outcome: &Outcome) -> String {

@@ -11,6 +11,8 @@ use super::release::Settlement;
 use crate::cli::output;
 use crate::cli::signals::Signal;
 use crate::cli::{CliError, ExitCode, Format, RunArgs};
+use crate::release::lifecycle::ABORTED;
+use crate::release::record::Status;
 use crate::report::{Event, Level, Observer};
 use crate::sandbox::outcome::Outcome;
 use crate::source::PolicySource;
@@ -125,6 +127,7 @@ pub(super) fn verdict(inputs: &Inputs, ran: &Ran, signal: Option<Signal>) -> Ver
     if let Some(Settlement {
         settled: Err(why),
         number,
+        ..
     }) = ran.settlement.as_ref()
         && code == ExitCode::Ok
     {
@@ -136,6 +139,8 @@ pub(super) fn verdict(inputs: &Inputs, ran: &Ran, signal: Option<Signal>) -> Ver
     }
     let status = match (&report.outcome, code) {
         (Outcome::Cancelled(_), _) => "cancelled",
+        (_, ExitCode::Ok) if settled_as(ran, Status::Paused) => "paused",
+        (_, ExitCode::Ok) if ran.settlement.as_ref().is_some_and(|s| s.aborted) => "aborted",
         (_, ExitCode::Ok) => "succeeded",
         _ => "failed",
     };
@@ -149,6 +154,13 @@ pub(super) fn verdict(inputs: &Inputs, ran: &Ran, signal: Option<Signal>) -> Ver
         summary,
         error,
     }
+}
+
+/// Whether the run's revision was settled with `status`.
+fn settled_as(ran: &Ran, status: Status) -> bool {
+    ran.settlement
+        .as_ref()
+        .is_some_and(|s| matches!(&s.settled, Ok(settled) if settled.status == Some(status)))
 }
 
 /// Prints the result and returns the exit code (or the one error line to print).
@@ -173,7 +185,7 @@ pub(super) fn finish(
     if format == Format::Table {
         print_human(ran, args.dry_run);
         if let Some(settlement) = settlement {
-            print_settlement(&inputs.release, settlement);
+            print_settlement(&inputs.release, settlement, ran.report.paused.as_deref());
         }
     } else {
         let mut value = serde_json::json!({
@@ -202,6 +214,12 @@ pub(super) fn finish(
                 Ok(settled) => {
                     value["releaseStatus"] = serde_json::json!(settled.status.map(|s| s.as_str()));
                     value["releaseRemoved"] = serde_json::json!(settled.removed);
+                    if settled.status == Some(Status::Paused) {
+                        value["paused"] = serde_json::json!(ran.report.paused);
+                    }
+                    if settlement.aborted {
+                        value["aborted"] = serde_json::json!(true);
+                    }
                     if let Some(undo) = &settled.undo {
                         value["undo"] = serde_json::to_value(undo).unwrap_or_default();
                     }
@@ -226,7 +244,7 @@ pub(super) fn finish(
 }
 
 /// What became of the revision, after the run's own summary.
-fn print_settlement(release: &str, settlement: &Settlement) {
+fn print_settlement(release: &str, settlement: &Settlement, paused: Option<&str>) {
     let number = settlement.number;
     match &settlement.settled {
         Ok(settled) => {
@@ -245,6 +263,16 @@ fn print_settlement(release: &str, settlement: &Settlement) {
             if settled.removed {
                 println!(
                     "Release {release}: the failed first install was undone and its revision {number} removed; nothing is left"
+                );
+            } else if settled.status == Some(Status::Paused) {
+                // The status was escaped and capped when the policy paused.
+                println!(
+                    "Release {release} paused at revision {number}: {}; continue with `cutover promote {release}`, or `cutover abort {release}`",
+                    text::line(paused.unwrap_or(""))
+                );
+            } else if settlement.aborted {
+                println!(
+                    "Release {release}: revision {number} {ABORTED} (failed); the deployed revision, if any, stays deployed"
                 );
             } else if let Some(status) = settled.status {
                 println!("Release {release}: revision {number} {status}");

@@ -10,7 +10,7 @@ use cutover_sim::Scenario;
 use serde_json::Value;
 
 use super::path;
-use super::spec::{self, Expect, Grant, RunSpec};
+use super::spec::{self, Expect, FullStep, Grant, RunSpec, StepCommand};
 use crate::cli::run::{self, Finished, Show};
 use crate::cli::{Cli, Command, RunArgs};
 use crate::cluster::{ClusterError, ObjectRef};
@@ -21,6 +21,16 @@ use crate::report::Event;
 pub(super) struct Case {
     pub(super) expect: Expect,
     args: RunArgs,
+    /// The `run.then` steps, each with the command line it runs.
+    steps: Vec<(FullStep, RunArgs, Duration)>,
+}
+
+/// One run of a scenario (the first, or a `run.then` step) and what it must come to.
+pub(super) struct Ran {
+    /// `run`, or `then[1] (promote)`.
+    pub(super) label: String,
+    pub(super) expect: Expect,
+    pub(super) observed: Observed,
 }
 
 /// What one run came to.
@@ -45,7 +55,7 @@ impl Case {
     pub(super) fn load(policy: &str, file: &Path) -> Result<Case, String> {
         let scenario = Scenario::load(file).map_err(|e| e.to_string())?;
         let name = file.display();
-        let spec: RunSpec = spec::section(scenario.run.as_ref(), "run")
+        let mut spec: RunSpec = spec::section(scenario.run.as_ref(), "run")
             .map_err(|e| format!("scenario {name}: {e}"))?;
         let expect: Expect = spec::section(scenario.expect.as_ref(), "expect")
             .map_err(|e| format!("scenario {name}: {e}"))?;
@@ -56,11 +66,31 @@ impl Case {
             }
         }
         let args = run_args(policy, file, &spec).map_err(|e| format!("scenario {name}: {e}"))?;
-        Ok(Case { expect, args })
+        let then = std::mem::take(&mut spec.then);
+        let mut steps = Vec::with_capacity(then.len());
+        for (i, step) in then.into_iter().enumerate() {
+            let step = step.into_full();
+            let after = match &step.after {
+                Some(text) => crate::units::parse_duration(text)
+                    .map_err(|e| format!("scenario {name}: run.then[{i}].after: {e}"))?,
+                None => Duration::ZERO,
+            };
+            // The same command line as the run's (its flags, namespace, release), parsed again;
+            // the values are the revision's, read when the step runs.
+            let step_args =
+                run_args(policy, file, &spec).map_err(|e| format!("scenario {name}: {e}"))?;
+            steps.push((step, step_args, after));
+        }
+        Ok(Case {
+            expect,
+            args,
+            steps,
+        })
     }
 
-    /// Runs the policy on the scenario, on a runtime and virtual clock of its own.
-    pub(super) fn run(self) -> Result<(Expect, Observed), String> {
+    /// Runs the policy on the scenario, on a runtime and virtual clock of its own, then each
+    /// `run.then` step on the same simulated cluster and clock, in order.
+    pub(super) fn run(self) -> Result<Vec<Ran>, String> {
         let (runtime, clock) = run::simulator_runtime();
         let runtime = runtime.map_err(|e| format!("cannot start the async runtime: {e}"))?;
         let clock = clock.ok_or("the simulator's runtime has no clock")?;
@@ -78,43 +108,177 @@ impl Case {
                 calls.push(line);
             }
         });
-        let Case { expect, args } = self;
-        let observed = runtime.block_on(async {
+        let Case {
+            expect,
+            args,
+            steps,
+        } = self;
+        let ran = runtime.block_on(async {
             let finished = run::pipeline(
                 &args,
-                clock,
+                clock.clone(),
                 run::release::Start::New,
                 Show::Quiet(observer),
             )
             .await;
             let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
-            match finished {
-                Ok(finished) => observe(&finished, &expect, calls).await,
-                Err(refused) => Observed {
-                    exit_code: refused.code.as_u8(),
-                    status: "failed".into(),
-                    summary: None,
-                    error: Some(refused.message.clone()),
-                    calls,
-                    objects: expect
-                        .objects
-                        .iter()
-                        .map(|_| {
-                            Err(format!(
-                                "the run stopped before the policy ran: {}",
-                                refused.message
-                            ))
-                        })
-                        .collect(),
-                    release_status: None,
-                    revisions: Err("the run stopped before the policy ran".into()),
-                    simulated: None,
-                },
+            let (observed, mut connection) = match finished {
+                Ok(finished) => {
+                    let observed = observe(&finished, &expect, calls).await;
+                    let release = finished.release().to_string();
+                    (observed, Some((finished.into_connection(), release)))
+                }
+                Err(refused) => (refused_observed(&expect, &refused), None),
+            };
+            let mut ran = vec![Ran {
+                label: "run".into(),
+                expect,
+                observed,
+            }];
+            for (i, (step, step_args, after)) in steps.into_iter().enumerate() {
+                let label = format!("then[{i}] ({})", step.command().as_str());
+                let observed = match connection.take() {
+                    None => {
+                        stopped_before(&step.expect, "an earlier run stopped before its policy ran")
+                    }
+                    Some(reused) => {
+                        clock.sleep(after).await;
+                        let (observed, next) =
+                            run_step(&step, step_args, reused, clock.clone()).await;
+                        connection = next;
+                        observed
+                    }
+                };
+                ran.push(Ran {
+                    label,
+                    expect: step.expect,
+                    observed,
+                });
             }
+            ran
         });
         runtime.shutdown_background();
-        Ok((expect, observed))
+        Ok(ran)
     }
+}
+
+/// What a run refused before its policy ran came to.
+fn refused_observed(expect: &Expect, refused: &crate::cli::CliError) -> Observed {
+    let mut observed = stopped_before(
+        expect,
+        &format!("the run stopped before the policy ran: {}", refused.message),
+    );
+    observed.exit_code = refused.code.as_u8();
+    observed.error = Some(refused.message.clone());
+    observed
+}
+
+/// An observation of a run whose policy never ran: `why` for everything read after it.
+fn stopped_before(expect: &Expect, why: &str) -> Observed {
+    Observed {
+        exit_code: crate::cli::ExitCode::BadInput.as_u8(),
+        status: "failed".into(),
+        summary: None,
+        error: Some(why.to_string()),
+        calls: Vec::new(),
+        objects: expect
+            .objects
+            .iter()
+            .map(|_| Err(why.to_string()))
+            .collect(),
+        release_status: None,
+        revisions: Err(why.to_string()),
+        simulated: None,
+    }
+}
+
+/// Runs one `run.then` step on the earlier run's connection, as `cutover promote` (and the
+/// others) run it: the latest revision again, with its recorded values, the policy told why.
+/// Answers the connection again for the next step, unless the step stopped before its policy ran.
+async fn run_step(
+    step: &FullStep,
+    mut args: RunArgs,
+    (connection, release): Reusable,
+    clock: cutover_clock::Clock,
+) -> (Observed, Option<Reusable>) {
+    use crate::release::lifecycle::{self, Again};
+    use crate::sandbox::bindings::cutover::policy::rollout::Request;
+    let (again, request) = match step.command() {
+        StepCommand::Promote => (Again::Promote, Request::Promote),
+        StepCommand::PromoteFull => (Again::Promote, Request::PromoteFull),
+        StepCommand::Abort => (Again::Abort, Request::Abort),
+        StepCommand::Retry => (Again::Retry, Request::Retry),
+        StepCommand::Resume => (Again::Resume, Request::Resume),
+    };
+    let namespace = connection.namespace().to_string();
+    let store = ReleaseStore::new(&connection.cluster, &namespace, &release);
+    // As the command does: the latest revision, refused (exit 2 or 6, nothing changed) when
+    // this command cannot continue it.
+    let latest = match store.history().await {
+        Ok(mut history) => history.pop(),
+        Err(e) => {
+            let refused = crate::cli::CliError::new(crate::cli::ExitCode::Unreachable, e);
+            return (
+                refused_observed(&step.expect, &refused),
+                Some((connection, release)),
+            );
+        }
+    };
+    let Some(latest) = latest else {
+        let refused = crate::cli::run::release::lifecycle_error(
+            lifecycle::LifecycleError::NotFound(release.clone()),
+        );
+        return (
+            refused_observed(&step.expect, &refused),
+            Some((connection, release)),
+        );
+    };
+    if let Err(e) = lifecycle::check_again(&release, &latest, again) {
+        let refused = crate::cli::run::release::lifecycle_error(e);
+        return (
+            refused_observed(&step.expect, &refused),
+            Some((connection, release)),
+        );
+    }
+    args.release = Some(release.clone());
+    args.given_values = Some(latest.record.values.given.clone());
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let observer = call_observer(calls.clone());
+    let start = run::release::Start::Resume {
+        digest: latest.record.policy.digest.clone(),
+        again,
+        request,
+    };
+    let finished =
+        run::pipeline_on(&args, clock, start, Show::Quiet(observer), Some(connection)).await;
+    let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
+    match finished {
+        Ok(finished) => {
+            let observed = observe(&finished, &step.expect, calls).await;
+            let release = finished.release().to_string();
+            (observed, Some((finished.into_connection(), release)))
+        }
+        Err(refused) => (refused_observed(&step.expect, &refused), None),
+    }
+}
+
+/// A finished run's connection and release, for the next step.
+type Reusable = (crate::cli::run::connect::Connection, String);
+
+/// An observer that keeps the calls as the report names them.
+fn call_observer(calls: Arc<Mutex<Vec<String>>>) -> crate::report::Observer {
+    Box::new(move |event: &Event| {
+        let line = match event {
+            Event::Call {
+                operation, target, ..
+            } => format!("{operation} {target}"),
+            Event::Denied { call, .. } => format!("denied {call}"),
+            _ => return,
+        };
+        if let Ok(mut calls) = calls.lock() {
+            calls.push(line);
+        }
+    })
 }
 
 /// The `cutover run` flags a scenario's `run.flags` may pass on. A scenario file is someone

@@ -105,14 +105,28 @@ fn run_one(policy: &str, file: &Path) -> CaseResult {
     let ran = case::Case::load(policy, file).and_then(case::Case::run);
     let (outcome, simulated) = match ran {
         Err(why) => (CaseOutcome::Error(why), None),
-        Ok((expect, seen)) => {
-            let failures = check::check(&expect, &seen);
+        Ok(runs) => {
+            // The run's failures as they are; a `run.then` step's named after it.
+            let stepped = runs.len() > 1;
+            let mut failures = Vec::new();
+            let mut simulated: Option<std::time::Duration> = None;
+            for run in &runs {
+                for mut failure in check::check(&run.expect, &run.observed) {
+                    if stepped && run.label != "run" {
+                        failure.expectation = format!("{}: {}", run.label, failure.expectation);
+                    }
+                    failures.push(failure);
+                }
+                if let Some(d) = run.observed.simulated {
+                    simulated = Some(simulated.unwrap_or_default() + d);
+                }
+            }
             let outcome = if failures.is_empty() {
                 CaseOutcome::Passed
             } else {
                 CaseOutcome::Failed(failures)
             };
-            (outcome, seen.simulated)
+            (outcome, simulated)
         }
     };
     CaseResult {

@@ -27,6 +27,87 @@ pub(super) struct RunSpec {
     /// Other `cutover run` flags, passed through (`--rollback-on-failure`, `--history-max=3`).
     #[serde(default)]
     pub(super) flags: Vec<String>,
+    /// Commands run after the run, in order, on the same simulated cluster and clock, each
+    /// checked against its own `expect`.
+    #[serde(default)]
+    pub(super) then: Vec<Step>,
+}
+
+/// The release commands a `run.then` step can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum StepCommand {
+    /// `cutover promote`.
+    Promote,
+    /// `cutover promote --full`.
+    PromoteFull,
+    /// `cutover abort`.
+    Abort,
+    /// `cutover retry`.
+    Retry,
+    /// `cutover resume`.
+    Resume,
+}
+
+impl StepCommand {
+    /// The command line it stands for: `promote --full`.
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            StepCommand::Promote => "promote",
+            StepCommand::PromoteFull => "promote --full",
+            StepCommand::Abort => "abort",
+            StepCommand::Retry => "retry",
+            StepCommand::Resume => "resume",
+        }
+    }
+}
+
+/// One `run.then` step: `promote`, or `{command: promote, full: true, after: 5m, expect: {...}}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Step {
+    /// Just the command; it must succeed.
+    Word(StepCommand),
+    Full(FullStep),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct FullStep {
+    pub(super) command: StepCommand,
+    /// With `promote`: `--full`.
+    #[serde(default)]
+    pub(super) full: bool,
+    /// Simulated time to let pass before the command (a Go duration: `30s`, `5m`).
+    pub(super) after: Option<String>,
+    /// What the command must come to; without it, it must succeed.
+    #[serde(default)]
+    pub(super) expect: Expect,
+}
+
+impl Step {
+    /// The step as a full one.
+    pub(super) fn into_full(self) -> FullStep {
+        match self {
+            Step::Word(command) => FullStep {
+                command,
+                full: false,
+                after: None,
+                expect: Expect::default(),
+            },
+            Step::Full(step) => step,
+        }
+    }
+}
+
+impl FullStep {
+    /// The command, `--full` folded in.
+    pub(super) fn command(&self) -> StepCommand {
+        match self.command {
+            StepCommand::Promote if self.full => StepCommand::PromoteFull,
+            other => other,
+        }
+    }
 }
 
 /// What the run is granted.
@@ -165,6 +246,25 @@ mod tests {
         let value = json!({"params": {"a": 1}, "grant": 3});
         let err = section::<RunSpec>(Some(&value), "run").unwrap_err();
         assert!(err.starts_with("run.grant"), "{err}");
+    }
+
+    #[test]
+    fn then_steps_read_as_words_or_objects() {
+        let value = json!({"then": [
+            "promote",
+            {"command": "promote", "full": true, "after": "1m",
+             "expect": {"releaseStatus": "deployed"}},
+            {"command": "abort", "expect": {"revisions": ["deployed", "failed"]}},
+        ]});
+        let run: RunSpec = section(Some(&value), "run").unwrap();
+        let steps: Vec<FullStep> = run.then.into_iter().map(Step::into_full).collect();
+        assert_eq!(steps[0].command(), StepCommand::Promote);
+        assert_eq!(steps[1].command(), StepCommand::PromoteFull);
+        assert_eq!(steps[1].after.as_deref(), Some("1m"));
+        assert_eq!(steps[1].expect.release_status.as_deref(), Some("deployed"));
+        assert_eq!(steps[2].command(), StepCommand::Abort);
+        let bad = json!({"then": [{"command": "skip"}]});
+        assert!(section::<RunSpec>(Some(&bad), "run").is_err());
     }
 
     #[test]

@@ -30,6 +30,7 @@ fn wit_status(status: Status) -> revisions::RevisionStatus {
         Status::Failed => W::Failed,
         Status::Superseded => W::Superseded,
         Status::Uninstalled => W::Uninstalled,
+        Status::Paused => W::Paused,
     }
 }
 

@@ -324,10 +324,21 @@ impl probe::Host for Taped<'_> {
 
 impl rollout::Host for Taped<'_> {
     async fn requested(&mut self) -> rollout::Request {
-        rollout::Host::requested(self.0).await
+        let args = self.args(|| json!({}));
+        self.taped("rollout.requested", args, async move |s: &mut RunState| {
+            Infallible(rollout::Host::requested(s).await)
+        })
+        .await
+        .0
     }
 
+    /// Replayed, the pause is the tape's answer only: nothing is paused (a replay writes no
+    /// revision).
     async fn pause(&mut self, status: String) -> Result<(), Error> {
-        rollout::Host::pause(self.0, status).await
+        let args = self.args(|| json!({ "status": status }));
+        self.taped("rollout.pause", args, async move |s: &mut RunState| {
+            rollout::Host::pause(s, status).await
+        })
+        .await
     }
 }
