@@ -2,7 +2,8 @@
 //! is allowed (docs/capabilities.md). The grammar itself lives in `cutover-grammar`.
 
 pub use cutover_grammar::capability::{
-    CLUSTER_OPERATIONS, Call, Capability, ParseError, REVISION_OPERATIONS,
+    CLUSTER_OPERATIONS, Call, Capability, PROBE_OPERATIONS, ParseError, ProbeCall,
+    REVISION_OPERATIONS,
 };
 
 /// Why a call was refused.
@@ -48,6 +49,18 @@ impl Grants {
             return Err(Denial::NotDeclared(call.to_string()));
         }
         if !self.granted.iter().any(|c| c.allows(call)) {
+            return Err(Denial::NotGranted(call.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Whether one probe call is allowed: its endpoint must be both declared and granted, by
+    /// `probe` capabilities naming it (no wildcard reaches the network).
+    pub fn check_probe(&self, call: &ProbeCall<'_>) -> Result<(), Denial> {
+        if !self.declared.iter().any(|c| c.allows_probe(call)) {
+            return Err(Denial::NotDeclared(call.to_string()));
+        }
+        if !self.granted.iter().any(|c| c.allows_probe(call)) {
             return Err(Denial::NotGranted(call.to_string()));
         }
         Ok(())
@@ -135,6 +148,30 @@ mod tests {
         );
         assert!(text.contains("`capabilities:` of export_policy!"), "{text}");
         assert!(!text.contains("grant it"), "{text}");
+    }
+
+    #[test]
+    fn a_probe_needs_its_endpoint_declared_and_granted() {
+        let call = ProbeCall {
+            operation: "http",
+            host: "127.0.0.1",
+            port: 9090,
+        };
+        let declared = [cap("probe/http:127.0.0.1:9090")];
+        let ok = Grants::new(&declared, &[cap("probe/*:127.0.0.1:9090")], "default");
+        assert!(ok.uncovered().is_empty());
+        assert!(ok.check_probe(&call).is_ok());
+        let other_port = ProbeCall { port: 9091, ..call };
+        assert_eq!(
+            ok.check_probe(&other_port),
+            Err(Denial::NotDeclared("probe/http:127.0.0.1:9091".into()))
+        );
+        let wildcard = Grants::new(&declared, &[cap("*/*")], "default");
+        assert_eq!(wildcard.uncovered(), [&declared[0]]);
+        assert_eq!(
+            wildcard.check_probe(&call),
+            Err(Denial::NotGranted("probe/http:127.0.0.1:9090".into()))
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod faults;
 pub mod kinds;
 pub mod limits;
 pub mod patch;
+pub mod probes;
 pub mod protobuf;
 pub mod scenario;
 pub mod selectors;

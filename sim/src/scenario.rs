@@ -36,6 +36,8 @@ struct Raw {
     run: Option<Value>,
     /// What `cutover test` expects of the run; kept as written, for it to check.
     expect: Option<Value>,
+    /// The answers to the policy's probes.
+    probes: Option<crate::probes::RawProbes>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,6 +154,8 @@ pub struct Scenario {
     pub run: Option<Value>,
     /// The `expect` section (what `cutover test` checks after the run), unchecked likewise.
     pub expect: Option<Value>,
+    /// The `probes` section: what the host answers the policy's probes (none reach the network).
+    pub probes: Arc<crate::probes::ProbeScript>,
 }
 
 impl Default for Scenario {
@@ -173,6 +177,7 @@ impl Default for Scenario {
             node_faults: Vec::new(),
             run: None,
             expect: None,
+            probes: Arc::default(),
         }
     }
 }
@@ -219,6 +224,9 @@ impl Scenario {
         };
         if let Some(text) = &raw.startup_delay {
             scenario.startup_delay = duration("startupDelay", text)?;
+        }
+        if let Some(probes) = raw.probes {
+            scenario.probes = Arc::new(crate::probes::ProbeScript::from_raw(probes, &bad)?);
         }
         let faults = raw.faults.unwrap_or_default();
         if let Some(text) = &faults.slow_rollout {

@@ -115,7 +115,7 @@ pub struct Parts {
 pub enum Invalid {
     /// No `/` between interface and operation.
     NoOperation,
-    /// An interface other than `cluster`, `revisions` or `*`.
+    /// An interface other than `cluster`, `revisions`, `probe` or `*`.
     UnknownInterface,
     /// An operation the interface does not have.
     UnknownOperation(Interface),

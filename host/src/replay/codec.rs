@@ -6,6 +6,9 @@
 use serde_json::{Value, json};
 
 use crate::sandbox::bindings::cutover::policy::cluster::{Condition, ListQuery, PatchType};
+use crate::sandbox::bindings::cutover::policy::probe::{
+    HttpRequest, HttpResponse, PrometheusQuery, Sample,
+};
 use crate::sandbox::bindings::cutover::policy::revisions::{Revision, RevisionStatus};
 use crate::sandbox::bindings::cutover::policy::rollout::Request;
 use crate::sandbox::bindings::cutover::policy::types::{Error, ObjectRef};
@@ -259,6 +262,118 @@ impl Answer for Vec<Revision> {
     }
 }
 
+pub fn http_request(request: &HttpRequest) -> Value {
+    json!({
+        "url": request.url,
+        "timeout-ms": request.timeout_ms,
+        "max-bytes": request.max_bytes,
+        "json-path": request.json_path,
+    })
+}
+
+pub fn prometheus_query(query: &PrometheusQuery) -> Value {
+    json!({
+        "address": query.address,
+        "query": query.query,
+        "timeout-ms": query.timeout_ms,
+    })
+}
+
+impl Answer for HttpResponse {
+    fn encode(&self) -> Value {
+        json!({
+            "status": self.status,
+            "value": self.value.as_deref().map(json_text),
+            "body": self.body,
+            "elapsed-ms": self.elapsed_ms,
+        })
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        let field = |name: &str| value.get(name).ok_or_else(|| bad(name, value));
+        let status = field("status")?
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .ok_or_else(|| bad("an HTTP status", value))?;
+        let found = match field("value")? {
+            Value::Null => None,
+            other => Some(json_back(other)),
+        };
+        let body = field("body")?
+            .as_str()
+            .ok_or_else(|| bad("a string body", value))?
+            .to_string();
+        let elapsed_ms = field("elapsed-ms")?
+            .as_u64()
+            .ok_or_else(|| bad("an unsigned elapsed-ms", value))?;
+        Ok(HttpResponse {
+            status,
+            value: found,
+            body,
+            elapsed_ms,
+        })
+    }
+}
+
+/// A sample's value: a JSON number, or `"NaN"`, `"+Inf"`, `"-Inf"` (which JSON cannot hold).
+fn sample_value(value: f64) -> Value {
+    if value.is_nan() {
+        json!("NaN")
+    } else if value == f64::INFINITY {
+        json!("+Inf")
+    } else if value == f64::NEG_INFINITY {
+        json!("-Inf")
+    } else {
+        json!(value)
+    }
+}
+
+impl Answer for Vec<Sample> {
+    fn encode(&self) -> Value {
+        Value::Array(
+            self.iter()
+                .map(|s| {
+                    json!({
+                        "labels": s.labels.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+                        "value": sample_value(s.value),
+                    })
+                })
+                .collect(),
+        )
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        let items = value
+            .as_array()
+            .ok_or_else(|| bad("a list of samples", value))?;
+        items
+            .iter()
+            .map(|item| {
+                let labels = item
+                    .get("labels")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| bad("a sample's labels", item))?
+                    .iter()
+                    .map(|pair| match pair.as_array().map(Vec::as_slice) {
+                        Some([Value::String(k), Value::String(v)]) => Ok((k.clone(), v.clone())),
+                        _ => Err(bad("a label [name, value]", pair)),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let value = match item.get("value") {
+                    Some(Value::Number(n)) => n.as_f64(),
+                    Some(Value::String(s)) => match s.as_str() {
+                        "NaN" => Some(f64::NAN),
+                        "+Inf" => Some(f64::INFINITY),
+                        "-Inf" => Some(f64::NEG_INFINITY),
+                        _ => None,
+                    },
+                    _ => None,
+                }
+                .ok_or_else(|| bad("a sample's value", item))?;
+                Ok(Sample { labels, value })
+            })
+            .collect()
+    }
+}
+
 const ERROR_KINDS: [&str; 8] = [
     "not-found",
     "conflict",
@@ -365,6 +480,8 @@ pub fn check_answer(function: &str, answer: &Value) -> Result<(), BadAnswer> {
         "runtime.sleep" => check::<Infallible<bool>>(answer),
         "runtime.restore" => check::<Infallible<Option<String>>>(answer),
         "rollout.requested" => check::<Infallible<Request>>(answer),
+        "probe.http-get" => check::<Result<HttpResponse, Error>>(answer),
+        "probe.query-prometheus" => check::<Result<Vec<Sample>, Error>>(answer),
         other => Err(BadAnswer(format!(
             "`{}` is not a host function a tape records",
             crate::text::escape(other, 64)
@@ -378,6 +495,49 @@ mod tests {
 
     fn round_trip<A: Answer>(answer: &A) -> A {
         A::decode(&answer.encode()).expect("decodes what it encoded")
+    }
+
+    #[test]
+    fn probe_answers_round_trip() {
+        let response = HttpResponse {
+            status: 503,
+            value: Some(r#"{"ok":false}"#.into()),
+            body: "down".into(),
+            elapsed_ms: 12,
+        };
+        let back = round_trip(&response);
+        assert_eq!(
+            (back.status, back.body.as_str(), back.elapsed_ms),
+            (503, "down", 12)
+        );
+        assert_eq!(back.value.as_deref(), Some(r#"{"ok":false}"#));
+        let samples = vec![
+            Sample {
+                labels: vec![("job".into(), "web".into())],
+                value: 0.25,
+            },
+            Sample {
+                labels: vec![],
+                value: f64::NAN,
+            },
+            Sample {
+                labels: vec![],
+                value: f64::NEG_INFINITY,
+            },
+        ];
+        let back = round_trip(&samples);
+        assert_eq!(back[0].labels, samples[0].labels);
+        assert_eq!(back[0].value, 0.25);
+        assert!(back[1].value.is_nan());
+        assert_eq!(back[2].value, f64::NEG_INFINITY);
+        assert!(
+            check_answer(
+                "probe.query-prometheus",
+                &json!({"ok": [{"labels": [], "value": 1}]})
+            )
+            .is_ok()
+        );
+        assert!(check_answer("probe.http-get", &json!({"ok": {"status": 200}})).is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::sandbox::host::taped::Taping;
 use crate::sandbox::host::wasi::WasiOptions;
 use crate::sandbox::limits::Limits;
 use crate::sandbox::run::{Prepared, Sandbox};
-use crate::sandbox::state::{RunSetup, RunState};
+use crate::sandbox::state::{ProbeSource, RunSetup, RunState};
 use crate::source::PolicySource;
 
 /// What a replay runs with besides the tape and the policy.
@@ -140,7 +140,9 @@ pub async fn replay(
             random_seed: tape.random_seed,
         },
     })
-    .with_taping(Taping::Replay(player.clone()));
+    .with_taping(Taping::Replay(player.clone()))
+    // The tape answers every probe; none could reach the network even if it did not.
+    .with_probes(ProbeSource::Scripted(Default::default()));
     let params = options.params.as_ref().unwrap_or(&recorded.params);
     let invocation = Invocation {
         release: recorded.release.clone(),

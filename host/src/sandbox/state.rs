@@ -99,6 +99,19 @@ pub struct RunState {
     pub(crate) taping: Option<super::host::taped::Taping>,
     /// What the operator asked for, and the run's pause (`host/rollout.rs`).
     pub(crate) rollout: super::host::rollout::RolloutState,
+    /// Where probes go: the network, or a scenario's scripted answers (`host/probe.rs`).
+    pub(crate) probes: ProbeSource,
+}
+
+/// Where a run's probes are answered.
+#[derive(Clone, Debug, Default)]
+pub enum ProbeSource {
+    /// The network: each probe is a real request to its granted endpoint.
+    #[default]
+    Network,
+    /// A simulator scenario's `probes:` answers, by virtual time since the run started; an
+    /// unanswered probe is `unavailable`, and nothing reaches the network.
+    Scripted(std::sync::Arc<cutover_sim::probes::ProbeScript>),
 }
 
 impl RunState {
@@ -138,6 +151,7 @@ impl RunState {
             panic: None,
             taping: None,
             rollout: super::host::rollout::RolloutState::default(),
+            probes: ProbeSource::Network,
         }
     }
 
@@ -148,6 +162,13 @@ impl RunState {
         request: super::bindings::cutover::policy::rollout::Request,
     ) -> RunState {
         self.rollout.requested = request;
+        self
+    }
+
+    /// Answers the run's probes from a simulator scenario instead of the network (`--sim`,
+    /// `cutover test`).
+    pub fn with_probes(mut self, probes: ProbeSource) -> RunState {
+        self.probes = probes;
         self
     }
 

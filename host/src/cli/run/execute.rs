@@ -19,7 +19,7 @@ use crate::sandbox::cancel::Cancel;
 use crate::sandbox::host::taped::Taping;
 use crate::sandbox::host::wasi::WasiOptions;
 use crate::sandbox::run::{Prepared, RunReport, Sandbox};
-use crate::sandbox::state::{RunSetup, RunState};
+use crate::sandbox::state::{ProbeSource, RunSetup, RunState};
 
 /// What running the policy produced, with the time it took.
 pub(super) struct Ran {
@@ -87,6 +87,11 @@ pub(super) async fn run(
         wasi,
     })
     .with_request(request);
+    // On the simulator no probe reaches the network: the scenario's `probes:` answer them.
+    let state = match &connection.sim {
+        Some(sim) => state.with_probes(ProbeSource::Scripted(sim.scenario.probes.clone())),
+        None => state,
+    };
     let state = match recording {
         Some(recording) => state.with_taping(Taping::Record(recording.clone())),
         None => state,

@@ -306,19 +306,31 @@ impl inputs::Host for Taped<'_> {
     }
 }
 
+/// Probes are on the tape like cluster calls: a replay answers them from it and reaches no
+/// endpoint.
 impl probe::Host for Taped<'_> {
     async fn http_get(
         &mut self,
         request: probe::HttpRequest,
     ) -> Result<probe::HttpResponse, Error> {
-        probe::Host::http_get(self.0, request).await
+        let args = self.args(|| json!({ "request": codec::http_request(&request) }));
+        self.taped("probe.http-get", args, async move |s: &mut RunState| {
+            probe::Host::http_get(s, request).await
+        })
+        .await
     }
 
     async fn query_prometheus(
         &mut self,
         query: probe::PrometheusQuery,
     ) -> Result<Vec<probe::Sample>, Error> {
-        probe::Host::query_prometheus(self.0, query).await
+        let args = self.args(|| json!({ "query": codec::prometheus_query(&query) }));
+        self.taped(
+            "probe.query-prometheus",
+            args,
+            async move |s: &mut RunState| probe::Host::query_prometheus(s, query).await,
+        )
+        .await
     }
 }
 
