@@ -18,8 +18,8 @@ async fn the_bundled_policies_pass_their_scenarios() {
     for (policy, count) in [
         ("drain", 3),
         ("restart", 4),
-        ("canary", 2),
-        ("blue-green", 2),
+        ("canary", 5),
+        ("blue-green", 5),
     ] {
         let dir = repo(&format!("policies/{policy}/scenarios"));
         let out = Cutover::sim(&["test", policy, &dir, "-o", "json"]).await;

@@ -555,6 +555,9 @@ export_policy! {
         "cluster/patch:v1/Service@{namespace}",
         "cluster/list:v1/Pod@{namespace}",
         "revisions/record",
+        // A probe capability names one endpoint and a manifest cannot take it from a
+        // parameter: the conventional in-cluster Prometheus is declared (docs/strategies.md).
+        "probe/prometheus:prometheus.monitoring:9090",
     ],
     run: blue_green,
 }
