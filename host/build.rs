@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::{env, fs};
 
 /// The bundled policies, by crate name; each becomes `<name>.wasm`.
-const BUNDLED: &[&str] = &["atomic", "drain", "restart"];
+const BUNDLED: &[&str] = &["atomic", "drain", "restart", "canary", "blue-green"];
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));

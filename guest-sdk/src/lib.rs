@@ -84,6 +84,7 @@
 
 #![warn(missing_docs)]
 
+pub mod analysis;
 mod answer;
 pub mod cluster;
 pub mod context;

@@ -35,7 +35,7 @@ async fn policies_lists_the_bundled_ones() {
     let out = Cutover::run(&["policies", "-o", "json"], no_cluster()).await;
     out.expect_code(0);
     let listed = out.json();
-    for name in ["drain", "restart"] {
+    for name in ["drain", "restart", "canary", "blue-green"] {
         assert!(
             objects(&listed)
                 .iter()
@@ -170,4 +170,54 @@ async fn inspect_shows_parameter_schemas() {
     );
     let table = Cutover::run(&["inspect", &sleeper], no_cluster()).await;
     assert!(table.stdout.contains("0..86400000"), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inspect_canary_and_blue_green_show_their_parameters() {
+    for (policy, expected) in [
+        (
+            "canary",
+            &[
+                "deployment",
+                "image",
+                "steps",
+                "analysis",
+                "progress-deadline",
+            ][..],
+        ),
+        (
+            "blue-green",
+            &[
+                "deployment",
+                "active-service",
+                "preview-service",
+                "image",
+                "preview-replica-count",
+                "auto-promotion-enabled",
+                "auto-promotion-seconds",
+                "pre-promotion-analysis",
+                "post-promotion-analysis",
+                "scale-down-delay",
+                "progress-deadline",
+            ][..],
+        ),
+    ] {
+        let out = Cutover::run(&["inspect", policy, "-o", "json"], no_cluster()).await;
+        out.expect_code(0);
+        let params = out.json()["manifest"]["params"].clone();
+        let names: Vec<&str> = params
+            .as_array()
+            .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(names, expected, "{out}");
+        let deadline = params
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "progress-deadline"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(deadline["default"], "10m", "{out}");
+    }
+    let table = Cutover::run(&["inspect", "canary"], no_cluster()).await;
+    table.expect_code(0);
+    assert!(table.stdout.contains("steps"), "{table}");
 }

@@ -15,7 +15,12 @@ fn repo(path: &str) -> String {
 
 #[tokio::test]
 async fn the_bundled_policies_pass_their_scenarios() {
-    for (policy, count) in [("drain", 3), ("restart", 4)] {
+    for (policy, count) in [
+        ("drain", 3),
+        ("restart", 4),
+        ("canary", 5),
+        ("blue-green", 5),
+    ] {
         let dir = repo(&format!("policies/{policy}/scenarios"));
         let out = Cutover::sim(&["test", policy, &dir, "-o", "json"]).await;
         out.expect_code(0);
