@@ -157,9 +157,7 @@ async fn wait_current_on_the_control_plane() {
         .await
         .expect("create Deployment web");
     let mut stuck = manifests::deployment(env.group(), "stuck", 1, NEVER_READY_IMAGE);
-    if let Some(spec) = stuck.spec.as_mut() {
-        spec.progress_deadline_seconds = Some(2);
-    }
+    stuck.spec.progress_deadline_seconds = Some(2);
     env.create(&stuck).await.expect("create Deployment stuck");
     let widgets = Widgets::create(&env).await;
     widgets
