@@ -81,12 +81,12 @@ pub struct ProbeScript {
 
 /// The entry that answers at `elapsed`: of those that match, the one with the latest `after`
 /// not past `elapsed` (of equals, the last written).
-fn latest<'a, T>(
-    entries: &'a [T],
+fn latest<T>(
+    entries: &[T],
     elapsed: Duration,
     matches: impl Fn(&T) -> bool,
     after: impl Fn(&T) -> Duration,
-) -> Option<&'a T> {
+) -> Option<&T> {
     entries
         .iter()
         .filter(|e| matches(e) && after(e) <= elapsed)

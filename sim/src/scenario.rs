@@ -226,7 +226,7 @@ impl Scenario {
             scenario.startup_delay = duration("startupDelay", text)?;
         }
         if let Some(probes) = raw.probes {
-            scenario.probes = Arc::new(crate::probes::ProbeScript::from_raw(probes, &bad)?);
+            scenario.probes = Arc::new(crate::probes::ProbeScript::from_raw(probes, bad)?);
         }
         let faults = raw.faults.unwrap_or_default();
         if let Some(text) = &faults.slow_rollout {

@@ -13,8 +13,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cutover_tests::{Cutover, control_plane};
@@ -353,7 +353,10 @@ async fn endpoints_not_declared_are_refused_before_any_connection() {
             format!("url=http://localhost:{HTTP_PORT}/healthz"),
             "another name",
         ),
-        (format!("url=http://127.0.0.1/healthz"), "the default port"),
+        (
+            "url=http://127.0.0.1/healthz".to_string(),
+            "the default port",
+        ),
     ] {
         let out = probe_check(&[&endpoint]).await;
         assert!(

@@ -68,7 +68,7 @@ impl StepCommand {
 pub(super) enum Step {
     /// Just the command; it must succeed.
     Word(StepCommand),
-    Full(FullStep),
+    Full(Box<FullStep>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,7 +95,7 @@ impl Step {
                 after: None,
                 expect: Expect::default(),
             },
-            Step::Full(step) => step,
+            Step::Full(step) => *step,
         }
     }
 }
