@@ -33,7 +33,13 @@ impl Pauser {
     }
 
     async fn run(&self, extra: &[&str]) -> Output {
-        let mut args = vec!["run", self.policy.as_str(), "--allow-declared"];
+        let mut args = vec![
+            "run",
+            self.policy.as_str(),
+            "--release",
+            "pauser",
+            "--allow-declared",
+        ];
         args.extend(extra);
         self.cutover(&args).await
     }
