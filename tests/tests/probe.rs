@@ -326,8 +326,9 @@ async fn bodies_past_max_bytes_and_closed_ports_are_errors() {
     );
     // The failed call is in the run's report (printed with the run's lines).
     assert!(
-        out.stdout
-            .contains(&format!("probe http GET 127.0.0.1:{CLOSED_PORT}/healthz")),
+        out.stdout.contains(&format!(
+            "probe http GET http://127.0.0.1:{CLOSED_PORT}/healthz"
+        )),
         "{}",
         out.abridged()
     );

@@ -10,7 +10,25 @@ use crate::text;
 /// The value at `path` in `body`: none when the body is not JSON or nothing is there, the one
 /// value, or an array of them when the path matches several. A bad path is `Invalid`, whatever
 /// the body.
+///
+/// The query runs on a thread of its own: host calls run on the sandbox's fiber stack, where
+/// jsonpath-rust's parser (pest, which measures the thread's stack) wrongly sees no stack left.
 pub fn find(body: &[u8], path: &str) -> Result<Option<Value>, ProbeError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("cutover-json-path".into())
+            .spawn_scoped(scope, || find_here(body, path))
+            .map_err(|e| ProbeError::Invalid(format!("cannot evaluate the JSON path: {e}")))?
+            .join()
+            .unwrap_or_else(|_| {
+                Err(ProbeError::Invalid(
+                    "the JSON path's evaluation failed".into(),
+                ))
+            })
+    })
+}
+
+fn find_here(body: &[u8], path: &str) -> Result<Option<Value>, ProbeError> {
     let path = cutover_grammar::json_path::normalize(path)
         .map_err(|e| ProbeError::Invalid(e.message().to_string()))?;
     let bad = |e: jsonpath_rust::parser::errors::JsonPathError| {

@@ -553,6 +553,9 @@ export_policy! {
         "cluster/list:apps/v1/ReplicaSet@{namespace}",
         "cluster/get:v1/Service@{namespace}",
         "cluster/patch:v1/Service@{namespace}",
+        // The revision records the Services as they end (a rollback re-applies them), and
+        // what a revision records must be appliable by the policy.
+        "cluster/apply:v1/Service@{namespace}",
         "cluster/list:v1/Pod@{namespace}",
         "revisions/record",
         // A probe capability names one endpoint and a manifest cannot take it from a
