@@ -43,6 +43,12 @@ pub enum InputError {
     PathTooLong(String),
     #[error("input {0}: a file name that is not UTF-8")]
     NotUtf8(String),
+    #[error("input {path} is a link to {target}, outside {root}: copy the file in instead")]
+    LinksOut {
+        path: String,
+        target: String,
+        root: String,
+    },
     #[error("standard input (-) is given more than once")]
     StdinTwice,
     #[error("{policy} takes no inputs; remove {first} (see cutover inspect {policy})")]
@@ -92,8 +98,9 @@ fn shown(path: &Path) -> String {
 }
 
 /// Reads every input in order: `-` from `stdin`, a file as itself, a folder as every regular
-/// file under it (sorted by path; symbolic links to files are read, links to folders are not
-/// followed, so a link cannot loop).
+/// file under it (sorted by path; a symbolic link to a file inside the folder is read, one
+/// that leads outside it is refused — a chart is untrusted, and must not hand the policy
+/// `~/.kube/config` — and links to folders are not followed, so a link cannot loop).
 pub fn read(inputs: &[PathBuf], stdin: impl Read) -> Result<Vec<InputFile>, InputError> {
     let mut budget = Budget {
         bytes: 0,
@@ -114,7 +121,8 @@ pub fn read(inputs: &[PathBuf], stdin: impl Read) -> Result<Vec<InputFile>, Inpu
         }
         let meta = std::fs::metadata(input).map_err(|e| read_error(&shown(input), &e))?;
         if meta.is_dir() {
-            walk(&mut budget, index, input, input, 0)?;
+            let root = std::fs::canonicalize(input).map_err(|e| read_error(&shown(input), &e))?;
+            walk(&mut budget, index, input, &root, input, 0)?;
         } else {
             let name = input
                 .file_name()
@@ -138,6 +146,7 @@ fn walk(
     budget: &mut Budget,
     index: u32,
     root: &Path,
+    real_root: &Path,
     folder: &Path,
     depth: usize,
 ) -> Result<(), InputError> {
@@ -154,7 +163,18 @@ fn walk(
         let link = std::fs::symlink_metadata(&path).map_err(|e| read_error(&shown(&path), &e))?;
         let meta = if link.file_type().is_symlink() {
             match std::fs::metadata(&path) {
-                Ok(target) if target.is_file() => target,
+                Ok(target) if target.is_file() => {
+                    let real =
+                        std::fs::canonicalize(&path).map_err(|e| read_error(&shown(&path), &e))?;
+                    if !real.starts_with(real_root) {
+                        return Err(InputError::LinksOut {
+                            path: shown(&path),
+                            target: shown(&real),
+                            root: shown(root),
+                        });
+                    }
+                    target
+                }
                 // A link to a folder is not followed; a dangling link is skipped as Helm skips it.
                 _ => continue,
             }
@@ -162,7 +182,7 @@ fn walk(
             link
         };
         if meta.is_dir() {
-            walk(budget, index, root, &path, depth + 1)?;
+            walk(budget, index, root, real_root, &path, depth + 1)?;
         } else if meta.is_file() {
             let relative = relative(root, &path)?;
             let file = std::fs::File::open(&path).map_err(|e| read_error(&shown(&path), &e))?;
@@ -262,7 +282,7 @@ mod tests {
         let dir = tree();
         let chart = dir.path().join("chart");
         std::os::unix::fs::symlink(&chart, chart.join("templates/loop")).expect("symlink");
-        std::os::unix::fs::symlink(dir.path().join("extra.yaml"), chart.join("linked.yaml"))
+        std::os::unix::fs::symlink(chart.join("Chart.yaml"), chart.join("linked.yaml"))
             .expect("symlink");
         let files = read(&[chart], &b""[..]).expect("read");
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
@@ -274,6 +294,20 @@ mod tests {
                 "templates/service.yaml",
                 "templates/tests/t.yaml"
             ]
+        );
+    }
+
+    #[test]
+    fn a_link_leading_out_of_the_folder_is_refused() {
+        let dir = tree();
+        let chart = dir.path().join("chart");
+        std::os::unix::fs::symlink(dir.path().join("extra.yaml"), chart.join("stolen.yaml"))
+            .expect("symlink");
+        let err = read(&[chart], &b""[..]).unwrap_err();
+        assert!(matches!(err, InputError::LinksOut { .. }), "{err}");
+        assert!(
+            err.to_string().contains("copy the file in instead"),
+            "{err}"
         );
     }
 }
