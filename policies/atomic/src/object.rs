@@ -1,51 +1,10 @@
 //! One object of a release: its identity (what prune compares), its reference for host calls,
 //! and Helm's install order.
 
+// Helm's install order is the chart renderer's, so that charts and plain manifests apply alike.
+use cutover_chart::INSTALL_ORDER;
 use cutover_guest_sdk::ObjectRef;
 use serde_json::Value;
-
-/// Helm's install order (pkg/release/util/kind_sorter.go): kinds others depend on first.
-/// Kinds not listed come after, sorted by kind.
-const INSTALL_ORDER: &[&str] = &[
-    "PriorityClass",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
 
 /// What makes two manifests the same object: group (not version: `apps/v1` and `apps/v1beta1`
 /// name one object), kind, namespace (none: the run's, or cluster-scoped) and name.
