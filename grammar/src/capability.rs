@@ -130,13 +130,15 @@ enum Resource {
         host: String,
         port: u16,
     },
+    /// `{endpoints}`: the endpoints a parameter names, until the host resolves it.
+    EndpointParam(String),
 }
 
 impl Resource {
     fn covers(&self, other: &Resource) -> bool {
         match (self, other) {
             // No wildcard reaches the network: only the endpoint itself covers an endpoint.
-            (_, Resource::Endpoint { .. }) => self == other,
+            (_, Resource::Endpoint { .. } | Resource::EndpointParam(_)) => self == other,
             (Resource::Any, _) => true,
             (Resource::GroupVersion(gv), Resource::GroupVersion(other_gv)) => gv == other_gv,
             (Resource::GroupVersion(gv), Resource::Exact { api_version, .. }) => gv == api_version,
@@ -165,6 +167,9 @@ enum Namespace {
     Run,
     Exact(String),
 }
+
+/// Why a parameter's value is not an endpoint.
+const ENDPOINT_VALUE: &str = "a parameter naming probe endpoints holds `<host>:<port>` values";
 
 /// One capability, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,6 +256,7 @@ impl Capability {
                 host: part(host).to_string(),
                 port: syntax::port_number(part(port).as_bytes()).unwrap_or_default(),
             },
+            TargetPart::EndpointParam { name } => Resource::EndpointParam(part(name).to_string()),
         };
         let namespace = match parts.namespace {
             NamespacePart::Any => Namespace::Any,
@@ -272,6 +278,36 @@ impl Capability {
             resolved.namespace = Namespace::Exact(run_namespace.to_string());
         }
         resolved
+    }
+
+    /// The parameter an unresolved probe capability takes its endpoints from:
+    /// `probe/http:{endpoints}` gives `endpoints`.
+    ///
+    /// ```
+    /// use cutover_grammar::capability::Capability;
+    /// let cap = Capability::parse("probe/*:{endpoints}").unwrap();
+    /// assert_eq!(cap.endpoint_param(), Some("endpoints"));
+    /// let one = cap.with_endpoint("prometheus.monitoring:9090").unwrap();
+    /// assert_eq!(one.to_string(), "probe/*:prometheus.monitoring:9090");
+    /// assert!(cap.with_endpoint("http://web:80").is_err());
+    /// assert!(cap.with_endpoint("{other}").is_err());
+    /// ```
+    pub fn endpoint_param(&self) -> Option<&str> {
+        match &self.resource {
+            Resource::EndpointParam(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// This probe capability with its endpoint replaced by `endpoint` (`host:port`, as a
+    /// capability names one); an error says why `endpoint` is not one.
+    pub fn with_endpoint(&self, endpoint: &str) -> Result<Capability, ParseError> {
+        let text = format!("probe/{}:{endpoint}", self.operation);
+        let resolved = Capability::parse(&text)?;
+        match resolved.resource {
+            Resource::Endpoint { .. } if self.interface == resolved.interface => Ok(resolved),
+            _ => Err(ParseError::new(&text, Invalid::Endpoint(ENDPOINT_VALUE))),
+        }
     }
 
     /// Whether everything `other` allows is also allowed by `self` (both resolved).
@@ -338,6 +374,7 @@ impl fmt::Display for Capability {
             Resource::GroupVersion(gv) => write!(f, ":{gv}/*")?,
             Resource::Exact { api_version, kind } => write!(f, ":{api_version}/{kind}")?,
             Resource::Endpoint { host, port } => write!(f, ":{host}:{port}")?,
+            Resource::EndpointParam(name) => write!(f, ":{{{name}}}")?,
         }
         match &self.namespace {
             Namespace::Any => Ok(()),

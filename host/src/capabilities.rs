@@ -6,6 +6,42 @@ pub use cutover_grammar::capability::{
     REVISION_OPERATIONS,
 };
 
+/// Replaces each probe capability's `{parameter}` with the endpoints the run's parameter
+/// holds, one capability per `host:port` (a `string` parameter names one, a `string-list`
+/// several); an unset or empty parameter declares none. An error names the parameter and the
+/// value that is not an endpoint.
+pub fn resolve_endpoint_params(
+    capabilities: &[Capability],
+    params: &serde_json::Value,
+) -> Result<Vec<Capability>, String> {
+    let mut resolved = Vec::with_capacity(capabilities.len());
+    for capability in capabilities {
+        let Some(name) = capability.endpoint_param() else {
+            resolved.push(capability.clone());
+            continue;
+        };
+        let values: Vec<&serde_json::Value> = match params.get(name) {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(serde_json::Value::Array(items)) => items.iter().collect(),
+            Some(one) => vec![one],
+        };
+        for value in values {
+            let endpoint = value.as_str().ok_or_else(|| {
+                format!("parameter {name} names the endpoints of `{capability}`: each must be a `<host>:<port>` string")
+            })?;
+            let one = capability.with_endpoint(endpoint).map_err(|e| {
+                format!(
+                    "parameter {name} (the endpoints of `{capability}`): {e}; give <host>:<port>, such as prometheus.monitoring:9090"
+                )
+            })?;
+            if !resolved.contains(&one) {
+                resolved.push(one);
+            }
+        }
+    }
+    Ok(resolved)
+}
+
 /// Why a call was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denial {
@@ -148,6 +184,73 @@ mod tests {
         );
         assert!(text.contains("`capabilities:` of export_policy!"), "{text}");
         assert!(!text.contains("grant it"), "{text}");
+    }
+
+    #[test]
+    fn an_endpoint_parameter_declares_one_capability_per_endpoint() {
+        let declared = [cap("cluster/get"), cap("probe/*:{endpoints}")];
+        let many = serde_json::json!({"endpoints": ["a.shop:80", "127.0.0.1:9090", "a.shop:80"]});
+        let resolved: Vec<String> = resolve_endpoint_params(&declared, &many)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            resolved,
+            ["cluster/get", "probe/*:a.shop:80", "probe/*:127.0.0.1:9090"]
+        );
+        let one = serde_json::json!({"endpoints": "web:8080"});
+        assert_eq!(
+            resolve_endpoint_params(&declared, &one).unwrap()[1].to_string(),
+            "probe/*:web:8080"
+        );
+        for unset in [
+            serde_json::json!({}),
+            serde_json::json!({"endpoints": null}),
+            serde_json::json!({"endpoints": []}),
+        ] {
+            assert_eq!(
+                resolve_endpoint_params(&declared, &unset).unwrap(),
+                [cap("cluster/get")]
+            );
+        }
+        let url = serde_json::json!({"endpoints": ["http://web:8080"]});
+        let e = resolve_endpoint_params(&declared, &url).unwrap_err();
+        assert!(e.starts_with("parameter endpoints (the endpoints of `probe/*:{endpoints}`): invalid capability `probe/*:http://web:8080`"), "{e}");
+        assert!(
+            e.ends_with("give <host>:<port>, such as prometheus.monitoring:9090"),
+            "{e}"
+        );
+        let number = serde_json::json!({"endpoints": [8080]});
+        assert!(
+            resolve_endpoint_params(&declared, &number)
+                .unwrap_err()
+                .contains("must be a `<host>:<port>` string")
+        );
+    }
+
+    #[test]
+    fn a_resolved_endpoint_parameter_grants_only_its_endpoints() {
+        let params = serde_json::json!({"endpoints": ["127.0.0.1:9090"]});
+        let declared =
+            resolve_endpoint_params(&[cap("probe/prometheus:{endpoints}")], &params).unwrap();
+        let grants = Grants::new(&declared, &declared, "default");
+        let call = ProbeCall {
+            operation: "prometheus",
+            host: "127.0.0.1",
+            port: 9090,
+        };
+        assert!(grants.check_probe(&call).is_ok());
+        assert!(matches!(
+            grants.check_probe(&ProbeCall { port: 9091, ..call }),
+            Err(Denial::NotDeclared(_))
+        ));
+        let unresolved = [cap("probe/prometheus:{endpoints}")];
+        let raw = Grants::new(&unresolved, &unresolved, "default");
+        assert!(
+            raw.check_probe(&call).is_err(),
+            "a placeholder allows nothing"
+        );
     }
 
     #[test]

@@ -277,11 +277,32 @@ impl Manifest {
                 self.capabilities.len()
             ));
         }
-        self.capabilities()?;
+        for capability in self.capabilities()? {
+            self.check_endpoint_param(&capability)?;
+        }
         if let Some(template) = &self.release {
             self.check_release_template(template)?;
         }
         Ok(())
+    }
+
+    /// A probe capability's `{parameter}` names a declared `string` or `string-list` parameter.
+    fn check_endpoint_param(&self, capability: &Capability) -> Result<(), ManifestError> {
+        let Some(name) = capability.endpoint_param() else {
+            return Ok(());
+        };
+        match self.param(name) {
+            None => Err(ManifestError::Invalid(format!(
+                "capability `{capability}` names `{{{name}}}`, which is not a declared parameter"
+            ))),
+            Some(param) if !matches!(param.kind, ParamType::String | ParamType::StringList) => {
+                Err(ManifestError::Invalid(format!(
+                    "capability `{capability}` names parameter `{name}` ({}): probe endpoints come from a string or string-list parameter",
+                    param.kind.as_str()
+                )))
+            }
+            Some(_) => Ok(()),
+        }
     }
 
     /// The release template's syntax, and each placeholder naming a declared `string` or
@@ -665,6 +686,42 @@ mod tests {
             let err = with(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad:?}: {err}");
             assert!(!err.chars().any(crate::text::is_unsafe), "{err}");
+        }
+    }
+
+    #[test]
+    fn endpoint_placeholders_name_string_parameters() {
+        let with = |capability: &str| {
+            let text = serde_json::json!({
+                "manifestVersion": 1, "name": "canary", "version": "0.1.0",
+                "params": [
+                    {"name": "endpoints", "type": "string-list"},
+                    {"name": "one", "type": "string"},
+                    {"name": "count", "type": "integer", "default": 3},
+                ],
+                "capabilities": [capability],
+            });
+            serde_json::from_value::<Manifest>(text).unwrap().check()
+        };
+        for good in [
+            "probe/*:{endpoints}",
+            "probe/http:{one}",
+            "probe/http:web:80",
+        ] {
+            assert!(with(good).is_ok(), "{good}");
+        }
+        for (bad, why) in [
+            (
+                "probe/*:{nope}",
+                "names `{nope}`, which is not a declared parameter",
+            ),
+            (
+                "probe/*:{count}",
+                "parameter `count` (integer): probe endpoints come from a string or string-list parameter",
+            ),
+        ] {
+            let err = with(bad).unwrap_err().to_string();
+            assert!(err.contains(why), "{bad:?}: {err}");
         }
     }
 }

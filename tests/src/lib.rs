@@ -17,6 +17,7 @@ pub mod examples;
 pub mod guests;
 pub mod kubelet;
 pub mod manifests;
+pub mod metrics;
 pub mod namespace;
 pub mod running;
 pub mod sim_serve;

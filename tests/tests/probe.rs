@@ -9,22 +9,15 @@
 //! `probe/prometheus:127.0.0.1:19190`: the ports are fixed because capabilities are. The HTTP
 //! server listens on 19181, Prometheus on 19190, nothing on 19182.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
+use cutover_tests::metrics::{MetricsServer, Prometheus};
 use cutover_tests::{Cutover, control_plane};
 
 const HTTP_PORT: u16 = 19181;
 const CLOSED_PORT: u16 = 19182;
 const PROMETHEUS_PORT: u16 = 19190;
-/// How long Prometheus may take to start and to scrape a changed value (a wait, not an
-/// assertion on time: the test fails with what it saw when it runs out).
-const PATIENCE: Duration = Duration::from_secs(90);
 
 /// A guest built by tests/build.rs from tests/guests/.
 fn guest(name: &str) -> String {
@@ -38,185 +31,11 @@ fn guest(name: &str) -> String {
     path.display().to_string()
 }
 
-/// The metric the local server exposes, as f64 bits.
-fn metric() -> &'static AtomicU64 {
-    static VALUE: AtomicU64 = AtomicU64::new(0);
-    &VALUE
-}
-
-fn set_metric(value: f64) {
-    metric().store(value.to_bits(), Ordering::SeqCst);
-}
-
-/// The local HTTP server on 127.0.0.1:19181: `/healthz` (JSON), `/big` (200 KB), `/metrics`
-/// (Prometheus text with `probe_test_value`), 404 otherwise. Started once per test binary.
-fn start_http_server() {
-    static STARTED: OnceLock<()> = OnceLock::new();
-    STARTED.get_or_init(|| {
-        let listener = match TcpListener::bind(("127.0.0.1", HTTP_PORT)) {
-            Ok(l) => l,
-            Err(e) => panic!("binding 127.0.0.1:{HTTP_PORT} for the test HTTP server: {e}"),
-        };
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                std::thread::spawn(move || serve(stream));
-            }
-        });
-    });
-}
-
-fn serve(mut stream: TcpStream) {
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) if line == "\r\n" => break,
-            Ok(_) => {}
-        }
-    }
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .to_string();
-    let (status, kind, body) = match path.split('?').next().unwrap_or("/") {
-        "/healthz" => (
-            "200 OK",
-            "application/json",
-            r#"{"ok": true, "checks": [{"name": "db", "ok": true}, {"name": "cache", "ok": false}]}"#
-                .to_string(),
-        ),
-        "/big" => ("200 OK", "text/plain", "x".repeat(200_000)),
-        "/metrics" => (
-            "200 OK",
-            "text/plain; version=0.0.4",
-            format!(
-                "# TYPE probe_test_value gauge\nprobe_test_value {}\n",
-                f64::from_bits(metric().load(Ordering::SeqCst))
-            ),
-        ),
-        _ => ("404 Not Found", "text/plain", "not found".to_string()),
-    };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body.as_bytes());
-}
-
-/// A plain GET from the test itself (to watch Prometheus), the body as text.
-fn get(port: u16, path_and_query: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let request = format!(
-        "GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-}
-
-/// The value Prometheus has for `probe_test_value` now, if any.
-fn prometheus_sees() -> Option<f64> {
-    let body = get(PROMETHEUS_PORT, "/api/v1/query?query=probe_test_value")?;
-    let answer: serde_json::Value = serde_json::from_str(&body).ok()?;
-    answer["data"]["result"][0]["value"][1]
-        .as_str()?
-        .parse()
-        .ok()
-}
-
-/// Waits until Prometheus reports `value` for the metric; panics with what it last saw.
-fn wait_until_prometheus_sees(value: f64) {
-    let started = Instant::now();
-    let mut seen = None;
-    while started.elapsed() < PATIENCE {
-        seen = prometheus_sees();
-        if seen == Some(value) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("Prometheus did not scrape probe_test_value={value}; last seen {seen:?}");
-}
-
-/// The Prometheus server, killed when the test binary's last test drops it.
-struct Prometheus {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts Prometheus on 127.0.0.1:19190 scraping the local server every second.
-fn start_prometheus() -> Prometheus {
-    let binary = "prometheus";
-    let found = Command::new(binary).arg("--version").output();
-    assert!(
-        found.is_ok_and(|o| o.status.success()),
-        "the `prometheus` binary is missing: run scripts/setup --for-tests (it installs Debian's)"
-    );
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  \
-             - job_name: probe-test\n    static_configs:\n      - targets: ['127.0.0.1:{HTTP_PORT}']\n"
-        ),
-    )
-    .expect("writing prometheus.yml");
-    let data = dir.path().join("data");
-    let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log file");
-    let child = Command::new(binary)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}"))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("starting prometheus");
-    let prometheus = Prometheus { child, _dir: dir };
-    // Up: the scrape target is healthy by Prometheus's own API.
-    let started = Instant::now();
-    loop {
-        let up = get(
-            PROMETHEUS_PORT,
-            "/api/v1/query?query=up%7Bjob%3D%22probe-test%22%7D",
-        )
-        .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
-        .and_then(|a| {
-            a["data"]["result"][0]["value"][1]
-                .as_str()
-                .map(str::to_string)
-        });
-        if up.as_deref() == Some("1") {
-            break;
-        }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "Prometheus did not report its target up; last answer {up:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    prometheus
+/// The local HTTP server on 127.0.0.1:19181 (see [`MetricsServer`]), started once per test
+/// binary.
+fn server() -> &'static MetricsServer {
+    static SERVER: OnceLock<MetricsServer> = OnceLock::new();
+    SERVER.get_or_init(|| MetricsServer::start(HTTP_PORT))
 }
 
 /// Runs `probe-check` as a dry run on the local control plane with these parameters; the
@@ -239,10 +58,9 @@ fn url(port: u16, path: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_checks_and_prometheus_queries_get_what_the_endpoints_answer() {
-    start_http_server();
-    set_metric(3.0);
-    let _prometheus = start_prometheus();
-    wait_until_prometheus_sees(3.0);
+    server().set(3.0);
+    let prometheus = Prometheus::start(PROMETHEUS_PORT, server());
+    prometheus.wait_until_sees(3.0);
 
     let healthz = url(HTTP_PORT, "/healthz");
     let out = probe_check(&[
@@ -266,8 +84,8 @@ async fn http_checks_and_prometheus_queries_get_what_the_endpoints_answer() {
     );
 
     // A changed metric is seen once Prometheus has scraped it.
-    set_metric(7.5);
-    wait_until_prometheus_sees(7.5);
+    server().set(7.5);
+    prometheus.wait_until_sees(7.5);
     let out = probe_check(&[&healthz, "query=probe_test_value"]).await;
     assert!(out.stdout.contains("prometheus=7.5"), "{}", out.abridged());
 
@@ -292,7 +110,7 @@ async fn http_checks_and_prometheus_queries_get_what_the_endpoints_answer() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bodies_past_max_bytes_and_closed_ports_are_errors() {
-    start_http_server();
+    server();
     let big = url(HTTP_PORT, "/big");
     let out = probe_check(&[&big, "max-bytes=1000"]).await;
     assert!(
@@ -344,7 +162,7 @@ async fn bodies_past_max_bytes_and_closed_ports_are_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn endpoints_not_declared_are_refused_before_any_connection() {
-    start_http_server();
+    server();
     for (endpoint, what) in [
         (
             format!("url=http://127.0.0.1:{}/healthz", HTTP_PORT + 2),

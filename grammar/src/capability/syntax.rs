@@ -84,6 +84,12 @@ pub enum TargetPart {
         /// A port number, 1 to 65535.
         port: Span,
     },
+    /// `:{<parameter>}`, the endpoints a parameter of the run names (`host:port`, or a list of
+    /// them): resolved by the host once the parameters are known.
+    EndpointParam {
+        /// The parameter's name, inside the braces.
+        name: Span,
+    },
 }
 
 /// Which namespaces a capability reaches.
@@ -134,8 +140,7 @@ pub enum Invalid {
 }
 
 /// How a probe's endpoint must be written.
-const ENDPOINT_SHAPE: &str =
-    "a probe capability names one endpoint: probe/<operation>:<host>:<port>";
+const ENDPOINT_SHAPE: &str = "a probe capability names one endpoint, probe/<operation>:<host>:<port>, or a parameter holding endpoints, probe/<operation>:{<parameter>}";
 
 /// How a target must be written.
 const TARGET_SHAPE: &str =
@@ -327,6 +332,9 @@ const fn namespace(s: &[u8], start: usize, end: usize) -> Result<NamespacePart, 
 /// 1 to 65535 without leading zeros. `*` is refused in both: a probe capability names exactly
 /// one endpoint.
 const fn endpoint(s: &[u8], start: usize, end: usize) -> Result<TargetPart, &'static str> {
+    if end > start && s[start] == b'{' {
+        return endpoint_param(s, start, end);
+    }
     let mut colon = end;
     while colon > start && s[colon - 1] != b':' {
         colon -= 1;
@@ -360,6 +368,28 @@ const fn endpoint(s: &[u8], start: usize, end: usize) -> Result<TargetPart, &'st
         Some(_) => Ok(TargetPart::Endpoint { host, port }),
         None => Err("the port must be a number from 1 to 65535, without leading zeros"),
     }
+}
+
+/// `{<parameter>}` in `s[start..end]`, `s[start]` being `{`: a parameter name in braces.
+const fn endpoint_param(s: &[u8], start: usize, end: usize) -> Result<TargetPart, &'static str> {
+    if end - start < 3 || s[end - 1] != b'}' {
+        return Err(
+            "a parameter placeholder is a parameter's name in braces: probe/http:{endpoints}",
+        );
+    }
+    let name = Span {
+        start: start + 1,
+        end: end - 1,
+    };
+    let mut i = name.start;
+    while i < name.end {
+        let c = s[i];
+        if !(c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+            return Err(crate::policy::PARAMETER_NAME_MESSAGE);
+        }
+        i += 1;
+    }
+    Ok(TargetPart::EndpointParam { name })
 }
 
 /// A lowercase DNS-1123 subdomain, or a dotted-quad IPv4 address when its last label is all

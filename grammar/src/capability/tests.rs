@@ -145,6 +145,13 @@ fn validator_and_parser_accept_exactly_the_same_strings() {
         ("probe/*:localhost:80", Ok("probe/*:localhost:80")),
         ("probe/http:a:65535", Ok("probe/http:a:65535")),
         ("probe/http", Err("names one endpoint")),
+        ("probe/*:{endpoints}", Ok("probe/*:{endpoints}")),
+        ("probe/http:{probe_2}", Ok("probe/http:{probe_2}")),
+        ("probe/http:{}", Err("a parameter's name in braces")),
+        ("probe/http:{web", Err("a parameter's name in braces")),
+        ("probe/http:{a.b}", Err("a parameter name must be")),
+        ("probe/http:{a}:80", Err("a parameter's name in braces")),
+        ("probe/http:{a}@shop", Err("take no namespace")),
         ("probe/http:", Err("expected <host>:<port>")),
         ("probe/http:web", Err("expected <host>:<port>")),
         ("probe/http:web:", Err("the port must be a number from 1")),
@@ -320,4 +327,38 @@ fn only_the_endpoint_itself_reaches_an_endpoint() {
         probe("http", "web.shop", 8080).to_string(),
         "probe/http:web.shop:8080"
     );
+}
+
+#[test]
+fn an_endpoint_parameter_reaches_nothing_until_it_is_resolved() {
+    let declared = cap("probe/http:{endpoints}");
+    let call = ProbeCall {
+        operation: "http",
+        host: "web.shop",
+        port: 8080,
+    };
+    assert!(!declared.allows_probe(&call), "unresolved");
+    assert!(
+        !cap("*/*").covers(&declared),
+        "no wildcard covers a placeholder"
+    );
+    assert!(!cap("probe/http:{other}").covers(&declared));
+    let resolved = declared.with_endpoint("web.shop:8080").unwrap();
+    assert!(resolved.allows_probe(&call));
+    assert!(!resolved.allows_probe(&ProbeCall { port: 80, ..call }));
+    for bad in [
+        "web.shop",
+        "*:80",
+        "http://web.shop:8080",
+        "{endpoints}",
+        "web:80@shop",
+        "",
+    ] {
+        let e = declared.with_endpoint(bad).unwrap_err().to_string();
+        assert!(
+            e.starts_with("invalid capability `probe/http:"),
+            "{bad}: {e}"
+        );
+    }
+    assert_eq!(cap("cluster/get").endpoint_param(), None);
 }

@@ -90,6 +90,8 @@ pub struct RunState {
     pub(crate) request_timeout: Duration,
     pub(crate) checkpoint: CheckpointStore,
     pub(crate) release: Option<std::sync::Arc<crate::release::recorder::Recorder>>,
+    /// A dry run's view of the release's history: read, never written (None otherwise).
+    pub(crate) read_only_history: Option<crate::release::store::ReleaseStore>,
     pub(crate) observer: Observer,
     pub(crate) log: LogBudget,
     pub(crate) stats: RunStats,
@@ -147,6 +149,7 @@ impl RunState {
             request_timeout: limits.request_timeout,
             checkpoint,
             release,
+            read_only_history: None,
             observer,
             log: LogBudget::default(),
             stats: RunStats::default(),
@@ -162,6 +165,16 @@ impl RunState {
     /// `cutover test`).
     pub fn with_probes(mut self, probes: ProbeSource) -> RunState {
         self.probes = probes;
+        self
+    }
+
+    /// Lets a dry run read the release's history (it has no revision of its own), so that
+    /// a policy's plan can compare with what is deployed.
+    pub fn with_read_only_history(
+        mut self,
+        store: crate::release::store::ReleaseStore,
+    ) -> RunState {
+        self.read_only_history = Some(store);
         self
     }
 

@@ -38,7 +38,7 @@ const NOTES_LINES: usize = 40;
 fn atomic(ctx: &Context) -> Result<String, Error> {
     let files = ctx.inputs()?;
     let source = source::read(&files)?;
-    let previous = previous_deployed(ctx)?;
+    let History { previous, revision } = history(ctx)?;
     let install = previous.is_none();
     let values: Value = serde_json::from_str(ctx.params_json())?;
 
@@ -47,7 +47,7 @@ fn atomic(ctx: &Context) -> Result<String, Error> {
             let release = render::Release {
                 name: ctx.release(),
                 namespace: ctx.namespace(),
-                revision: ctx.revision_number(),
+                revision,
                 is_install: install,
             };
             info!(
@@ -126,9 +126,17 @@ fn atomic(ctx: &Context) -> Result<String, Error> {
     Ok(summary)
 }
 
-/// The last deployed revision other than this run's: its number and manifests. A dry run
-/// reads no history (the host writes and reads no revision for it): then none, said once.
-fn previous_deployed(ctx: &Context) -> Result<Option<(u32, Value)>, Error> {
+/// What the release's history says for this run.
+struct History {
+    /// The last deployed revision other than this run's: its number and manifests.
+    previous: Option<(u32, Value)>,
+    /// This run's revision number (`.Release.Revision`); a dry run, which writes none, takes
+    /// the number the run would get.
+    revision: u32,
+}
+
+/// Reads the history. A host that gives a dry run none: rendered as an install, said once.
+fn history(ctx: &Context) -> Result<History, Error> {
     let own = ctx.revision_number();
     let history = match ctx.revisions() {
         Ok(history) => history,
@@ -136,15 +144,24 @@ fn previous_deployed(ctx: &Context) -> Result<Option<(u32, Value)>, Error> {
             warn!(
                 "a dry run reads no release history: rendered as an install, and the plan lists no deletions"
             );
-            return Ok(None);
+            return Ok(History {
+                previous: None,
+                revision: 1,
+            });
         }
         Err(e) => return Err(e.context("reading the release's history")),
     };
-    Ok(history
+    let revision = if ctx.dry_run() {
+        history.iter().map(|r| r.number).max().unwrap_or(0) + 1
+    } else {
+        own
+    };
+    let previous = history
         .into_iter()
         .filter(|r| r.number != own && r.status == RevisionStatus::Deployed)
         .max_by_key(|r| r.number)
-        .map(|r| (r.number, r.manifests)))
+        .map(|r| (r.number, r.manifests));
+    Ok(History { previous, revision })
 }
 
 /// Two manifests of one object would fight each other: refuse them, as Helm does.
@@ -607,8 +624,10 @@ items:
         assert!(logs.iter().any(|l| l == "  -  - port: 8080"), "{logs:#?}");
         assert!(logs.iter().any(|l| l == "  +  - port: 80"), "{logs:#?}");
         assert!(
-            logs.iter()
-                .any(|l| l.starts_with("a dry run reads no release history"))
+            !logs
+                .iter()
+                .any(|l| l.starts_with("a dry run reads no release history")),
+            "the history is read: {logs:#?}"
         );
         // Nothing changed, nothing recorded.
         assert_eq!(
@@ -698,6 +717,33 @@ items:
         assert!(
             fake.object("v1", "ServiceAccount", Some("shop"), "atomic-mychart")
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn a_dry_run_upgrade_plans_the_deletions_and_renders_as_an_upgrade() {
+        let first = mychart(FakeCluster::new().namespace("shop"));
+        run(&first, json!({}), 1).unwrap();
+        let (manifests, _) = first.recorded().remove(0);
+
+        let fake = mychart(FakeCluster::new().namespace("shop").dry_run(true));
+        for object in first.objects() {
+            fake.insert(object).unwrap();
+        }
+        fake.add_revision(deployed(1, manifests));
+        let summary = run(&fake, json!({"serviceAccount": {"create": false}}), 0).unwrap();
+        assert!(summary.ends_with(" 1 to delete (dry run)"), "{summary}");
+        let logs: Vec<String> = fake.logs().into_iter().map(|(_, l)| l).collect();
+        assert!(
+            logs.iter()
+                .any(|l| l == "delete ServiceAccount shop/atomic-mychart"),
+            "{logs:#?}"
+        );
+        // Planned, not done.
+        assert!(!fake.call_lines().iter().any(|c| c.starts_with("delete")));
+        assert!(
+            fake.object("v1", "ServiceAccount", Some("shop"), "atomic-mychart")
+                .is_some()
         );
     }
 

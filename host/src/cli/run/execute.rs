@@ -90,6 +90,17 @@ pub(super) async fn run(
     })
     .with_inputs(inputs.files.clone())
     .with_request(request);
+    // A dry run has no revision, but its plan may compare with what is deployed.
+    let state = match held {
+        None if args.dry_run => {
+            state.with_read_only_history(crate::release::store::ReleaseStore::new(
+                &connection.cluster,
+                &namespace,
+                &inputs.release,
+            ))
+        }
+        _ => state,
+    };
     // On the simulator no probe reaches the network: the scenario's `probes:` answer them.
     let state = match &connection.sim {
         Some(sim) => state.with_probes(ProbeSource::Scripted(sim.scenario.probes.clone())),

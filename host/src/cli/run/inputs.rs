@@ -57,13 +57,19 @@ pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, Cli
         crate::cluster::target::check_namespace(namespace).map_err(CliError::bad_input)?;
     }
     let release = release(args.release.as_deref(), manifest, &params)?;
-    let declared = manifest.capabilities().map_err(CliError::bad_input)?;
-    let mut granted = args
-        .allow
-        .iter()
-        .map(|c| Capability::parse(c))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(CliError::bad_input)?;
+    // A probe capability's `{parameter}` becomes the endpoints the run's parameter names,
+    // in the declaration and in a grant alike.
+    let resolve = |caps: Vec<Capability>| {
+        crate::capabilities::resolve_endpoint_params(&caps, &params).map_err(CliError::bad_input)
+    };
+    let declared = resolve(manifest.capabilities().map_err(CliError::bad_input)?)?;
+    let mut granted = resolve(
+        args.allow
+            .iter()
+            .map(|c| Capability::parse(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(CliError::bad_input)?,
+    )?;
     if args.allow_declared {
         granted.extend(declared.iter().cloned());
     }

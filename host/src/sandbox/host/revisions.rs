@@ -10,6 +10,7 @@ use super::call::{CallError, authorize};
 use crate::capabilities::{Call, Grants};
 use crate::release::record::{Record, Status};
 use crate::release::recorder::Recorder;
+use crate::release::store::ReleaseStore;
 use crate::sandbox::bindings::cutover::policy::revisions;
 use crate::sandbox::bindings::cutover::policy::types::Error;
 use crate::sandbox::limits::MAX_REQUEST_BODY;
@@ -124,15 +125,49 @@ fn authorize_as_apply(
     )
 }
 
-/// A dry run belongs to no revision: it reads nothing and records nothing.
+/// A run that belongs to no release has no history.
 fn no_history() -> CallError {
     CallError::Refused(Error::Unavailable(
-        "a dry run has no release history: it writes no revision and reads none".into(),
+        "this run belongs to no release: it has no history to read".into(),
     ))
 }
 
-async fn history(recorder: &Arc<Recorder>) -> Result<Vec<revisions::Revision>, CallError> {
-    let records = recorder.history().await?;
+/// Where a run reads the release's history from: its own revision's recorder, or (a dry run,
+/// which has no revision) the store, read-only.
+#[derive(Clone)]
+enum HistorySource {
+    Run(Arc<Recorder>),
+    DryRun(ReleaseStore),
+}
+
+impl HistorySource {
+    fn of(state: &RunState) -> Option<HistorySource> {
+        match (&state.release, &state.read_only_history) {
+            (Some(recorder), _) => Some(HistorySource::Run(recorder.clone())),
+            (None, Some(store)) => Some(HistorySource::DryRun(store.clone())),
+            (None, None) => None,
+        }
+    }
+
+    async fn records(&self) -> Result<Vec<Record>, CallError> {
+        match self {
+            HistorySource::Run(recorder) => Ok(recorder.history().await?),
+            HistorySource::DryRun(store) => {
+                let mut records: Vec<Record> = store
+                    .history()
+                    .await?
+                    .into_iter()
+                    .map(|s| s.record)
+                    .collect();
+                records.sort_by_key(|r| r.number);
+                Ok(records)
+            }
+        }
+    }
+}
+
+async fn history(source: &HistorySource) -> Result<Vec<revisions::Revision>, CallError> {
+    let records = source.records().await?;
     let all: Vec<revisions::Revision> = records.iter().map(to_wit).collect();
     if all.iter().map(size).sum::<usize>() > MAX_HISTORY_BYTES {
         return Err(CallError::Refused(Error::Invalid(format!(
@@ -185,7 +220,7 @@ impl revisions::Host for RunState {
     }
 
     async fn list_revisions(&mut self) -> Result<Vec<revisions::Revision>, Error> {
-        let (grants, recorder) = (self.grants.clone(), self.release.clone());
+        let (grants, source) = (self.grants.clone(), HistorySource::of(self));
         self.perform(
             "list-revisions",
             "the release history".into(),
@@ -193,8 +228,8 @@ impl revisions::Host for RunState {
             false,
             async move {
                 check(&grants, "list-revisions")?;
-                let recorder = recorder.ok_or_else(no_history)?;
-                let all = history(&recorder).await?;
+                let source = source.ok_or_else(no_history)?;
+                let all = history(&source).await?;
                 Ok((all, "the release history".to_string().into()))
             },
         )
@@ -202,13 +237,13 @@ impl revisions::Host for RunState {
     }
 
     async fn get_revision(&mut self, number: u32) -> Result<revisions::Revision, Error> {
-        let (grants, recorder) = (self.grants.clone(), self.release.clone());
+        let (grants, source) = (self.grants.clone(), HistorySource::of(self));
         let label = format!("revision {number}");
         self.perform("get-revision", label.clone(), None, false, async move {
             check(&grants, "get-revision")?;
-            let recorder = recorder.ok_or_else(no_history)?;
-            let found = recorder
-                .history()
+            let source = source.ok_or_else(no_history)?;
+            let found = source
+                .records()
                 .await?
                 .into_iter()
                 .find(|r| r.number == number)
