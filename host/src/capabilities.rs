@@ -51,6 +51,14 @@ pub enum Denial {
     NotDeclared(String),
     #[error("{0} is not granted to this run (grant it with --allow)")]
     NotGranted(String),
+    #[error(
+        "{call} is not among the endpoints this run names in parameter {param}: add {endpoint} to it (--set {param}=...) if the policy should reach it"
+    )]
+    EndpointNotNamed {
+        call: String,
+        param: String,
+        endpoint: String,
+    },
 }
 
 /// The capabilities in force for one run: what the policy declared and what the operator granted,
@@ -59,6 +67,9 @@ pub enum Denial {
 pub struct Grants {
     declared: Vec<Capability>,
     granted: Vec<Capability>,
+    /// The parameters the policy's probe endpoints come from (`probe/*:{param}`), for a
+    /// denial that says where an endpoint is named.
+    endpoint_params: Vec<String>,
 }
 
 impl Grants {
@@ -67,7 +78,15 @@ impl Grants {
         Grants {
             declared: declared.iter().map(|c| c.resolve(run_namespace)).collect(),
             granted: granted.iter().map(|c| c.resolve(run_namespace)).collect(),
+            endpoint_params: Vec::new(),
         }
+    }
+
+    /// Names the parameters the declaration's probe endpoints came from: the first is named
+    /// when a probe reaches an endpoint none of them gave.
+    pub fn with_endpoint_params(mut self, params: Vec<String>) -> Grants {
+        self.endpoint_params = params;
+        self
     }
 
     /// Every declared capability that no grant covers, in the manifest's order: the run is
@@ -94,7 +113,14 @@ impl Grants {
     /// `probe` capabilities naming it (no wildcard reaches the network).
     pub fn check_probe(&self, call: &ProbeCall<'_>) -> Result<(), Denial> {
         if !self.declared.iter().any(|c| c.allows_probe(call)) {
-            return Err(Denial::NotDeclared(call.to_string()));
+            return Err(match self.endpoint_params.first() {
+                Some(param) => Denial::EndpointNotNamed {
+                    call: call.to_string(),
+                    param: param.clone(),
+                    endpoint: format!("{}:{}", call.host, call.port),
+                },
+                None => Denial::NotDeclared(call.to_string()),
+            });
         }
         if !self.granted.iter().any(|c| c.allows_probe(call)) {
             return Err(Denial::NotGranted(call.to_string()));
@@ -245,6 +271,15 @@ mod tests {
             grants.check_probe(&ProbeCall { port: 9091, ..call }),
             Err(Denial::NotDeclared(_))
         ));
+        let named = grants
+            .with_endpoint_params(vec!["endpoints".into()])
+            .check_probe(&ProbeCall { port: 9091, ..call })
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            named,
+            "probe/prometheus:127.0.0.1:9091 is not among the endpoints this run names in parameter endpoints: add 127.0.0.1:9091 to it (--set endpoints=...) if the policy should reach it"
+        );
         let unresolved = [cap("probe/prometheus:{endpoints}")];
         let raw = Grants::new(&unresolved, &unresolved, "default");
         assert!(

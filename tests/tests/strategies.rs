@@ -248,16 +248,10 @@ async fn canary_pauses_is_promoted_and_a_failing_analysis_aborts_to_stable() {
             ),
         )
         .await;
-    assert_eq!(out.code, Some(1), "{}", out.abridged());
-    assert!(
-        out.stdout
-            .contains(&format!("probe/prometheus:127.0.0.1:{PROMETHEUS_PORT}"))
-            || out
-                .stderr
-                .contains(&format!("probe/prometheus:127.0.0.1:{PROMETHEUS_PORT}")),
-        "the denial names the endpoint: {}",
-        out.abridged()
+    let denied = format!(
+        "denied by cutover: probe/prometheus:127.0.0.1:{PROMETHEUS_PORT} is not among the endpoints this run names in parameter probe-endpoints"
     );
+    out.expect_error(1, &[&denied, "aborted"]);
     assert_eq!(
         c.shape("web").await,
         Some((5, V2.to_string())),

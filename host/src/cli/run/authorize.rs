@@ -14,7 +14,8 @@ pub(super) fn grants(
     namespace: &str,
     argument: &str,
 ) -> Result<Grants, CliError> {
-    let grants = Grants::new(&inputs.declared, &inputs.granted, namespace);
+    let grants = Grants::new(&inputs.declared, &inputs.granted, namespace)
+        .with_endpoint_params(inputs.endpoint_params.clone());
     let missing = grants.uncovered();
     if !missing.is_empty() {
         return Err(CliError::new(

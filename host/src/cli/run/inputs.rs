@@ -26,6 +26,8 @@ pub(super) struct Inputs {
     /// is filled in once the namespace is known).
     pub(super) declared: Vec<Capability>,
     pub(super) granted: Vec<Capability>,
+    /// The parameters the declared probe endpoints come from (`probe/*:{param}`).
+    pub(super) endpoint_params: Vec<String>,
     pub(super) limits: Limits,
     /// The positional inputs' files, read and bounded.
     pub(super) files: std::sync::Arc<Vec<crate::input_files::InputFile>>,
@@ -62,7 +64,12 @@ pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, Cli
     let resolve = |caps: Vec<Capability>| {
         crate::capabilities::resolve_endpoint_params(&caps, &params).map_err(CliError::bad_input)
     };
-    let declared = resolve(manifest.capabilities().map_err(CliError::bad_input)?)?;
+    let unresolved = manifest.capabilities().map_err(CliError::bad_input)?;
+    let endpoint_params = unresolved
+        .iter()
+        .filter_map(|c| c.endpoint_param().map(str::to_string))
+        .collect();
+    let declared = resolve(unresolved)?;
     let mut granted = resolve(
         args.allow
             .iter()
@@ -86,6 +93,7 @@ pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, Cli
         release,
         declared,
         granted,
+        endpoint_params,
         limits,
         files,
     })
