@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
 /// Longest a single run may take before it is killed: far above any test's expectations, only
@@ -66,13 +67,42 @@ impl Cutover {
     /// # Panics
     /// When the binary cannot be started.
     pub async fn run_within(args: &[&str], kubeconfig: &Path, limit: Duration) -> Output {
+        Self::collect(args, kubeconfig, limit, None).await
+    }
+
+    /// Like [`Cutover::run`], with `input` written to the binary's standard input, then closed:
+    /// for `-` among a policy's inputs (`helm template ... | cutover run atomic -`).
+    ///
+    /// # Panics
+    /// When the binary cannot be started.
+    pub async fn run_with_stdin(args: &[&str], kubeconfig: &Path, input: &[u8]) -> Output {
+        Self::collect(args, kubeconfig, RUN_TIMEOUT, Some(input)).await
+    }
+
+    async fn collect(
+        args: &[&str],
+        kubeconfig: &Path,
+        limit: Duration,
+        input: Option<&[u8]>,
+    ) -> Output {
         let mut command = Self::command(args, kubeconfig);
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        if input.is_some() {
+            command.stdin(Stdio::piped());
+        }
         let started = Instant::now();
-        let child = match command.spawn() {
+        let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => panic!("starting {}: {e}", Self::bin().display()),
         };
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            // Written beside the wait, so that a binary that reads late never blocks the
+            // writer; one that exits without reading it all closes the pipe: its output says why.
+            let input = input.to_vec();
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&input).await;
+            });
+        }
         // On timeout the future, and with it the child, is dropped: `kill_on_drop` kills it.
         let (code, timed_out, out, err) =
             match tokio::time::timeout(limit, child.wait_with_output()).await {

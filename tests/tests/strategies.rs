@@ -355,7 +355,7 @@ async fn blue_green_switches_on_promote_and_an_abort_restores_the_active_service
     let left = new_versions(&c).await;
     assert_eq!(
         left.iter().map(|d| d.name_any()).collect::<Vec<_>>(),
-        [green_name.clone()],
+        std::slice::from_ref(&green_name),
         "the aborted version is deleted"
     );
     assert_eq!(c.shape(&green_name).await, Some((3, V2.to_string())));

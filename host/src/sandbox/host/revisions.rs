@@ -137,7 +137,7 @@ fn no_history() -> CallError {
 #[derive(Clone)]
 enum HistorySource {
     Run(Arc<Recorder>),
-    DryRun(ReleaseStore),
+    DryRun(Arc<ReleaseStore>),
 }
 
 impl HistorySource {
