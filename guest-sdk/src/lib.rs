@@ -78,6 +78,8 @@
 //!   checks; natively, a host call outside it fails with [`Error::Unavailable`].
 //! - [`Error`]: the WIT error variant; `?` works on every call.
 //! - [`params::Duration`]: Go/Helm durations (`90s`, `5m`, `1h30m`) in parameters.
+//! - [`deployment`]: a Deployment as a rollout reads it, and `container=image` pairs put
+//!   into its pod template as `kubectl set image` does (the canary and blue-green policies').
 //! - [`export_policy!`], [`policy_manifest!`], [`manifest`]: the export and the manifest.
 //! - [`info!`], [`warn!`], [`error!`], [`debug!`]: formatted log lines.
 //! - [`bindings`]: the raw wit-bindgen bindings, for anything the wrappers do not cover.
@@ -88,6 +90,7 @@ pub mod analysis;
 mod answer;
 pub mod cluster;
 pub mod context;
+pub mod deployment;
 pub mod error;
 mod export;
 mod host;

@@ -183,6 +183,7 @@ async fn inspect_canary_and_blue_green_show_their_parameters() {
                 "steps",
                 "analysis",
                 "progress-deadline",
+                "probe-endpoints",
             ][..],
         ),
         (
@@ -199,6 +200,7 @@ async fn inspect_canary_and_blue_green_show_their_parameters() {
                 "post-promotion-analysis",
                 "scale-down-delay",
                 "progress-deadline",
+                "probe-endpoints",
             ][..],
         ),
     ] {
@@ -216,6 +218,13 @@ async fn inspect_canary_and_blue_green_show_their_parameters() {
             .cloned()
             .unwrap_or_default();
         assert_eq!(deadline["default"], "10m", "{out}");
+        let capabilities = out.json()["manifest"]["capabilities"].clone();
+        assert!(
+            capabilities
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|c| c == "probe/*:{probe-endpoints}")),
+            "analysis reaches the endpoints the operator names: {out}"
+        );
     }
     let table = Cutover::run(&["inspect", "canary"], no_cluster()).await;
     table.expect_code(0);

@@ -20,6 +20,7 @@ async fn the_bundled_policies_pass_their_scenarios() {
         ("restart", 4),
         ("canary", 5),
         ("blue-green", 5),
+        ("atomic", 5),
     ] {
         let dir = repo(&format!("policies/{policy}/scenarios"));
         let out = Cutover::sim(&["test", policy, &dir, "-o", "json"]).await;

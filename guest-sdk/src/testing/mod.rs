@@ -165,7 +165,8 @@ impl FakeCluster {
     }
 
     /// Makes the contexts it builds dry runs: calls are recorded, nothing changes, and the
-    /// revisions reads fail with [`Error::Unavailable`], as on the host.
+    /// revisions reads answer the revisions added, as the host answers a dry run's from the
+    /// stored history.
     ///
     /// ```
     /// use cutover_guest_sdk::testing::FakeCluster;

@@ -6,14 +6,13 @@
 //! switch the active Service; the post-promotion analysis; after `scale-down-delay` the old
 //! Deployment goes. How the Services tell the versions apart is in `version.rs`.
 
-#[path = "../../canary/src/images.rs"]
-mod images;
 mod stages;
 mod version;
 
 use cutover_guest_sdk::analysis::{
     AnalysisRun, Metric, Phase, Probes, Target, Verdict, metrics_from_json,
 };
+use cutover_guest_sdk::deployment::parse_images;
 use cutover_guest_sdk::params::Duration;
 use cutover_guest_sdk::{
     Condition, Context, Error, ListParams, ObjectRef, Patch, export_policy, info,
@@ -21,7 +20,6 @@ use cutover_guest_sdk::{
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use images::parse_images;
 use stages::{Plan, Progress, Stage};
 use version::{Active, POD_TEMPLATE_HASH, VERSION_LABEL};
 
@@ -119,8 +117,8 @@ fn run(ctx: &Context, probes: &dyn Probes) -> Result<String, Error> {
         }
         Plan::Stages(mut progress) => {
             if progress.stage == Stage::Begin {
-                progress.old_name = rollout.active.name.clone();
-                progress.old_replicas = rollout.active.replicas;
+                progress.old_name = rollout.active.deployment.name.clone();
+                progress.old_replicas = rollout.active.deployment.replicas;
                 progress.new_hash = hash;
             }
             match rollout.stages(&mut progress) {
@@ -230,6 +228,7 @@ impl Rollout<'_> {
                 &ListParams::default().labels(version::selector_text(
                     &self
                         .active
+                        .deployment
                         .selector
                         .get("matchLabels")
                         .and_then(Value::as_object)
@@ -240,7 +239,7 @@ impl Rollout<'_> {
             progress.old_hash = version::current_pod_template_hash(&self.active, &replica_sets).ok_or_else(|| {
                 Stop::Error(Error::aborted(format!(
                     "deployment {} has no current ReplicaSet with a pod-template-hash (is it rolled out?)",
-                    self.active.name
+                    self.active.deployment.name
                 )))
             })?;
             let active = ctx.get_dynamic(&service(&p.active_service))?;
@@ -267,7 +266,7 @@ impl Rollout<'_> {
                 Stage::Pinned,
                 &format!(
                     "service {} pinned to deployment {}",
-                    p.active_service, self.active.name
+                    p.active_service, self.active.deployment.name
                 ),
             )?;
         }
@@ -542,6 +541,9 @@ export_policy! {
           description: "How long the old version stays after the switch before it is scaled to 0 and deleted." },
         { name: "progress-deadline", type: "duration", default: "10m",
           description: "How long a Deployment may take to become ready; past it the rollout aborts." },
+
+        { name: "probe-endpoints", type: "string-list", default: ["prometheus.monitoring:9090"],
+          description: "The host:port endpoints analysis may reach (its HTTP checks and Prometheus servers); each is declared as probe/*:<host>:<port>." },
     ],
     capabilities: [
         "cluster/get:apps/v1/Deployment@{namespace}",
@@ -558,9 +560,8 @@ export_policy! {
         "cluster/apply:v1/Service@{namespace}",
         "cluster/list:v1/Pod@{namespace}",
         "revisions/record",
-        // A probe capability names one endpoint and a manifest cannot take it from a
-        // parameter: the conventional in-cluster Prometheus is declared (docs/strategies.md).
-        "probe/prometheus:prometheus.monitoring:9090",
+        // Analysis reaches the endpoints the operator names (docs/strategies.md).
+        "probe/*:{probe-endpoints}",
     ],
     run: blue_green,
 }

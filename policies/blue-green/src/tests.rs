@@ -36,6 +36,18 @@ fn answers(values: &[f64]) -> Prometheus {
     Prometheus(RefCell::new(values.iter().copied().collect()))
 }
 
+/// The active Deployment `web` (uid `u-web`, at revision 1): 3 replicas, one container.
+pub(crate) fn web() -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "uid": "u-web", "labels": {"app": "web"},
+                     "annotations": {"deployment.kubernetes.io/revision": "1"}},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "web", "image": "nginx:1.24"}]}}},
+    })
+}
+
 fn cluster() -> FakeCluster {
     let service = |name: &str| {
         json!({"apiVersion": "v1", "kind": "Service",
@@ -44,14 +56,7 @@ fn cluster() -> FakeCluster {
     };
     FakeCluster::new()
         .namespace("shop")
-        .with(json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "shop", "uid": "u-web", "labels": {"app": "web"},
-                         "annotations": {"deployment.kubernetes.io/revision": "1"}},
-            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
-                     "template": {"metadata": {"labels": {"app": "web"}},
-                                  "spec": {"containers": [{"name": "web", "image": "nginx:1.24"}]}}},
-        }))
+        .with(web())
         .with(json!({
             "apiVersion": "apps/v1", "kind": "ReplicaSet",
             "metadata": {"name": "web-5d8f", "namespace": "shop",

@@ -10,9 +10,8 @@
 //! Service's own labels plus that version label (the `pod-template-hash` pin removed).
 
 use cutover_guest_sdk::Error;
+use cutover_guest_sdk::deployment::{Deployment, ImageChange};
 use serde_json::{Map, Value, json};
-
-use crate::images::ImageChange;
 
 /// The label that names a version (in the new Deployment's template and selector).
 pub const VERSION_LABEL: &str = "cutover.dev/version";
@@ -38,96 +37,33 @@ pub fn template_hash(template: &Value) -> String {
 /// The active Deployment, as the policy reads it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Active {
-    pub name: String,
-    pub uid: String,
+    pub deployment: Deployment,
     /// The application's name: the `cutover.dev/app` label of a Deployment this policy
     /// created, else the Deployment's own name.
     pub app: String,
-    pub replicas: u32,
-    pub labels: Map<String, Value>,
-    pub selector: Value,
-    pub template: Value,
-    /// `deployment.kubernetes.io/revision`: which of its ReplicaSets is current.
-    pub revision: Option<String>,
 }
 
 impl Active {
     pub fn from_object(object: &Value) -> Result<Active, Error> {
-        let text = |pointer: &str| {
-            object
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let name =
-            text("/metadata/name").ok_or_else(|| Error::invalid("the Deployment has no name"))?;
-        let replicas = object
-            .pointer("/spec/replicas")
-            .and_then(Value::as_u64)
-            .unwrap_or(1);
-        let replicas = u32::try_from(replicas)
-            .map_err(|_| Error::invalid(format!("deployment {name}: replicas out of range")))?;
-        let selector = object
-            .pointer("/spec/selector")
-            .filter(|s| s.is_object())
-            .cloned()
-            .ok_or_else(|| Error::invalid(format!("deployment {name} has no selector")))?;
-        let template = object
-            .pointer("/spec/template")
-            .filter(|t| t.is_object())
-            .cloned()
-            .ok_or_else(|| Error::invalid(format!("deployment {name} has no pod template")))?;
-        let labels = object
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let app = labels
+        let deployment = Deployment::from_object(object)?;
+        let app = deployment
+            .labels
             .get(APP_LABEL)
             .and_then(Value::as_str)
-            .map_or_else(|| name.clone(), str::to_string);
-        Ok(Active {
-            uid: text("/metadata/uid").unwrap_or_default(),
-            revision: object
-                .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            name,
-            app,
-            replicas,
-            labels,
-            selector,
-            template,
-        })
+            .map_or_else(|| deployment.name.clone(), str::to_string);
+        Ok(Active { deployment, app })
     }
 
     /// The new version's template: the active's with the new images and the version label.
     /// Returns it with its hash.
     pub fn new_template(&self, images: &[ImageChange]) -> Result<(Value, String), Error> {
-        let mut template = self.template.clone();
+        let mut template = self.deployment.with_images(images)?;
         if let Some(labels) = template
             .pointer_mut("/metadata/labels")
             .and_then(Value::as_object_mut)
         {
             labels.remove(VERSION_LABEL);
             labels.remove(POD_TEMPLATE_HASH);
-        }
-        let containers = template
-            .pointer_mut("/spec/containers")
-            .and_then(Value::as_array_mut)
-            .ok_or_else(|| Error::invalid(format!("deployment {} has no containers", self.name)))?;
-        for change in images {
-            let name = &change.container;
-            let container = containers
-                .iter_mut()
-                .find(|c| c["name"] == name.as_str())
-                .ok_or_else(|| {
-                    Error::invalid(format!(
-                        "image: deployment {} has no container {name:?}",
-                        self.name
-                    ))
-                })?;
-            container["image"] = Value::String(change.image.clone());
         }
         let hash = template_hash(&template);
         template["metadata"]["labels"][VERSION_LABEL] = json!(hash);
@@ -142,7 +78,7 @@ impl Active {
         hash: &str,
         replicas: u32,
     ) -> Value {
-        let mut selector = self.selector.clone();
+        let mut selector = self.deployment.selector.clone();
         if let Some(m) = selector
             .get_mut("matchLabels")
             .and_then(Value::as_object_mut)
@@ -150,7 +86,7 @@ impl Active {
             m.remove(VERSION_LABEL);
         }
         selector["matchLabels"][VERSION_LABEL] = json!(hash);
-        let mut labels = self.labels.clone();
+        let mut labels = self.deployment.labels.clone();
         labels.insert(APP_LABEL.into(), json!(self.app));
         labels.insert(VERSION_LABEL.into(), json!(hash));
         json!({
@@ -176,8 +112,9 @@ pub fn current_pod_template_hash(active: &Active, replica_sets: &[Value]) -> Opt
             rs.pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)
                 .is_some_and(|refs| {
-                    refs.iter()
-                        .any(|r| r["uid"] == active.uid.as_str() && r["kind"] == "Deployment")
+                    refs.iter().any(|r| {
+                        r["uid"] == active.deployment.uid.as_str() && r["kind"] == "Deployment"
+                    })
                 })
         })
         .collect();
@@ -186,9 +123,10 @@ pub fn current_pod_template_hash(active: &Active, replica_sets: &[Value]) -> Opt
             .and_then(Value::as_str)
             .map(str::to_string)
     };
+    let revision = &active.deployment.revision;
     let current = owned
         .iter()
-        .find(|rs| active.revision.is_some() && revision_of(rs) == active.revision)
+        .find(|rs| revision.is_some() && revision_of(rs) == *revision)
         .or_else(|| {
             owned
                 .iter()
@@ -247,23 +185,13 @@ pub fn selector_text(selector: &Map<String, Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tests::web;
 
     fn img(image: &str) -> [ImageChange; 1] {
         [ImageChange {
             container: "web".into(),
             image: image.into(),
         }]
-    }
-
-    fn web() -> Value {
-        json!({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "shop", "uid": "u1", "labels": {"app": "web"},
-                         "annotations": {"deployment.kubernetes.io/revision": "2"}},
-            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
-                     "template": {"metadata": {"labels": {"app": "web"}},
-                                  "spec": {"containers": [{"name": "web", "image": "nginx:1.24"}]}}},
-        })
     }
 
     #[test]
@@ -290,6 +218,16 @@ mod tests {
             "nginx:1.25"
         );
 
+        // A template that carries a version's labels already gets them replaced.
+        let mut labelled = web();
+        labelled["spec"]["template"]["metadata"]["labels"] =
+            json!({"app": "web", VERSION_LABEL: "old", POD_TEMPLATE_HASH: "5d8f"});
+        let (relabelled, again) = Active::from_object(&labelled)
+            .unwrap()
+            .new_template(&img("nginx:1.25"))
+            .unwrap();
+        assert_eq!((relabelled, again), (template.clone(), hash.clone()));
+
         // The next rollout from that Deployment keeps the app's name.
         let mut next = d.clone();
         next["metadata"]["uid"] = json!("u2");
@@ -306,7 +244,7 @@ mod tests {
 
     #[test]
     fn finds_the_current_replica_set() {
-        let active = Active::from_object(&web()).unwrap();
+        let mut active = Active::from_object(&web()).unwrap();
         let rs = |uid: &str, rev: &str, hash: &str| {
             json!({"metadata": {
             "ownerReferences": [{"kind": "Deployment", "uid": uid}],
@@ -314,15 +252,22 @@ mod tests {
             "labels": {"app": "web", "pod-template-hash": hash}}})
         };
         let sets = [
-            rs("u1", "1", "aaa"),
-            rs("u1", "2", "bbb"),
-            rs("other", "2", "ccc"),
+            rs("u-web", "1", "aaa"),
+            rs("u-web", "2", "bbb"),
+            rs("other", "1", "ccc"),
         ];
+        // The one at the Deployment's revision (1), not the newest.
+        assert_eq!(
+            current_pod_template_hash(&active, &sets).as_deref(),
+            Some("aaa")
+        );
+        assert_eq!(current_pod_template_hash(&active, &sets[2..]), None);
+        // Without the revision annotation: the newest it owns.
+        active.deployment.revision = None;
         assert_eq!(
             current_pod_template_hash(&active, &sets).as_deref(),
             Some("bbb")
         );
-        assert_eq!(current_pod_template_hash(&active, &sets[2..]), None);
     }
 
     #[test]

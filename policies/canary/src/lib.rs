@@ -7,20 +7,19 @@
 //! `promote --full` straight to the promotion, `abort` back to the stable version.
 
 mod app;
-mod images;
 mod replicas;
 mod steps;
 
 use cutover_guest_sdk::analysis::{
     AnalysisRun, Metric, Phase, Probes, Target, Verdict, metrics_from_json,
 };
+use cutover_guest_sdk::deployment::parse_images;
 use cutover_guest_sdk::params::Duration;
 use cutover_guest_sdk::{Condition, Context, Error, ObjectRef, Patch, export_policy, info};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use app::Stable;
-use images::parse_images;
 use steps::{Plan, Progress, Step};
 
 #[derive(Debug, Deserialize)]
@@ -69,16 +68,18 @@ fn run(ctx: &Context, probes: &dyn Probes) -> Result<String, Error> {
         .get_dynamic(&deployment(&p.deployment))
         .map_err(|e| e.context(format!("deployment {}", p.deployment)))?;
     let mut stable = Stable::from_object(&found)?;
-    let template = stable.new_template(&images)?;
+    let template = stable.deployment.with_images(&images)?;
 
     // 3. What the operator asked for, against the checkpoint.
-    let plan = steps::plan(ctx.requested(), ctx.restore()?, stable.replicas)?;
+    let plan = steps::plan(ctx.requested(), ctx.restore()?, stable.deployment.replicas)?;
     let replicas = match &plan {
         Plan::Steps(progress) | Plan::Finish(progress) => progress.replicas,
-        Plan::Abort(saved) => saved.as_ref().map_or(stable.replicas, |s| s.replicas),
+        Plan::Abort(saved) => saved
+            .as_ref()
+            .map_or(stable.deployment.replicas, |s| s.replicas),
     };
     // The count from before the rollout: the stable may be scaled down by now.
-    stable.replicas = replicas;
+    stable.deployment.replicas = replicas;
     let rollout = Rollout {
         ctx,
         probes,
@@ -96,7 +97,7 @@ fn run(ctx: &Context, probes: &dyn Probes) -> Result<String, Error> {
             rollout.abort()?;
             Err(Error::aborted(format!(
                 "aborted: deployment {} is back at {} replicas of its stable version",
-                rollout.stable.name, rollout.stable.replicas
+                rollout.stable.deployment.name, rollout.stable.deployment.replicas
             )))
         }
         Plan::Finish(_) => rollout.promote(),
@@ -125,7 +126,11 @@ impl Rollout<'_> {
         let ctx = self.ctx;
         let total = self.steps.len() as u32 + 1;
         // The canary exists from the first step, at the current weight's size.
-        let size = replicas::split(self.stable.replicas, progress.weight, self.stable.surge);
+        let size = replicas::split(
+            self.stable.deployment.replicas,
+            progress.weight,
+            self.stable.deployment.surge,
+        );
         let canary = self
             .stable
             .canary(ctx.namespace(), &self.template, size.canary);
@@ -266,13 +271,17 @@ impl Rollout<'_> {
     /// Scales canary and stable to the weight's split: the growing side first, so that
     /// capacity never dips, each waited on until rolled out.
     fn set_weight(&self, progress: &mut Progress, weight: u32) -> Result<(), Failure> {
-        let split = replicas::split(self.stable.replicas, weight, self.stable.surge);
+        let split = replicas::split(
+            self.stable.deployment.replicas,
+            weight,
+            self.stable.deployment.surge,
+        );
         info!(
             "weight {weight}: {} canary and {} stable pods",
             split.canary, split.stable
         );
         let canary = self.canary_ref();
-        let stable = deployment(&self.stable.name);
+        let stable = deployment(&self.stable.deployment.name);
         let sides = [(&canary, split.canary), (&stable, split.stable)];
         let ordered: Vec<_> = if weight >= progress.weight {
             sides.to_vec()
@@ -334,18 +343,17 @@ impl Rollout<'_> {
         Ok(status)
     }
 
-    /// 5. The stable Deployment takes the new template at its full size; once it rolled out,
-    /// the canary goes; the revision records the stable as promoted.
+    /// Step 5: the stable Deployment takes the new template at its full size; once it rolled
+    /// out, the canary goes; the revision records the stable as promoted.
     fn promote(&self) -> Result<String, Error> {
         let ctx = self.ctx;
-        let name = &self.stable.name;
+        let found = &self.stable.deployment;
+        let name = &found.name;
         let stable = deployment(name);
         info!("promoting: deployment {name} takes the new template");
         ctx.patch_dynamic(
             &stable,
-            &Patch::Merge(
-                json!({"spec": {"replicas": self.stable.replicas, "template": self.template}}),
-            ),
+            &Patch::Merge(json!({"spec": {"replicas": found.replicas, "template": self.template}})),
         )
         .map_err(|e| e.context(format!("promoting deployment {name}")))?;
         ctx.wait_dynamic(&stable, &Condition::RolledOut, self.deadline)
@@ -363,7 +371,7 @@ impl Rollout<'_> {
         let dry_run = if ctx.dry_run() { " (dry run)" } else { "" };
         Ok(format!(
             "deployment {name} promoted to {images} at {} replicas; canary removed{dry_run}",
-            self.stable.replicas
+            found.replicas
         ))
     }
 
@@ -371,12 +379,12 @@ impl Rollout<'_> {
     /// deleted, so no canary pod outlives an abort (argo-rollouts#1593).
     fn abort(&self) -> Result<(), Error> {
         let ctx = self.ctx;
-        let stable = deployment(&self.stable.name);
+        let stable = deployment(&self.stable.deployment.name);
         ctx.warn(&format!(
             "aborting: deployment {} back to {} replicas, canary removed",
-            self.stable.name, self.stable.replicas
+            self.stable.deployment.name, self.stable.deployment.replicas
         ));
-        ctx.scale_dynamic(&stable, self.stable.replicas)
+        ctx.scale_dynamic(&stable, self.stable.deployment.replicas)
             .map_err(|e| e.context(format!("restoring {stable}")))?;
         if let Err(e) = ctx.wait_dynamic(&stable, &Condition::RolledOut, self.deadline) {
             ctx.warn(&format!("{stable} not rolled out after the abort: {e}"));
@@ -445,6 +453,8 @@ export_policy! {
           description: "Background analysis: metrics measured across the steps, checked at every step boundary and during timed pauses (see docs/strategies.md)." },
         { name: "progress-deadline", type: "duration", default: "10m",
           description: "How long a scaled Deployment may take to become ready; past it the rollout aborts." },
+        { name: "probe-endpoints", type: "string-list", default: ["prometheus.monitoring:9090"],
+          description: "The host:port endpoints analysis may reach (its HTTP checks and Prometheus servers); each is declared as probe/*:<host>:<port>." },
     ],
     capabilities: [
         "cluster/get:apps/v1/Deployment@{namespace}",
@@ -455,9 +465,8 @@ export_policy! {
         "cluster/delete:apps/v1/Deployment@{namespace}",
         "cluster/list:v1/Pod@{namespace}",
         "revisions/record",
-        // A probe capability names one endpoint and a manifest cannot take it from a
-        // parameter: the conventional in-cluster Prometheus is declared (docs/strategies.md).
-        "probe/prometheus:prometheus.monitoring:9090",
+        // Analysis reaches the endpoints the operator names (docs/strategies.md).
+        "probe/*:{probe-endpoints}",
     ],
     run: canary,
 }

@@ -38,7 +38,8 @@ impl Probes for Prometheus {
     }
 }
 
-fn web() -> Value {
+/// The stable Deployment: 5 replicas that do not surge, one container.
+pub(crate) fn web() -> Value {
     json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},

@@ -1,7 +1,7 @@
 //! One scenario of `cutover test`: the run its `run` section describes, on a fresh simulator
 //! and virtual clock, and what the checks need to see of it afterwards.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,8 +9,8 @@ use clap::Parser as _;
 use cutover_sim::Scenario;
 use serde_json::Value;
 
-use super::path;
-use super::spec::{self, Expect, FullStep, Grant, RunSpec, StepCommand};
+use super::spec::{self, Expect, FullStep, Grant, Params, RunSpec, StepCommand};
+use super::{inputs, path};
 use crate::cli::run::{self, Finished, Show};
 use crate::cli::{Cli, Command, RunArgs};
 use crate::cluster::{ClusterError, ObjectRef};
@@ -23,6 +23,8 @@ pub(super) struct Case {
     args: RunArgs,
     /// The `run.then` steps, each with the command line it runs.
     steps: Vec<(FullStep, RunArgs, Duration)>,
+    /// Where the runs' parameters are written as values files, until the runs are over.
+    _scratch: tempfile::TempDir,
 }
 
 /// One run of a scenario (the first, or a `run.then` step) and what it must come to.
@@ -55,36 +57,68 @@ impl Case {
     pub(super) fn load(policy: &str, file: &Path) -> Result<Case, String> {
         let scenario = Scenario::load(file).map_err(|e| e.to_string())?;
         let name = file.display();
-        let mut spec: RunSpec = spec::section(scenario.run.as_ref(), "run")
-            .map_err(|e| format!("scenario {name}: {e}"))?;
-        let expect: Expect = spec::section(scenario.expect.as_ref(), "expect")
-            .map_err(|e| format!("scenario {name}: {e}"))?;
+        Case::read(policy, file, &scenario).map_err(|e| format!("scenario {name}: {e}"))
+    }
+
+    fn read(policy: &str, file: &Path, scenario: &Scenario) -> Result<Case, String> {
+        let mut spec: RunSpec = spec::section(scenario.run.as_ref(), "run")?;
+        let expect: Expect = spec::section(scenario.expect.as_ref(), "expect")?;
         for (i, object) in expect.objects.iter().enumerate() {
             for field in object.fields.keys() {
-                path::parse(field)
-                    .map_err(|e| format!("scenario {name}: expect.objects[{i}].fields: {e}"))?;
+                path::parse(field).map_err(|e| format!("expect.objects[{i}].fields: {e}"))?;
             }
         }
-        let args = run_args(policy, file, &spec).map_err(|e| format!("scenario {name}: {e}"))?;
+        let scratch = tempfile::Builder::new()
+            .prefix("cutover-test-")
+            .tempdir()
+            .map_err(|e| format!("cannot write the run's parameters: {e}"))?;
+        let inputs = inputs::resolve(file, &spec.inputs, "run.inputs")?;
+        let values = values_file(scratch.path(), "run", spec.params.as_ref())?;
+        let args = run_args(policy, file, &spec, &inputs, values.as_deref())?;
         let then = std::mem::take(&mut spec.then);
         let mut steps = Vec::with_capacity(then.len());
         for (i, step) in then.into_iter().enumerate() {
+            let at = format!("run.then[{i}]");
             let step = step.into_full();
             let after = match &step.after {
-                Some(text) => crate::units::parse_duration(text)
-                    .map_err(|e| format!("scenario {name}: run.then[{i}].after: {e}"))?,
+                Some(text) => {
+                    crate::units::parse_duration(text).map_err(|e| format!("{at}.after: {e}"))?
+                }
                 None => Duration::ZERO,
             };
-            // The same command line as the run's (its flags, namespace, release), parsed again;
-            // the values are the revision's, read when the step runs.
-            let step_args =
-                run_args(policy, file, &spec).map_err(|e| format!("scenario {name}: {e}"))?;
+            let step_args = if step.command() == StepCommand::Run {
+                // `cutover run` again, on the same command line but for what the step gives
+                // instead: its inputs, its parameters.
+                let inputs = match &step.inputs {
+                    Some(given) => inputs::resolve(file, given, &format!("{at}.inputs"))?,
+                    None => inputs.clone(),
+                };
+                let params = step.params.as_ref().or(spec.params.as_ref());
+                let values = values_file(scratch.path(), &format!("then-{i}"), params)?;
+                run_args(policy, file, &spec, &inputs, values.as_deref())?
+            } else {
+                for (given, field) in [
+                    (step.params.is_some(), "params"),
+                    (step.inputs.is_some(), "inputs"),
+                ] {
+                    if given {
+                        return Err(format!(
+                            "{at}.{field}: only a `run` step takes {field} ({} runs the revision again with its recorded ones)",
+                            step.command().as_str()
+                        ));
+                    }
+                }
+                // The same command line as the run's (its flags, namespace, release), parsed
+                // again; the values are the revision's, read when the step runs.
+                run_args(policy, file, &spec, &[], None)?
+            };
             steps.push((step, step_args, after));
         }
         Ok(Case {
             expect,
             args,
             steps,
+            _scratch: scratch,
         })
     }
 
@@ -95,23 +129,12 @@ impl Case {
         let runtime = runtime.map_err(|e| format!("cannot start the async runtime: {e}"))?;
         let clock = clock.ok_or("the simulator's runtime has no clock")?;
         let calls = Arc::new(Mutex::new(Vec::new()));
-        let seen = calls.clone();
-        let observer = Box::new(move |event: &Event| {
-            let line = match event {
-                Event::Call {
-                    operation, target, ..
-                } => format!("{operation} {target}"),
-                Event::Denied { call, .. } => format!("denied {call}"),
-                _ => return,
-            };
-            if let Ok(mut calls) = seen.lock() {
-                calls.push(line);
-            }
-        });
+        let observer = call_observer(calls.clone());
         let Case {
             expect,
             args,
             steps,
+            _scratch,
         } = self;
         let ran = runtime.block_on(async {
             let finished = run::pipeline(
@@ -193,7 +216,8 @@ fn stopped_before(expect: &Expect, why: &str) -> Observed {
 }
 
 /// Runs one `run.then` step on the earlier run's connection, as `cutover promote` (and the
-/// others) run it: the latest revision again, with its recorded values, the policy told why.
+/// others) run it: the latest revision again, with its recorded values, the policy told why (a
+/// `run` step: [`run_again`]).
 /// Answers the connection again for the next step, unless the step stopped before its policy ran.
 async fn run_step(
     step: &FullStep,
@@ -204,6 +228,7 @@ async fn run_step(
     use crate::release::lifecycle::{self, Again};
     use crate::sandbox::bindings::cutover::policy::rollout::Request;
     let (again, request) = match step.command() {
+        StepCommand::Run => return run_again(step, args, (connection, release), clock).await,
         StepCommand::Promote => (Again::Promote, Request::Promote),
         StepCommand::PromoteFull => (Again::Promote, Request::PromoteFull),
         StepCommand::Abort => (Again::Abort, Request::Abort),
@@ -251,14 +276,46 @@ async fn run_step(
     };
     let finished =
         run::pipeline_on(&args, clock, start, Show::Quiet(observer), Some(connection)).await;
+    observed_step(finished, &step.expect, &calls).await
+}
+
+/// Runs a `run.then` step of `command: run` on the earlier run's connection: `cutover run`
+/// again for the same release (an upgrade: a new revision), with the step's inputs and values.
+async fn run_again(
+    step: &FullStep,
+    mut args: RunArgs,
+    (connection, release): Reusable,
+    clock: cutover_clock::Clock,
+) -> (Observed, Option<Reusable>) {
+    args.release = Some(release);
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let observer = call_observer(calls.clone());
+    let finished = run::pipeline_on(
+        &args,
+        clock,
+        run::release::Start::New,
+        Show::Quiet(observer),
+        Some(connection),
+    )
+    .await;
+    observed_step(finished, &step.expect, &calls).await
+}
+
+/// What a step came to, and its connection for the next step (none once a step stopped
+/// before its policy ran).
+async fn observed_step(
+    finished: Result<Finished, crate::cli::CliError>,
+    expect: &Expect,
+    calls: &Mutex<Vec<String>>,
+) -> (Observed, Option<Reusable>) {
     let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
     match finished {
         Ok(finished) => {
-            let observed = observe(&finished, &step.expect, calls).await;
+            let observed = observe(&finished, expect, calls).await;
             let release = finished.release().to_string();
             (observed, Some((finished.into_connection(), release)))
         }
-        Err(refused) => (refused_observed(&step.expect, &refused), None),
+        Err(refused) => (refused_observed(expect, &refused), None),
     }
 }
 
@@ -294,8 +351,35 @@ const PASSED_FLAGS: &[&str] = &[
     "--allow",
 ];
 
-/// The `cutover run` command line the `run` section stands for, parsed as `cutover run` parses it.
-fn run_args(policy: &str, file: &Path, spec: &RunSpec) -> Result<RunArgs, String> {
+/// Writes `params` (a run's `run.params`) as a values file in `scratch`, so that they take
+/// exactly the path `-f` takes: checked against the manifest and completed with its defaults,
+/// with `--set` on top, and for a policy that takes a chart's values, Helm's rules on an
+/// upgrade (values given: only those; none: the last deployed revision's).
+fn values_file(
+    scratch: &Path,
+    name: &str,
+    params: Option<&Params>,
+) -> Result<Option<PathBuf>, String> {
+    let Some(params) = params else {
+        return Ok(None);
+    };
+    let path = scratch.join(format!("{name}.values.json"));
+    let text = serde_json::to_vec(params)
+        .map_err(|e| format!("cannot write the parameters as values: {e}"))?;
+    std::fs::write(&path, text)
+        .map_err(|e| format!("cannot write the parameters to {}: {e}", path.display()))?;
+    Ok(Some(path))
+}
+
+/// The `cutover run` command line the `run` section stands for (with these inputs and values
+/// file), parsed as `cutover run` parses it.
+fn run_args(
+    policy: &str,
+    file: &Path,
+    spec: &RunSpec,
+    inputs: &[PathBuf],
+    values: Option<&Path>,
+) -> Result<RunArgs, String> {
     let mut argv: Vec<String> = vec!["cutover".into(), "run".into(), policy.into()];
     argv.push(format!("--sim={}", file.display()));
     let mut flag = |name: &str, value: &Option<String>| {
@@ -323,6 +407,9 @@ fn run_args(policy: &str, file: &Path, spec: &RunSpec) -> Result<RunArgs, String
     if spec.dry_run {
         argv.push("--dry-run".into());
     }
+    if let Some(values) = values {
+        argv.push(format!("--values={}", values.display()));
+    }
     for extra in &spec.flags {
         let name = extra.split('=').next().unwrap_or("");
         if !PASSED_FLAGS.contains(&name) {
@@ -346,9 +433,8 @@ fn run_args(policy: &str, file: &Path, spec: &RunSpec) -> Result<RunArgs, String
     let Command::Run(mut args) = cli.command else {
         return Err("run: not a `cutover run` command line".into());
     };
-    if let Some(params) = &spec.params {
-        args.given_values = Some(Value::Object(params.clone()));
-    }
+    // Set rather than put on the command line, where a path starting with `-` would be a flag.
+    args.inputs = inputs.to_vec();
     Ok(*args)
 }
 
@@ -395,5 +481,88 @@ async fn observe(finished: &Finished, expect: &Expect, calls: Vec<String>) -> Ob
         release_status: finished.release_status(),
         revisions,
         simulated: finished.simulated(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scenario file with this `run` section, in a folder of its own with a chart folder.
+    fn scenario(run: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let folder = dir.path().join("scenarios");
+        std::fs::create_dir_all(folder.join("charts/web")).expect("mkdir");
+        std::fs::write(folder.join("charts/web/Chart.yaml"), "name: web\n").expect("write");
+        let file = folder.join("s.yaml");
+        std::fs::write(&file, format!("seed: 1\nrun:\n{run}")).expect("write");
+        (dir, file)
+    }
+
+    fn load_error(run: &str) -> String {
+        let (_dir, file) = scenario(run);
+        match Case::load("atomic", &file) {
+            Ok(_) => panic!("the scenario loaded: {run}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn inputs_and_params_become_the_run_command_line() {
+        let (_dir, file) = scenario(
+            "  inputs: [charts/web]\n  params: {replicaCount: 3}\n  flags: [--set=a=1]\n  then:\n    - {command: run, params: {replicaCount: 4}}\n    - run\n    - {command: run, inputs: []}\n",
+        );
+        let case = Case::load("atomic", &file).expect("loads");
+        let chart = file.parent().unwrap().join("charts/web");
+        assert_eq!(case.args.inputs, std::slice::from_ref(&chart));
+        assert_eq!(case.args.sets, ["a=1"]);
+        let values = |args: &RunArgs| -> Value {
+            assert_eq!(args.values.len(), 1, "{:?}", args.values);
+            let text = std::fs::read_to_string(&args.values[0]).expect("the values file");
+            serde_json::from_str(&text).expect("JSON")
+        };
+        assert_eq!(values(&case.args), serde_json::json!({"replicaCount": 3}));
+        let (_, first, _) = &case.steps[0];
+        assert_eq!(first.inputs, std::slice::from_ref(&chart));
+        assert_eq!(values(first), serde_json::json!({"replicaCount": 4}));
+        // A step that names neither runs with the run's.
+        let (_, second, _) = &case.steps[1];
+        assert_eq!(second.inputs, [chart]);
+        assert_eq!(values(second), serde_json::json!({"replicaCount": 3}));
+        let (_, third, _) = &case.steps[2];
+        assert!(third.inputs.is_empty());
+    }
+
+    #[test]
+    fn no_params_give_no_values_file() {
+        let (_dir, file) = scenario("  namespace: shop\n  then: [promote]\n");
+        let case = Case::load("drain", &file).expect("loads");
+        assert!(case.args.values.is_empty() && case.args.inputs.is_empty());
+        assert!(case.steps[0].1.values.is_empty());
+    }
+
+    #[test]
+    fn bad_inputs_name_the_file_and_the_field() {
+        let err = load_error("  inputs: [../outside]\n");
+        assert!(err.starts_with("scenario "), "{err}");
+        assert!(
+            err.contains("s.yaml: run.inputs[0]: \"../outside\" is not a path inside"),
+            "{err}"
+        );
+        let err = load_error("  then: [{command: run, inputs: [/etc]}]\n");
+        assert!(
+            err.contains("s.yaml: run.then[0].inputs[0]: \"/etc\" is not a path"),
+            "{err}"
+        );
+        let err = load_error("  then: [{command: promote, params: {a: 1}}]\n");
+        assert!(
+            err.contains("run.then[0].params: only a `run` step takes params"),
+            "{err}"
+        );
+        let err = load_error("  then: [{command: retry, inputs: [charts/web]}]\n");
+        assert!(
+            err.contains("run.then[0].inputs: only a `run` step"),
+            "{err}"
+        );
     }
 }

@@ -6,6 +6,7 @@
 mod calls;
 mod case;
 mod check;
+mod inputs;
 mod junit;
 mod path;
 mod spec;

@@ -1,9 +1,14 @@
-//! A scenario's `run` and `expect` sections, as `cutover test` reads them (docs/testing.md).
+//! A scenario's `run` and `expect` sections, as `cutover test` reads them
+//! (docs/scenario-tests.md).
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IntoDeserializer, MapAccess, Visitor};
 use serde_json::Value;
+
+/// Parameters as a values file holds them.
+pub(super) type Params = serde_json::Map<String, Value>;
 
 /// How to run the policy on the scenario: the `cutover run` flags, as data.
 #[derive(Debug, Default, Deserialize)]
@@ -14,7 +19,10 @@ pub(super) struct RunSpec {
     /// `--release`; default as `cutover run`'s.
     pub(super) release: Option<String>,
     /// The parameters, as a values file holds them.
-    pub(super) params: Option<serde_json::Map<String, Value>>,
+    pub(super) params: Option<Params>,
+    /// The positional inputs (files, folders), relative to the scenario's folder.
+    #[serde(default)]
+    pub(super) inputs: Vec<String>,
     /// `declared` (`--allow-declared`, the default), or the capabilities to grant one by one.
     pub(super) grant: Option<Grant>,
     /// `--timeout`.
@@ -37,6 +45,8 @@ pub(super) struct RunSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(super) enum StepCommand {
+    /// `cutover run` again: a new revision of the release (an upgrade).
+    Run,
     /// `cutover promote`.
     Promote,
     /// `cutover promote --full`.
@@ -53,6 +63,7 @@ impl StepCommand {
     /// The command line it stands for: `promote --full`.
     pub(super) fn as_str(self) -> &'static str {
         match self {
+            StepCommand::Run => "run",
             StepCommand::Promote => "promote",
             StepCommand::PromoteFull => "promote --full",
             StepCommand::Abort => "abort",
@@ -62,13 +73,39 @@ impl StepCommand {
     }
 }
 
-/// One `run.then` step: `promote`, or `{command: promote, full: true, after: 5m, expect: {...}}`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+/// One `run.then` step: `promote`, or `{command: promote, full: true, after: 5m, expect: {...}}`,
+/// or `{command: run, params: {...}, inputs: [...]}`.
+#[derive(Debug)]
 pub(super) enum Step {
     /// Just the command; it must succeed.
     Word(StepCommand),
     Full(Box<FullStep>),
+}
+
+/// A word or a mapping, told apart by what the file holds, so that a misspelt field of a
+/// mapping is named with its path (`run.then[0].parms: unknown field ...`) rather than as a
+/// step that matches no form.
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Step, D::Error> {
+        struct StepVisitor;
+        impl<'de> Visitor<'de> for StepVisitor {
+            type Value = Step;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a command (run, promote, promote-full, abort, retry, resume) or a mapping with `command`")
+            }
+
+            fn visit_str<E: de::Error>(self, word: &str) -> Result<Step, E> {
+                StepCommand::deserialize(word.into_deserializer()).map(Step::Word)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Step, A::Error> {
+                FullStep::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|step| Step::Full(Box::new(step)))
+            }
+        }
+        deserializer.deserialize_any(StepVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +115,10 @@ pub(super) struct FullStep {
     /// With `promote`: `--full`.
     #[serde(default)]
     pub(super) full: bool,
+    /// With `run`: the parameters instead of the run's.
+    pub(super) params: Option<Params>,
+    /// With `run`: the positional inputs instead of the run's, relative to the scenario's folder.
+    pub(super) inputs: Option<Vec<String>>,
     /// Simulated time to let pass before the command (a Go duration: `30s`, `5m`).
     pub(super) after: Option<String>,
     /// What the command must come to; without it, it must succeed.
@@ -92,6 +133,8 @@ impl Step {
             Step::Word(command) => FullStep {
                 command,
                 full: false,
+                params: None,
+                inputs: None,
                 after: None,
                 expect: Expect::default(),
             },
@@ -265,6 +308,69 @@ mod tests {
         assert_eq!(steps[2].command(), StepCommand::Abort);
         let bad = json!({"then": [{"command": "skip"}]});
         assert!(section::<RunSpec>(Some(&bad), "run").is_err());
+    }
+
+    #[test]
+    fn a_run_step_reads_its_own_params_and_inputs() {
+        let value = json!({
+            "inputs": ["charts/web"],
+            "params": {"replicas": 1},
+            "then": [
+                "run",
+                {"command": "run", "params": {"image": {"tag": "2"}}, "inputs": ["charts/web2"],
+                 "expect": {"status": "failed", "revisions": ["deployed", "failed"]}},
+            ],
+        });
+        let run: RunSpec = section(Some(&value), "run").unwrap();
+        assert_eq!(run.inputs, ["charts/web"]);
+        assert_eq!(run.params.as_ref().unwrap()["replicas"], json!(1));
+        let steps: Vec<FullStep> = run.then.into_iter().map(Step::into_full).collect();
+        assert_eq!(steps[0].command(), StepCommand::Run);
+        assert!(steps[0].params.is_none() && steps[0].inputs.is_none());
+        assert_eq!(steps[1].command(), StepCommand::Run);
+        assert_eq!(
+            steps[1].params.as_ref().unwrap()["image"],
+            json!({"tag": "2"})
+        );
+        assert_eq!(
+            steps[1].inputs.as_deref(),
+            Some(&["charts/web2".to_string()][..])
+        );
+        assert_eq!(steps[1].expect.status.as_deref(), Some("failed"));
+    }
+
+    #[test]
+    fn a_misspelt_field_of_a_step_or_of_run_is_named_with_its_path() {
+        let value = json!({"then": ["promote", {"command": "run", "parms": {}}]});
+        let err = section::<RunSpec>(Some(&value), "run").unwrap_err();
+        assert!(
+            err.starts_with("run.then[1].parms: unknown field `parms`"),
+            "{err}"
+        );
+        let value = json!({"then": [{"command": "run", "expect": {"staus": "failed"}}]});
+        let err = section::<RunSpec>(Some(&value), "run").unwrap_err();
+        assert!(
+            err.starts_with("run.then[0].expect.staus: unknown field"),
+            "{err}"
+        );
+        let value = json!({"inptus": ["chart"]});
+        let err = section::<RunSpec>(Some(&value), "run").unwrap_err();
+        assert!(
+            err.starts_with("run.inptus: unknown field `inptus`"),
+            "{err}"
+        );
+        let value = json!({"then": ["skip"]});
+        let err = section::<RunSpec>(Some(&value), "run").unwrap_err();
+        assert!(
+            err.starts_with("run.then[0]: unknown variant `skip`"),
+            "{err}"
+        );
+        let value = json!({"then": [3]});
+        let err = section::<RunSpec>(Some(&value), "run").unwrap_err();
+        assert!(
+            err.starts_with("run.then[0]: invalid type: integer `3`"),
+            "{err}"
+        );
     }
 
     #[test]
