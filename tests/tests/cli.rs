@@ -230,3 +230,40 @@ async fn inspect_canary_and_blue_green_show_their_parameters() {
     table.expect_code(0);
     assert!(table.stdout.contains("steps"), "{table}");
 }
+
+/// `cutover inspect canary | head -1`: a standard output whose reader is gone (its read end
+/// closed before the binary starts, so every write fails with EPIPE) is no panic and no
+/// failure, and nothing is written to standard error about it.
+#[tokio::test]
+async fn a_closed_standard_output_is_not_a_crash() {
+    for args in [
+        &["inspect", "canary"][..],
+        &["policies"][..],
+        &[
+            "run",
+            "drain",
+            "--sim",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../examples/scenarios/drain.yaml"
+            ),
+            "--set",
+            "node=node-1",
+            "--allow-declared",
+        ][..],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let mut command = Cutover::command(args, no_cluster());
+        command.stdout(writer).stderr(std::process::Stdio::piped());
+        let out = command
+            .spawn()
+            .expect("starting cutover")
+            .wait_with_output()
+            .await
+            .expect("waiting for cutover");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -24,35 +24,35 @@ pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError
             "manifest": manifest,
             "impliedReads": implied,
         });
-        println!("{}", output::machine(&value, format));
+        outln!("{}", output::machine(&value, format));
         return Ok(ExitCode::Ok);
     }
     let line = text::line;
-    println!("Name:         {}", line(&manifest.name));
-    println!("Version:      {}", line(&manifest.version));
-    println!("Description:  {}", line(&manifest.description));
+    outln!("Name:         {}", line(&manifest.name));
+    outln!("Version:      {}", line(&manifest.version));
+    outln!("Description:  {}", line(&manifest.description));
     // What `--release` defaults to: the template, or the policy's name.
     match &manifest.release {
-        Some(template) => println!("Release:      {} (from the parameters)", line(template)),
-        None => println!("Release:      {} (the policy's name)", line(&manifest.name)),
+        Some(template) => outln!("Release:      {} (from the parameters)", line(template)),
+        None => outln!("Release:      {} (the policy's name)", line(&manifest.name)),
     }
     match &manifest.inputs {
-        Some(inputs) => println!("Inputs:       {}", line(inputs)),
-        None => println!("Inputs:       (none)"),
+        Some(inputs) => outln!("Inputs:       {}", line(inputs)),
+        None => outln!("Inputs:       (none)"),
     }
     if manifest.rollback_on_failure {
-        println!("On failure:   rolled back (as --rollback-on-failure)");
+        outln!("On failure:   rolled back (as --rollback-on-failure)");
     }
-    println!("Source:       {}", line(&origin));
-    println!("Digest:       sha256:{}", source.digest);
-    println!("Size:         {} bytes", source.bytes.len());
-    println!("Parameters:");
+    outln!("Source:       {}", line(&origin));
+    outln!("Digest:       sha256:{}", source.digest);
+    outln!("Size:         {} bytes", source.bytes.len());
+    outln!("Parameters:");
     if manifest.chart_values {
-        println!(
+        outln!(
             "  a chart's values: -f FILE, --set, --set-string, --set-file, --reuse-values (as Helm)"
         );
     } else if manifest.params.is_empty() {
-        println!("  (none)");
+        outln!("  (none)");
     } else {
         let rows = manifest
             .params
@@ -83,26 +83,26 @@ pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError
             rows,
         );
         for row in table.lines() {
-            println!("  {row}");
+            outln!("  {row}");
         }
     }
-    println!("Capabilities:");
+    outln!("Capabilities:");
     if declared.is_empty() {
-        println!("  (none)");
+        outln!("  (none)");
     }
     // The parsed, canonical form: what is checked is what is shown.
     for capability in &declared {
-        println!("  {}", line(&capability.to_string()));
+        outln!("  {}", line(&capability.to_string()));
     }
     if !implied.is_empty() {
-        println!("Implied reads (made by the host on the policy's behalf):");
+        outln!("Implied reads (made by the host on the policy's behalf):");
         for read in &implied {
             let handed = if read.returned_to_policy {
                 "returned to the policy"
             } else {
                 "never handed to the policy"
             };
-            println!(
+            outln!(
                 "  {} ({}): reads {} in namespace {}; {handed}",
                 read.call,
                 line(&read.capability),

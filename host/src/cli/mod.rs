@@ -1,6 +1,8 @@
 //! The `cutover` command line: argument parsing, the host's own logs (`-v`), the runtime each
 //! command runs on, dispatch, and the one-line errors with their documented exit codes.
 
+#[macro_use]
+pub(crate) mod stdio;
 mod completion;
 mod exit;
 mod inspect;
@@ -330,7 +332,7 @@ pub fn main() -> std::process::ExitCode {
     let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return std::process::ExitCode::from(ExitCode::Internal as u8);
         }
     };
@@ -374,7 +376,7 @@ fn exit_with(result: Result<ExitCode, CliError>) -> std::process::ExitCode {
     match result {
         Ok(code) => std::process::ExitCode::from(code.as_u8()),
         Err(error) => {
-            eprintln!("error: {}", error.message);
+            errln!("error: {}", error.message);
             std::process::ExitCode::from(error.code.as_u8())
         }
     }

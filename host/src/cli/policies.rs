@@ -20,7 +20,7 @@ pub(super) fn execute(args: OutputArgs) -> Result<ExitCode, CliError> {
                     })
                 })
                 .collect();
-            println!(
+            outln!(
                 "{}",
                 output::machine(&serde_json::Value::Array(list), args.output)
             );
@@ -36,7 +36,7 @@ pub(super) fn execute(args: OutputArgs) -> Result<ExitCode, CliError> {
                     ]
                 })
                 .collect();
-            println!(
+            outln!(
                 "{}",
                 output::table(&["name", "version", "description"], rows)
             );

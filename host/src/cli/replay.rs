@@ -128,7 +128,7 @@ async fn replay_now(args: &ReplayArgs<'_>, clock: Clock) -> Result<ExitCode, Cli
         .await
         .map_err(replay_error)?;
     if let Some(digest) = &report.other_digest {
-        println!(
+        outln!(
             "Note: the policy replayed ({}, {digest}) is not the one recorded ({})",
             policy.label(),
             text::line(&recorded.digest)
@@ -137,12 +137,12 @@ async fn replay_now(args: &ReplayArgs<'_>, clock: Clock) -> Result<ExitCode, Cli
     let of = report.recorded;
     match report.verdict {
         Verdict::Matched { outcome, unchecked } => {
-            println!(
+            outln!(
                 "Replayed {} of {of} calls as recorded; the policy {outcome}",
                 report.answered
             );
             if let Some(note) = unchecked {
-                println!("Note: {}", text::line(&note));
+                outln!("Note: {}", text::line(&note));
             }
             Ok(ExitCode::Ok)
         }
@@ -158,8 +158,8 @@ fn diverged(shown: &str, of: usize, divergence: &Divergence) -> CliError {
             expected: Some(expected),
             actual,
         } => {
-            println!("Diverged at call {number} of {of}:");
-            print!("{}", diff::unified(expected, actual));
+            outln!("Diverged at call {number} of {of}:");
+            out!("{}", diff::unified(expected, actual));
             let how = if expected.call == actual.call {
                 "with other arguments".to_string()
             } else {
@@ -175,10 +175,10 @@ fn diverged(shown: &str, of: usize, divergence: &Divergence) -> CliError {
             expected: None,
             actual,
         } => {
-            println!(
+            outln!(
                 "Diverged at call {number}: the recording has {of} calls; the policy made another:"
             );
-            print!("{}", diff::render(actual));
+            out!("{}", diff::render(actual));
             format!(
                 "at call {number}: the policy called {} after the recording's last call",
                 text::line(&actual.call)
@@ -190,19 +190,19 @@ fn diverged(shown: &str, of: usize, divergence: &Divergence) -> CliError {
             left,
             ended,
         } => {
-            println!(
+            outln!(
                 "Diverged at call {number} of {of}: the policy ended ({ended}) before making the recorded call:"
             );
-            print!("{}", diff::render(expected));
+            out!("{}", diff::render(expected));
             format!(
                 "at call {number} of {of}: the policy ended before calling {} ({left} recorded calls not made)",
                 text::line(&expected.call)
             )
         }
         Divergence::Outcome { expected, actual } => {
-            println!("Every call as recorded, but the policy ended another way:");
-            println!("  recorded: {expected}");
-            println!("  replayed: {actual}");
+            outln!("Every call as recorded, but the policy ended another way:");
+            outln!("  recorded: {expected}");
+            outln!("  replayed: {actual}");
             format!("in how it ended: the policy {actual}; the recorded run {expected}")
         }
     };

@@ -61,7 +61,7 @@ impl Interrupts {
                     }
                     Some(first) => {
                         let first: &Signal = first;
-                        eprintln!("error: {} again: exiting at once", got.name());
+                        errln!("error: {} again: exiting at once", got.name());
                         std::process::exit(i32::from(first.exit_code().as_u8()));
                     }
                 }

@@ -46,16 +46,16 @@ pub(super) async fn serve(args: SimServeArgs) -> Result<ExitCode, CliError> {
         Some(path) => format!("scenario {}, ", path.display()),
         None => format!("built-in scenario: {} Ready nodes, ", scenario.nodes.len()),
     };
-    println!(
+    outln!(
         "Serving the simulated cluster at {url} ({loaded}seed {})",
         scenario.seed
     );
-    println!("Kubeconfig: {} (context cutover-sim)", shown.display());
-    println!(
+    outln!("Kubeconfig: {} (context cutover-sim)", shown.display());
+    outln!(
         "  export KUBECONFIG={}",
         shell_quote(&shown.to_string_lossy())
     );
-    println!("Press Ctrl-C to stop.");
+    outln!("Press Ctrl-C to stop.");
     let _ = std::io::stdout().flush();
 
     let result = tokio::signal::ctrl_c().await;
@@ -67,7 +67,7 @@ pub(super) async fn serve(args: SimServeArgs) -> Result<ExitCode, CliError> {
     }
     result
         .map_err(|e| CliError::new(ExitCode::Internal, format!("cannot wait for Ctrl-C: {e}")))?;
-    println!("Stopped.");
+    outln!("Stopped.");
     Ok(ExitCode::Ok)
 }
 

@@ -139,15 +139,15 @@ pub(super) fn execute(args: NewArgs) -> Result<ExitCode, CliError> {
         "target/wasm32-wasip2/release/{}.wasm",
         name.replace('-', "_")
     );
-    println!("Created the policy {name} in {}/", dir.display());
-    println!("  src/lib.rs        the policy and its manifest (parameters, capabilities)");
-    println!("  scenarios/        simulated clusters, how to run on each, what must hold after");
-    println!("  guest SDK         {}", sdk.display());
-    println!("Next:");
-    println!("  cd {}", dir.display());
-    println!("  rustup target add wasm32-wasip2     # once");
-    println!("  cargo build --release --target wasm32-wasip2");
-    println!("  cutover test {wasm} scenarios/");
+    outln!("Created the policy {name} in {}/", dir.display());
+    outln!("  src/lib.rs        the policy and its manifest (parameters, capabilities)");
+    outln!("  scenarios/        simulated clusters, how to run on each, what must hold after");
+    outln!("  guest SDK         {}", sdk.display());
+    outln!("Next:");
+    outln!("  cd {}", dir.display());
+    outln!("  rustup target add wasm32-wasip2     # once");
+    outln!("  cargo build --release --target wasm32-wasip2");
+    outln!("  cutover test {wasm} scenarios/");
     Ok(ExitCode::Ok)
 }
 

@@ -39,16 +39,16 @@ async fn let_go(lock: Lock) {
 
 fn print_report(report: &UndoReport) {
     for line in &report.undone {
-        println!("  undone: {}", text::line(line));
+        outln!("  undone: {}", text::line(line));
     }
     for line in &report.conflicts {
-        println!("  left as it is (changed since): {}", text::line(line));
+        outln!("  left as it is (changed since): {}", text::line(line));
     }
     for line in &report.failed {
-        println!("  failed: {}", text::line(line));
+        outln!("  failed: {}", text::line(line));
     }
     for line in &report.irreversible {
-        println!("  not reversible: {}", text::line(line));
+        outln!("  not reversible: {}", text::line(line));
     }
 }
 
@@ -75,20 +75,20 @@ async fn rollback_locked(
         match args.output.output {
             Format::Table => {
                 if let Some(n) = plan.undo_in_place {
-                    println!("Would undo the run of revision {n} through its journal");
+                    outln!("Would undo the run of revision {n} through its journal");
                 }
                 if let (Some(to), Some(new)) = (plan.target, plan.new_revision) {
-                    println!("Would write revision {new} \"Rollback to {to}\"");
+                    outln!("Would write revision {new} \"Rollback to {to}\"");
                 }
                 for line in &plan.undo {
-                    println!("  undo: {}", text::line(line));
+                    outln!("  undo: {}", text::line(line));
                 }
                 for line in &plan.reapply {
-                    println!("  re-apply: {}", text::line(line));
+                    outln!("  re-apply: {}", text::line(line));
                 }
-                println!("(dry run: nothing was changed)");
+                outln!("(dry run: nothing was changed)");
             }
-            format => println!(
+            format => outln!(
                 "{}",
                 output::machine(&serde_json::to_value(&plan).unwrap_or_default(), format)
             ),
@@ -133,21 +133,21 @@ fn report_rollback(args: &RollbackArgs, done: &RolledBack, pruned: usize) {
     match args.output.output {
         Format::Table => {
             if let Some(n) = done.plan.undo_in_place {
-                println!("Undid the run of revision {n} ({})", done.report.summary());
+                outln!("Undid the run of revision {n} ({})", done.report.summary());
             }
             if let (Some(to), Some(new)) = (done.plan.target, done.plan.new_revision) {
                 let status = done.status.map_or("?", |s| s.as_str());
-                println!(
+                outln!(
                     "Rolled back release {} to revision {to}: revision {new} {status}",
                     args.release
                 );
             }
             print_report(&done.report);
             if pruned > 0 {
-                println!("  ({pruned} old revisions pruned by --history-max)");
+                outln!("  ({pruned} old revisions pruned by --history-max)");
             }
         }
-        format => println!(
+        format => outln!(
             "{}",
             output::machine(
                 &json!({
@@ -179,20 +179,20 @@ pub(in crate::cli) async fn uninstall(args: UninstallArgs) -> Result<ExitCode, C
             match args.output.output {
                 Format::Table => {
                     for line in &plan {
-                        println!("  would delete: {}", text::line(line));
+                        outln!("  would delete: {}", text::line(line));
                     }
                     let then = if args.keep_history {
                         "mark the latest revision uninstalled"
                     } else {
                         "delete its history"
                     };
-                    println!(
+                    outln!(
                         "Would uninstall release {} ({} objects) and {then} (dry run: nothing was changed)",
                         args.release,
                         plan.len()
                     );
                 }
-                format => println!("{}", output::machine(&json!({"delete": plan}), format)),
+                format => outln!("{}", output::machine(&json!({"delete": plan}), format)),
             }
             return Ok(ExitCode::Ok);
         }
@@ -213,9 +213,9 @@ pub(in crate::cli) async fn uninstall(args: UninstallArgs) -> Result<ExitCode, C
         match args.output.output {
             Format::Table => {
                 print_report(&report);
-                println!("release \"{}\" uninstalled ({})", args.release, report.summary());
+                outln!("release \"{}\" uninstalled ({})", args.release, report.summary());
             }
-            format => println!("{}", output::machine(&json!({"release": args.release, "report": report}), format)),
+            format => outln!("{}", output::machine(&json!({"release": args.release, "report": report}), format)),
         }
         if report.complete() {
             Ok(ExitCode::Ok)

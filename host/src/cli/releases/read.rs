@@ -49,14 +49,14 @@ pub(in crate::cli) async fn history(args: HistoryArgs) -> Result<ExitCode, CliEr
     };
     let shown = &history[skip..];
     match args.output.output {
-        Format::Table => println!(
+        Format::Table => outln!(
             "{}",
             output::table(
                 &["revision", "updated", "status", "policy", "description"],
                 shown.iter().map(|s| row(&s.record)).collect()
             )
         ),
-        format => println!(
+        format => outln!(
             "{}",
             output::machine(
                 &Value::Array(shown.iter().map(|s| summary(&s.record)).collect()),
@@ -137,7 +137,7 @@ pub(in crate::cli) async fn status(args: StatusArgs) -> Result<ExitCode, CliErro
     };
     match args.output.output {
         Format::Table => {
-            let line = |k: &str, v: &str| println!("{k}: {}", text::line(v));
+            let line = |k: &str, v: &str| outln!("{k}: {}", text::line(v));
             line("NAME", &r.release);
             line("NAMESPACE", &r.namespace);
             line("REVISION", &r.number.to_string());
@@ -211,7 +211,7 @@ pub(in crate::cli) async fn status(args: StatusArgs) -> Result<ExitCode, CliErro
             value["checkpoint"] = json!(r.checkpoint.is_some());
             value["unreverted"] = json!(r.unreverted);
             value["paused"] = json!(r.paused);
-            println!("{}", output::machine(&value, format));
+            outln!("{}", output::machine(&value, format));
         }
     }
     Ok(ExitCode::Ok)
@@ -239,11 +239,11 @@ pub(in crate::cli) async fn get(args: GetArgs) -> Result<ExitCode, CliError> {
     if args.what == GetWhat::Manifest && format == Format::Yaml {
         // As `helm get manifest`: one YAML document per object.
         for object in &r.applied {
-            println!("---\n{}", output::yaml(object).trim_end());
+            outln!("---\n{}", output::yaml(object).trim_end());
         }
         return Ok(ExitCode::Ok);
     }
-    println!("{}", output::machine(&value, format).trim_end());
+    outln!("{}", output::machine(&value, format).trim_end());
     Ok(ExitCode::Ok)
 }
 
@@ -267,7 +267,7 @@ pub(in crate::cli) async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         })
         .collect();
     match args.output.output {
-        Format::Table => println!(
+        Format::Table => outln!(
             "{}",
             output::table(
                 &[
@@ -291,7 +291,7 @@ pub(in crate::cli) async fn list(args: ListArgs) -> Result<ExitCode, CliError> {
                     .collect()
             )
         ),
-        format => println!(
+        format => outln!(
             "{}",
             output::machine(
                 &Value::Array(

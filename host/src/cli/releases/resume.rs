@@ -85,9 +85,9 @@ async fn again(args: ResumeArgs, again: Again, request: Request) -> Result<ExitC
     );
     let line = crate::text::escape(&line, 4096);
     if args.output.output == crate::cli::Format::Table {
-        println!("{line}");
+        outln!("{line}");
     } else {
-        eprintln!("{line}");
+        errln!("{line}");
     }
     let run = RunArgs {
         policy,

@@ -80,7 +80,7 @@ impl Live {
     /// A line printed above the display, as it would be printed without it.
     fn print(&self, line: &str) {
         if self.bars.println(line).is_err() {
-            println!("{line}");
+            outln!("{line}");
         }
     }
 

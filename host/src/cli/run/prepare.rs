@@ -27,7 +27,7 @@ fn prepare_now(policy: &PolicySource) -> Result<(Sandbox, Prepared), CliError> {
         )
     })?;
     if let Some(why) = sandbox.cache_refused() {
-        eprintln!("warning: {why}");
+        errln!("warning: {why}");
     }
     let prepared = sandbox.prepare(policy).map_err(CliError::bad_input)?;
     Ok((sandbox, prepared))

@@ -126,6 +126,6 @@ pub(super) fn save(
                 );
             }
         }
-        Err(e) => eprintln!("warning: {e}"),
+        Err(e) => errln!("warning: {e}"),
     }
 }

@@ -24,10 +24,10 @@ use crate::units::format_duration;
 /// Progress lines: stdout for people, stderr when stdout carries JSON or YAML.
 pub(in crate::cli) fn announce(format: Format, line: &str) {
     if format == Format::Table {
-        println!("{line}");
+        outln!("{line}");
         let _ = std::io::stdout().flush();
     } else {
-        eprintln!("{line}");
+        errln!("{line}");
     }
 }
 
@@ -302,7 +302,7 @@ pub(super) fn finish(
             value["simulatedMs"] = serde_json::json!(simulated.as_millis() as u64);
             value["wallMs"] = serde_json::json!(ran.wall.as_millis() as u64);
         }
-        println!("{}", output::machine(&value, format));
+        outln!("{}", output::machine(&value, format));
     }
     forward_guest_output(ran);
     match (code, error) {
@@ -320,7 +320,7 @@ fn print_settlement(release: &str, settlement: &Settlement, paused: Option<&str>
     match &settlement.settled {
         Ok(settled) => {
             if let Some(undo) = &settled.undo {
-                println!("Undone ({}):", undo.summary());
+                outln!("Undone ({}):", undo.summary());
                 for line in undo
                     .undone
                     .iter()
@@ -328,35 +328,35 @@ fn print_settlement(release: &str, settlement: &Settlement, paused: Option<&str>
                     .chain(&undo.failed)
                     .chain(&undo.irreversible)
                 {
-                    println!("  {}", text::line(line));
+                    outln!("  {}", text::line(line));
                 }
             }
             if settled.removed {
-                println!(
+                outln!(
                     "Release {release}: the failed first install was undone and its revision {number} removed; nothing is left"
                 );
             } else if settled.status == Some(Status::Paused) {
                 // The status was escaped and capped when the policy paused.
-                println!(
+                outln!(
                     "Release {release} paused at revision {number}: {}; continue with `cutover promote {release}`, or `cutover abort {release}`",
                     text::line(paused.unwrap_or(""))
                 );
             } else if settlement.aborted {
-                println!(
+                outln!(
                     "Release {release}: revision {number} {ABORTED} (failed); the deployed revision, if any, stays deployed"
                 );
             } else if let Some(status) = settled.status {
-                println!("Release {release}: revision {number} {status}");
+                outln!("Release {release}: revision {number} {status}");
             }
             if settled.pruned > 0 {
-                println!(
+                outln!(
                     "  ({} old revision{} pruned by --history-max)",
                     settled.pruned,
                     if settled.pruned == 1 { "" } else { "s" }
                 );
             }
         }
-        Err(why) => println!(
+        Err(why) => outln!(
             "Release {release}: revision {number} could not be settled: {}",
             text::line(why)
         ),
@@ -369,10 +369,10 @@ fn print_human(ran: &Ran, dry_run: bool) {
     let stats = &report.stats;
     match &report.outcome {
         Outcome::Succeeded(summary) => {
-            println!("Succeeded in {elapsed}: {}", text::line(summary))
+            outln!("Succeeded in {elapsed}: {}", text::line(summary))
         }
-        Outcome::Cancelled(_) => println!("Cancelled after {elapsed}"),
-        _ => println!("Failed after {elapsed}"),
+        Outcome::Cancelled(_) => outln!("Cancelled after {elapsed}"),
+        _ => outln!("Failed after {elapsed}"),
     }
     if !stats.changed.is_empty() {
         // A dry run changes nothing: the server checked each change and threw it away.
@@ -381,13 +381,13 @@ fn print_human(ran: &Ran, dry_run: bool) {
         } else {
             "Changed"
         };
-        println!("{heading} ({}):", stats.changed.total());
+        outln!("{heading} ({}):", stats.changed.total());
         for change in stats.changed.kept() {
-            println!("  {}", text::line(change));
+            outln!("  {}", text::line(change));
         }
         let more = stats.changed.total() - stats.changed.kept().len() as u64;
         if more > 0 {
-            println!("  ... and {more} more");
+            outln!("  ... and {more} more");
         }
     }
     if !stats.denied.is_empty() {
@@ -398,20 +398,20 @@ fn print_human(ran: &Ran, dry_run: bool) {
         } else {
             String::new()
         };
-        println!(
+        outln!(
             "Denied ({}): {}{tail}",
             stats.denied.total(),
             kept.join(", ")
         );
     }
     if stats.log_dropped > 0 {
-        println!(
+        outln!(
             "Log: {} lines dropped past the run's log bound",
             stats.log_dropped
         );
     }
     if let Some(simulated) = ran.simulated {
-        println!(
+        outln!(
             "Simulated time: {} (wall time {})",
             format_duration(simulated),
             format_duration(ran.wall)
@@ -431,14 +431,14 @@ fn forward_guest_output(ran: &Ran) {
         .lines()
         .chain(report.guest_stderr.lines());
     for line in lines.by_ref().take(MAX_FORWARDED_LINES) {
-        eprintln!("  [policy output] {}", text::line(line));
+        errln!("  [policy output] {}", text::line(line));
     }
     let more = lines.count();
     if more > 0 {
-        eprintln!("  [policy output] [cut: {more} more lines]");
+        errln!("  [policy output] [cut: {more} more lines]");
     }
     if report.guest_output_cut > 0 {
-        eprintln!(
+        errln!(
             "  [policy output] [cut: {} bytes past the {} KiB kept of each stream]",
             report.guest_output_cut,
             crate::sandbox::limits::MAX_GUEST_OUTPUT >> 10

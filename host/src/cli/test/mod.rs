@@ -152,23 +152,23 @@ fn timing(result: &CaseResult) -> String {
 /// The line (and indented details) for one scenario.
 fn print_case(result: &CaseResult) {
     match &result.outcome {
-        CaseOutcome::Passed => println!("PASS  {} ({})", text::line(&result.file), timing(result)),
+        CaseOutcome::Passed => outln!("PASS  {} ({})", text::line(&result.file), timing(result)),
         CaseOutcome::Failed(failures) => {
-            println!("FAIL  {} ({})", text::line(&result.file), timing(result));
+            outln!("FAIL  {} ({})", text::line(&result.file), timing(result));
             for failure in failures {
                 let mut lines = failure.detail.lines();
-                println!(
+                outln!(
                     "      {}: {}",
                     failure.expectation,
                     text::line(lines.next().unwrap_or(""))
                 );
                 for line in lines {
-                    println!("      {}", text::line(line));
+                    outln!("      {}", text::line(line));
                 }
             }
         }
         CaseOutcome::Error(why) => {
-            println!("ERROR {}: {}", text::line(&result.file), text::line(why))
+            outln!("ERROR {}: {}", text::line(&result.file), text::line(why))
         }
     }
 }
@@ -212,7 +212,7 @@ pub(super) fn execute(args: TestArgs) -> Result<ExitCode, CliError> {
     let files = scenario_files(&args.scenarios)?;
     let name = format!("{}@{}", policy.manifest.name, policy.manifest.version);
     if format == Format::Table {
-        println!(
+        outln!(
             "Testing {name} on {} scenario{}",
             files.len(),
             if files.len() == 1 { "" } else { "s" }
@@ -231,7 +231,7 @@ pub(super) fn execute(args: TestArgs) -> Result<ExitCode, CliError> {
     let failed = count(|o| matches!(o, CaseOutcome::Failed(_)));
     let errors = count(|o| matches!(o, CaseOutcome::Error(_)));
     if format == Format::Table {
-        println!(
+        outln!(
             "{} scenario{}: {passed} passed, {failed} failed{}",
             results.len(),
             if results.len() == 1 { "" } else { "s" },
@@ -251,7 +251,7 @@ pub(super) fn execute(args: TestArgs) -> Result<ExitCode, CliError> {
             "errors": errors,
             "scenarios": results.iter().map(as_json).collect::<Vec<_>>(),
         });
-        println!("{}", output::machine(&value, format));
+        outln!("{}", output::machine(&value, format));
     }
     if let Some(path) = &args.junit {
         junit::write(&junit::report(&name, &results), path).map_err(CliError::bad_input)?;
