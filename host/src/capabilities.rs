@@ -6,15 +6,19 @@ pub use cutover_grammar::capability::{
     REVISION_OPERATIONS,
 };
 
+/// The most probe endpoints the parameters of one run may name.
+pub const MAX_ENDPOINTS: usize = 256;
+
 /// Replaces each probe capability's `{parameter}` with the endpoints the run's parameter
 /// holds, one capability per `host:port` (a `string` parameter names one, a `string-list`
 /// several); an unset or empty parameter declares none. An error names the parameter and the
-/// value that is not an endpoint.
+/// value that is not an endpoint, or says that more than [`MAX_ENDPOINTS`] are named.
 pub fn resolve_endpoint_params(
     capabilities: &[Capability],
     params: &serde_json::Value,
 ) -> Result<Vec<Capability>, String> {
     let mut resolved = Vec::with_capacity(capabilities.len());
+    let mut seen = std::collections::HashSet::new();
     for capability in capabilities {
         let Some(name) = capability.endpoint_param() else {
             resolved.push(capability.clone());
@@ -34,7 +38,12 @@ pub fn resolve_endpoint_params(
                     "parameter {name} (the endpoints of `{capability}`): {e}; give <host>:<port>, such as prometheus.monitoring:9090"
                 )
             })?;
-            if !resolved.contains(&one) {
+            if seen.insert(one.to_string()) {
+                if seen.len() > MAX_ENDPOINTS {
+                    return Err(format!(
+                        "parameter {name} names more than {MAX_ENDPOINTS} probe endpoints"
+                    ));
+                }
                 resolved.push(one);
             }
         }
@@ -52,7 +61,7 @@ pub enum Denial {
     #[error("{0} is not granted to this run (grant it with --allow)")]
     NotGranted(String),
     #[error(
-        "{call} is not among the endpoints this run names in parameter {param}: add {endpoint} to it (--set {param}=...) if the policy should reach it"
+        "{call} is not among the endpoints this run names in parameter {param}: add {endpoint} to that list if the policy should reach it"
     )]
     EndpointNotNamed {
         call: String,
@@ -67,9 +76,9 @@ pub enum Denial {
 pub struct Grants {
     declared: Vec<Capability>,
     granted: Vec<Capability>,
-    /// The parameters the policy's probe endpoints come from (`probe/*:{param}`), for a
-    /// denial that says where an endpoint is named.
-    endpoint_params: Vec<String>,
+    /// The declared probe capabilities whose endpoints come from a parameter
+    /// (`probe/*:{param}`, unresolved), for a denial that says where an endpoint is named.
+    endpoint_params: Vec<Capability>,
 }
 
 impl Grants {
@@ -82,10 +91,10 @@ impl Grants {
         }
     }
 
-    /// Names the parameters the declaration's probe endpoints came from: the first is named
-    /// when a probe reaches an endpoint none of them gave.
-    pub fn with_endpoint_params(mut self, params: Vec<String>) -> Grants {
-        self.endpoint_params = params;
+    /// The declaration's unresolved `probe/...:{param}` capabilities: a probe they could have
+    /// allowed, to an endpoint their parameter does not name, is denied naming the parameter.
+    pub fn with_endpoint_params(mut self, placeholders: Vec<Capability>) -> Grants {
+        self.endpoint_params = placeholders;
         self
     }
 
@@ -113,10 +122,14 @@ impl Grants {
     /// `probe` capabilities naming it (no wildcard reaches the network).
     pub fn check_probe(&self, call: &ProbeCall<'_>) -> Result<(), Denial> {
         if !self.declared.iter().any(|c| c.allows_probe(call)) {
-            return Err(match self.endpoint_params.first() {
+            let placeholder = self.endpoint_params.iter().find_map(|c| {
+                c.endpoint_param()
+                    .filter(|_| c.allows_operation("probe", call.operation))
+            });
+            return Err(match placeholder {
                 Some(param) => Denial::EndpointNotNamed {
                     call: call.to_string(),
-                    param: param.clone(),
+                    param: param.to_string(),
                     endpoint: format!("{}:{}", call.host, call.port),
                 },
                 None => Denial::NotDeclared(call.to_string()),
@@ -247,6 +260,12 @@ mod tests {
             e.ends_with("give <host>:<port>, such as prometheus.monitoring:9090"),
             "{e}"
         );
+        let endpoints: Vec<String> = (1..=MAX_ENDPOINTS + 1)
+            .map(|p| format!("web:{p}"))
+            .collect();
+        let e = resolve_endpoint_params(&declared, &serde_json::json!({"endpoints": endpoints}))
+            .unwrap_err();
+        assert_eq!(e, "parameter endpoints names more than 256 probe endpoints");
         let number = serde_json::json!({"endpoints": [8080]});
         assert!(
             resolve_endpoint_params(&declared, &number)
@@ -272,14 +291,20 @@ mod tests {
             Err(Denial::NotDeclared(_))
         ));
         let named = grants
-            .with_endpoint_params(vec!["endpoints".into()])
+            .clone()
+            .with_endpoint_params(vec![cap("probe/prometheus:{endpoints}")])
             .check_probe(&ProbeCall { port: 9091, ..call })
             .unwrap_err()
             .to_string();
         assert_eq!(
             named,
-            "probe/prometheus:127.0.0.1:9091 is not among the endpoints this run names in parameter endpoints: add 127.0.0.1:9091 to it (--set endpoints=...) if the policy should reach it"
+            "probe/prometheus:127.0.0.1:9091 is not among the endpoints this run names in parameter endpoints: add 127.0.0.1:9091 to that list if the policy should reach it"
         );
+        // A placeholder of another operation could not have allowed it: not named.
+        let http = grants
+            .with_endpoint_params(vec![cap("probe/http:{endpoints}")])
+            .check_probe(&ProbeCall { port: 9091, ..call });
+        assert!(matches!(http, Err(Denial::NotDeclared(_))));
         let unresolved = [cap("probe/prometheus:{endpoints}")];
         let raw = Grants::new(&unresolved, &unresolved, "default");
         assert!(

@@ -301,8 +301,27 @@ impl Manifest {
                     param.kind.as_str()
                 )))
             }
-            Some(_) => Ok(()),
+            Some(param) => {
+                // A default the host could not resolve would fail every run, blaming the operator.
+                let defaults = serde_json::json!({ name: param.default.clone() });
+                crate::capabilities::resolve_endpoint_params(
+                    std::slice::from_ref(capability),
+                    &defaults,
+                )
+                .map(drop)
+                .map_err(|e| ManifestError::Invalid(format!("the default of {e}")))
+            }
         }
+    }
+
+    /// Resolves the probe capabilities with the parameters' defaults: what `cutover inspect`
+    /// shows a run without `--set` would declare.
+    pub fn default_endpoints(&self, capability: &Capability) -> Option<Vec<Capability>> {
+        let name = capability.endpoint_param()?;
+        let default = self.param(name)?.default.clone();
+        let defaults = serde_json::json!({ name: default });
+        crate::capabilities::resolve_endpoint_params(std::slice::from_ref(capability), &defaults)
+            .ok()
     }
 
     /// The release template's syntax, and each placeholder naming a declared `string` or
@@ -698,6 +717,8 @@ mod tests {
                     {"name": "endpoints", "type": "string-list"},
                     {"name": "one", "type": "string"},
                     {"name": "count", "type": "integer", "default": 3},
+                    {"name": "good", "type": "string-list", "default": ["web:80"]},
+                    {"name": "bad", "type": "string-list", "default": ["http://web:80"]},
                 ],
                 "capabilities": [capability],
             });
@@ -707,6 +728,7 @@ mod tests {
             "probe/*:{endpoints}",
             "probe/http:{one}",
             "probe/http:web:80",
+            "probe/*:{good}",
         ] {
             assert!(with(good).is_ok(), "{good}");
         }
@@ -718,6 +740,10 @@ mod tests {
             (
                 "probe/*:{count}",
                 "parameter `count` (integer): probe endpoints come from a string or string-list parameter",
+            ),
+            (
+                "probe/*:{bad}",
+                "the default of parameter bad (the endpoints of `probe/*:{bad}`): invalid capability",
             ),
         ] {
             let err = with(bad).unwrap_err().to_string();

@@ -213,6 +213,13 @@ async fn canary_pauses_is_promoted_and_a_failing_analysis_aborts_to_stable() {
         )
         .await;
     out.expect_error(1, &["analysis error-rate failed: 0.5 >= 0.05"]);
+    assert!(
+        out.stdout.contains(&format!(
+            "Probe endpoints: probe/*:127.0.0.1:{PROMETHEUS_PORT}\n"
+        )),
+        "the run names the endpoints it may reach: {}",
+        out.abridged()
+    );
     assert_eq!(c.status("canary-web").await, "failed");
     assert_eq!(
         c.shape("web").await,

@@ -19,6 +19,9 @@ pub(super) fn execute(shell: Shell) -> Result<ExitCode, CliError> {
         Shell::Fish => clap_complete::Shell::Fish,
     };
     let mut command = super::Cli::command();
-    clap_complete::generate(shell, &mut command, "cutover", &mut std::io::stdout());
+    // Into memory first: clap_complete panics on a failed write (`... | head`).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "cutover", &mut script);
+    out!("{}", String::from_utf8_lossy(&script));
     Ok(ExitCode::Ok)
 }

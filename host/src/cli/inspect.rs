@@ -93,6 +93,15 @@ pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError
     // The parsed, canonical form: what is checked is what is shown.
     for capability in &declared {
         outln!("  {}", line(&capability.to_string()));
+        // What a run without `--set` would declare: the policy's author picked these.
+        if let Some(defaults) = manifest.default_endpoints(capability) {
+            let shown: Vec<String> = defaults.iter().map(ToString::to_string).collect();
+            if shown.is_empty() {
+                outln!("    (no endpoint unless the run names some)");
+            } else {
+                outln!("    by default: {}", line(&shown.join(", ")));
+            }
+        }
     }
     if !implied.is_empty() {
         outln!("Implied reads (made by the host on the policy's behalf):");

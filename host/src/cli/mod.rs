@@ -373,6 +373,13 @@ pub fn main() -> std::process::ExitCode {
 
 /// The process exit code of a command's result, its error printed as one `error:` line.
 fn exit_with(result: Result<ExitCode, CliError>) -> std::process::ExitCode {
+    let result = match (result, stdio::stdout_failure()) {
+        (Ok(ExitCode::Ok), Some(e)) => Err(CliError::new(
+            ExitCode::Internal,
+            format!("writing standard output failed, so it is incomplete: {e}"),
+        )),
+        (result, _) => result,
+    };
     match result {
         Ok(code) => std::process::ExitCode::from(code.as_u8()),
         Err(error) => {

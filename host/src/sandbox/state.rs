@@ -91,7 +91,7 @@ pub struct RunState {
     pub(crate) checkpoint: CheckpointStore,
     pub(crate) release: Option<std::sync::Arc<crate::release::recorder::Recorder>>,
     /// A dry run's view of the release's history: read, never written (None otherwise).
-    pub(crate) read_only_history: Option<std::sync::Arc<crate::release::store::ReleaseStore>>,
+    pub(crate) read_only_history: Option<std::sync::Arc<super::host::revisions::ReadOnlyHistory>>,
     pub(crate) observer: Observer,
     pub(crate) log: LogBudget,
     pub(crate) stats: RunStats,
@@ -174,7 +174,9 @@ impl RunState {
         mut self,
         store: crate::release::store::ReleaseStore,
     ) -> RunState {
-        self.read_only_history = Some(std::sync::Arc::new(store));
+        self.read_only_history = Some(std::sync::Arc::new(
+            super::host::revisions::ReadOnlyHistory::new(store),
+        ));
         self
     }
 

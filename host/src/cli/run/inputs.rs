@@ -26,8 +26,8 @@ pub(super) struct Inputs {
     /// is filled in once the namespace is known).
     pub(super) declared: Vec<Capability>,
     pub(super) granted: Vec<Capability>,
-    /// The parameters the declared probe endpoints come from (`probe/*:{param}`).
-    pub(super) endpoint_params: Vec<String>,
+    /// The declared probe capabilities whose endpoints come from a parameter, unresolved.
+    pub(super) endpoint_params: Vec<Capability>,
     pub(super) limits: Limits,
     /// The positional inputs' files, read and bounded.
     pub(super) files: std::sync::Arc<Vec<crate::input_files::InputFile>>,
@@ -67,7 +67,8 @@ pub(super) fn check(args: &RunArgs, policy: &PolicySource) -> Result<Inputs, Cli
     let unresolved = manifest.capabilities().map_err(CliError::bad_input)?;
     let endpoint_params = unresolved
         .iter()
-        .filter_map(|c| c.endpoint_param().map(str::to_string))
+        .filter(|c| c.endpoint_param().is_some())
+        .cloned()
         .collect();
     let declared = resolve(unresolved)?;
     let mut granted = resolve(

@@ -213,6 +213,18 @@ pub(in crate::cli) async fn pipeline_on(
                 policy.manifest.name, policy.manifest.version, inputs.release
             ),
         );
+        // The network endpoints this run may reach, in full (the grammar lets only DNS names,
+        // IPv4 addresses and ports through, so nothing needs escaping): a parameter, or a
+        // resumed revision's recorded values, named them.
+        let probes: Vec<String> = inputs
+            .declared
+            .iter()
+            .map(ToString::to_string)
+            .filter(|c| c.starts_with("probe/"))
+            .collect();
+        if !probes.is_empty() {
+            report::announce(format, &format!("Probe endpoints: {}", probes.join(", ")));
+        }
     }
     let progress = report::ProgressLog::default();
     let (observer, display) = match show {

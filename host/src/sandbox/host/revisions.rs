@@ -132,19 +132,53 @@ fn no_history() -> CallError {
     ))
 }
 
+/// A dry run's view of the release's history: read once from the store, never written (a
+/// policy reading its history in a loop must not re-read the cluster).
+pub struct ReadOnlyHistory {
+    store: ReleaseStore,
+    records: tokio::sync::OnceCell<Vec<Record>>,
+}
+
+impl ReadOnlyHistory {
+    pub fn new(store: ReleaseStore) -> ReadOnlyHistory {
+        ReadOnlyHistory {
+            store,
+            records: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn records(&self) -> Result<Vec<Record>, CallError> {
+        let records = self
+            .records
+            .get_or_try_init(|| async {
+                let mut records: Vec<Record> = self
+                    .store
+                    .history()
+                    .await?
+                    .into_iter()
+                    .map(|s| s.record)
+                    .collect();
+                records.sort_by_key(|r| r.number);
+                Ok::<_, CallError>(records)
+            })
+            .await?;
+        Ok(records.clone())
+    }
+}
+
 /// Where a run reads the release's history from: its own revision's recorder, or (a dry run,
 /// which has no revision) the store, read-only.
 #[derive(Clone)]
 enum HistorySource {
     Run(Arc<Recorder>),
-    DryRun(Arc<ReleaseStore>),
+    DryRun(Arc<ReadOnlyHistory>),
 }
 
 impl HistorySource {
     fn of(state: &RunState) -> Option<HistorySource> {
         match (&state.release, &state.read_only_history) {
             (Some(recorder), _) => Some(HistorySource::Run(recorder.clone())),
-            (None, Some(store)) => Some(HistorySource::DryRun(store.clone())),
+            (None, Some(history)) => Some(HistorySource::DryRun(history.clone())),
             (None, None) => None,
         }
     }
@@ -152,16 +186,7 @@ impl HistorySource {
     async fn records(&self) -> Result<Vec<Record>, CallError> {
         match self {
             HistorySource::Run(recorder) => Ok(recorder.history().await?),
-            HistorySource::DryRun(store) => {
-                let mut records: Vec<Record> = store
-                    .history()
-                    .await?
-                    .into_iter()
-                    .map(|s| s.record)
-                    .collect();
-                records.sort_by_key(|r| r.number);
-                Ok(records)
-            }
+            HistorySource::DryRun(history) => history.records().await,
         }
     }
 }
