@@ -5,7 +5,18 @@ use std::path::PathBuf;
 use std::{env, fs};
 
 /// The bundled policies, by crate name; each becomes `<name>.wasm`.
-const BUNDLED: &[&str] = &["atomic", "drain", "restart", "canary", "blue-green"];
+const BUNDLED: &[&str] = &[
+    "atomic",
+    "drain",
+    "restart",
+    "canary",
+    "blue-green",
+    "daemonset-node-by-node",
+    "networkpolicy-v1-migration",
+    "replicaset-to-deployment",
+    "config-rollout",
+    "calico-upgrade",
+];
 
 fn main() {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));

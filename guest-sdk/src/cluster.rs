@@ -91,7 +91,7 @@ impl ObjectRef {
         self
     }
 
-    fn to_wit(&self) -> WitObjectRef {
+    pub(crate) fn to_wit(&self) -> WitObjectRef {
         WitObjectRef {
             api_version: self.api_version.clone(),
             kind: self.kind.clone(),
@@ -844,7 +844,7 @@ impl Context {
     }
 }
 
-fn list_query(api_version: &str, kind: &str, params: &ListParams) -> wit::ListQuery {
+pub(crate) fn list_query(api_version: &str, kind: &str, params: &ListParams) -> wit::ListQuery {
     wit::ListQuery {
         api_version: api_version.to_owned(),
         kind: kind.to_owned(),

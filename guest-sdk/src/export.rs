@@ -14,6 +14,7 @@
 /// | `inputs` | optional: one line saying what positional inputs the policy takes (`"a chart folder, or manifest files"`); without it the host refuses inputs |
 /// | `chart_values` | optional: `true` makes the parameters a chart's values, as Helm takes them (`-f`, `--set a.b[0]=x`, `--set-string`, `--set-file`, `--reuse-values`); `params` must then be empty |
 /// | `rollback_on_failure` | optional: `true` makes the host undo a failed run as `--rollback-on-failure` does, by default |
+/// | `rollback_by_policy` | optional: `true` says the policy undoes its own runs: `cutover rollback <release>` and `cutover abort <release>` of a failed or interrupted run run it again told [`Request::Abort`](crate::Request::Abort) (with its checkpoint), instead of replaying the host's journal (docs/writing-policies.md); not with `rollback_on_failure` |
 /// | `params` | `[{ name: "...", type: "...", required: bool, default: literal, minimum: n, maximum: n, enum: ["a", "b"], description: "..." }, ...]`; `name` and `type` are required; `type` is `string`, `integer`, `number`, `boolean`, `duration`, `string-list`, `object` (any mapping) or `list` (any list); `default` is a string, number or bool literal or `["a", "b"]` (for a `string-list` or a `list`; an `object` takes no default here); `minimum`/`maximum` (number literals) only on `integer` and `number`, `enum` (string literals) only on `string`; a default must lie within them |
 /// | `capabilities` | `["cluster/cordon", "cluster/evict:v1/Pod@*", ...]`, see `docs/capabilities.md` |
 /// | `run` | a `fn(&Context) -> Result<impl Into<String>, Error>` (or a closure); its `Ok` is the run's one-line summary |
@@ -78,6 +79,7 @@ macro_rules! export_policy {
         $(inputs: $inputs:expr,)?
         $(chart_values: $chart_values:expr,)?
         $(rollback_on_failure: $rollback:expr,)?
+        $(rollback_by_policy: $by_policy:expr,)?
         params: [ $($params:tt)* ],
         capabilities: [ $($caps:tt)* ],
         run: $run:expr $(,)?
@@ -94,6 +96,7 @@ macro_rules! export_policy {
             $(inputs: $inputs,)?
             $(chart_values: $chart_values,)?
             $(rollback_on_failure: $rollback,)?
+            $(rollback_by_policy: $by_policy,)?
             params: [ $($params)* ],
             capabilities: [ $($caps)* ],
         };
@@ -244,6 +247,20 @@ macro_rules! export_policy {
 /// const JSON: [u8; M.json_len()] = M.to_json();
 /// ```
 ///
+/// A policy that undoes its own runs (`rollback_by_policy`) and asks for a journal undo on
+/// failure (`rollback_on_failure`) at once:
+///
+/// ```compile_fail,E0080
+/// const M: cutover_guest_sdk::manifest::Manifest = cutover_guest_sdk::policy_manifest! {
+///     name: "x", version: "0.1.0", description: "d",
+///     rollback_on_failure: true,
+///     rollback_by_policy: true,
+///     params: [],
+///     capabilities: [],
+/// };
+/// const JSON: [u8; M.json_len()] = M.to_json();
+/// ```
+///
 /// An unknown field:
 ///
 /// ```compile_fail
@@ -263,6 +280,7 @@ macro_rules! policy_manifest {
         $(inputs: $inputs:expr,)?
         $(chart_values: $chart_values:expr,)?
         $(rollback_on_failure: $rollback:expr,)?
+        $(rollback_by_policy: $by_policy:expr,)?
         params: [ $( { $($param:tt)* } ),* $(,)? ],
         capabilities: [ $($cap:expr),* $(,)? ] $(,)?
     ) => {{
@@ -281,6 +299,7 @@ macro_rules! policy_manifest {
         $(.inputs($inputs))?
         $(.chart_values($chart_values))?
         $(.rollback_on_failure($rollback))?
+        $(.rollback_by_policy($by_policy))?
     }};
 }
 

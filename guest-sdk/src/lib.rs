@@ -88,6 +88,7 @@
 
 pub mod analysis;
 mod answer;
+pub mod batch;
 pub mod cluster;
 pub mod context;
 pub mod deployment;
@@ -96,6 +97,7 @@ mod export;
 mod host;
 pub mod inputs;
 pub mod manifest;
+pub mod objects;
 pub mod params;
 pub mod probe;
 pub mod revisions;
@@ -107,6 +109,7 @@ pub mod time;
 
 pub use answer::Answer;
 
+pub use batch::{DeleteOptions, PodRef, SetCondition, WaitSet};
 pub use cluster::{Condition, ListParams, Namespace, ObjectRef, Patch};
 pub use context::Context;
 pub use error::Error;

@@ -43,6 +43,7 @@ pub struct Manifest {
     inputs: Option<&'static str>,
     chart_values: bool,
     rollback_on_failure: bool,
+    rollback_by_policy: bool,
     params: &'static [Param],
     capabilities: &'static [&'static str],
 }
@@ -594,6 +595,7 @@ impl Manifest {
             inputs: None,
             chart_values: false,
             rollback_on_failure: false,
+            rollback_by_policy: false,
             params,
             capabilities,
         }
@@ -669,6 +671,33 @@ impl Manifest {
     /// ```
     pub const fn rolls_back_on_failure(&self) -> bool {
         self.rollback_on_failure
+    }
+
+    /// Says the policy undoes its own runs: `cutover rollback <release>` (without a revision)
+    /// and `cutover abort <release>` of a failed or interrupted run run the policy again, told
+    /// [`Request::Abort`](crate::Request::Abort), with its last checkpoint, instead of
+    /// replaying the host's journal (`cutover rollback --journal` still replays it). For
+    /// undos a journal cannot do in order: a DaemonSet replaced node by node, put back node by
+    /// node. Not with [`Manifest::rollback_on_failure`], which undoes through the journal.
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// const M: Manifest = Manifest::new("nodes", "0.1.0", "d", &[], &[]).rollback_by_policy(true);
+    /// assert!(M.rolls_back_by_policy());
+    /// ```
+    pub const fn rollback_by_policy(mut self, on: bool) -> Manifest {
+        self.rollback_by_policy = on;
+        self
+    }
+
+    /// Whether the policy undoes its own runs ([`Manifest::rollback_by_policy`]).
+    ///
+    /// ```
+    /// use cutover_guest_sdk::manifest::Manifest;
+    /// assert!(!Manifest::new("spin", "0.1.0", "d", &[], &[]).rolls_back_by_policy());
+    /// ```
+    pub const fn rolls_back_by_policy(&self) -> bool {
+        self.rollback_by_policy
     }
 
     /// Sets the template of the release name (the macros' `release: "drain-{node}"`): what
@@ -790,6 +819,11 @@ impl Manifest {
         if self.chart_values && !self.params.is_empty() {
             panic!("a manifest with chart values declares no parameters");
         }
+        if self.rollback_by_policy && self.rollback_on_failure {
+            panic!(
+                "rollback_by_policy and rollback_on_failure exclude each other: a policy that undoes its own runs is not undone through the journal on failure"
+            );
+        }
     }
 
     /// Panics unless the release template is well formed and each placeholder names a declared
@@ -883,6 +917,9 @@ impl Manifest {
         }
         if self.rollback_on_failure {
             w.raw(b",\"rollbackOnFailure\":true");
+        }
+        if self.rollback_by_policy {
+            w.raw(b",\"rollbackByPolicy\":true");
         }
         w.raw(b",\"params\":[");
         let mut i = 0;
@@ -1433,6 +1470,29 @@ mod tests {
         assert!(with(string.minimum("1")), "a bound on a string");
         let duration = Param::new().name("t").type_name("duration");
         assert!(with(duration.allowed(&["5m"])), "enum on a duration");
+    }
+
+    #[test]
+    fn rollback_by_policy_is_written_only_when_declared() {
+        const M: Manifest = crate::policy_manifest! {
+            name: "nodes", version: "0.1.0", description: "d",
+            rollback_by_policy: true,
+            params: [], capabilities: [],
+        };
+        const J: [u8; M.json_len()] = M.to_json();
+        let v: serde_json::Value = serde_json::from_slice(&J).expect("valid JSON");
+        assert_eq!(v["rollbackByPolicy"], true);
+        assert!(M.rolls_back_by_policy());
+        // Absent when not declared, so that a host that predates it reads the manifest.
+        assert!(
+            !std::str::from_utf8(&JSON)
+                .unwrap()
+                .contains("rollbackByPolicy")
+        );
+        let both = Manifest::new("x", "0.1.0", "d", &[], &[])
+            .rollback_by_policy(true)
+            .rollback_on_failure(true);
+        assert!(refused(both));
     }
 
     #[test]

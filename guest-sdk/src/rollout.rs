@@ -21,7 +21,9 @@ pub enum Request {
     Promote,
     /// `cutover promote <release> --full`: skip the remaining steps and analysis.
     PromoteFull,
-    /// `cutover abort <release>`: return to the stable version and fail the revision.
+    /// `cutover abort <release>`: return to the stable version and fail the revision; also
+    /// `cutover rollback <release>` (or `abort`) of a failed or interrupted run of a policy
+    /// that declares `rollback_by_policy`: undo the run from its checkpoint.
     Abort,
     /// `cutover retry <release>`: start the steps again (after an abort or a failure).
     Retry,

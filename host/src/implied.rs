@@ -5,7 +5,8 @@
 //! watches the workload's pods (list and watch, by its selector) to fail fast on a stuck pod,
 //! and for a Deployment reads the stuck pod's ReplicaSet to tell whether it is the current one;
 //! `evict` reads the pod after an answer that does not say whether the eviction happened;
-//! `wait-current` on several objects of one kind watches that kind in their namespace. None of
+//! `wait-current` on several objects of one kind watches that kind in their namespace;
+//! `evict-many` watches each evicted pod by name until it is gone. None of
 //! that is handed to the policy: an abort names a pod only when the run may read pods. `apply`,
 //! `patch` and `wait` return their target as stored: a grant of them is a grant to read it.
 //! Every change but an eviction reads its target first, for the release's undo journal (kept in
@@ -110,8 +111,12 @@ pub fn implied_reads(declared: &[Capability]) -> Vec<ImpliedRead> {
         if resolved.allows(&evict) {
             out.push(ImpliedRead {
                 capability: written.clone(),
-                call: "evict".into(),
-                reads: vec!["v1/Pod (get), after an answer that leaves the outcome open".into()],
+                call: "evict, evict-many".into(),
+                reads: vec![
+                    "v1/Pod (get), after an answer that leaves the outcome open".into(),
+                    "v1/Pod (list, watch by name), until each pod evict-many evicted is gone"
+                        .into(),
+                ],
                 namespace: shown_namespace("pod"),
                 returned_to_policy: false,
             });
@@ -220,12 +225,12 @@ mod tests {
     fn evictions_read_the_pod() {
         let reads = implied_reads(&caps(&["cluster/evict:v1/Pod@{namespace}"]));
         assert_eq!(reads.len(), 1, "{reads:?}");
-        assert_eq!(reads[0].call, "evict");
+        assert_eq!(reads[0].call, "evict, evict-many");
         assert!(reads[0].reads[0].starts_with("v1/Pod (get)"));
         assert!(!reads[0].returned_to_policy);
         // A grant that cannot evict a pod implies no read of one.
         let apps = implied_reads(&caps(&["cluster/*:apps/v1/*@shop"]));
-        assert!(apps.iter().all(|r| r.call != "evict"), "{apps:?}");
+        assert!(apps.iter().all(|r| !r.call.starts_with("evict")), "{apps:?}");
     }
 
     #[test]

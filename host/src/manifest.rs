@@ -45,6 +45,11 @@ pub struct Manifest {
     /// A failed run is undone through the journal unless the operator says otherwise.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rollback_on_failure: bool,
+    /// The policy undoes its own runs: `cutover rollback` (without a revision) and `cutover
+    /// abort` of a failed or interrupted run run it again told `abort`, instead of replaying
+    /// the journal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollback_by_policy: bool,
     #[serde(default)]
     pub params: Vec<ParamSpec>,
     #[serde(default)]
@@ -231,6 +236,12 @@ impl Manifest {
         if self.chart_values && !self.params.is_empty() {
             return invalid(
                 "a manifest with chart values declares no parameters: its values are the chart's"
+                    .to_string(),
+            );
+        }
+        if self.rollback_by_policy && self.rollback_on_failure {
+            return invalid(
+                "a manifest declares rollbackByPolicy or rollbackOnFailure, not both: a policy that undoes its own runs is not undone through the journal on failure"
                     .to_string(),
             );
         }
@@ -493,6 +504,40 @@ mod tests {
             assert!(!err.chars().any(crate::text::is_unsafe), "{err}");
         }
         assert!(with(&"x".repeat(MAX_DESCRIPTION + 1)).is_err());
+    }
+
+    #[test]
+    fn rollback_by_policy_is_read_and_defaults_to_false() {
+        let with = |extra: serde_json::Value| {
+            let mut text = serde_json::json!({
+                "manifestVersion": 1, "name": "nodes", "version": "0.1.0",
+            });
+            if let (Some(text), Some(extra)) = (text.as_object_mut(), extra.as_object()) {
+                text.extend(extra.clone());
+            }
+            let manifest: Manifest = serde_json::from_value(text)?;
+            Ok::<_, serde_json::Error>(manifest)
+        };
+        let absent = with(serde_json::json!({})).unwrap();
+        assert!(!absent.rollback_by_policy);
+        absent.check().unwrap();
+        // Written back only when declared: a manifest without it reads as before.
+        assert!(
+            !serde_json::to_string(&absent)
+                .unwrap()
+                .contains("rollbackByPolicy")
+        );
+        let declared = with(serde_json::json!({"rollbackByPolicy": true})).unwrap();
+        assert!(declared.rollback_by_policy);
+        declared.check().unwrap();
+        assert!(with(serde_json::json!({"rollbackByPolicy": "yes"})).is_err());
+        let both =
+            with(serde_json::json!({"rollbackByPolicy": true, "rollbackOnFailure": true})).unwrap();
+        let err = both.check().unwrap_err().to_string();
+        assert!(
+            err.contains("rollbackByPolicy or rollbackOnFailure, not both"),
+            "{err}"
+        );
     }
 
     #[test]

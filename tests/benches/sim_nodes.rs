@@ -7,7 +7,12 @@
 //! cargo bench -p cutover-tests --bench sim_nodes -- 1000    # chosen sizes only
 //! cargo bench -p cutover-tests --bench sim_nodes -- 1000 --journal   # as a release: the undo
 //!                                                                    # journal written per change
+//! cargo bench -p cutover-tests --bench sim_nodes -- --calico          # daemonset-node-by-node:
+//!                     # 100, 300 and 1,000 nodes, max-parallel 1 and 10 (`--max-parallel 10`: one)
 //! ```
+//!
+//! `--calico` runs the bundled `daemonset-node-by-node` instead ([`calico`]): calico-node on
+//! every node, upgraded node by node on virtual time; `--journal` runs it as a release too.
 //!
 //! Figures and what they mean: BENCHMARKS.md. Each size runs in a fresh simulator; the peak
 //! RSS (VmHWM) is reset before each size, so it is the process's peak during that size's load
@@ -40,8 +45,11 @@ use cutover_sim::{ControllerConfig, Simulator, kinds};
 use k8s_openapi::api::core::v1::Node;
 use serde_json::json;
 
-/// Counts the requests that pass through to the inner service, by method and path (the last
-/// segment of a path to a named node reads `{name}`).
+#[path = "sim_nodes/calico.rs"]
+mod calico;
+
+/// Counts the requests that pass through to the inner service, by method and path (a named
+/// node or pod reads `{name}`; a watch is marked).
 #[derive(Clone)]
 struct Counted<S> {
     inner: S,
@@ -63,21 +71,41 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> S::Future {
         self.count.fetch_add(1, Ordering::Relaxed);
-        let path = req.uri().path();
-        let path = match path.strip_prefix("/api/v1/nodes/") {
-            Some(rest) => format!(
-                "/api/v1/nodes/{{name}}{}",
-                rest.find('/').map_or("", |i| &rest[i..])
-            ),
-            None => path.to_string(),
-        };
+        let path = named(req.uri().path());
+        let watch = req
+            .uri()
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv == "watch=true" || kv == "watch=1"));
         *self
             .kinds
             .lock()
             .expect("the counter's lock")
-            .entry(format!("{} {path}", req.method()))
+            .entry(format!(
+                "{} {path}{}",
+                req.method(),
+                if watch { " (watch)" } else { "" }
+            ))
             .or_default() += 1;
         self.inner.call(req)
+    }
+}
+
+/// The path with the name of a node or a pod as `{name}`: `/api/v1/nodes/{name}/status`,
+/// `/api/v1/namespaces/kube-system/pods/{name}`.
+fn named(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    let name_at = match parts.as_slice() {
+        ["", "api", "v1", "nodes", _, ..] => Some(4),
+        ["", "api", "v1", "namespaces", _, "pods", _, ..] => Some(6),
+        _ => None,
+    };
+    match name_at {
+        Some(i) => {
+            let mut parts = parts;
+            parts[i] = "{name}";
+            parts.join("/")
+        }
+        None => path.to_string(),
     }
 }
 
@@ -261,15 +289,32 @@ async fn measure(sandbox: &Sandbox, source: &PolicySource, nodes: usize, journal
 }
 
 fn main() {
-    let journal = std::env::args().any(|a| a == "--journal");
-    let mut sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.replace([',', '_'], "").parse().ok())
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let journal = args.iter().any(|a| a == "--journal");
+    let calico = args.iter().any(|a| a == "--calico");
+    // `--max-parallel N`: N is not a size.
+    let parallel_at = args.iter().position(|a| a == "--max-parallel");
+    let max_parallel: Vec<u32> = match parallel_at.and_then(|i| args.get(i + 1)) {
+        Some(n) => vec![n.parse().expect("--max-parallel takes a number")],
+        None => vec![1, 10],
+    };
+    let mut sizes: Vec<usize> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| parallel_at.is_none_or(|at| *i != at + 1))
+        .filter_map(|(_, a)| a.replace([',', '_'], "").parse().ok())
         .collect();
     if sizes.is_empty() {
-        sizes = vec![100, 1_000, 10_000];
+        sizes = if calico {
+            vec![100, 300, 1_000]
+        } else {
+            vec![100, 1_000, 10_000]
+        };
     }
     sizes.sort_unstable();
+    if calico {
+        return calico_main(&sizes, &max_parallel, journal);
+    }
 
     let guest = PathBuf::from(env!("CUTOVER_TEST_GUESTS")).join("visit_nodes.wasm");
     let bytes = std::fs::read(&guest).expect("the visit-nodes guest is built by tests/build.rs");
@@ -320,4 +365,30 @@ fn main() {
             p.peak_rss_kib as f64 / 1024.0,
         );
     }
+}
+
+/// `--calico`: `daemonset-node-by-node` at each size and each `max-parallel`.
+fn calico_main(sizes: &[usize], max_parallel: &[u32], journal: bool) {
+    let source = PolicySource::resolve("daemonset-node-by-node").expect("a bundled policy");
+    let cache = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-cache/compiled");
+    let sandbox = Sandbox::new(Some(cache)).expect("the engine starts");
+    eprintln!(
+        "sim_nodes --calico{}: profile {}, {} cores",
+        if journal { " (as a release)" } else { "" },
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "optimised"
+        },
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    // Compile (or load from the cache) once before measuring, as a second `cutover run` would.
+    let _ = sandbox.prepare(&source).expect("the policy prepares");
+    let mut points = Vec::new();
+    for &parallel in max_parallel {
+        for &n in sizes {
+            points.push(calico::measure(&sandbox, &source, n, parallel, journal));
+        }
+    }
+    calico::print(&points, journal);
 }

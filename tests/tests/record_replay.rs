@@ -87,12 +87,7 @@ async fn a_drain_recorded_on_the_control_plane_replays_offline() {
     assert_eq!(recorded["invocation"]["params"]["node"], node_a.as_str());
     assert_eq!(recorded["outcome"]["status"], "succeeded", "{recorded:#}");
     let calls = functions(&recorded);
-    for expected in [
-        "cluster.cordon",
-        "cluster.list",
-        "cluster.evict",
-        "cluster.wait",
-    ] {
+    for expected in ["cluster.cordon", "cluster.list", "cluster.evict-many"] {
         assert!(
             calls.iter().any(|c| c == expected),
             "{expected} in {calls:?}"

@@ -21,6 +21,11 @@ async fn the_bundled_policies_pass_their_scenarios() {
         ("canary", 5),
         ("blue-green", 5),
         ("atomic", 5),
+        ("networkpolicy-v1-migration", 5),
+        ("daemonset-node-by-node", 4),
+        ("config-rollout", 2),
+        ("calico-upgrade", 5),
+        ("replicaset-to-deployment", 7),
     ] {
         let dir = repo(&format!("policies/{policy}/scenarios"));
         let out = Cutover::sim(&["test", policy, &dir, "-o", "json"]).await;

@@ -36,7 +36,8 @@ fn on_fake_or_panic<T>(call: &str, answer: impl FnOnce(&mut State) -> T) -> T {
 
 pub(crate) mod cluster {
     pub(crate) use crate::bindings::cutover::policy::cluster::{
-        Condition, FieldCondition, ListQuery, PatchType,
+        Condition, DeleteOptions, FieldCondition, ListQuery, PatchType, PodRef, SetCondition,
+        WaitSet,
     };
     use crate::bindings::cutover::policy::types::{Error, ObjectRef};
 
@@ -90,6 +91,29 @@ pub(crate) mod cluster {
 
     pub(crate) fn wait_current(targets: &[ObjectRef], timeout_ms: u64) -> Result<(), Error> {
         on_fake("ctx.wait_current", |s| s.wait_current(targets, timeout_ms))
+    }
+
+    pub(crate) fn delete_with(target: &ObjectRef, options: &DeleteOptions) -> Result<(), Error> {
+        on_fake("ctx.delete_with", |s| s.delete_with(target, options))
+    }
+
+    pub(crate) fn wait_all(
+        targets: &WaitSet,
+        until: SetCondition,
+        timeout_ms: u64,
+    ) -> Result<Vec<String>, Error> {
+        on_fake("ctx.wait_all", |s| s.wait_all(targets, until, timeout_ms))
+    }
+
+    pub(crate) fn evict_many(
+        pods: &[PodRef],
+        concurrency: u32,
+        timeout_ms: u64,
+    ) -> Result<Vec<Result<(), Error>>, Error> {
+        on_fake("ctx.evict_many", |s| {
+            s.evict_many(pods, concurrency, timeout_ms)
+                .map(|all| all.into_iter().map(|o| o.map_err(Error::from)).collect())
+        })
     }
 }
 

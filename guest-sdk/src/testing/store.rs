@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::native::cluster::{Condition, ListQuery, PatchType};
+use super::native::cluster::{
+    Condition, DeleteOptions, ListQuery, PatchType, PodRef, SetCondition, WaitSet,
+};
 use super::native::revisions as wit_revisions;
 use super::{Call, DEFAULT_DEADLINE, EPOCH_MS, millis};
 use crate::bindings::cutover::policy::types::ObjectRef;
@@ -221,21 +223,9 @@ impl State {
     }
 
     pub(super) fn list(&mut self, query: &ListQuery) -> Result<Vec<String>, Error> {
-        let all = query.namespace.as_deref() == Some("*");
-        let namespace = match query.namespace.as_deref() {
-            Some("*") => None,
-            Some(ns) => Some(ns.to_string()),
-            None if CLUSTER_SCOPED.contains(&query.kind.as_str()) => None,
-            None => Some(self.namespace.clone()),
-        };
-        let target = match (&namespace, all) {
-            (_, true) => format!("{} in all namespaces", query.kind),
-            (Some(ns), false) => format!("{} in {ns}", query.kind),
-            (None, false) => query.kind.clone(),
-        };
         let body =
             json!({"labelSelector": query.label_selector, "fieldSelector": query.field_selector});
-        if let Some(answer) = self.called("list", target, Some(body)) {
+        if let Some(answer) = self.called("list", self.query_label(query), Some(body)) {
             return match answer? {
                 Value::Array(items) => Ok(items.iter().map(Value::to_string).collect()),
                 other => Err(Error::invalid(format!(
@@ -243,6 +233,36 @@ impl State {
                 ))),
             };
         }
+        Ok(self
+            .matching(query)?
+            .iter()
+            .map(|object| object.to_string())
+            .collect())
+    }
+
+    /// Where a query looks: `None` for every namespace (or a cluster-scoped kind).
+    fn query_namespace(&self, query: &ListQuery) -> Option<String> {
+        match query.namespace.as_deref() {
+            Some("*") => None,
+            Some(ns) => Some(ns.to_string()),
+            None if CLUSTER_SCOPED.contains(&query.kind.as_str()) => None,
+            None => Some(self.namespace.clone()),
+        }
+    }
+
+    /// `Pod in shop`, `Pod in all namespaces`, `Node`: how calls name a query.
+    fn query_label(&self, query: &ListQuery) -> String {
+        let all = query.namespace.as_deref() == Some("*");
+        match (self.query_namespace(query), all) {
+            (_, true) => format!("{} in all namespaces", query.kind),
+            (Some(ns), false) => format!("{} in {ns}", query.kind),
+            (None, false) => query.kind.clone(),
+        }
+    }
+
+    /// The objects a query matches, in key order.
+    fn matching(&self, query: &ListQuery) -> Result<Vec<&Value>, Error> {
+        let namespace = self.query_namespace(query);
         let labels = parse_selector(query.label_selector.as_deref().unwrap_or(""), "label")?;
         let fields = parse_selector(query.field_selector.as_deref().unwrap_or(""), "field")?;
         Ok(self
@@ -255,7 +275,112 @@ impl State {
             })
             .filter(|(_, object)| labels.iter().all(|t| t.matches_label(object)))
             .filter(|(_, object)| fields.iter().all(|t| t.matches_field(object)))
-            .map(|(_, object)| object.to_string())
+            .map(|(_, object)| object)
+            .collect())
+    }
+
+    /// `delete-with`: as `delete`, refused with a conflict when the object's uid is not the
+    /// precondition's.
+    pub(super) fn delete_with(
+        &mut self,
+        target: &ObjectRef,
+        options: &DeleteOptions,
+    ) -> Result<(), Error> {
+        let key = self.key_of(target);
+        let body = json!({"uid": options.uid, "gracePeriodSeconds": options.grace_period_seconds});
+        if let Some(answer) = self.called("delete", label(&key), Some(body)) {
+            return answer.map(drop);
+        }
+        if let (Some(uid), Some(object)) = (&options.uid, self.objects.get(&key))
+            && object["metadata"]["uid"] != uid.as_str()
+        {
+            return Err(Error::conflict(format!(
+                "delete {}: the precondition's uid {uid} is not the object's",
+                label(&key)
+            )));
+        }
+        if !self.dry_run {
+            self.objects.remove(&key);
+        }
+        Ok(())
+    }
+
+    /// `wait-all`: a set is Ready when enough of its objects exist and none is being deleted
+    /// (the fake runs no kubelet: an object that exists is Ready, as for `wait`), and a Pod
+    /// whose phase is Failed fails it; gone when none is left. Unmet, the clock moves on by
+    /// the timeout, as `wait` does.
+    pub(super) fn wait_all(
+        &mut self,
+        targets: &WaitSet,
+        until: SetCondition,
+        timeout_ms: u64,
+    ) -> Result<Vec<String>, Error> {
+        let what = match targets {
+            WaitSet::Objects(objects) => format!("{} objects", objects.len()),
+            WaitSet::Query(query) => self.query_label(query),
+        };
+        let wanted = match until {
+            SetCondition::AllReady(n) => json!({"allReady": n}),
+            SetCondition::AllGone => json!("allGone"),
+        };
+        let body = json!({"until": wanted, "timeoutMs": timeout_ms});
+        if let Some(answer) = self.called("wait-all", what.clone(), Some(body)) {
+            return match answer? {
+                Value::Array(items) => Ok(items.iter().map(Value::to_string).collect()),
+                other => Err(Error::invalid(format!(
+                    "a scripted wait-all answer must be an array, not {other}"
+                ))),
+            };
+        }
+        let set: Vec<Value> = match targets {
+            WaitSet::Objects(objects) => objects
+                .iter()
+                .filter_map(|t| self.objects.get(&self.key_of(t)).cloned())
+                .collect(),
+            WaitSet::Query(query) => self.matching(query)?.into_iter().cloned().collect(),
+        };
+        if let Some(failed) = set.iter().find(|o| o["status"]["phase"] == "Failed") {
+            return Err(Error::aborted(format!(
+                "wait-all {what}: {} failed",
+                failed["metadata"]["name"]
+            )));
+        }
+        let met = match until {
+            SetCondition::AllGone => set.is_empty(),
+            SetCondition::AllReady(n) => {
+                set.len() as u64 >= u64::from(n)
+                    && set.iter().all(|o| o["metadata"]["deletionTimestamp"].is_null())
+            }
+        };
+        if met || self.dry_run {
+            return Ok(set.iter().map(Value::to_string).collect());
+        }
+        let left = self.deadline_ms.saturating_sub(self.now_ms);
+        self.now_ms = self.now_ms.saturating_add(timeout_ms.min(left));
+        Err(Error::timeout(if timeout_ms >= left {
+            format!("wait-all {what}: the run's deadline (--timeout) passed first")
+        } else {
+            format!("wait-all {what}: not met within {timeout_ms}ms")
+        }))
+    }
+
+    /// `evict-many`: each pod evicted as `evict` does (so each is its own `evict` call,
+    /// scriptable as one), its outcome kept.
+    pub(super) fn evict_many(
+        &mut self,
+        pods: &[PodRef],
+        concurrency: u32,
+        timeout_ms: u64,
+    ) -> Result<Vec<Result<(), Error>>, Error> {
+        if !(1..=64).contains(&concurrency) || pods.len() > 1000 {
+            return Err(Error::invalid(format!(
+                "evict-many: {} pods at {concurrency} at a time; at most 1000, 1 to 64 at a time",
+                pods.len()
+            )));
+        }
+        Ok(pods
+            .iter()
+            .map(|p| self.evict(&p.namespace, &p.name, timeout_ms))
             .collect())
     }
 

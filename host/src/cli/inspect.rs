@@ -43,6 +43,11 @@ pub(super) fn execute(policy: &str, format: Format) -> Result<ExitCode, CliError
     if manifest.rollback_on_failure {
         outln!("On failure:   rolled back (as --rollback-on-failure)");
     }
+    if manifest.rollback_by_policy {
+        outln!(
+            "Rollback:     by the policy (`cutover rollback` and `abort` of a failed or interrupted run run its undo; `--journal` replays the journal instead)"
+        );
+    }
     outln!("Source:       {}", line(&origin));
     outln!("Digest:       sha256:{}", source.digest);
     outln!("Size:         {} bytes", source.bytes.len());

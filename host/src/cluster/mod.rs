@@ -26,6 +26,7 @@ mod resolve;
 pub(crate) mod retry;
 pub mod target;
 mod wait;
+mod wait_all;
 mod wait_current;
 
 use std::fmt;
@@ -38,6 +39,7 @@ pub use error::ClusterError;
 pub use objects::{ListBounds, Selectors};
 pub use target::{Located, LocatedList};
 pub use wait::WaitOptions;
+pub use wait_all::{MAX_TARGETS as MAX_WAIT_ALL_TARGETS, SetCondition};
 pub use wait_current::MAX_TARGETS as MAX_WAIT_CURRENT_TARGETS;
 
 use cutover_clock::Clock;

@@ -308,15 +308,28 @@ impl Cluster {
         loc: &Located,
         uid: Option<&str>,
     ) -> Result<Removal, ClusterError> {
+        self.delete_with(loc, uid, None).await
+    }
+
+    /// Deletes one object only if it is still the one with `uid` (when given), giving a Pod's
+    /// containers `grace_period_seconds` to stop (when given): `kubectl delete --grace-period`.
+    /// Another object of the same name is refused by the server as a conflict. Gone already is
+    /// not an error.
+    pub async fn delete_with(
+        &self,
+        loc: &Located,
+        uid: Option<&str>,
+        grace_period_seconds: Option<u32>,
+    ) -> Result<Removal, ClusterError> {
         let name = loc.encoded_name();
         let params = DeleteParams {
             dry_run: self.dry_run,
+            grace_period_seconds,
             propagation_policy: Some(PropagationPolicy::Background),
             preconditions: uid.map(|uid| kube::api::Preconditions {
                 uid: Some(uid.to_string()),
                 resource_version: None,
             }),
-            ..Default::default()
         };
         match self
             .send_json(loc, "delete", Retry::Always, |r| r.delete(&name, &params))

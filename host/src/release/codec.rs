@@ -127,6 +127,7 @@ pub(crate) mod tests {
             recorded: false,
             reverted: false,
             paused: None,
+            rollback_by_policy: false,
         }
     }
 

@@ -37,12 +37,38 @@ pub enum LifecycleError {
         /// What to do instead, naming the commands.
         next: String,
     },
-    #[error("release {release} is not paused: its latest revision {number} is {status}")]
+    #[error("release {release} is not paused: its latest revision {number} is {status}{hint}")]
     NotPaused {
         release: String,
         number: u32,
         status: Status,
+        /// ", and was rolled back", or what to do instead for a failed or interrupted
+        /// revision (`cutover abort` undoes one only when its policy undoes its own runs).
+        hint: String,
     },
+    #[error(
+        "release {release} has nothing for its policy to roll back: its latest revision {number} is {status}{why} (its policy undoes a failed or interrupted run)"
+    )]
+    NothingToUndo {
+        release: String,
+        number: u32,
+        status: Status,
+        /// ", and was rolled back" when its changes were undone.
+        why: &'static str,
+    },
+    #[error(
+        "revision {number} of release {release} ran {policy}, which does not undo its own runs (its manifest does not declare rollbackByPolicy): undo it through its journal with `cutover rollback {release} --journal`"
+    )]
+    NotUndoneByPolicy {
+        release: String,
+        number: u32,
+        /// `name@version`.
+        policy: String,
+    },
+    #[error(
+        "revision {number} of release {release} is rolled back by its policy, not through its journal: `cutover rollback {release}` runs the policy's undo (`--journal` replays the journal instead)"
+    )]
+    UndoneByPolicy { release: String, number: u32 },
     #[error(
         "release {release} has nothing to retry: its latest revision {number} is {status}{why} (retry takes a failed or paused revision)"
     )]
@@ -82,6 +108,17 @@ pub struct Fresh {
 /// The pending revision of a new run: refused while the latest revision is pending (an
 /// interrupted run must be resumed or rolled back first) or paused (promoted or aborted first).
 pub async fn begin_run(store: &ReleaseStore, fresh: Fresh) -> Result<Stored, LifecycleError> {
+    begin_run_of(store, fresh, false).await
+}
+
+/// [`begin_run`], for a policy whose manifest declares `rollbackByPolicy` when
+/// `rollback_by_policy`: the revision records it, so that `cutover rollback` and `abort` know,
+/// without the policy, that its policy undoes it.
+pub async fn begin_run_of(
+    store: &ReleaseStore,
+    fresh: Fresh,
+    rollback_by_policy: bool,
+) -> Result<Stored, LifecycleError> {
     let history = store.history().await?;
     if let Some(last) = history.last()
         && last.record.status == Status::Paused
@@ -153,6 +190,7 @@ pub async fn begin_run(store: &ReleaseStore, fresh: Fresh) -> Result<Stored, Lif
         recorded: false,
         reverted: false,
         paused: None,
+        rollback_by_policy,
     };
     Ok(store.create(record).await?)
 }
@@ -168,25 +206,62 @@ pub enum Again {
     Abort,
     /// `cutover retry`: a failed (not undone) or paused revision.
     Retry,
+    /// `cutover rollback` (without a revision) or `cutover abort` of a failed (not undone) or
+    /// interrupted revision whose policy undoes its own runs (`rollbackByPolicy`): the policy
+    /// is told `abort` and undoes the run itself; its journal is not replayed.
+    Undo,
 }
 
 impl Again {
-    /// The command's name, for descriptions: `resume`, `promote`, `abort`, `retry`.
+    /// The command's name, for descriptions: `resume`, `promote`, `abort`, `retry`,
+    /// `rollback by the policy`.
     pub fn as_str(self) -> &'static str {
         match self {
             Again::Resume => "resume",
             Again::Promote => "promote",
             Again::Abort => "abort",
             Again::Retry => "retry",
+            Again::Undo => "rollback by the policy",
         }
     }
 }
 
-/// Whether `again` may run the latest revision `last` of `release` again.
-pub fn check_again(release: &str, last: &Stored, again: Again) -> Result<(), LifecycleError> {
+/// Whether the revision's run is unfinished in a way its policy can undo: interrupted
+/// (pending, not a rollback) or failed and not undone.
+fn undoable(last: &Stored) -> bool {
+    let status = last.record.status;
+    (status.is_pending() && status != Status::PendingRollback)
+        || (status == Status::Failed && !last.record.reverted)
+}
+
+/// What `cutover abort` does with the latest revision `last`: [`Again::Undo`] for a failed (not
+/// undone) or interrupted revision that records its policy undoes its own runs, else
+/// [`Again::Abort`] (a paused revision; anything else is refused by [`check_again`]).
+pub fn again_for_abort(last: &Stored) -> Again {
+    if last.record.rollback_by_policy && last.record.status != Status::Paused && undoable(last) {
+        Again::Undo
+    } else {
+        Again::Abort
+    }
+}
+
+/// Whether `again` may run the latest revision `last` of `release` again; `undoes_itself`:
+/// its policy declares `rollbackByPolicy` (for [`Again::Undo`], and to say so when an abort is
+/// refused).
+pub fn check_again(
+    release: &str,
+    last: &Stored,
+    again: Again,
+    undoes_itself: bool,
+) -> Result<(), LifecycleError> {
     let status = last.record.status;
     let number = last.number();
     let failed_not_undone = status == Status::Failed && !last.record.reverted;
+    let rolled_back = if status == Status::Failed && last.record.reverted {
+        ", and was rolled back"
+    } else {
+        ""
+    };
     match again {
         Again::Resume if status == Status::Paused => Err(LifecycleError::Paused {
             release: release.to_string(),
@@ -209,11 +284,45 @@ pub fn check_again(release: &str, last: &Stored, again: Again) -> Result<(), Lif
             }
         }
         Again::Promote | Again::Abort if status == Status::Paused => Ok(()),
-        Again::Promote | Again::Abort => Err(LifecycleError::NotPaused {
+        Again::Promote => Err(LifecycleError::NotPaused {
             release: release.to_string(),
             number,
             status,
+            hint: String::new(),
         }),
+        Again::Abort => Err(LifecycleError::NotPaused {
+            release: release.to_string(),
+            number,
+            status,
+            hint: match (undoable(last), undoes_itself) {
+                (true, false) => format!(
+                    "; its policy does not undo its own runs (its manifest does not declare rollbackByPolicy), so `cutover abort` takes only a paused revision: undo this one through its journal with `cutover rollback {release}`"
+                ),
+                (true, true) => format!(
+                    "; its policy undoes its own runs: roll it back with `cutover rollback {release}`"
+                ),
+                (false, _) => rolled_back.to_string(),
+            },
+        }),
+        Again::Undo if status == Status::Paused => Err(LifecycleError::Paused {
+            release: release.to_string(),
+            number,
+            next: format!(
+                "end it with `cutover abort {release}` (its policy returns to the stable version)"
+            ),
+        }),
+        Again::Undo if !undoable(last) => Err(LifecycleError::NothingToUndo {
+            release: release.to_string(),
+            number,
+            status,
+            why: rolled_back,
+        }),
+        Again::Undo if !undoes_itself => Err(LifecycleError::NotUndoneByPolicy {
+            release: release.to_string(),
+            number,
+            policy: format!("{}@{}", last.record.policy.name, last.record.policy.version),
+        }),
+        Again::Undo => Ok(()),
         Again::Retry if status == Status::Paused || failed_not_undone => Ok(()),
         Again::Retry => Err(LifecycleError::NothingToRetry {
             release: release.to_string(),
@@ -228,19 +337,21 @@ pub fn check_again(release: &str, last: &Stored, again: Again) -> Result<(), Lif
     }
 }
 
-/// The revision a resume (or a promote, abort, retry) continues: the latest, when
-/// [`check_again`] allows it. Its attempt count goes up and it is pending again.
+/// The revision a resume (or a promote, abort, retry, a rollback by the policy) continues: the
+/// latest, when [`check_again`] allows it (`undoes_itself`: the policy about to run declares
+/// `rollbackByPolicy`). Its attempt count goes up and it is pending again.
 pub async fn begin_resume(
     store: &ReleaseStore,
     holder: String,
     now: std::time::SystemTime,
     again: Again,
+    undoes_itself: bool,
 ) -> Result<Stored, LifecycleError> {
     let history = store.history().await?;
     let Some(last) = history.last().cloned() else {
         return Err(LifecycleError::NotFound(store.release.clone()));
     };
-    check_again(&store.release, &last, again)?;
+    check_again(&store.release, &last, again, undoes_itself)?;
     let mut stored = last;
     let before_it = &history[..history.len() - 1];
     stored.record.status = if store::deployed(before_it).is_some() {
@@ -275,6 +386,14 @@ fn capitalized(word: &str) -> String {
 /// The description of an aborted revision, whatever its policy reported.
 pub const ABORTED: &str = "aborted by the operator";
 
+/// How the description of a revision its policy undid starts (then the attempt and the policy's
+/// summary).
+pub const ROLLED_BACK_BY_POLICY: &str = "Rolled back by the policy";
+
+/// How the description of a revision whose policy's undo failed starts (then the attempt and
+/// why): it stays failed and not undone, for `cutover rollback` again.
+pub const POLICY_ROLLBACK_FAILED: &str = "Rollback by the policy failed";
+
 /// How a run ended, for [`settle`].
 pub struct Ending {
     pub succeeded: bool,
@@ -284,6 +403,10 @@ pub struct Ending {
     /// The run was `cutover abort`'s: the revision fails as aborted by the operator, whatever
     /// the policy reported, and nothing is undone (the policy restored the stable version).
     pub aborted: bool,
+    /// The run was the policy's own undo of its failed or interrupted run ([`Again::Undo`]):
+    /// the revision fails either way, undone when the policy succeeded; the journal is never
+    /// replayed.
+    pub policy_undo: bool,
     /// The policy's summary, or why it failed.
     pub description: String,
     /// What to undo after a failure (`--rollback-on-failure`, `--cleanup-on-fail`).
@@ -339,6 +462,27 @@ pub async fn settle(
                 ending.description
             )
         };
+        store.save_held(&mut stored).await?;
+    } else if ending.policy_undo {
+        // The policy undid its own run, in its own order: the journal (which holds the undo's
+        // changes too) is not replayed. Undone, the revision is reverted, as a journal undo
+        // leaves it; otherwise it stays failed and not undone, for another rollback.
+        stored.record.status = Status::Failed;
+        let attempt = stored.record.attempt;
+        if ending.succeeded {
+            stored.record.reverted = true;
+            stored.record.unreverted.clear();
+            stored.record.description = format!(
+                "{ROLLED_BACK_BY_POLICY} (attempt {attempt}): {}",
+                ending.description
+            );
+        } else {
+            stored.record.reverted = false;
+            stored.record.description = format!(
+                "{POLICY_ROLLBACK_FAILED} (attempt {attempt}): {}",
+                ending.description
+            );
+        }
         store.save_held(&mut stored).await?;
     } else if let (true, Some(status)) = (ending.succeeded, ending.paused) {
         // Paused: not deployed. The deployed revision before it stays deployed, and the
@@ -416,6 +560,10 @@ async fn supersede_others(
 #[derive(Debug, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RollbackPlan {
+    /// The interrupted or failed revision its policy undoes itself (`rollbackByPolicy`), if
+    /// any: then nothing else is planned here, the policy's run does it all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undo_by_policy: Option<u32>,
     /// The interrupted or failed revision undone in place, if any.
     pub undo_in_place: Option<u32>,
     /// The revision returned to, if any.
@@ -462,12 +610,15 @@ fn target_revision(history: &[Stored], target: u32) -> Option<Stored> {
     history.iter().find(|s| s.number() == target).cloned()
 }
 
-/// Plans a rollback: an interrupted or failed (not undone) latest revision is undone in place;
-/// then, when a target is given (or the latest is deployed), the release returns to it.
+/// Plans a rollback: an interrupted or failed (not undone) latest revision is undone in place
+/// — by its policy, when it records that its policy undoes its own runs and neither a target
+/// nor `journal` (`--journal`) is given; otherwise through its journal; then, when a target is
+/// given (or the latest is deployed), the release returns to it.
 pub fn plan_rollback(
     release: &str,
     history: &[Stored],
     target: Option<u32>,
+    journal: bool,
 ) -> Result<RollbackPlan, LifecycleError> {
     let Some(latest) = history.last() else {
         return Err(LifecycleError::NotFound(release.to_string()));
@@ -484,6 +635,10 @@ pub fn plan_rollback(
         });
     }
     let mut plan = RollbackPlan::default();
+    if target.is_none() && !journal && latest.record.rollback_by_policy && undoable(latest) {
+        plan.undo_by_policy = Some(latest.number());
+        return Ok(plan);
+    }
     let unfinished = latest.record.status.is_pending()
         || (latest.record.status == Status::Failed && !latest.record.reverted);
     if unfinished {
@@ -546,17 +701,25 @@ pub fn plan_rollback(
     Ok(plan)
 }
 
-/// Carries out [`plan_rollback`]'s plan.
+/// Carries out [`plan_rollback`]'s plan, through the journal; a plan for the policy's own undo
+/// is refused ([`LifecycleError::UndoneByPolicy`]): that is a run of the policy.
 pub async fn rollback(
     cluster: &Cluster,
     store: &ReleaseStore,
     target: Option<u32>,
+    journal: bool,
     holder: String,
     now: std::time::SystemTime,
     permit: &Permit,
 ) -> Result<RolledBack, LifecycleError> {
     let history = store.history().await?;
-    let plan = plan_rollback(&store.release, &history, target)?;
+    let plan = plan_rollback(&store.release, &history, target, journal)?;
+    if let Some(number) = plan.undo_by_policy {
+        return Err(LifecycleError::UndoneByPolicy {
+            release: store.release.clone(),
+            number,
+        });
+    }
     let stamp = timestamp(now);
     let mut done = RolledBack::default();
     if let Some(n) = plan.undo_in_place
@@ -595,6 +758,8 @@ pub async fn rollback(
         unreverted: Vec::new(),
         reverted: false,
         paused: None,
+        // A rollback's revision is the host's work, not a run its policy could undo.
+        rollback_by_policy: false,
         ..to.record.clone()
     };
     let mut pending = store.create(record).await?;
@@ -879,6 +1044,7 @@ mod tests {
             succeeded,
             paused: paused.map(str::to_string),
             aborted,
+            policy_undo: false,
             description: if succeeded {
                 "done".into()
             } else {
@@ -939,19 +1105,19 @@ mod tests {
         );
         let holder = || "me".to_string();
         let now = std::time::SystemTime::now();
-        let e = begin_resume(&store, holder(), now, Again::Resume)
+        let e = begin_resume(&store, holder(), now, Again::Resume, false)
             .await
             .unwrap_err()
             .to_string();
         assert!(e.contains("cutover promote web"), "{e}");
-        let e = plan_rollback("web", &store.history().await.unwrap(), None)
+        let e = plan_rollback("web", &store.history().await.unwrap(), None, false)
             .unwrap_err()
             .to_string();
         assert!(e.contains("cutover abort web"), "{e}");
 
         // Abort: failed as the operator's, though the policy's abort itself succeeded; the
         // deployed revision stays deployed, the checkpoint is kept.
-        let aborting = begin_resume(&store, holder(), now, Again::Abort)
+        let aborting = begin_resume(&store, holder(), now, Again::Abort, false)
             .await
             .unwrap();
         assert_eq!(aborting.record.status, Status::PendingUpgrade);
@@ -972,7 +1138,7 @@ mod tests {
         assert_eq!(aborted.record.paused, None);
         assert_eq!(aborted.record.checkpoint.as_deref(), Some("2"));
         assert_eq!(statuses(&store).await, [Status::Deployed, Status::Failed]);
-        let e = begin_resume(&store, holder(), now, Again::Promote)
+        let e = begin_resume(&store, holder(), now, Again::Promote, false)
             .await
             .unwrap_err()
             .to_string();
@@ -982,7 +1148,7 @@ mod tests {
         );
 
         // Retry takes the failed revision; a promote of its new pause deploys it.
-        let retried = begin_resume(&store, holder(), now, Again::Retry)
+        let retried = begin_resume(&store, holder(), now, Again::Retry, false)
             .await
             .unwrap();
         settle(
@@ -993,7 +1159,7 @@ mod tests {
         )
         .await
         .unwrap();
-        let promoting = begin_resume(&store, holder(), now, Again::Promote)
+        let promoting = begin_resume(&store, holder(), now, Again::Promote, false)
             .await
             .unwrap();
         settle(&cluster, &store, promoting, ending(true, None, false))
@@ -1005,7 +1171,7 @@ mod tests {
         );
         let deployed = store.history().await.unwrap().pop().unwrap();
         assert_eq!(deployed.record.checkpoint, None);
-        let e = begin_resume(&store, holder(), now, Again::Retry)
+        let e = begin_resume(&store, holder(), now, Again::Retry, false)
             .await
             .unwrap_err()
             .to_string();
@@ -1032,6 +1198,206 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(settled.status, Some(Status::Failed));
+        assert_eq!(statuses(&store).await, [Status::Failed]);
+    }
+
+    fn sim_store() -> (Cluster, ReleaseStore) {
+        let sim = cutover_sim::Simulator::new(0);
+        let cluster = Cluster::from_client(
+            sim.client(),
+            "default".into(),
+            cutover_clock::Clock::tokio(),
+        );
+        let store = ReleaseStore::new(&cluster, "default", "web");
+        (cluster, store)
+    }
+
+    /// Which way `cutover abort` and `cutover rollback` go with a failed or interrupted
+    /// revision: its policy's own undo when the revision records that its policy undoes its
+    /// runs (and no revision number nor `--journal` is given), the journal otherwise; an
+    /// abort of a policy that does not undo its runs stays paused-only, saying so.
+    #[tokio::test]
+    async fn a_failed_or_interrupted_run_of_a_policy_that_undoes_itself_goes_to_the_policy() {
+        let (cluster, store) = sim_store();
+        // Interrupted: pending, nobody holding it.
+        let pending = begin_run_of(&store, fresh(), true).await.unwrap();
+        assert!(pending.record.rollback_by_policy);
+        assert_eq!(again_for_abort(&pending), Again::Undo);
+        check_again("web", &pending, Again::Undo, true).unwrap();
+        let e = check_again("web", &pending, Again::Undo, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("does not undo its own runs")
+                && e.contains("cutover rollback web --journal"),
+            "{e}"
+        );
+        let history = store.history().await.unwrap();
+        let plan = plan_rollback("web", &history, None, false).unwrap();
+        assert_eq!((plan.undo_by_policy, plan.undo_in_place), (Some(1), None));
+        assert!(plan.undo.is_empty() && plan.target.is_none(), "{plan:?}");
+        // `--journal`, or a revision to return to: the journal, as before.
+        let plan = plan_rollback("web", &history, None, true).unwrap();
+        assert_eq!((plan.undo_by_policy, plan.undo_in_place), (None, Some(1)));
+        let plan = plan_rollback("web", &history, Some(0), false).unwrap();
+        assert_eq!(
+            (plan.undo_by_policy, plan.undo_in_place, plan.target),
+            (None, Some(1), Some(0))
+        );
+        // The journal's rollback never stands in for the policy's.
+        let now = std::time::SystemTime::now();
+        let e = rollback(
+            &cluster,
+            &store,
+            None,
+            false,
+            "me".into(),
+            now,
+            &*permit::any(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(e, LifecycleError::UndoneByPolicy { number: 1, .. }),
+            "{e}"
+        );
+
+        // Failed, not undone: the same. Paused: abort first.
+        let mut failed = pending.clone();
+        failed.record.status = Status::Failed;
+        assert_eq!(again_for_abort(&failed), Again::Undo);
+        check_again("web", &failed, Again::Undo, true).unwrap();
+        let mut paused = pending.clone();
+        paused.record.status = Status::Paused;
+        assert_eq!(again_for_abort(&paused), Again::Abort);
+        let e = check_again("web", &paused, Again::Undo, true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cutover abort web"), "{e}");
+        // An interrupted rollback is finished by the journal, whatever the policy.
+        let mut rolling = pending.clone();
+        rolling.record.status = Status::PendingRollback;
+        assert_eq!(again_for_abort(&rolling), Again::Abort);
+        let e = check_again("web", &rolling, Again::Undo, true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nothing for its policy to roll back"), "{e}");
+
+        // A policy that does not undo its runs: abort stays paused-only, and says what to do.
+        let mut plain = failed.clone();
+        plain.record.rollback_by_policy = false;
+        assert_eq!(again_for_abort(&plain), Again::Abort);
+        let e = check_again("web", &plain, Again::Abort, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("release web is not paused: its latest revision 1 is failed; its policy does not undo its own runs")
+                && e.contains("`cutover rollback web`"),
+            "{e}"
+        );
+        let e = check_again("web", &plain, Again::Promote, false)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "release web is not paused: its latest revision 1 is failed"
+        );
+        let plan = plan_rollback("web", std::slice::from_ref(&plain), None, false).unwrap();
+        assert_eq!((plan.undo_by_policy, plan.undo_in_place), (None, Some(1)));
+    }
+
+    /// The policy's undo runs the revision again (attempt N+1, pending) and ends it failed:
+    /// undone when the policy succeeded — then resume, retry, abort and another rollback treat
+    /// it as reverted — and still not undone when it failed, for another try. The journal is
+    /// never replayed, whatever undo was asked.
+    #[tokio::test]
+    async fn a_rollback_by_the_policy_ends_failed_and_undone_or_not() {
+        let (cluster, store) = sim_store();
+        let run = begin_run_of(&store, fresh(), true).await.unwrap();
+        settle(&cluster, &store, run, ending(false, None, false))
+            .await
+            .unwrap();
+        let holder = || "me".to_string();
+        let now = std::time::SystemTime::now();
+
+        let undoing = begin_resume(&store, holder(), now, Again::Undo, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                undoing.record.status,
+                undoing.record.attempt,
+                undoing.record.description.as_str()
+            ),
+            (
+                Status::PendingInstall,
+                2,
+                "Rollback by the policy in progress (attempt 2)"
+            )
+        );
+        let mut failing = ending(false, None, false);
+        failing.policy_undo = true;
+        failing.undo = Some(Scope::All);
+        let settled = settle(&cluster, &store, undoing, failing).await.unwrap();
+        assert!(settled.undo.is_none() && !settled.removed);
+        let failed = store.history().await.unwrap().pop().unwrap();
+        assert_eq!(failed.record.status, Status::Failed);
+        assert!(!failed.record.reverted);
+        assert_eq!(
+            failed.record.description,
+            format!("{POLICY_ROLLBACK_FAILED} (attempt 2): Failed (aborted): no")
+        );
+        // Not undone: it can be rolled back again (or resumed).
+        assert_eq!(again_for_abort(&failed), Again::Undo);
+        check_again("web", &failed, Again::Resume, true).unwrap();
+        let plan = plan_rollback("web", &store.history().await.unwrap(), None, false).unwrap();
+        assert_eq!(plan.undo_by_policy, Some(1));
+
+        let undoing = begin_resume(&store, holder(), now, Again::Undo, true)
+            .await
+            .unwrap();
+        assert_eq!(undoing.record.attempt, 3);
+        let mut undone = ending(true, Some("ignored"), false);
+        undone.policy_undo = true;
+        undone.undo = Some(Scope::All);
+        let settled = settle(&cluster, &store, undoing, undone).await.unwrap();
+        assert_eq!(settled.status, Some(Status::Failed));
+        assert!(settled.undo.is_none() && !settled.removed);
+        let reverted = store.history().await.unwrap().pop().unwrap();
+        assert!(reverted.record.reverted);
+        assert_eq!(reverted.record.paused, None);
+        assert_eq!(
+            reverted.record.description,
+            format!("{ROLLED_BACK_BY_POLICY} (attempt 3): done")
+        );
+        assert!(reverted.record.rollback_by_policy);
+
+        // Reverted: nothing left to resume, retry, abort or undo; a rollback without a
+        // revision has nowhere to go (a first install).
+        let e = check_again("web", &reverted, Again::Resume, true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nothing to resume"), "{e}");
+        let e = check_again("web", &reverted, Again::Retry, true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("and was rolled back"), "{e}");
+        assert_eq!(again_for_abort(&reverted), Again::Abort);
+        let e = check_again("web", &reverted, Again::Abort, true)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "release web is not paused: its latest revision 1 is failed, and was rolled back"
+        );
+        let e = check_again("web", &reverted, Again::Undo, true)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is failed, and was rolled back"), "{e}");
+        let e = plan_rollback("web", &store.history().await.unwrap(), None, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no earlier revision to roll back to"), "{e}");
         assert_eq!(statuses(&store).await, [Status::Failed]);
     }
 }

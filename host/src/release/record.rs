@@ -145,6 +145,12 @@ pub struct Record {
     /// revision is paused: where the rollout stands, for `cutover status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused: Option<String>,
+    /// The policy that ran it declares `rollbackByPolicy` (it undoes its own runs): `cutover
+    /// rollback` and `cutover abort` of this revision, failed or interrupted, run the policy's
+    /// undo rather than its journal. Which way to go, read without the policy; the policy's own
+    /// manifest is checked again before its undo runs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollback_by_policy: bool,
 }
 
 /// The time as revisions record it: RFC 3339, UTC, whole seconds.

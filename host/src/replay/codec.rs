@@ -5,7 +5,9 @@
 
 use serde_json::{Value, json};
 
-use crate::sandbox::bindings::cutover::policy::cluster::{Condition, ListQuery, PatchType};
+use crate::sandbox::bindings::cutover::policy::cluster::{
+    Condition, DeleteOptions, ListQuery, PatchType, PodRef, SetCondition, WaitSet,
+};
 use crate::sandbox::bindings::cutover::policy::inputs::InputFile;
 use crate::sandbox::bindings::cutover::policy::probe::{
     HttpRequest, HttpResponse, PrometheusQuery, Sample,
@@ -71,6 +73,30 @@ pub fn condition(until: &Condition) -> Value {
             "field": { "pointer": field.pointer, "equals": json_text(&field.equals) }
         }),
     }
+}
+
+pub fn delete_options(options: &DeleteOptions) -> Value {
+    json!({ "uid": options.uid, "grace-period-seconds": options.grace_period_seconds })
+}
+
+pub fn wait_set(targets: &WaitSet) -> Value {
+    match targets {
+        WaitSet::Objects(objects) => {
+            json!({ "objects": objects.iter().map(object_ref).collect::<Vec<_>>() })
+        }
+        WaitSet::Query(query) => json!({ "query": list_query(query) }),
+    }
+}
+
+pub fn set_condition(until: SetCondition) -> Value {
+    match until {
+        SetCondition::AllReady(at_least) => json!({ "all-ready": at_least }),
+        SetCondition::AllGone => json!("all-gone"),
+    }
+}
+
+pub fn pod_ref(pod: &PodRef) -> Value {
+    json!({ "namespace": pod.namespace, "name": pod.name, "uid": pod.uid })
 }
 
 /// Why a tape's answer cannot be what a call returns.
@@ -486,6 +512,25 @@ impl<T: Answer> Answer for Result<T, Error> {
     }
 }
 
+/// `evict-many`'s answer: one outcome per pod.
+pub struct Outcomes(pub Vec<Result<(), Error>>);
+
+impl Answer for Outcomes {
+    fn encode(&self) -> Value {
+        Value::Array(self.0.iter().map(Answer::encode).collect())
+    }
+    fn decode(value: &Value) -> Result<Self, BadAnswer> {
+        let items = value
+            .as_array()
+            .ok_or_else(|| bad("a list of outcomes", value))?;
+        items
+            .iter()
+            .map(<Result<(), Error>>::decode)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Outcomes)
+    }
+}
+
 /// An infallible call's answer, `{"ok": value}`, as every answer reads.
 pub struct Infallible<T>(pub T);
 
@@ -515,8 +560,10 @@ pub fn check_answer(function: &str, answer: &Value) -> Result<(), BadAnswer> {
         "cluster.get" | "cluster.apply" | "cluster.patch" | "cluster.wait" => {
             check::<Result<Json, Error>>(answer)
         }
-        "cluster.list" => check::<Result<Vec<Json>, Error>>(answer),
+        "cluster.list" | "cluster.wait-all" => check::<Result<Vec<Json>, Error>>(answer),
+        "cluster.evict-many" => check::<Result<Outcomes, Error>>(answer),
         "cluster.delete"
+        | "cluster.delete-with"
         | "cluster.scale"
         | "cluster.cordon"
         | "cluster.uncordon"

@@ -77,72 +77,8 @@ fn is_manifest_file(path: &str) -> bool {
 }
 
 fn parse_file(file: &File, out: &mut Vec<Value>) -> Result<(), Error> {
-    let name = if file.path == "-" {
-        "standard input"
-    } else {
-        file.path.as_str()
-    };
-    let text = std::str::from_utf8(&file.contents)
-        .map_err(|_| Error::invalid(format!("{name} is not UTF-8 text")))?;
-    let documents: Vec<Value> = if file.path.ends_with(".json") {
-        vec![
-            serde_json::from_str(text)
-                .map_err(|e| Error::invalid(format!("{name} is not JSON: {e}")))?,
-        ]
-    } else {
-        serde_saphyr::from_str_multiple(text)
-            .map_err(|e| Error::invalid(format!("{name} is not YAML: {}", first_line(&e))))?
-    };
-    for (i, document) in documents.into_iter().enumerate() {
-        flatten(document, &format!("{name}, document {}", i + 1), out)?;
-    }
+    out.extend(file.objects()?);
     Ok(())
-}
-
-/// Adds `document` to `out`: nothing for an empty document, the items of a `List` (of any
-/// `...List` kind with `items`), else the object once it names its apiVersion, kind and name.
-fn flatten(document: Value, what: &str, out: &mut Vec<Value>) -> Result<(), Error> {
-    match document {
-        Value::Null => Ok(()),
-        Value::Object(ref map) => {
-            let kind = map.get("kind").and_then(Value::as_str).unwrap_or("");
-            if let (true, Some(Value::Array(items))) = (kind.ends_with("List"), map.get("items")) {
-                for (i, item) in items.iter().enumerate() {
-                    flatten(item.clone(), &format!("{what}, item {}", i + 1), out)?;
-                }
-                return Ok(());
-            }
-            check_object(&document, what)?;
-            out.push(document);
-            Ok(())
-        }
-        _ => Err(Error::invalid(format!(
-            "{what} is not a Kubernetes object (a mapping with apiVersion, kind and metadata.name)"
-        ))),
-    }
-}
-
-/// An object names its apiVersion, kind and metadata.name, as text.
-pub fn check_object(object: &Value, what: &str) -> Result<(), Error> {
-    for pointer in ["/apiVersion", "/kind", "/metadata/name"] {
-        match object.pointer(pointer).and_then(Value::as_str) {
-            Some(s) if !s.is_empty() => {}
-            _ => {
-                return Err(Error::invalid(format!(
-                    "{what} has no {} (a Kubernetes object needs apiVersion, kind and metadata.name)",
-                    &pointer[1..].replace('/', ".")
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The first line of a parser's message, capped: enough to find the fault.
-fn first_line(e: &impl std::fmt::Display) -> String {
-    let text = e.to_string();
-    let line = text.lines().next().unwrap_or("");
-    line.chars().take(300).collect()
 }
 
 #[cfg(test)]

@@ -1,15 +1,16 @@
 //! `drain`: cordon a node and evict its pods, honouring PodDisruptionBudgets, as `kubectl drain` does.
 //!
 //! Steps: cordon → list the node's pods (all namespaces) → refuse or skip what kubectl would
-//! → evict each pod within what is left of the overall timeout → wait until each evicted pod
-//! is gone → optionally uncordon. A refusal fails the run before anything is evicted (the node
-//! stays cordoned, as with kubectl).
+//! → evict the pods in parallel (`concurrency` at a time, as `kubectl drain` evicts them all
+//! at once), each waited on until it is gone, within what is left of the overall timeout →
+//! optionally uncordon. A refusal fails the run before anything is evicted (the node stays
+//! cordoned, as with kubectl).
 
 mod plan;
 mod pod;
 
 use cutover_guest_sdk::params::Duration;
-use cutover_guest_sdk::{Condition, Context, Error, ListParams, Timestamp, export_policy, warn};
+use cutover_guest_sdk::{Context, Error, ListParams, PodRef, Timestamp, export_policy, warn};
 use serde::Deserialize;
 
 use crate::plan::{Options, Plan};
@@ -27,6 +28,7 @@ struct Params {
     #[serde(default)]
     pod_selector: Option<String>,
     uncordon: bool,
+    concurrency: u32,
 }
 
 /// Reports `step` of `total` (the host shows it and puts it in the run's record).
@@ -116,33 +118,44 @@ fn drain(ctx: &Context) -> Result<String, Error> {
     let mut steps = Steps {
         ctx,
         done: 0,
-        total: 1 + 2 * n + u32::from(p.uncordon),
+        total: 1 + n + u32::from(p.uncordon),
     };
     steps.next(&format!(
         "cordoned node {node}; {} to evict",
         plural(plan.evict.len(), "pod")
     ));
 
-    // Evict one by one: the host retries a budget's refusal until the time given, and a budget
-    // typically lets the next pod go once the previous one's replacement is ready.
-    for pod in &plan.evict {
-        evict(ctx, pod, deadline, timeout)?;
-        steps.next(&format!("evicted pod {pod}"));
-    }
-    // Then wait for them all: their deletions (grace periods) run in parallel meanwhile.
-    for pod in &plan.evict {
-        let what = format!("pod {pod} was deleted");
-        let left = time_left(ctx, deadline, timeout, &what)?;
-        // By uid, as kubectl does: a StatefulSet's successor of the same name is not the pod
-        // that was evicted. (A pod always has a uid; the fallback only guards odd answers.)
-        let gone = if pod.uid.is_empty() {
-            Condition::Deleted
-        } else {
-            Condition::DeletedUid(pod.uid.clone())
-        };
-        ctx.wait_in::<Pod>(&pod.namespace, &pod.name, &gone, left)
-            .map_err(|e| e.context(format!("waiting for evicted pod {pod} to be deleted")))?;
-        steps.next(&format!("pod {pod} deleted"));
+    // All at once, `concurrency` at a time: the host retries a budget's refusal until the time
+    // given (a budget typically lets the next pod go once an earlier one's replacement is
+    // ready), then waits for each pod, by uid (a StatefulSet's successor of the same name is
+    // not the pod evicted), to be gone.
+    if !plan.evict.is_empty() {
+        let left = time_left(ctx, deadline, timeout, "evicting the pods")?;
+        let pods: Vec<PodRef> = plan
+            .evict
+            .iter()
+            .map(|pod| PodRef {
+                namespace: pod.namespace.clone(),
+                name: pod.name.clone(),
+                uid: Some(pod.uid.clone()).filter(|uid| !uid.is_empty()),
+            })
+            .collect();
+        let outcomes = ctx
+            .evict_many(&pods, p.concurrency, left)
+            .map_err(|e| e.context(format!("evicting the pods of node {node}")))?;
+        let mut first_failure = None;
+        for (pod, outcome) in plan.evict.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => steps.next(&format!("evicted pod {pod}")),
+                Err(e) => {
+                    warn!("pod {pod} was not evicted: {e}");
+                    first_failure.get_or_insert((pod, e));
+                }
+            }
+        }
+        if let Some((pod, e)) = first_failure {
+            return Err(eviction_failed(pod, e, timeout));
+        }
     }
 
     if p.uncordon {
@@ -154,17 +167,14 @@ fn drain(ctx: &Context) -> Result<String, Error> {
     Ok(summary(node, &plan, p.uncordon, ctx.dry_run()))
 }
 
-fn evict(ctx: &Context, pod: &PodKey, deadline: Timestamp, timeout: Duration) -> Result<(), Error> {
-    let left = time_left(ctx, deadline, timeout, &format!("evicting pod {pod}"))?;
-    match ctx.evict(&pod.namespace, &pod.name, left) {
-        Ok(()) => Ok(()),
-        // The host retries a budget's 429 until the time given, then says `timeout`; its reason
-        // already names the pod and the budget.
-        Err(e) if e.is_timeout() => Err(Error::timeout(format!(
-            "{} (drain timeout {timeout})",
-            e.reason()
-        ))),
-        Err(e) => Err(e.context(format!("evicting pod {pod}"))),
+/// The error of a drain whose eviction of `pod` failed.
+fn eviction_failed(pod: &PodKey, e: Error, timeout: Duration) -> Error {
+    // The host retries a budget's 429 until the time given, then says `timeout`; its reason
+    // already names the pod and the budget.
+    if e.is_timeout() {
+        Error::timeout(format!("{} (drain timeout {timeout})", e.reason()))
+    } else {
+        e.context(format!("evicting pod {pod}"))
     }
 }
 
@@ -219,6 +229,8 @@ export_policy! {
           description: "Only evict pods matching this label selector." },
         { name: "uncordon", type: "boolean", default: false,
           description: "Make the node schedulable again after a successful drain." },
+        { name: "concurrency", type: "integer", default: 16, minimum: 1, maximum: 64,
+          description: "How many pods are evicted (and waited on) at once." },
     ],
     capabilities: [
         "cluster/cordon",
@@ -281,8 +293,6 @@ mod tests {
                 "list Pod in all namespaces",
                 "evict Pod shop/web-1",
                 "evict Pod shop/web-2",
-                "wait Pod shop/web-1",
-                "wait Pod shop/web-2",
                 "uncordon Node n1",
             ]
         );
@@ -292,7 +302,7 @@ mod tests {
             fake.object("v1", "Pod", Some("kube-system"), "proxy-x")
                 .is_some()
         );
-        assert_eq!(fake.progress().last().map(|p| (p.0, p.1)), Some((6, 6)));
+        assert_eq!(fake.progress().last().map(|p| (p.0, p.1)), Some((4, 4)));
         assert_eq!(
             fake.logs().first().map(|l| l.1.as_str()),
             Some("ignoring DaemonSet-managed Pods: kube-system/proxy-x")
@@ -318,7 +328,7 @@ mod tests {
             e.to_string(),
             "evicting shop/web-2: the PodDisruptionBudget web allows no disruption (drain timeout 2m)"
         );
-        // Stopped there: the node stays cordoned, nothing waited on.
+        // Stopped there: the node stays cordoned; the other pod was evicted beside it.
         assert_eq!(fake.call_lines().len(), 4);
         assert_eq!(
             fake.object("v1", "Node", None, "n1").unwrap()["spec"]["unschedulable"],
@@ -371,7 +381,7 @@ mod tests {
             "drain",
             "default",
             r#"{"node":"n1","timeout":"5m","ignore-daemonsets":true,"delete-emptydir-data":false,
-                "force":false,"uncordon":false}"#,
+                "force":false,"uncordon":false,"concurrency":16}"#,
             false,
         );
         let p: Params = ctx.params().expect("params decode");

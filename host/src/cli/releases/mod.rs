@@ -105,15 +105,33 @@ pub(super) struct RollbackArgs {
     /// The release.
     release: String,
     /// The revision to return to (default: the one before the deployed revision; for an
-    /// interrupted or failed run, undo that run). 0: before the first revision, every
-    /// revision's changes undone.
+    /// interrupted or failed run, undo that run: by its policy when the policy undoes its own
+    /// runs, else through its journal). 0: before the first revision, every revision's
+    /// changes undone.
     revision: Option<u32>,
+    /// Undo an interrupted or failed run through its journal even when its policy undoes its
+    /// own runs (its manifest's rollbackByPolicy).
+    #[arg(long)]
+    journal: bool,
     /// Show what would be undone and re-applied; change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Give up after this long.
+    /// Give up after this long (for a policy's own undo: stop the policy after this long).
     #[arg(long, default_value = "5m", value_parser = super::parse_duration)]
     timeout: std::time::Duration,
+    /// For a policy's own undo: the policy, when the revision ran a .wasm file that is
+    /// elsewhere now (its digest must match the revision's).
+    #[arg(long, value_name = "POLICY")]
+    policy: Option<String>,
+    /// For a policy's own undo: grant a capability (repeatable), as for `cutover run`.
+    #[arg(long = "allow", value_name = "CAPABILITY")]
+    allow: Vec<String>,
+    /// For a policy's own undo: grant exactly the capabilities the policy declares.
+    #[arg(long)]
+    allow_declared: bool,
+    /// For a policy's own undo: cap on the policy's memory.
+    #[arg(long, default_value = "64Mi", value_parser = super::parse_bytes)]
+    memory_limit: u64,
     /// Keep at most this many revisions (0: all); the deployed one is never pruned.
     #[arg(long, default_value_t = 10)]
     history_max: usize,

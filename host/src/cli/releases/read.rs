@@ -171,6 +171,17 @@ pub(in crate::cli) async fn status(args: StatusArgs) -> Result<ExitCode, CliErro
                     ),
                 );
             }
+            let unfinished = (r.status.is_pending() && r.status != Status::PendingRollback)
+                || (r.status == Status::Failed && !r.reverted);
+            if r.rollback_by_policy && unfinished {
+                line(
+                    "UNDO",
+                    &format!(
+                        "by its policy: `cutover rollback {0}` runs the policy's own undo (`--journal`: replay the journal instead)",
+                        r.release
+                    ),
+                );
+            }
             line("LOCK", &lock_line);
             line(
                 "JOURNAL",
@@ -210,6 +221,8 @@ pub(in crate::cli) async fn status(args: StatusArgs) -> Result<ExitCode, CliErro
             value["journal"] = json!({"changes": r.journal.len(), "irreversible": irreversible});
             value["checkpoint"] = json!(r.checkpoint.is_some());
             value["unreverted"] = json!(r.unreverted);
+            value["reverted"] = json!(r.reverted);
+            value["rollbackByPolicy"] = json!(r.rollback_by_policy);
             value["paused"] = json!(r.paused);
             outln!("{}", output::machine(&value, format));
         }

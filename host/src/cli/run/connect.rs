@@ -97,6 +97,21 @@ impl Connection {
     pub(in crate::cli) fn namespace(&self) -> &str {
         &self.target.namespace
     }
+
+    /// On the simulator, starts its controllers again (a run stops them when it ends), for work
+    /// on the cluster other than a policy's run (`cutover test`'s journal `rollback` step).
+    pub(in crate::cli) fn start_controllers(&mut self) {
+        if let Some(sim) = self.sim.as_mut() {
+            sim.restart_controllers();
+        }
+    }
+
+    /// On the simulator, stops its controllers, as the end of a run does.
+    pub(in crate::cli) fn stop_controllers(&mut self) {
+        if let Some(controllers) = self.sim.as_mut().and_then(|sim| sim.controllers.take()) {
+            controllers.stop();
+        }
+    }
 }
 
 /// Connects to the cluster (configures the client; no request yet) or starts the simulator.

@@ -61,6 +61,9 @@ pub(in crate::cli) fn lifecycle_error(e: LifecycleError) -> CliError {
         LifecycleError::NotFound(_)
         | LifecycleError::NotPaused { .. }
         | LifecycleError::NothingToRetry { .. }
+        | LifecycleError::NothingToUndo { .. }
+        | LifecycleError::NotUndoneByPolicy { .. }
+        | LifecycleError::UndoneByPolicy { .. }
         | LifecycleError::NoRevision { .. }
         | LifecycleError::NoTarget { .. } => ExitCode::BadInput,
         LifecycleError::Cluster(_) => ExitCode::Unreachable,
@@ -105,8 +108,9 @@ pub(in crate::cli) async fn take_lock(
 pub(in crate::cli) enum Start {
     /// A new revision.
     New,
-    /// `cutover resume`, `promote`, `abort`, `retry`: the latest revision, again, with the
-    /// policy it ran (by digest); `request` is what `rollout.requested` tells the policy.
+    /// `cutover resume`, `promote`, `abort`, `retry`, and `cutover rollback` by the policy: the
+    /// latest revision, again, with the policy it ran (by digest); `request` is what
+    /// `rollout.requested` tells the policy.
     Resume {
         digest: String,
         again: Again,
@@ -123,12 +127,24 @@ impl Start {
         }
     }
 
-    /// Whether this is `cutover abort`'s run.
+    /// Whether this is `cutover abort`'s run of a paused revision.
     fn aborts(&self) -> bool {
         matches!(
             self,
             Start::Resume {
                 again: Again::Abort,
+                ..
+            }
+        )
+    }
+
+    /// Whether this is the policy's own undo of its failed or interrupted run (`cutover
+    /// rollback`, or `cutover abort`, of a policy that declares `rollbackByPolicy`).
+    fn undoes(&self) -> bool {
+        matches!(
+            self,
+            Start::Resume {
+                again: Again::Undo,
                 ..
             }
         )
@@ -157,7 +173,7 @@ pub(super) async fn begin(
         .with_server(Some(connection.target.server.clone()));
     let begun = match start {
         Start::New => {
-            lifecycle::begin_run(
+            lifecycle::begin_run_of(
                 &store,
                 Fresh {
                     policy: PolicyRef {
@@ -173,6 +189,7 @@ pub(super) async fn begin(
                     holder: lock.identity().to_string(),
                     now: clock.wall_now(),
                 },
+                policy.manifest.rollback_by_policy,
             )
             .await
         }
@@ -184,11 +201,13 @@ pub(super) async fn begin(
             )));
         }
         Start::Resume { again, .. } => {
+            // The policy about to run says whether it undoes its own runs, not the revision.
             lifecycle::begin_resume(
                 &store,
                 lock.identity().to_string(),
                 clock.wall_now(),
                 *again,
+                policy.manifest.rollback_by_policy,
             )
             .await
         }
@@ -218,8 +237,10 @@ pub(super) async fn begin(
 /// What settling the revision did, for the report.
 pub(super) struct Settlement {
     pub(super) number: u32,
-    /// The run was `cutover abort`'s.
+    /// The run was `cutover abort`'s, of a paused revision.
     pub(super) aborted: bool,
+    /// The run was the policy's own undo of its failed or interrupted run.
+    pub(super) policy_undo: bool,
     pub(super) settled: Result<Settled, String>,
 }
 
@@ -251,9 +272,14 @@ pub(super) async fn settle(
         other => (false, describe_failure(other)),
     };
     let aborted = start.aborts();
-    let paused = report.paused.clone().filter(|_| succeeded && !aborted);
-    // An abort is the policy's own way back; a pause is not a failure.
-    let undo = if succeeded || aborted {
+    let policy_undo = start.undoes();
+    let paused = report
+        .paused
+        .clone()
+        .filter(|_| succeeded && !aborted && !policy_undo);
+    // An abort, and a policy's undo, are the policy's own way back (the journal is not
+    // replayed, even when its undo failed); a pause is not a failure.
+    let undo = if succeeded || aborted || policy_undo {
         None
     } else if args.release_flags.rollback_on_failure || policy_rolls_back {
         Some(Scope::All)
@@ -270,6 +296,7 @@ pub(super) async fn settle(
             succeeded,
             paused,
             aborted,
+            policy_undo,
             description,
             undo,
             history_max: args.release_flags.history_max,
@@ -290,6 +317,7 @@ pub(super) async fn settle(
     Settlement {
         number,
         aborted,
+        policy_undo,
         settled,
     }
 }

@@ -13,7 +13,7 @@ use super::release::Settlement;
 use crate::cli::output;
 use crate::cli::signals::Signal;
 use crate::cli::{CliError, ExitCode, Format, RunArgs};
-use crate::release::lifecycle::ABORTED;
+use crate::release::lifecycle::{ABORTED, POLICY_ROLLBACK_FAILED};
 use crate::release::record::Status;
 use crate::report::{Event, Level, Observer};
 use crate::sandbox::outcome::Outcome;
@@ -210,6 +210,9 @@ pub(super) fn verdict(inputs: &Inputs, ran: &Ran, signal: Option<Signal>) -> Ver
         (Outcome::Cancelled(_), _) => "cancelled",
         (_, ExitCode::Ok) if settled_as(ran, Status::Paused) => "paused",
         (_, ExitCode::Ok) if ran.settlement.as_ref().is_some_and(|s| s.aborted) => "aborted",
+        (_, ExitCode::Ok) if ran.settlement.as_ref().is_some_and(|s| s.policy_undo) => {
+            "rolled-back"
+        }
         (_, ExitCode::Ok) => "succeeded",
         _ => "failed",
     };
@@ -254,7 +257,13 @@ pub(super) fn finish(
     if format == Format::Table {
         print_human(ran, args.dry_run);
         if let Some(settlement) = settlement {
-            print_settlement(&inputs.release, settlement, ran.report.paused.as_deref());
+            let succeeded = matches!(report.outcome, Outcome::Succeeded(_));
+            print_settlement(
+                &inputs.release,
+                settlement,
+                ran.report.paused.as_deref(),
+                succeeded,
+            );
         }
     } else {
         let mut value = serde_json::json!({
@@ -291,6 +300,9 @@ pub(super) fn finish(
                     if settlement.aborted {
                         value["aborted"] = serde_json::json!(true);
                     }
+                    if settlement.policy_undo {
+                        value["rolledBackByPolicy"] = serde_json::json!(code == ExitCode::Ok);
+                    }
                     if let Some(undo) = &settled.undo {
                         value["undo"] = serde_json::to_value(undo).unwrap_or_default();
                     }
@@ -307,6 +319,15 @@ pub(super) fn finish(
     forward_guest_output(ran);
     match (code, error) {
         (ExitCode::Ok, _) | (_, None) => Ok(code),
+        (code, Some(message)) if settlement.is_some_and(|s| s.policy_undo) => Err(CliError::new(
+            code,
+            format!(
+                "the rollback of release {0} by its policy {1} failed: {message}; revision {2} stays failed and not undone: run `cutover rollback {0}` again (or `cutover rollback {0} --journal`)",
+                inputs.release,
+                manifest.name,
+                settlement.map_or(0, |s| s.number)
+            ),
+        )),
         (code, Some(message)) => Err(CliError::new(
             code,
             format!("{} failed: {message}", manifest.name),
@@ -314,8 +335,8 @@ pub(super) fn finish(
     }
 }
 
-/// What became of the revision, after the run's own summary.
-fn print_settlement(release: &str, settlement: &Settlement, paused: Option<&str>) {
+/// What became of the revision, after the run's own summary (`succeeded`: the policy's).
+fn print_settlement(release: &str, settlement: &Settlement, paused: Option<&str>, succeeded: bool) {
     let number = settlement.number;
     match &settlement.settled {
         Ok(settled) => {
@@ -345,6 +366,16 @@ fn print_settlement(release: &str, settlement: &Settlement, paused: Option<&str>
                 outln!(
                     "Release {release}: revision {number} {ABORTED} (failed); the deployed revision, if any, stays deployed"
                 );
+            } else if settlement.policy_undo && settled.status == Some(Status::Failed) {
+                if succeeded {
+                    outln!(
+                        "Release {release}: revision {number} rolled back by the policy (failed, undone); the deployed revision, if any, stays deployed"
+                    );
+                } else {
+                    outln!(
+                        "Release {release}: revision {number}: {POLICY_ROLLBACK_FAILED}; it stays failed and not undone"
+                    );
+                }
             } else if let Some(status) = settled.status {
                 outln!("Release {release}: revision {number} {status}");
             }

@@ -11,11 +11,14 @@ use serde_json::Value;
 
 use super::spec::{self, Expect, FullStep, Grant, Params, RunSpec, StepCommand};
 use super::{inputs, path};
+use crate::cli::run::release::lifecycle_error;
 use crate::cli::run::{self, Finished, Show};
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{Cli, CliError, Command, ExitCode, RunArgs};
 use crate::cluster::{ClusterError, ObjectRef};
-use crate::release::store::ReleaseStore;
+use crate::release::lifecycle::{self, Again};
+use crate::release::store::{ReleaseStore, Stored};
 use crate::report::Event;
+use crate::sandbox::bindings::cutover::policy::rollout::Request;
 
 /// A scenario, read and checked, ready to run.
 pub(super) struct Case {
@@ -86,6 +89,18 @@ impl Case {
                 }
                 None => Duration::ZERO,
             };
+            if step.command() != StepCommand::Rollback {
+                for (given, field) in [
+                    (step.revision.is_some(), "revision"),
+                    (step.journal, "journal"),
+                ] {
+                    if given {
+                        return Err(format!(
+                            "{at}.{field}: only a `rollback` step takes {field}"
+                        ));
+                    }
+                }
+            }
             let step_args = if step.command() == StepCommand::Run {
                 // `cutover run` again, on the same command line but for what the step gives
                 // instead: its inputs, its parameters.
@@ -217,18 +232,17 @@ fn stopped_before(expect: &Expect, why: &str) -> Observed {
 
 /// Runs one `run.then` step on the earlier run's connection, as `cutover promote` (and the
 /// others) run it: the latest revision again, with its recorded values, the policy told why (a
-/// `run` step: [`run_again`]).
+/// `run` step: [`run_again`]; a `rollback` step: [`rollback`]).
 /// Answers the connection again for the next step, unless the step stopped before its policy ran.
 async fn run_step(
     step: &FullStep,
-    mut args: RunArgs,
+    args: RunArgs,
     (connection, release): Reusable,
     clock: cutover_clock::Clock,
 ) -> (Observed, Option<Reusable>) {
-    use crate::release::lifecycle::{self, Again};
-    use crate::sandbox::bindings::cutover::policy::rollout::Request;
     let (again, request) = match step.command() {
         StepCommand::Run => return run_again(step, args, (connection, release), clock).await,
+        StepCommand::Rollback => return rollback(step, args, (connection, release), clock).await,
         StepCommand::Promote => (Again::Promote, Request::Promote),
         StepCommand::PromoteFull => (Again::Promote, Request::PromoteFull),
         StepCommand::Abort => (Again::Abort, Request::Abort),
@@ -242,7 +256,7 @@ async fn run_step(
     let latest = match store.history().await {
         Ok(mut history) => history.pop(),
         Err(e) => {
-            let refused = crate::cli::CliError::new(crate::cli::ExitCode::Unreachable, e);
+            let refused = CliError::new(ExitCode::Unreachable, e);
             return (
                 refused_observed(&step.expect, &refused),
                 Some((connection, release)),
@@ -250,16 +264,42 @@ async fn run_step(
         }
     };
     let Some(latest) = latest else {
-        let refused = crate::cli::run::release::lifecycle_error(
-            lifecycle::LifecycleError::NotFound(release.clone()),
-        );
+        let refused = lifecycle_error(lifecycle::LifecycleError::NotFound(release.clone()));
         return (
             refused_observed(&step.expect, &refused),
             Some((connection, release)),
         );
     };
-    if let Err(e) = lifecycle::check_again(&release, &latest, again) {
-        let refused = crate::cli::run::release::lifecycle_error(e);
+    // `cutover abort` of a failed or interrupted run whose policy undoes its own runs: its undo.
+    let again = match again {
+        Again::Abort => lifecycle::again_for_abort(&latest),
+        other => other,
+    };
+    rerun(
+        step,
+        args,
+        (connection, release),
+        latest,
+        (again, request),
+        clock,
+    )
+    .await
+}
+
+/// Runs the latest revision `latest` again for `again`, the policy told `request`, once
+/// [`lifecycle::check_again`] allows it (as the release commands check it before the lock).
+async fn rerun(
+    step: &FullStep,
+    mut args: RunArgs,
+    (connection, release): Reusable,
+    latest: Stored,
+    (again, request): (Again, Request),
+    clock: cutover_clock::Clock,
+) -> (Observed, Option<Reusable>) {
+    if let Err(e) =
+        lifecycle::check_again(&release, &latest, again, latest.record.rollback_by_policy)
+    {
+        let refused = lifecycle_error(e);
         return (
             refused_observed(&step.expect, &refused),
             Some((connection, release)),
@@ -277,6 +317,130 @@ async fn run_step(
     let finished =
         run::pipeline_on(&args, clock, start, Show::Quiet(observer), Some(connection)).await;
     observed_step(finished, &step.expect, &calls).await
+}
+
+/// Runs a `run.then` step of `command: rollback` as `cutover rollback [REVISION] [--journal]`
+/// runs it: a failed or interrupted run whose policy undoes its own runs is undone by the
+/// policy ([`rerun`], as `cutover abort`); otherwise through the journal, under the release's
+/// lock, with the scenario's controllers running, then the history pruned.
+async fn rollback(
+    step: &FullStep,
+    args: RunArgs,
+    (mut connection, release): Reusable,
+    clock: cutover_clock::Clock,
+) -> (Observed, Option<Reusable>) {
+    let namespace = connection.namespace().to_string();
+    let cluster = connection
+        .cluster
+        .clone()
+        .with_field_manager(crate::cluster::release_field_manager(&release));
+    let store = ReleaseStore::new(&cluster, &namespace, &release);
+    let history = match store.history().await {
+        Ok(history) => history,
+        Err(e) => {
+            let refused = CliError::new(ExitCode::Unreachable, e);
+            return (
+                refused_observed(&step.expect, &refused),
+                Some((connection, release)),
+            );
+        }
+    };
+    let plan = match lifecycle::plan_rollback(&release, &history, step.revision, step.journal) {
+        Ok(plan) => plan,
+        Err(e) => {
+            return (
+                refused_observed(&step.expect, &lifecycle_error(e)),
+                Some((connection, release)),
+            );
+        }
+    };
+    if plan.undo_by_policy.is_some()
+        && let Some(latest) = history.last().cloned()
+    {
+        let why = (Again::Undo, Request::Abort);
+        return rerun(step, args, (connection, release), latest, why, clock).await;
+    }
+    connection.start_controllers();
+    let rolled = async {
+        let lock = run::release::take_lock(&cluster, &release, &clock).await?;
+        let done = lifecycle::rollback(
+            &cluster,
+            &store,
+            step.revision,
+            step.journal,
+            lock.identity().to_string(),
+            clock.wall_now(),
+            &*crate::release::permit::declared(),
+        )
+        .await
+        .map_err(lifecycle_error);
+        let pruned = match &done {
+            Ok(_) => match store.history().await {
+                Ok(history) => {
+                    crate::release::store::prune(&store, &history, args.release_flags.history_max)
+                        .await
+                        .map(drop)
+                        .map_err(|e| CliError::new(ExitCode::Unreachable, e))
+                }
+                Err(e) => Err(CliError::new(ExitCode::Unreachable, e)),
+            },
+            Err(_) => Ok(()),
+        };
+        if let Err(e) = lock.release().await {
+            tracing::warn!("cannot release the lock: {e}");
+        }
+        let done = done?;
+        pruned?;
+        Ok::<_, CliError>(done)
+    }
+    .await;
+    connection.stop_controllers();
+    let done = match rolled {
+        Ok(done) => done,
+        Err(refused) => {
+            return (
+                refused_observed(&step.expect, &refused),
+                Some((connection, release)),
+            );
+        }
+    };
+    let complete = done.report.complete();
+    let mut summary = Vec::new();
+    if let Some(n) = done.plan.undo_in_place {
+        summary.push(format!(
+            "undid the run of revision {n} through its journal ({})",
+            done.report.summary()
+        ));
+    }
+    if let (Some(to), Some(new)) = (done.plan.target, done.plan.new_revision) {
+        let status = done.status.map_or("?", |s| s.as_str());
+        summary.push(format!(
+            "rolled back to revision {to}: revision {new} {status}"
+        ));
+    }
+    let (objects, revisions) =
+        read_back(&connection.cluster, &namespace, &release, &step.expect).await;
+    let observed = Observed {
+        exit_code: if complete {
+            ExitCode::Ok.as_u8()
+        } else {
+            ExitCode::PolicyFailed.as_u8()
+        },
+        status: if complete { "rolled-back" } else { "failed" }.to_string(),
+        summary: Some(summary.join("; ")),
+        error: (!complete).then(|| {
+            format!(
+                "the rollback of release {release} left changes in place: {}",
+                done.report.summary()
+            )
+        }),
+        calls: Vec::new(),
+        objects,
+        release_status: done.status.map(|s| s.as_str().to_string()),
+        revisions,
+        simulated: None,
+    };
+    (observed, Some((connection, release)))
 }
 
 /// Runs a `run.then` step of `command: run` on the earlier run's connection: `cutover run`
@@ -441,7 +605,38 @@ fn run_args(
 /// Reads what the checks need once the run is over: its verdict, the objects, the revisions.
 async fn observe(finished: &Finished, expect: &Expect, calls: Vec<String>) -> Observed {
     let verdict = finished.verdict();
-    let cluster = finished.cluster();
+    let (objects, revisions) = read_back(
+        finished.cluster(),
+        finished.namespace(),
+        finished.release(),
+        expect,
+    )
+    .await;
+    Observed {
+        exit_code: verdict.code.as_u8(),
+        status: verdict.status.to_string(),
+        summary: verdict.summary,
+        error: verdict.error,
+        calls,
+        objects,
+        release_status: finished.release_status(),
+        revisions,
+        simulated: finished.simulated(),
+    }
+}
+
+/// The expected objects (`None`: not found) and the release's revisions' statuses, read from
+/// the cluster once a step is over.
+#[allow(clippy::type_complexity)]
+async fn read_back(
+    cluster: &crate::cluster::Cluster,
+    namespace: &str,
+    release: &str,
+    expect: &Expect,
+) -> (
+    Vec<Result<Option<Value>, String>>,
+    Result<Vec<String>, String>,
+) {
     let mut objects = Vec::with_capacity(expect.objects.len());
     for object in &expect.objects {
         let target = ObjectRef {
@@ -460,7 +655,7 @@ async fn observe(finished: &Finished, expect: &Expect, calls: Vec<String>) -> Ob
             Err(e) => Err(format!("cannot read it: {e}")),
         });
     }
-    let store = ReleaseStore::new(cluster, finished.namespace(), finished.release());
+    let store = ReleaseStore::new(cluster, namespace, release);
     let revisions = store
         .history()
         .await
@@ -471,17 +666,7 @@ async fn observe(finished: &Finished, expect: &Expect, calls: Vec<String>) -> Ob
                 .collect()
         })
         .map_err(|e| format!("cannot read the release's history: {e}"));
-    Observed {
-        exit_code: verdict.code.as_u8(),
-        status: verdict.status.to_string(),
-        summary: verdict.summary,
-        error: verdict.error,
-        calls,
-        objects,
-        release_status: finished.release_status(),
-        revisions,
-        simulated: finished.simulated(),
-    }
+    (objects, revisions)
 }
 
 #[cfg(test)]
@@ -534,6 +719,20 @@ mod tests {
     }
 
     #[test]
+    fn a_rollback_step_runs_on_the_run_command_line() {
+        let (_dir, file) = scenario(
+            "  flags: [--history-max=3]\n  then:\n    - rollback\n    - {command: rollback, revision: 0, journal: true}\n",
+        );
+        let case = Case::load("drain", &file).expect("loads");
+        let (first, args, _) = &case.steps[0];
+        assert_eq!(first.command(), StepCommand::Rollback);
+        assert_eq!(args.release_flags.history_max, 3);
+        assert!(args.values.is_empty());
+        let (second, _, _) = &case.steps[1];
+        assert_eq!((second.revision, second.journal), (Some(0), true));
+    }
+
+    #[test]
     fn no_params_give_no_values_file() {
         let (_dir, file) = scenario("  namespace: shop\n  then: [promote]\n");
         let case = Case::load("drain", &file).expect("loads");
@@ -562,6 +761,21 @@ mod tests {
         let err = load_error("  then: [{command: retry, inputs: [charts/web]}]\n");
         assert!(
             err.contains("run.then[0].inputs: only a `run` step"),
+            "{err}"
+        );
+        let err = load_error("  then: [{command: abort, journal: true}]\n");
+        assert!(
+            err.contains("run.then[0].journal: only a `rollback` step takes journal"),
+            "{err}"
+        );
+        let err = load_error("  then: [rollback, {command: run, revision: 1}]\n");
+        assert!(
+            err.contains("run.then[1].revision: only a `rollback` step takes revision"),
+            "{err}"
+        );
+        let err = load_error("  then: [{command: rollback, params: {a: 1}}]\n");
+        assert!(
+            err.contains("run.then[0].params: only a `run` step"),
             "{err}"
         );
     }

@@ -57,6 +57,8 @@ pub(super) enum StepCommand {
     Retry,
     /// `cutover resume`.
     Resume,
+    /// `cutover rollback [REVISION] [--journal]`.
+    Rollback,
 }
 
 impl StepCommand {
@@ -69,12 +71,14 @@ impl StepCommand {
             StepCommand::Abort => "abort",
             StepCommand::Retry => "retry",
             StepCommand::Resume => "resume",
+            StepCommand::Rollback => "rollback",
         }
     }
 }
 
 /// One `run.then` step: `promote`, or `{command: promote, full: true, after: 5m, expect: {...}}`,
-/// or `{command: run, params: {...}, inputs: [...]}`.
+/// or `{command: run, params: {...}, inputs: [...]}`, or `{command: rollback, revision: 1,
+/// journal: true}`.
 #[derive(Debug)]
 pub(super) enum Step {
     /// Just the command; it must succeed.
@@ -92,7 +96,7 @@ impl<'de> Deserialize<'de> for Step {
             type Value = Step;
 
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a command (run, promote, promote-full, abort, retry, resume) or a mapping with `command`")
+                f.write_str("a command (run, promote, promote-full, abort, retry, resume, rollback) or a mapping with `command`")
             }
 
             fn visit_str<E: de::Error>(self, word: &str) -> Result<Step, E> {
@@ -119,6 +123,12 @@ pub(super) struct FullStep {
     pub(super) params: Option<Params>,
     /// With `run`: the positional inputs instead of the run's, relative to the scenario's folder.
     pub(super) inputs: Option<Vec<String>>,
+    /// With `rollback`: the revision to return to (`cutover rollback <release> N`).
+    pub(super) revision: Option<u32>,
+    /// With `rollback`: `--journal` (undo through the journal even when the policy undoes its
+    /// own runs).
+    #[serde(default)]
+    pub(super) journal: bool,
     /// Simulated time to let pass before the command (a Go duration: `30s`, `5m`).
     pub(super) after: Option<String>,
     /// What the command must come to; without it, it must succeed.
@@ -135,6 +145,8 @@ impl Step {
                 full: false,
                 params: None,
                 inputs: None,
+                revision: None,
+                journal: false,
                 after: None,
                 expect: Expect::default(),
             },
@@ -308,6 +320,24 @@ mod tests {
         assert_eq!(steps[2].command(), StepCommand::Abort);
         let bad = json!({"then": [{"command": "skip"}]});
         assert!(section::<RunSpec>(Some(&bad), "run").is_err());
+    }
+
+    #[test]
+    fn a_rollback_step_reads_its_revision_and_journal() {
+        let value = json!({"then": [
+            "rollback",
+            {"command": "rollback", "revision": 2, "journal": true,
+             "expect": {"status": "rolled-back"}},
+        ]});
+        let run: RunSpec = section(Some(&value), "run").unwrap();
+        let steps: Vec<FullStep> = run.then.into_iter().map(Step::into_full).collect();
+        assert_eq!(steps[0].command(), StepCommand::Rollback);
+        assert_eq!((steps[0].revision, steps[0].journal), (None, false));
+        assert_eq!(steps[1].command().as_str(), "rollback");
+        assert_eq!((steps[1].revision, steps[1].journal), (Some(2), true));
+        let bad = json!({"then": [{"command": "rollback", "revision": -1}]});
+        let err = section::<RunSpec>(Some(&bad), "run").unwrap_err();
+        assert!(err.starts_with("run.then[0].revision"), "{err}");
     }
 
     #[test]

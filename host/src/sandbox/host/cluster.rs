@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use serde_json::Value;
 
 use super::call::{CallError, Done, authorize, pre_authorize, removal};
@@ -19,6 +20,7 @@ use crate::release::recorder::{RecordError, Recorder, Step};
 use crate::sandbox::bindings::cutover::policy::{cluster, types};
 use crate::sandbox::limits::{LIST_PAGE, MAX_LIST_BYTES, MAX_LIST_ITEMS, MAX_REQUEST_BODY};
 use crate::sandbox::state::RunState;
+use crate::report::Event;
 use crate::text;
 
 use types::{Error, ObjectRef};
@@ -97,6 +99,14 @@ fn check_selector(selector: Option<&str>, what: &str) -> Result<(), Error> {
     let Some(s) = selector else {
         return Ok(());
     };
+    // No label or field value holds one (names, phases, IPs, types), and a server's answer
+    // may echo the selector back: refused here, before it reaches a URL.
+    if let Some(c) = s.chars().find(|c| text::is_unsafe(*c)) {
+        return Err(Error::Invalid(format!(
+            "the {what} selector holds a control or format character ({}), which no selector does",
+            text::escape(&c.to_string(), 16)
+        )));
+    }
     if s.len() > MAX_SELECTOR {
         return Err(Error::Invalid(format!(
             "the {what} selector is {} bytes, more than the {} KiB a request may carry",
@@ -198,57 +208,11 @@ impl cluster::Host for RunState {
     }
 
     async fn list(&mut self, query: cluster::ListQuery) -> Result<Vec<String>, Error> {
-        let query = k8s::ListQuery {
-            api_version: query.api_version,
-            kind: query.kind,
-            namespace: query.namespace,
-            label_selector: query.label_selector,
-            field_selector: query.field_selector,
-        };
-        let label = format!(
-            "{}/{} in {}",
-            text::escape(&query.api_version, 128),
-            text::escape(&query.kind, 128),
-            text::escape(
-                query.namespace.as_deref().unwrap_or("the run's namespace"),
-                128
-            )
-        );
+        let query = to_k8s_query(query);
+        let label = query_label(&query);
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
         self.perform("list", label, None, false, async move {
-            k8s::target::check_list(&query).map_err(|e| {
-                Error::Invalid(format!(
-                    "cannot list {} objects: {e}",
-                    text::escape(&query.kind, 64)
-                ))
-            })?;
-            check_selector(query.label_selector.as_deref(), "label")?;
-            check_selector(query.field_selector.as_deref(), "field")?;
-            let all = query.namespace.as_deref() == Some("*");
-            let run_ns = cluster.namespace().to_string();
-            let before = Call {
-                interface: "cluster",
-                operation: "list",
-                api_version: Some(&query.api_version),
-                kind: Some(&query.kind),
-                namespace: if all {
-                    None
-                } else {
-                    Some(query.namespace.as_deref().unwrap_or(&run_ns))
-                },
-            };
-            pre_authorize(&grants, &before)?;
-            let loc: LocatedList = cluster.locate_list(&query).await?;
-            authorize(
-                &grants,
-                &Call {
-                    interface: "cluster",
-                    operation: "list",
-                    api_version: Some(loc.api_version()),
-                    kind: Some(loc.kind()),
-                    namespace: loc.namespace(),
-                },
-            )?;
+            let loc = locate_list_authorized(&cluster, &grants, &["list"], &query).await?;
             let selectors = Selectors {
                 labels: query.label_selector.as_deref(),
                 fields: query.field_selector.as_deref(),
@@ -373,6 +337,29 @@ impl cluster::Host for RunState {
             let loc = locate_authorized(&cluster, &grants, "delete", &target).await?;
             let step = journal_before(&recorder, &cluster, &loc, journal::Call::Delete).await?;
             let removed = cluster.delete(&loc).await;
+            journal_after(&recorder, step, None).await;
+            Ok(((), removal(loc.label(), removed?)))
+        })
+        .await
+    }
+
+    async fn delete_with(
+        &mut self,
+        target: ObjectRef,
+        options: cluster::DeleteOptions,
+    ) -> Result<(), Error> {
+        let target = to_k8s_ref(target);
+        let label = requested(&target);
+        let checked = check_delete_options(&options);
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        let recorder = self.release.clone();
+        self.perform("delete", label, None, true, async move {
+            checked?;
+            let loc = locate_authorized(&cluster, &grants, "delete", &target).await?;
+            let step = journal_before(&recorder, &cluster, &loc, journal::Call::Delete).await?;
+            let removed = cluster
+                .delete_with(&loc, options.uid.as_deref(), options.grace_period_seconds)
+                .await;
             journal_after(&recorder, step, None).await;
             Ok(((), removal(loc.label(), removed?)))
         })
@@ -537,6 +524,414 @@ impl cluster::Host for RunState {
         })
         .await
     }
+    async fn wait_all(
+        &mut self,
+        targets: cluster::WaitSet,
+        until: cluster::SetCondition,
+        timeout_ms: u64,
+    ) -> Result<Vec<String>, Error> {
+        let until = match until {
+            cluster::SetCondition::AllReady(n) => k8s::SetCondition::AllReady(n),
+            cluster::SetCondition::AllGone => k8s::SetCondition::AllGone,
+        };
+        let own = Duration::from_millis(timeout_ms).min(self.time.remaining());
+        let slack = Some(own + Duration::from_secs(1));
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        match targets {
+            cluster::WaitSet::Query(query) => {
+                let query = to_k8s_query(query);
+                let label = query_label(&query);
+                self.perform("wait-all", label, slack, false, async move {
+                    // A query's answer is a list: it needs `list` as well as `wait`, both
+                    // checked before discovery and again after it.
+                    let loc =
+                        locate_list_authorized(&cluster, &grants, &["wait", "list"], &query)
+                            .await?;
+                    let selectors = Selectors {
+                        labels: query.label_selector.as_deref(),
+                        fields: query.field_selector.as_deref(),
+                    };
+                    let seen = cluster
+                        .wait_all_matching(&loc, &selectors, until, own)
+                        .await?;
+                    let answer = bounded_items(seen)?;
+                    Ok((answer, loc.label().into()))
+                })
+                .await
+            }
+            cluster::WaitSet::Objects(targets) => {
+                let count = targets.len();
+                let label = many_label(&targets);
+                let targets: Result<Vec<k8s::ObjectRef>, Error> =
+                    if count > k8s::MAX_WAIT_ALL_TARGETS {
+                        Err(Error::Invalid(format!(
+                            "wait-all takes at most {} objects, not {count}",
+                            k8s::MAX_WAIT_ALL_TARGETS
+                        )))
+                    } else {
+                        Ok(targets.into_iter().map(to_k8s_ref).collect())
+                    };
+                self.perform("wait-all", label, slack, false, async move {
+                    let targets = targets?;
+                    // Every name first: a hostile one is `invalid` before any member is
+                    // checked against the grants or located.
+                    for target in &targets {
+                        k8s::target::check_ref(target).map_err(|e| {
+                            Error::Invalid(format!("cannot wait {}: {e}", requested(target)))
+                        })?;
+                    }
+                    let mut located = Vec::with_capacity(targets.len());
+                    for target in &targets {
+                        located.push(locate_authorized(&cluster, &grants, "wait", target).await?);
+                    }
+                    // One set of options serves every wait: a stuck pod is named only when
+                    // the run may read pods in each namespace of the set, so that no target's
+                    // abort names a pod of a namespace the run may not read. The operator is
+                    // told what the policy is not, as for `wait`.
+                    let options = k8s::WaitOptions {
+                        pod_detail: located
+                            .iter()
+                            .all(|l| may_read_pods(&grants, l.namespace())),
+                        ..k8s::WaitOptions::default()
+                    };
+                    let withheld = options.withheld.clone();
+                    match cluster.wait_all_named(&located, until, own, options).await {
+                        Ok(seen) => {
+                            let answer = bounded_items(seen)?;
+                            Ok((answer, reached_label(&located).into()))
+                        }
+                        Err(e) => {
+                            let guest = super::call::to_wit_error(e);
+                            match withheld.get() {
+                                Some(detail) => Err(CallError::Withheld {
+                                    operator: format!(
+                                        "{} [for the operator: {detail}]",
+                                        super::call::error_message(&guest)
+                                    ),
+                                    guest,
+                                }),
+                                None => Err(CallError::Refused(guest)),
+                            }
+                        }
+                    }
+                })
+                .await
+            }
+        }
+    }
+
+    async fn evict_many(
+        &mut self,
+        pods: Vec<cluster::PodRef>,
+        concurrency: u32,
+        timeout_ms: u64,
+    ) -> Result<Vec<Result<(), Error>>, Error> {
+        let own = Duration::from_millis(timeout_ms).min(self.time.remaining());
+        let slack = Some(own + Duration::from_secs(1));
+        let count = pods.len();
+        let label = match pods.first() {
+            None => "no pods".to_string(),
+            Some(first) => {
+                let first = format!(
+                    "v1/Pod {}/{}",
+                    text::escape(&first.namespace, 128),
+                    text::escape(&first.name, 128)
+                );
+                if count == 1 {
+                    first
+                } else {
+                    format!("{first} and {} more", count - 1)
+                }
+            }
+        };
+        let checked = check_evict_many(&pods, concurrency);
+        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
+        let recorder = self.release.clone();
+        let outcomes = self.perform("evict-many", label, slack, true, async move {
+            checked?;
+            // Every pod is named, then every one authorized, before the first eviction: a
+            // hostile name is `invalid` before any pod is checked against the grants, and a
+            // denied pod refuses the call, with nothing evicted.
+            let mut located = Vec::with_capacity(pods.len());
+            for pod in &pods {
+                let loc = cluster.locate_pod(&pod.namespace, &pod.name)?;
+                located.push((loc, pod.uid.clone()));
+            }
+            for (loc, _) in &located {
+                authorize(&grants, &call_on("evict", loc))?;
+            }
+            let clock = cluster.clock().clone();
+            let deadline = clock.now() + own;
+            let pods_label = match located.as_slice() {
+                [] => "no pods".to_string(),
+                [(one, _)] => one.label(),
+                [(first, _), rest @ ..] => format!("{} and {} more", first.label(), rest.len()),
+            };
+            let evictions: Vec<_> = located
+                .into_iter()
+                .map(|(loc, uid)| {
+                    let (cluster, recorder, clock) =
+                        (cluster.clone(), recorder.clone(), clock.clone());
+                    async move {
+                        let left = deadline.saturating_duration_since(clock.now());
+                        let (evicted, outcome) =
+                            evict_and_wait(&cluster, &recorder, &loc, uid, left).await;
+                        (loc.label(), evicted, outcome)
+                    }
+                })
+                .collect();
+            let outcomes: Vec<(String, bool, Result<(), Error>)> = futures::stream::iter(evictions)
+                .buffered(concurrency as usize)
+                .collect()
+                .await;
+            // Each eviction is reported as a change of its own, below.
+            let reached = super::call::Reached {
+                label: pods_label,
+                changed: false,
+            };
+            Ok((outcomes, reached))
+        })
+        .await?;
+        // One record per pod, as `evict` makes: the audit trail and the run's changes name
+        // every pod evicted, not only the batch.
+        let mut answer = Vec::with_capacity(outcomes.len());
+        for (target, evicted, outcome) in outcomes {
+            // An eviction the server accepted is a change, even when the pod then outlived
+            // the wait for it to go.
+            if evicted {
+                self.stats
+                    .changed
+                    .push(format!("evict {target}"), crate::sandbox::limits::MAX_CHANGE_RECORDS);
+            }
+            match &outcome {
+                Ok(()) => {
+                    self.emit(Event::Call {
+                        operation: "evict".into(),
+                        target,
+                        outcome: "ok".into(),
+                    });
+                }
+                Err(e) => self.emit_guest(Event::Call {
+                    operation: "evict".into(),
+                    target,
+                    outcome: super::call::error_message(e).to_string(),
+                }),
+            }
+            answer.push(outcome);
+        }
+        Ok(answer)
+    }
+}
+
+/// One pod of `evict-many`: journaled, evicted (a budget's refusal retried), then waited on
+/// until the pod with its uid is gone, the two within `left`. Says whether this call evicted
+/// it (not when it was already gone), and the pod's answer.
+async fn evict_and_wait(
+    cluster: &Cluster,
+    recorder: &Option<Arc<Recorder>>,
+    pod: &Located,
+    uid: Option<String>,
+    left: Duration,
+) -> (bool, Result<(), Error>) {
+    if left.is_zero() {
+        let late = Error::Timeout(format!(
+            "evict {}: the call's time ran out before its turn",
+            pod.label()
+        ));
+        return (false, Err(late));
+    }
+    let to_guest = |e: CallError| match e {
+        CallError::Refused(e) | CallError::Withheld { guest: e, .. } => e,
+        CallError::Denied { denial, .. } => {
+            Error::Forbidden(format!("denied by cutover: {denial}"))
+        }
+    };
+    // The eviction's retries and the wait share `left`: the pod's answer comes within it.
+    let clock = cluster.clock().clone();
+    let start = clock.now();
+    let step = match journal_before(recorder, cluster, pod, journal::Call::Evict).await {
+        Ok(step) => step,
+        Err(e) => return (false, Err(to_guest(e))),
+    };
+    let removed = cluster.evict(pod, left).await;
+    journal_after(recorder, step, None).await;
+    let evicted = match removed {
+        Ok(removed) => matches!(removed, k8s::Removal::Removed),
+        Err(e) => return (false, Err(to_guest(e.into()))),
+    };
+    if evicted && !cluster.dry_run() {
+        let condition = match uid {
+            Some(uid) => k8s::Condition::DeletedUid(uid),
+            None => k8s::Condition::Deleted,
+        };
+        let rest = left.saturating_sub(clock.now().saturating_duration_since(start));
+        let gone = cluster
+            .wait(pod, &condition, rest, k8s::WaitOptions::default())
+            .await;
+        if let Err(e) = gone {
+            return (true, Err(to_guest(e.into())));
+        }
+    }
+    (evicted, Ok(()))
+}
+
+/// The longest grace period `delete-with` passes on: a day.
+const MAX_GRACE_PERIOD_SECONDS: u32 = 86_400;
+/// The most pods one `evict-many` takes, and the most it evicts at once.
+const MAX_EVICT_MANY: usize = 1_000;
+const MAX_EVICT_CONCURRENCY: u32 = 64;
+
+fn check_delete_options(options: &cluster::DeleteOptions) -> Result<(), Error> {
+    if let Some(uid) = &options.uid
+        && (uid.is_empty() || uid.len() > MAX_WAIT_ARG)
+    {
+        return Err(Error::Invalid(format!(
+            "the uid precondition is {} bytes; a uid is 1 to {MAX_WAIT_ARG}",
+            uid.len()
+        )));
+    }
+    match options.grace_period_seconds {
+        Some(g) if g > MAX_GRACE_PERIOD_SECONDS => Err(Error::Invalid(format!(
+            "a grace period of {g} s is more than the {MAX_GRACE_PERIOD_SECONDS} s (a day) delete-with takes"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn check_evict_many(pods: &[cluster::PodRef], concurrency: u32) -> Result<(), Error> {
+    if pods.len() > MAX_EVICT_MANY {
+        return Err(Error::Invalid(format!(
+            "evict-many takes at most {MAX_EVICT_MANY} pods, not {}",
+            pods.len()
+        )));
+    }
+    if !(1..=MAX_EVICT_CONCURRENCY).contains(&concurrency) {
+        return Err(Error::Invalid(format!(
+            "evict-many's concurrency is 1 to {MAX_EVICT_CONCURRENCY}, not {concurrency}"
+        )));
+    }
+    for pod in pods {
+        if let Some(uid) = &pod.uid
+            && (uid.is_empty() || uid.len() > MAX_WAIT_ARG)
+        {
+            return Err(Error::Invalid(format!(
+                "the uid of pod {} is {} bytes; a uid is 1 to {MAX_WAIT_ARG}",
+                text::escape(&pod.name, 128),
+                uid.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A wait's answer within what `list` may return.
+fn bounded_items(items: Vec<Value>) -> Result<Vec<String>, CallError> {
+    let mut bytes = 0usize;
+    let mut answer = Vec::with_capacity(items.len());
+    for item in items {
+        let text = item.to_string();
+        bytes += text.len();
+        if answer.len() >= MAX_LIST_ITEMS || bytes > MAX_LIST_BYTES {
+            return Err(CallError::Refused(Error::Invalid(format!(
+                "wait-all: the objects waited on are more than a list may return ({MAX_LIST_ITEMS} objects, {} MiB)",
+                MAX_LIST_BYTES >> 20
+            ))));
+        }
+        answer.push(text);
+    }
+    Ok(answer)
+}
+
+fn to_k8s_query(query: cluster::ListQuery) -> k8s::ListQuery {
+    k8s::ListQuery {
+        api_version: query.api_version,
+        kind: query.kind,
+        namespace: query.namespace,
+        label_selector: query.label_selector,
+        field_selector: query.field_selector,
+    }
+}
+
+/// `v1/Pod in kube-system`, as the guest asked.
+fn query_label(query: &k8s::ListQuery) -> String {
+    format!(
+        "{}/{} in {}",
+        text::escape(&query.api_version, 128),
+        text::escape(&query.kind, 128),
+        text::escape(
+            query.namespace.as_deref().unwrap_or("the run's namespace"),
+            128
+        )
+    )
+}
+
+fn many_label(targets: &[ObjectRef]) -> String {
+    match targets.first() {
+        None => "no objects".to_string(),
+        Some(first) if targets.len() == 1 => requested(&to_k8s_ref(first.clone())),
+        Some(first) => format!(
+            "{} and {} more",
+            requested(&to_k8s_ref(first.clone())),
+            targets.len() - 1
+        ),
+    }
+}
+
+fn reached_label(located: &[Located]) -> String {
+    match located {
+        [] => "no objects".to_string(),
+        [one] => one.label(),
+        [first, rest @ ..] => format!("{} and {} more", first.label(), rest.len()),
+    }
+}
+
+/// Validates, pre-authorizes, locates and authorizes a list query for each of `operations`
+/// (every one checked before discovery, and again on the located kind and namespace).
+async fn locate_list_authorized(
+    cluster: &Cluster,
+    grants: &Grants,
+    operations: &[&'static str],
+    query: &k8s::ListQuery,
+) -> Result<LocatedList, CallError> {
+    let operation = operations.first().copied().unwrap_or("list");
+    k8s::target::check_list(query).map_err(|e| {
+        Error::Invalid(format!(
+            "cannot {operation} {} objects: {e}",
+            text::escape(&query.kind, 64)
+        ))
+    })?;
+    check_selector(query.label_selector.as_deref(), "label")?;
+    check_selector(query.field_selector.as_deref(), "field")?;
+    let all = query.namespace.as_deref() == Some("*");
+    let run_ns = cluster.namespace().to_string();
+    for operation in operations {
+        let before = Call {
+            interface: "cluster",
+            operation,
+            api_version: Some(&query.api_version),
+            kind: Some(&query.kind),
+            namespace: if all {
+                None
+            } else {
+                Some(query.namespace.as_deref().unwrap_or(&run_ns))
+            },
+        };
+        pre_authorize(grants, &before)?;
+    }
+    let loc: LocatedList = cluster.locate_list(query).await?;
+    for operation in operations {
+        authorize(
+            grants,
+            &Call {
+                interface: "cluster",
+                operation,
+                api_version: Some(loc.api_version()),
+                kind: Some(loc.kind()),
+                namespace: loc.namespace(),
+            },
+        )?;
+    }
+    Ok(loc)
 }
 
 impl RunState {

@@ -138,6 +138,23 @@ impl cluster::Host for Taped<'_> {
         .await
     }
 
+    async fn delete_with(
+        &mut self,
+        target: ObjectRef,
+        options: cluster::DeleteOptions,
+    ) -> Result<(), Error> {
+        let args = self.args(|| {
+            json!({
+                "target": codec::object_ref(&target),
+                "options": codec::delete_options(&options),
+            })
+        });
+        self.taped("cluster.delete-with", args, async move |s: &mut RunState| {
+            cluster::Host::delete_with(s, target, options).await
+        })
+        .await
+    }
+
     async fn scale(&mut self, target: ObjectRef, replicas: u32) -> Result<(), Error> {
         let args =
             self.args(|| json!({ "target": codec::object_ref(&target), "replicas": replicas }));
@@ -216,6 +233,49 @@ impl cluster::Host for Taped<'_> {
             async move |s: &mut RunState| cluster::Host::wait_current(s, targets, timeout_ms).await,
         )
         .await
+    }
+    async fn wait_all(
+        &mut self,
+        targets: cluster::WaitSet,
+        until: cluster::SetCondition,
+        timeout_ms: u64,
+    ) -> Result<Vec<String>, Error> {
+        let args = self.args(|| {
+            json!({
+                "targets": codec::wait_set(&targets),
+                "until": codec::set_condition(until),
+                "timeout-ms": timeout_ms,
+            })
+        });
+        self.taped("cluster.wait-all", args, async move |s: &mut RunState| {
+            cluster::Host::wait_all(s, targets, until, timeout_ms)
+                .await
+                .map(|items| items.into_iter().map(Json).collect::<Vec<_>>())
+        })
+        .await
+        .map(|items| items.into_iter().map(|j| j.0).collect())
+    }
+
+    async fn evict_many(
+        &mut self,
+        pods: Vec<cluster::PodRef>,
+        concurrency: u32,
+        timeout_ms: u64,
+    ) -> Result<Vec<Result<(), Error>>, Error> {
+        let args = self.args(|| {
+            json!({
+                "pods": pods.iter().map(codec::pod_ref).collect::<Vec<_>>(),
+                "concurrency": concurrency,
+                "timeout-ms": timeout_ms,
+            })
+        });
+        self.taped("cluster.evict-many", args, async move |s: &mut RunState| {
+            cluster::Host::evict_many(s, pods, concurrency, timeout_ms)
+                .await
+                .map(codec::Outcomes)
+        })
+        .await
+        .map(|o| o.0)
     }
 }
 

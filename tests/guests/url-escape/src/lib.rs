@@ -1,12 +1,20 @@
-//! Test guest `url-escape`: attacks request URLs with names and namespaces holding URL metacharacters, in every cluster operation.
+//! Test guest `url-escape`: attacks request URLs with names, namespaces and selectors holding URL metacharacters, in every cluster operation.
 //!
 //! Granted only `cluster/*:v1/ConfigMap@{namespace}`, it tries to reach the ConfigMap `target`
 //! in namespace `victim` (and the Namespace `victim` itself) through names such as
-//! `../../victim/configmaps/target`, `x?dryRun=All` or namespaces such as `victim?`. Each call's
-//! outcome is one log line, `url-escape case op=<op> input=<label> kind=<error kind or ok> value=<debug>`,
+//! `../../victim/configmaps/target`, `x?dryRun=All`, namespaces such as `victim?`, and label
+//! and field selectors such as `app=web&watch=true` or one holding an ANSI escape. Each call's
+//! outcome is one log line, `url-escape case op=<op> input=<label> kind=<error kind or ok> value=<debug> message=<debug>`,
 //! and the summary counts them: `cases=N invalid=K control-get=<kind> control-patch=<kind>`.
 //! The two control calls (a get and a merge patch of the run's ConfigMap `probe`) show that the
 //! guest's calls do reach the cluster when the names are good.
+//!
+//! The batched calls are attacked twice: with the hostile input alone (`delete-with`,
+//! `wait-all-objects`, `wait-all-query`, `evict-many`), and with it last in a batch whose first
+//! members are good names the run may or may not touch (`wait-all-mixed`: the run's `probe`, then
+//! the victim's `target`, which is not granted; `evict-many-mixed`: a pod of the run's namespace,
+//! which is not granted either). Every name of a batch is checked before any member is: so
+//! those are `invalid` too, with no denial recorded.
 
 use cutover_guest_sdk::bindings::cutover::policy::cluster as wit;
 use cutover_guest_sdk::bindings::cutover::policy::types::{Error as WitError, ObjectRef};
@@ -21,11 +29,19 @@ struct Params {
     probe: String,
 }
 
-/// One hostile input: a namespace (None: the run's) and a name, with a label for the report.
+/// One hostile input: a namespace (None: the run's) and a name, or a selector, with a label
+/// for the report.
 struct Input {
     label: &'static str,
     namespace: Option<String>,
     name: String,
+    selector: Option<Selector>,
+}
+
+/// A hostile selector, for the list queries.
+enum Selector {
+    Label(String),
+    Field(String),
 }
 
 /// Names meant to leave the run's namespace or to add query parameters.
@@ -76,11 +92,48 @@ fn hostile_namespaces(p: &Params, run: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Selectors meant to add query parameters to a list or watch URL, to break out of it, or to
+/// reach a terminal raw; and ones past the 8 KiB a selector may be.
+fn hostile_selectors(p: &Params) -> Vec<(&'static str, Selector)> {
+    let (victim, target) = (&p.victim, &p.target);
+    let label = |s: String| Selector::Label(s);
+    let field = |s: String| Selector::Field(s);
+    vec![
+        ("sel-query", label("app=web?dryRun=All".into())),
+        ("sel-amp", label("app=web&watch=true".into())),
+        ("sel-fragment", label("app=web#".into())),
+        (
+            "sel-traversal",
+            label(format!("app=../../{victim}/configmaps/{target}")),
+        ),
+        ("sel-percent", label("app=%2e%2e".into())),
+        ("sel-escape", label("app=x\u{1b}[2J".into())),
+        ("sel-escape-key", label("\u{1b}[31mapp=x".into())),
+        ("sel-newline", label("app=x\ny".into())),
+        ("sel-unbalanced", label("app in (web".into())),
+        // Each term is good: only the size is wrong.
+        ("sel-long", label(vec!["a=b"; 2_100].join(","))),
+        ("fsel-no-operator", field("metadata.name".into())),
+        ("fsel-escape", field("metadata.name=x\u{1b}[2J".into())),
+        (
+            "fsel-escape-field",
+            field("\u{1b}[31mmetadata.name=x".into()),
+        ),
+        ("fsel-newline", field("metadata.name=x\ny".into())),
+        ("fsel-nul", field("metadata.name=x\0".into())),
+        (
+            "fsel-long",
+            field(format!("metadata.name={}", "a".repeat(9_000))),
+        ),
+    ]
+}
+
 fn inputs(p: &Params, run: &str) -> Vec<Input> {
     let names = hostile_names(p).into_iter().map(|(label, name)| Input {
         label,
         namespace: None,
         name,
+        selector: None,
     });
     let namespaces = hostile_namespaces(p, run)
         .into_iter()
@@ -88,8 +141,17 @@ fn inputs(p: &Params, run: &str) -> Vec<Input> {
             label,
             namespace: Some(namespace),
             name: p.target.clone(),
+            selector: None,
         });
-    names.chain(namespaces).collect()
+    let selectors = hostile_selectors(p)
+        .into_iter()
+        .map(|(label, selector)| Input {
+            label,
+            namespace: None,
+            name: p.probe.clone(),
+            selector: Some(selector),
+        });
+    names.chain(namespaces).chain(selectors).collect()
 }
 
 fn configmap(input: &Input) -> ObjectRef {
@@ -101,15 +163,125 @@ fn configmap(input: &Input) -> ObjectRef {
     }
 }
 
-fn kind_of<T>(result: Result<T, WitError>) -> &'static str {
+/// A call's outcome: its error kind (or `ok`) and message (empty for `ok`).
+type Outcome = (&'static str, String);
+
+fn kind_of<T>(result: Result<T, WitError>) -> Outcome {
     match result {
-        Ok(_) => "ok",
-        Err(e) => Error::from(e).kind(),
+        Ok(_) => ("ok", String::new()),
+        Err(e) => {
+            let e = Error::from(e);
+            (e.kind(), e.reason().to_string())
+        }
     }
 }
 
+/// The list query of `input`: ConfigMaps in its namespace, with its selector.
+fn query(input: &Input) -> wit::ListQuery {
+    let (labels, fields) = match &input.selector {
+        Some(Selector::Label(s)) => (Some(s.clone()), None),
+        Some(Selector::Field(s)) => (None, Some(s.clone())),
+        None => (None, None),
+    };
+    wit::ListQuery {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: input.namespace.clone(),
+        label_selector: labels,
+        field_selector: fields,
+    }
+}
+
+/// A selector attack: `list` and `wait-all` over the query (a good query would be answered:
+/// the run may list and wait on ConfigMaps in its namespace).
+fn attack_query(input: &Input) -> Vec<(&'static str, Outcome)> {
+    let second = 1_000;
+    let query = query(input);
+    vec![
+        ("list", kind_of(wit::list(&query))),
+        (
+            "wait-all-query",
+            kind_of(wit::wait_all(
+                &wit::WaitSet::Query(query),
+                wit::SetCondition::AllGone,
+                second,
+            )),
+        ),
+    ]
+}
+
+/// The batched calls on `input`: alone, and last after good names (see the header).
+fn attack_batches(input: &Input, p: &Params, run: &str) -> Vec<(&'static str, Outcome)> {
+    let second = 1_000;
+    let target = configmap(input);
+    let good = |namespace: Option<&str>, name: &str| ObjectRef {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: namespace.map(str::to_string),
+        name: name.to_string(),
+    };
+    let pod = |namespace: &str, name: &str| wit::PodRef {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        uid: None,
+    };
+    let hostile_pod = pod(input.namespace.as_deref().unwrap_or(run), &input.name);
+    let options = wit::DeleteOptions {
+        uid: Some("3f1c2a4e-0000-4000-8000-000000000000".into()),
+        grace_period_seconds: Some(0),
+    };
+    let mixed = vec![
+        good(None, &p.probe),
+        good(Some(&p.victim), &p.target),
+        target.clone(),
+    ];
+    let mut outcomes = vec![
+        ("delete-with", kind_of(wit::delete_with(&target, &options))),
+        (
+            "wait-all-objects",
+            kind_of(wit::wait_all(
+                &wit::WaitSet::Objects(vec![target.clone()]),
+                wit::SetCondition::AllGone,
+                second,
+            )),
+        ),
+        (
+            "wait-all-mixed",
+            kind_of(wit::wait_all(
+                &wit::WaitSet::Objects(mixed),
+                wit::SetCondition::AllGone,
+                second,
+            )),
+        ),
+        (
+            "evict-many",
+            kind_of(wit::evict_many(&[hostile_pod.clone()], 1, second)),
+        ),
+        (
+            "evict-many-mixed",
+            kind_of(wit::evict_many(
+                &[pod(run, &p.probe), hostile_pod],
+                2,
+                second,
+            )),
+        ),
+    ];
+    // A namespace attack: wait on what a query there matches, too.
+    if input.namespace.is_some() {
+        outcomes.extend(
+            attack_query(input)
+                .into_iter()
+                .filter(|(op, _)| *op != "list"),
+        );
+    }
+    outcomes
+}
+
 /// Every cluster operation applicable to `input`: (operation, error kind or `ok`).
-fn attack(input: &Input, run: &str) -> Vec<(&'static str, &'static str)> {
+fn attack(input: &Input, p: &Params, run: &str) -> Vec<(&'static str, Outcome)> {
+    if input.selector.is_some() {
+        return attack_query(input);
+    }
     let target = configmap(input);
     let mut manifest = json!({
         "apiVersion": "v1",
@@ -180,6 +352,7 @@ fn attack(input: &Input, run: &str) -> Vec<(&'static str, &'static str)> {
             outcomes.push(("uncordon", kind_of(wit::uncordon(&input.name))));
         }
     }
+    outcomes.extend(attack_batches(input, p, run));
     outcomes
 }
 
@@ -188,17 +361,22 @@ fn url_escape(ctx: &Context) -> Result<String, Error> {
     let run = ctx.namespace().to_string();
     let (mut cases, mut invalid) = (0, 0);
     for input in inputs(&p, &run) {
-        for (op, kind) in attack(&input, &run) {
+        for (op, (kind, message)) in attack(&input, &p, &run) {
             cases += 1;
             if kind == "invalid" {
                 invalid += 1;
             }
-            let value = match &input.namespace {
-                Some(ns) => format!("namespace={ns:?}"),
-                None => format!("name={:?}", input.name),
+            let value = match (&input.selector, &input.namespace) {
+                (Some(Selector::Label(s)), _) => format!("labels={s:?}"),
+                (Some(Selector::Field(s)), _) => format!("fields={s:?}"),
+                (None, Some(ns)) => format!("namespace={ns:?}"),
+                (None, None) => format!("name={:?}", input.name),
             };
+            // Both cut, so that the line stays within the 4 KiB the host prints of one.
+            let value: String = value.chars().take(400).collect();
+            let message: String = message.chars().take(1_000).collect();
             ctx.info(&format!(
-                "url-escape case op={op} input={} kind={kind} value={value}",
+                "url-escape case op={op} input={} kind={kind} value={value} message={message:?}",
                 input.label
             ));
         }
@@ -209,9 +387,9 @@ fn url_escape(ctx: &Context) -> Result<String, Error> {
         namespace: None,
         name: p.probe.clone(),
     };
-    let control_get = kind_of(wit::get(&probe));
+    let (control_get, _) = kind_of(wit::get(&probe));
     let annotate = json!({"metadata": {"annotations": {"cutover.test/url-escape": "probed"}}});
-    let control_patch = kind_of(wit::patch(
+    let (control_patch, _) = kind_of(wit::patch(
         &probe,
         wit::PatchType::Merge,
         &annotate.to_string(),
@@ -224,7 +402,7 @@ fn url_escape(ctx: &Context) -> Result<String, Error> {
 export_policy! {
     name: "url-escape",
     version: env!("CARGO_PKG_VERSION"),
-    description: "Tries URL metacharacters in names and namespaces of every cluster call (test guest).",
+    description: "Tries URL metacharacters in names, namespaces and selectors of every cluster call (test guest).",
     params: [
         { name: "victim", type: "string", required: true, description: "A namespace the policy must not reach." },
         { name: "target", type: "string", default: "target", description: "A ConfigMap in the victim namespace." },

@@ -1,0 +1,69 @@
+//! Calico's upgrade procedures, each a forward step and its undo, shared by the five policies.
+//!
+//! Every procedure has the same shape, so that `calico-upgrade` can run them one after the
+//! other in one release and one checkpoint:
+//!
+//! - a `Params` (the policy's parameters, kebab-case) and a `State` (`Default`, serde): what
+//!   the procedure has done so far, enough for `cutover resume` to continue and for an abort
+//!   to put it back, since a resumed run gets no inputs;
+//! - `forward(ctx, &params, &mut state, save)`, which saves the state through `save` after
+//!   each step that changed the cluster, and returns the run's one-line summary;
+//! - `undo(ctx, &mut state, save)`, which puts back what `state` says was done.
+//!
+//! [`drive`] runs one procedure as a whole policy: `cutover abort` (and `cutover rollback` of
+//! a failed or interrupted run) undoes, anything else goes forward from the checkpoint.
+
+pub mod config;
+pub mod controller;
+pub mod netpol;
+pub mod node_by_node;
+pub mod upgrade;
+
+use cutover_guest_sdk::{Context, Error, Request};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Saves the run's whole checkpoint after a procedure's state changed.
+pub type Save<'a, S> = &'a mut dyn FnMut(&S) -> Result<(), Error>;
+
+/// Runs a procedure as a policy: restores its state from the checkpoint, then goes forward
+/// (`run`, `resume`, `retry`) or undoes (`abort`), saving the state as it goes.
+pub fn drive<S>(
+    ctx: &Context,
+    forward: impl FnOnce(&Context, &mut S, Save<S>) -> Result<String, Error>,
+    undo: impl FnOnce(&Context, &mut S, Save<S>) -> Result<String, Error>,
+) -> Result<String, Error>
+where
+    S: Default + Serialize + DeserializeOwned,
+{
+    let mut state: S = ctx.restore()?.unwrap_or_default();
+    let mut save = |s: &S| ctx.checkpoint(s);
+    match ctx.requested() {
+        Request::Abort => undo(ctx, &mut state, &mut save),
+        _ => forward(ctx, &mut state, &mut save),
+    }
+}
+
+/// Runs `step` on the part of `outer` that `part` selects, with a `save` that writes the
+/// whole `outer` (the part as `step` last saved it): how a composed procedure keeps one
+/// checkpoint for all its parts.
+pub fn nested<O, I, R>(
+    outer: &mut O,
+    save: Save<O>,
+    part: fn(&mut O) -> &mut I,
+    step: impl FnOnce(&mut I, Save<I>) -> R,
+) -> R
+where
+    I: Clone + Default,
+{
+    let mut inner = std::mem::take(part(outer));
+    let result = {
+        let mut save_inner = |s: &I| {
+            *part(outer) = s.clone();
+            save(outer)
+        };
+        step(&mut inner, &mut save_inner)
+    };
+    *part(outer) = inner;
+    result
+}
