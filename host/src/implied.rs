@@ -230,7 +230,10 @@ mod tests {
         assert!(!reads[0].returned_to_policy);
         // A grant that cannot evict a pod implies no read of one.
         let apps = implied_reads(&caps(&["cluster/*:apps/v1/*@shop"]));
-        assert!(apps.iter().all(|r| !r.call.starts_with("evict")), "{apps:?}");
+        assert!(
+            apps.iter().all(|r| !r.call.starts_with("evict")),
+            "{apps:?}"
+        );
     }
 
     #[test]

@@ -964,6 +964,27 @@ async fn a_failed_calico_upgrade_is_rolled_back_by_the_policy() {
     for node in rest {
         assert!(!u.unschedulable(node).await, "{node} was cordoned");
     }
+    // The first node runs the new pod, not Ready; the others their old pods.
+    let pods = u.pods(CALICO_NODE).await;
+    let on = |node: &str| -> Vec<&Pod> {
+        pods.iter()
+            .filter(|p| state::node_of(p) == Some(node) && !state::terminating(p))
+            .collect()
+    };
+    let fresh = on(first);
+    assert!(
+        fresh.len() == 1 && image_of(fresh[0]) == broken && !state::pod_ready(fresh[0]),
+        "on {first}: {}",
+        state::describe_pods(&pods)
+    );
+    for node in rest {
+        let old = on(node);
+        assert!(
+            old.len() == 1 && state::uid(old[0]) == state::uid(&u.pods[node]),
+            "the pod on {node} changed: {}",
+            state::describe_pods(&pods)
+        );
+    }
     m.expect_migrated(&u.env.client, &[]).await;
     assert_eq!(u.config_data().await, u.new_config, "calico-config's data");
     u.expect_new_controller().await;

@@ -22,7 +22,7 @@ async fn the_bundled_policies_pass_their_scenarios() {
         ("blue-green", 5),
         ("atomic", 5),
         ("networkpolicy-v1-migration", 5),
-        ("daemonset-node-by-node", 4),
+        ("daemonset-node-by-node", 5),
         ("config-rollout", 2),
         ("calico-upgrade", 5),
         ("replicaset-to-deployment", 7),

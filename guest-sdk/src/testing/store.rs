@@ -332,11 +332,26 @@ impl State {
                 ))),
             };
         }
+        // As on the host: named objects are each waited for (a missing one is not Ready), and
+        // asking more of them to be Ready than are named is refused.
+        let mut missing = 0;
         let set: Vec<Value> = match targets {
-            WaitSet::Objects(objects) => objects
-                .iter()
-                .filter_map(|t| self.objects.get(&self.key_of(t)).cloned())
-                .collect(),
+            WaitSet::Objects(objects) => {
+                if let SetCondition::AllReady(n) = until
+                    && (objects.len() as u64) < u64::from(n)
+                {
+                    return Err(Error::invalid(format!(
+                        "wait-all: {} named, fewer than the {n} asked to be Ready",
+                        objects.len()
+                    )));
+                }
+                let found: Vec<Value> = objects
+                    .iter()
+                    .filter_map(|t| self.objects.get(&self.key_of(t)).cloned())
+                    .collect();
+                missing = objects.len() - found.len();
+                found
+            }
             WaitSet::Query(query) => self.matching(query)?.into_iter().cloned().collect(),
         };
         if let Some(failed) = set.iter().find(|o| o["status"]["phase"] == "Failed") {
@@ -348,8 +363,11 @@ impl State {
         let met = match until {
             SetCondition::AllGone => set.is_empty(),
             SetCondition::AllReady(n) => {
-                set.len() as u64 >= u64::from(n)
-                    && set.iter().all(|o| o["metadata"]["deletionTimestamp"].is_null())
+                missing == 0
+                    && set.len() as u64 >= u64::from(n)
+                    && set
+                        .iter()
+                        .all(|o| o["metadata"]["deletionTimestamp"].is_null())
             }
         };
         if met || self.dry_run {

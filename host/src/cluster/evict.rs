@@ -77,6 +77,18 @@ impl Cluster {
     /// connection) is judged by what the cluster then holds: a pod that is gone or terminating
     /// was evicted.
     pub async fn evict(&self, pod: &Located, timeout: Duration) -> Result<Removal, ClusterError> {
+        self.evict_uid(pod, None, timeout).await
+    }
+
+    /// [`Cluster::evict`] of the pod with `uid` only (a precondition the API server checks):
+    /// another pod of the same name, a StatefulSet's successor made while a budget held the
+    /// eviction back, is not evicted, and the one asked about counts as already gone.
+    pub async fn evict_uid(
+        &self,
+        pod: &Located,
+        uid: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Removal, ClusterError> {
         let (namespace, name) = (pod.namespace().unwrap_or_default(), pod.name());
         let ctx = self.ctx("evict", &pod.what);
         let clock = self.clock().clone();
@@ -92,6 +104,9 @@ impl Cluster {
         });
         if self.dry_run {
             body["deleteOptions"] = json!({ "dryRun": ["All"] });
+        }
+        if let Some(uid) = uid {
+            body["deleteOptions"]["preconditions"] = json!({ "uid": uid });
         }
         let body = serde_json::to_vec(&body).map_err(|e| ClusterError::Other(ctx.line(e)))?;
         let url = format!(
@@ -132,6 +147,14 @@ impl Cluster {
                 Err(_elapsed) => return Err(gave_up(&ctx, timeout, last.as_ref())),
                 Ok(Ok(_)) => return Ok(Removal::Removed),
                 Ok(Err(kube::Error::Api(s))) if s.code == 404 => {
+                    return Ok(if maybe_evicted {
+                        Removal::Removed
+                    } else {
+                        Removal::AlreadyGone
+                    });
+                }
+                // The precondition failed: the pod with that uid is not there any more.
+                Ok(Err(kube::Error::Api(s))) if s.code == 409 && uid.is_some() => {
                     return Ok(if maybe_evicted {
                         Removal::Removed
                     } else {

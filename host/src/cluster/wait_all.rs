@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use backon::BackoffBuilder;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use kube::api::{Api, DynamicObject};
 use kube::runtime::watcher;
 use serde_json::Value;
@@ -23,6 +23,35 @@ use super::{Cluster, Condition, Located, LocatedList, Selectors};
 
 /// The most objects one `wait-all` holds: named, or matched by a query.
 pub const MAX_TARGETS: usize = 1_000;
+/// The most JSON a query's set may hold, as `list` returns at most.
+const MAX_HELD_BYTES: usize = 16 << 20;
+/// The most named objects watched at once (each wait is a watch, a connection).
+const MAX_CONCURRENT_WAITS: usize = 64;
+
+/// The sizes of the objects a query's set holds, so that its bytes are bounded as it changes.
+#[derive(Default)]
+struct Sizes {
+    each: BTreeMap<String, usize>,
+    total: usize,
+}
+
+impl Sizes {
+    /// Counts `value` under `key` (replacing what it held); false once past the bound.
+    fn hold(&mut self, key: &str, value: &Value) -> bool {
+        let size = serde_json::to_vec(value).map_or(0, |v| v.len());
+        if let Some(old) = self.each.insert(key.to_string(), size) {
+            self.total -= old;
+        }
+        self.total += size;
+        self.total <= MAX_HELD_BYTES
+    }
+
+    fn drop_key(&mut self, key: &str) {
+        if let Some(old) = self.each.remove(key) {
+            self.total -= old;
+        }
+    }
+}
 
 /// What a set is waited for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +138,10 @@ fn key_of(object: &Value) -> String {
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    match object.pointer("/metadata/namespace").and_then(Value::as_str) {
+    match object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+    {
         Some(ns) => format!("{ns}/{name}"),
         None => name.to_string(),
     }
@@ -150,9 +182,11 @@ impl Cluster {
         let mut errors = watch_backoff().build();
         let too_many = || {
             ClusterError::Invalid(ctx.line(format!(
-                "the query matches more than {MAX_TARGETS} objects, the most one wait takes"
+                "the query matches more than {MAX_TARGETS} objects, or more than {} MiB of them, the most one wait takes",
+                MAX_HELD_BYTES >> 20
             )))
         };
+        let (mut sizes, mut relisted_sizes) = (Sizes::default(), Sizes::default());
         loop {
             let event = match clock.timeout_at(deadline, events.next()).await {
                 Err(_) => {
@@ -180,12 +214,17 @@ impl Cluster {
                 }
                 Ok(watcher::Event::Init) => {
                     relisting = Some(BTreeMap::new());
+                    relisted_sizes = Sizes::default();
                     continue;
                 }
                 Ok(watcher::Event::InitApply(obj)) => {
                     let value = to_json(&obj, &resource);
                     let set = relisting.get_or_insert_with(BTreeMap::new);
-                    set.insert(key_of(&value), value);
+                    let key = key_of(&value);
+                    if !relisted_sizes.hold(&key, &value) {
+                        return Err(too_many());
+                    }
+                    set.insert(key, value);
                     if set.len() > MAX_TARGETS {
                         return Err(too_many());
                     }
@@ -193,18 +232,25 @@ impl Cluster {
                 }
                 Ok(watcher::Event::InitDone) => {
                     objects = relisting.take().unwrap_or_default();
+                    sizes = std::mem::take(&mut relisted_sizes);
                     listed = true;
                     errors = watch_backoff().build();
                 }
                 Ok(watcher::Event::Apply(obj)) => {
                     let value = to_json(&obj, &resource);
-                    objects.insert(key_of(&value), value);
+                    let key = key_of(&value);
+                    if !sizes.hold(&key, &value) {
+                        return Err(too_many());
+                    }
+                    objects.insert(key, value);
                     if objects.len() > MAX_TARGETS {
                         return Err(too_many());
                     }
                 }
                 Ok(watcher::Event::Delete(obj)) => {
-                    objects.remove(&key_of(&to_json(&obj, &resource)));
+                    let key = key_of(&to_json(&obj, &resource));
+                    sizes.drop_key(&key);
+                    objects.remove(&key);
                 }
             }
             if !listed {
@@ -247,10 +293,25 @@ impl Cluster {
             SetCondition::AllReady(_) => Condition::Ready,
             SetCondition::AllGone => Condition::Deleted,
         };
-        let waits = located
+        // At most 64 watches at once, each within what is left of the call's time.
+        let clock = self.clock().clone();
+        let deadline = clock.now() + timeout;
+        let waits: Vec<_> = located
             .iter()
-            .map(|loc| self.wait(loc, &condition, timeout, options.clone()));
-        let seen = futures::future::try_join_all(waits).await?;
+            .map(|loc| {
+                let (condition, options, clock) =
+                    (condition.clone(), options.clone(), clock.clone());
+                async move {
+                    let left = deadline.saturating_duration_since(clock.now());
+                    self.wait(loc, &condition, left, options).await
+                }
+                .boxed()
+            })
+            .collect();
+        let seen: Vec<Value> = futures::stream::iter(waits)
+            .buffered(MAX_CONCURRENT_WAITS)
+            .try_collect()
+            .await?;
         let objects: Vec<Value> = seen.into_iter().filter(|v| !v.is_null()).collect();
         Ok(objects)
     }
@@ -283,7 +344,10 @@ mod tests {
             judge(&set, SetCondition::AllReady(1)),
             Progress::Pending(why) if why.contains("at least 1")
         ));
-        assert!(matches!(judge(&set, SetCondition::AllReady(0)), Progress::Met));
+        assert!(matches!(
+            judge(&set, SetCondition::AllReady(0)),
+            Progress::Met
+        ));
         let (k, old) = pod("calico-node-old", true, true);
         set.insert(k, old);
         assert!(matches!(
@@ -293,7 +357,10 @@ mod tests {
         set.clear();
         let (k, new) = pod("calico-node-new", true, false);
         set.insert(k, new);
-        assert!(matches!(judge(&set, SetCondition::AllReady(1)), Progress::Met));
+        assert!(matches!(
+            judge(&set, SetCondition::AllReady(1)),
+            Progress::Met
+        ));
         let (k, other) = pod("calico-node-2", false, false);
         set.insert(k, other);
         assert!(matches!(
@@ -308,7 +375,10 @@ mod tests {
         let (k, mut failed) = pod("calico-node-x", false, false);
         failed["status"]["phase"] = json!("Failed");
         set.insert(k, failed);
-        assert!(matches!(judge(&set, SetCondition::AllReady(1)), Progress::Failed(_)));
+        assert!(matches!(
+            judge(&set, SetCondition::AllReady(1)),
+            Progress::Failed(_)
+        ));
         assert!(matches!(
             judge(&set, SetCondition::AllGone),
             Progress::Pending(why) if why.contains("kube-system/calico-node-x")

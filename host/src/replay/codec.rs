@@ -552,7 +552,7 @@ impl<T: Answer> Answer for Infallible<T> {
 
 /// The functions a tape may hold, with their answer's shape: a tape is checked whole before a
 /// replay starts, so that a malformed one is refused before any policy code runs.
-pub fn check_answer(function: &str, answer: &Value) -> Result<(), BadAnswer> {
+pub fn check_answer(function: &str, args: &Value, answer: &Value) -> Result<(), BadAnswer> {
     fn check<A: Answer>(answer: &Value) -> Result<(), BadAnswer> {
         A::decode(answer).map(drop)
     }
@@ -561,7 +561,21 @@ pub fn check_answer(function: &str, answer: &Value) -> Result<(), BadAnswer> {
             check::<Result<Json, Error>>(answer)
         }
         "cluster.list" | "cluster.wait-all" => check::<Result<Vec<Json>, Error>>(answer),
-        "cluster.evict-many" => check::<Result<Outcomes, Error>>(answer),
+        "cluster.evict-many" => {
+            check::<Result<Outcomes, Error>>(answer)?;
+            // One outcome per pod asked about: a tape may not hand the policy more or fewer.
+            let asked = args
+                .get("pods")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            match answer.get("ok").and_then(Value::as_array) {
+                Some(outcomes) if outcomes.len() != asked => Err(BadAnswer(format!(
+                    "{} outcomes for the {asked} pods asked about",
+                    outcomes.len()
+                ))),
+                _ => Ok(()),
+            }
+        }
         "cluster.delete"
         | "cluster.delete-with"
         | "cluster.scale"
@@ -632,11 +646,19 @@ mod tests {
         assert!(
             check_answer(
                 "probe.query-prometheus",
+                &json!({}),
                 &json!({"ok": [{"labels": [], "value": 1}]})
             )
             .is_ok()
         );
-        assert!(check_answer("probe.http-get", &json!({"ok": {"status": 200}})).is_err());
+        assert!(
+            check_answer(
+                "probe.http-get",
+                &json!({}),
+                &json!({"ok": {"status": 200}})
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -689,20 +711,59 @@ mod tests {
 
     #[test]
     fn answers_of_the_wrong_shape_are_refused_by_function() {
-        assert!(check_answer("cluster.get", &json!({"ok": {"kind": "Pod"}})).is_ok());
-        assert!(check_answer("cluster.wait-current", &json!({"ok": null})).is_ok());
-        assert!(check_answer("cluster.wait-current", &json!({"ok": {"kind": "Pod"}})).is_err());
-        assert!(check_answer("cluster.cordon", &json!({"ok": {"kind": "Pod"}})).is_err());
-        assert!(check_answer("runtime.now", &json!({"ok": -1})).is_err());
-        assert!(check_answer("runtime.now", &json!({"ok": 17})).is_ok());
-        assert!(check_answer("runtime.sleep", &json!(true)).is_err());
-        assert!(check_answer("runtime.restore", &json!({"ok": null})).is_ok());
-        assert!(check_answer("cluster.exec", &json!({"ok": null})).is_err());
-        assert!(check_answer("rollout.requested", &json!({"ok": "promote-full"})).is_ok());
-        assert!(check_answer("rollout.requested", &json!({"ok": "skip"})).is_err());
-        assert!(check_answer("rollout.pause", &json!({"ok": null})).is_ok());
+        assert!(check_answer("cluster.get", &json!({}), &json!({"ok": {"kind": "Pod"}})).is_ok());
+        assert!(check_answer("cluster.wait-current", &json!({}), &json!({"ok": null})).is_ok());
+        assert!(
+            check_answer(
+                "cluster.wait-current",
+                &json!({}),
+                &json!({"ok": {"kind": "Pod"}})
+            )
+            .is_err()
+        );
+        assert!(
+            check_answer(
+                "cluster.cordon",
+                &json!({}),
+                &json!({"ok": {"kind": "Pod"}})
+            )
+            .is_err()
+        );
+        assert!(check_answer("runtime.now", &json!({}), &json!({"ok": -1})).is_err());
+        assert!(check_answer("runtime.now", &json!({}), &json!({"ok": 17})).is_ok());
+        assert!(check_answer("runtime.sleep", &json!({}), &json!(true)).is_err());
+        assert!(check_answer("runtime.restore", &json!({}), &json!({"ok": null})).is_ok());
+        assert!(check_answer("cluster.exec", &json!({}), &json!({"ok": null})).is_err());
+        assert!(
+            check_answer(
+                "rollout.requested",
+                &json!({}),
+                &json!({"ok": "promote-full"})
+            )
+            .is_ok()
+        );
+        assert!(check_answer("rollout.requested", &json!({}), &json!({"ok": "skip"})).is_err());
+        assert!(check_answer("rollout.pause", &json!({}), &json!({"ok": null})).is_ok());
         for (request, _) in REQUESTS {
             assert_eq!(round_trip(&request), request);
         }
+    }
+}
+
+#[cfg(test)]
+mod evict_many_tests {
+    use super::*;
+
+    #[test]
+    fn an_evict_many_answer_has_one_outcome_per_pod() {
+        let args =
+            json!({"pods": [{"namespace": "a", "name": "p", "uid": null}], "concurrency": 1});
+        let one = json!({"ok": [{"ok": null}]});
+        assert!(check_answer("cluster.evict-many", &args, &one).is_ok());
+        let three = json!({"ok": [{"ok": null}, {"ok": null}, {"ok": null}]});
+        assert!(check_answer("cluster.evict-many", &args, &three).is_err());
+        assert!(check_answer("cluster.evict-many", &args, &json!({"ok": []})).is_err());
+        let refused = json!({"error": {"kind": "invalid", "message": "no"}});
+        assert!(check_answer("cluster.evict-many", &args, &refused).is_ok());
     }
 }

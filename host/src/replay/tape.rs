@@ -251,7 +251,7 @@ fn parse(bytes: &[u8]) -> Result<Tape, Parse> {
                 index + 1
             )));
         }
-        codec::check_answer(&call.call, &call.answer)
+        codec::check_answer(&call.call, &call.args, &call.answer)
             .map_err(|e| Parse::Malformed(format!("call {} ({}): {e}", index + 1, call.call)))?;
     }
     Ok(tape)

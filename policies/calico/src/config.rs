@@ -38,6 +38,11 @@ pub struct ConfigMapState {
     pub name: String,
     /// Its data before (none: the run created it); kept before it is applied.
     pub before: Option<Value>,
+    /// The manifest, kept with `before` (a resumed run gets no inputs).
+    pub manifest: Option<Value>,
+    /// `before` is recorded: from here on the undo puts it back (harmless when the apply
+    /// never reached the cluster).
+    pub recorded: bool,
     pub applied: bool,
     /// The undo put the old data back.
     pub restored: bool,
@@ -101,7 +106,8 @@ pub fn forward(
     save: Save<State>,
 ) -> Result<String, Error> {
     if !state.config.applied {
-        let manifest = manifest.ok_or_else(|| {
+        let kept = state.config.manifest.clone();
+        let manifest = manifest.or(kept.as_ref()).ok_or_else(|| {
             Error::invalid(
                 "nothing to roll out: give the changed ConfigMap manifest as the input \
                  (`cutover run config-rollout calico-config.yaml -n kube-system`)",
@@ -120,8 +126,10 @@ pub fn forward(
         );
     }
     if !p.deployment.is_empty() && !state.deployment_restarted {
-        state.deployment_before = Some(restart_deployment(ctx, p)?);
+        // Recorded first: once the restart may have begun, the undo restarts it again.
         state.deployment_restarted = true;
+        save(state)?;
+        state.deployment_before = Some(restart_deployment(ctx, p)?);
         save(state)?;
     }
     let mut summary = format!("ConfigMap {} rolled out", state.config.name);
@@ -173,7 +181,7 @@ pub fn undo(
     state: &mut State,
     save: Save<State>,
 ) -> Result<String, Error> {
-    if !state.config.applied {
+    if !state.config.recorded {
         return Ok("nothing to undo: the ConfigMap was not applied".into());
     }
     nested(
@@ -210,21 +218,26 @@ pub fn apply_config(
     state: &mut ConfigMapState,
     save: Save<ConfigMapState>,
 ) -> Result<(), Error> {
-    check_config_map(manifest)?;
-    state.name = manifest["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    state.namespace = ctx.namespace().to_string();
-    let target = ObjectRef::new("v1", "ConfigMap", state.name.as_str());
-    state.before = match ctx.get_dynamic(&target) {
-        Ok(live) => Some(json!({"data": live["data"], "binaryData": live["binaryData"]})),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(e),
-    };
-    save(state)?;
-    let mut manifest = manifest.clone();
-    manifest["metadata"]["namespace"] = json!(state.namespace);
+    if !state.recorded {
+        check_config_map(manifest)?;
+        state.name = manifest["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        state.namespace = ctx.namespace().to_string();
+        let target = ObjectRef::new("v1", "ConfigMap", state.name.as_str());
+        state.before = match ctx.get_dynamic(&target) {
+            Ok(live) => Some(json!({"data": live["data"], "binaryData": live["binaryData"]})),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        let mut manifest = manifest.clone();
+        manifest["metadata"]["namespace"] = json!(state.namespace);
+        state.manifest = Some(manifest);
+        state.recorded = true;
+        save(state)?;
+    }
+    let manifest = state.manifest.clone().unwrap_or_default();
     ctx.apply_dynamic(&manifest)
         .map_err(|e| e.context(format!("applying ConfigMap {}", state.name)))?;
     state.applied = true;
@@ -237,7 +250,7 @@ pub fn restore_config(
     state: &mut ConfigMapState,
     save: Save<ConfigMapState>,
 ) -> Result<(), Error> {
-    if !state.applied || state.restored {
+    if !state.recorded || state.restored {
         return Ok(());
     }
     let target =

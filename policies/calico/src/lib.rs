@@ -20,14 +20,26 @@ pub mod node_by_node;
 pub mod upgrade;
 
 use cutover_guest_sdk::{Context, Error, Request};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// Saves the run's whole checkpoint after a procedure's state changed.
 pub type Save<'a, S> = &'a mut dyn FnMut(&S) -> Result<(), Error>;
 
+/// The checkpoint of a procedure run as a policy: its state, and whether an undo has started.
+#[derive(Default, Serialize, Deserialize)]
+struct Checkpoint<S> {
+    /// Set when an undo starts, before its first change: from then on only the undo may run.
+    #[serde(default)]
+    undoing: bool,
+    #[serde(flatten)]
+    state: S,
+}
+
 /// Runs a procedure as a policy: restores its state from the checkpoint, then goes forward
-/// (`run`, `resume`, `retry`) or undoes (`abort`), saving the state as it goes.
+/// (`run`, `resume`, `retry`) or undoes (`abort`, and `rollback` of a failed or interrupted
+/// run), saving the state as it goes. Once an undo has started, going forward is refused: a
+/// half-undone run resumed forward would be deployed with part of it undone.
 pub fn drive<S>(
     ctx: &Context,
     forward: impl FnOnce(&Context, &mut S, Save<S>) -> Result<String, Error>,
@@ -36,11 +48,29 @@ pub fn drive<S>(
 where
     S: Default + Serialize + DeserializeOwned,
 {
-    let mut state: S = ctx.restore()?.unwrap_or_default();
-    let mut save = |s: &S| ctx.checkpoint(s);
+    let restored: Checkpoint<S> = ctx.restore()?.unwrap_or_default();
+    let (mut undoing, mut state) = (restored.undoing, restored.state);
     match ctx.requested() {
-        Request::Abort => undo(ctx, &mut state, &mut save),
-        _ => forward(ctx, &mut state, &mut save),
+        Request::Abort => {
+            if !undoing {
+                undoing = true;
+                ctx.checkpoint(&Checkpoint {
+                    undoing,
+                    state: &state,
+                })?;
+            }
+            let mut save = |s: &S| ctx.checkpoint(&Checkpoint { undoing, state: s });
+            undo(ctx, &mut state, &mut save)
+        }
+        _ if undoing => Err(Error::aborted(format!(
+            "an undo of this run has started: it cannot go forward any more; finish the undo with `cutover rollback {}` (or `cutover abort {}`)",
+            ctx.release(),
+            ctx.release()
+        ))),
+        _ => {
+            let mut save = |s: &S| ctx.checkpoint(&Checkpoint { undoing, state: s });
+            forward(ctx, &mut state, &mut save)
+        }
     }
 }
 

@@ -19,9 +19,6 @@ use serde_json::{Value, json};
 
 use crate::Save;
 
-/// The label the DaemonSet controller puts on each pod: the hash of the template it was made
-/// from.
-const REVISION_LABEL: &str = "controller-revision-hash";
 /// The annotation `kubectl rollout restart` writes, which a restart changes.
 const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
 
@@ -77,10 +74,16 @@ pub struct State {
     pub name: String,
     /// The template and update strategy before the change (none: the run created it).
     pub before: Option<Value>,
-    /// The template hash of the pods before the change.
-    pub old_hash: Option<String>,
-    /// The new template is applied.
+    /// The change, kept before it is made (a resumed run gets no inputs): the manifest to
+    /// apply, or none for a restart.
+    pub manifest: Option<Value>,
+    /// `before` is recorded and the change may have been made: from here on the undo puts
+    /// the old template back (which is harmless when the change never reached the cluster).
     pub changed: bool,
+    /// The change is made.
+    pub applied: bool,
+    /// The undo has begun taking the nodes: the pods it deletes are recorded afresh.
+    pub undo_started: bool,
     /// The pre-pull is over.
     pub pre_pulled: bool,
     /// The nodes, in the order taken (known once the template is changed).
@@ -122,7 +125,10 @@ pub fn forward(
                  (`cutover run daemonset-node-by-node calico-node.yaml -n kube-system`)",
             )
         })?;
-        change_template(ctx, change, state, save)?;
+        record_change(ctx, change, state, save)?;
+    }
+    if !state.applied {
+        change_template(ctx, state, save)?;
     }
     let shown = format!("DaemonSet {}/{}", state.namespace, state.name);
     let ds = match ctx.get_dynamic(&target(state)) {
@@ -150,7 +156,7 @@ pub fn forward(
         .cloned()
         .collect();
     for batch in todo.chunks(p.max_parallel as usize) {
-        replace_batch(ctx, p, &ds, batch, None, state, save)?;
+        replace_batch(ctx, p, &ds, batch, state, save)?;
         let done = u32::try_from(state.done.len() + state.skipped.len()).unwrap_or(u32::MAX);
         let verb = if ctx.dry_run() {
             "would be replaced"
@@ -192,13 +198,10 @@ pub fn undo(
     let Some(before) = state.before.clone() else {
         ctx.delete_dynamic(&target(state))
             .map_err(|e| e.context(format!("deleting {shown}, which the run created")))?;
-        for node in state
-            .in_hand
-            .iter()
-            .map(|h| h.node.clone())
-            .collect::<Vec<_>>()
-        {
-            ctx.uncordon(&node)?;
+        for hand in state.in_hand.clone() {
+            if !hand.was_unschedulable {
+                ctx.uncordon(&hand.node)?;
+            }
         }
         state.in_hand.clear();
         state.restored = true;
@@ -215,6 +218,16 @@ pub fn undo(
         state.restored = true;
         save(state)?;
     }
+    remove_pre_pull(ctx, state)?;
+    if !state.undo_started {
+        // The forward's record of deleted pods is of new-template replacements to come; the
+        // undo deletes, on each node, whatever pods are there when it first takes it.
+        for hand in &mut state.in_hand {
+            hand.deleted.clear();
+        }
+        state.undo_started = true;
+        save(state)?;
+    }
     let ds = ctx.get_dynamic(&target(state))?;
     let mut again: Vec<String> = state.in_hand.iter().map(|h| h.node.clone()).collect();
     again.extend(state.done.iter().cloned());
@@ -226,9 +239,7 @@ pub fn undo(
         .collect();
     let total = u32::try_from(again.len()).unwrap_or(u32::MAX);
     for batch in again.chunks(p.max_parallel.clamp(1, 100) as usize) {
-        // Without an old hash (no pod ran before), every pod is of the new template.
-        let keep = state.old_hash.clone().unwrap_or_default();
-        replace_batch(ctx, p, &ds, batch, Some(&keep), state, save)?;
+        replace_batch(ctx, p, &ds, batch, state, save)?;
         state.undone.extend(batch.iter().cloned());
         save(state)?;
         let undone = u32::try_from(state.undone.len()).unwrap_or(u32::MAX);
@@ -250,9 +261,31 @@ pub fn undo(
     ))
 }
 
-/// Applies the new template (with `OnDelete`) or restarts the current one, keeping what was
-/// there for the undo.
-fn change_template(
+/// Checks a DaemonSet manifest before any change: an apps/v1 DaemonSet with a name, in the
+/// run's namespace (or none, then given it). Returns its namespace and name.
+pub fn check_manifest(ctx: &Context, manifest: &Value) -> Result<(String, String), Error> {
+    let api = manifest["apiVersion"].as_str().unwrap_or_default();
+    let kind = manifest["kind"].as_str().unwrap_or_default();
+    if (api, kind) != ("apps/v1", "DaemonSet") {
+        return Err(Error::invalid(format!(
+            "the input is a {api} {kind}, not an apps/v1 DaemonSet"
+        )));
+    }
+    let name = manifest["metadata"]["name"].as_str().unwrap_or_default();
+    let namespace = manifest["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or(ctx.namespace());
+    if namespace != ctx.namespace() {
+        return Err(Error::invalid(format!(
+            "DaemonSet {namespace}/{name} is for namespace {namespace}, not the run's {}: run with -n {namespace}",
+            ctx.namespace()
+        )));
+    }
+    Ok((namespace.to_string(), name.to_string()))
+}
+
+/// Records what the change will be and what the DaemonSet was, before any change.
+fn record_change(
     ctx: &Context,
     change: Change<'_>,
     state: &mut State,
@@ -260,18 +293,11 @@ fn change_template(
 ) -> Result<(), Error> {
     let (namespace, name, manifest) = match change {
         Change::Apply(manifest) => {
-            let api = manifest["apiVersion"].as_str().unwrap_or_default();
-            let kind = manifest["kind"].as_str().unwrap_or_default();
-            if (api, kind) != ("apps/v1", "DaemonSet") {
-                return Err(Error::invalid(format!(
-                    "the input is a {api} {kind}, not an apps/v1 DaemonSet"
-                )));
-            }
-            let name = manifest["metadata"]["name"].as_str().unwrap_or_default();
-            let namespace = manifest["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or(ctx.namespace());
-            (namespace.to_string(), name.to_string(), Some(manifest))
+            let (namespace, name) = check_manifest(ctx, manifest)?;
+            let mut manifest = manifest.clone();
+            manifest["metadata"]["namespace"] = json!(namespace);
+            manifest["spec"]["updateStrategy"] = json!({"type": "OnDelete"});
+            (namespace, name, Some(manifest))
         }
         Change::Restart { namespace, name } => (namespace, name, None),
     };
@@ -294,24 +320,19 @@ fn change_template(
             "updateStrategy": ds["spec"]["updateStrategy"],
         })
     });
-    if let Some(ds) = &live {
-        state.old_hash = pods_of(ctx, ds, None)?
-            .iter()
-            .find_map(|pod| pod["metadata"]["labels"][REVISION_LABEL].as_str())
-            .map(str::to_string);
-    }
-    save(state)?;
-    match manifest {
+    state.manifest = manifest;
+    state.changed = true;
+    save(state)
+}
+
+/// Applies the recorded manifest (with `OnDelete`) or restarts the current template; again
+/// after a crash, harmlessly.
+fn change_template(ctx: &Context, state: &mut State, save: Save<State>) -> Result<(), Error> {
+    let shown = format!("DaemonSet {}/{}", state.namespace, state.name);
+    match &state.manifest {
         Some(manifest) => {
-            let mut manifest = manifest.clone();
-            manifest["metadata"]["namespace"] = json!(state.namespace);
-            manifest["spec"]["updateStrategy"] = json!({"type": "OnDelete"});
-            ctx.apply_dynamic(&manifest).map_err(|e| {
-                e.context(format!(
-                    "applying DaemonSet {}/{}",
-                    state.namespace, state.name
-                ))
-            })?;
+            ctx.apply_dynamic(manifest)
+                .map_err(|e| e.context(format!("applying {shown}")))?;
         }
         None => {
             let patch = json!({"spec": {
@@ -319,19 +340,13 @@ fn change_template(
                 "template": {"metadata": {"annotations": {RESTARTED_AT: ctx.now().to_string()}}},
             }});
             ctx.patch_dynamic(&target(state), &Patch::Merge(patch))
-                .map_err(|e| {
-                    e.context(format!(
-                        "restarting DaemonSet {}/{}",
-                        state.namespace, state.name
-                    ))
-                })?;
+                .map_err(|e| e.context(format!("restarting {shown}")))?;
         }
     }
-    state.changed = true;
+    state.applied = true;
     save(state)?;
     info!(
-        "DaemonSet {}/{}: the new template is applied with the OnDelete strategy; its pods are replaced node by node",
-        state.namespace, state.name
+        "{shown}: the new template is applied with the OnDelete strategy; its pods are replaced node by node"
     );
     Ok(())
 }
@@ -444,55 +459,75 @@ fn node_problem(node: &Value) -> Option<String> {
     }
 }
 
-/// Replaces the pods on `batch` at once: cordon each, delete its pods that are not of
-/// `keep_hash` (all of them, going forward), wait for each node's replacement, uncordon.
+/// Replaces the pods on `batch` at once: cordon each, delete its pods of the DaemonSet, wait
+/// for each node's replacement, uncordon.
+///
+/// The first time a node is taken, every pod of the DaemonSet on it is recorded, then the
+/// ones not already terminating are deleted; taken again (a resume), only the recorded ones
+/// are deleted (a crash may have come before their deletion), never their replacement. The
+/// undo starts its own record, so it replaces whatever pods it finds when it first takes a
+/// node: they run the new template, or the old one once more.
 fn replace_batch(
     ctx: &Context,
     p: &Params,
     ds: &Value,
     batch: &[String],
-    keep_hash: Option<&str>,
     state: &mut State,
     save: Save<State>,
 ) -> Result<(), Error> {
-    let undoing = keep_hash.is_some() || state.restored;
+    let undoing = state.undo_started;
     let namespace = state.namespace.clone();
-    // Cordon each node that runs a pod of the DaemonSet, remembering who was cordoned already.
     let mut without_pod = Vec::new();
     let mut pods_on = Vec::with_capacity(batch.len());
     for node in batch {
+        let in_hand = state.in_hand.iter().position(|h| &h.node == node);
+        let live = match ctx.get_dynamic(&ObjectRef::new("v1", "Node", node.as_str())) {
+            Ok(live) => live,
+            // A node deleted from the cluster has nothing left to replace.
+            Err(e) if e.is_not_found() => {
+                info!("node {node} is gone from the cluster: skipped");
+                if let Some(i) = in_hand {
+                    state.in_hand.remove(i);
+                    save(state)?;
+                }
+                without_pod.push(node.clone());
+                pods_on.push(Vec::new());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         let pods = pods_of(ctx, ds, Some(node))?;
-        let in_hand = state.in_hand.iter().any(|h| &h.node == node);
-        if pods.is_empty() && !in_hand {
+        if pods.is_empty() && in_hand.is_none() {
             without_pod.push(node.clone());
             pods_on.push(pods);
             continue;
         }
-        if !in_hand {
-            let live = ctx.get_dynamic(&ObjectRef::new("v1", "Node", node.as_str()))?;
-            if let Some(problem) = node_problem(&live) {
-                return Err(Error::aborted(format!(
-                    "node {node} {problem}: its pod was not replaced; {}",
-                    stop_hint(state, undoing)
-                )));
+        let hand = match in_hand {
+            Some(i) => i,
+            None => {
+                if let Some(problem) = node_problem(&live) {
+                    return Err(Error::aborted(format!(
+                        "node {node} {problem}: its pod was not replaced; {}{}",
+                        left_cordoned(state),
+                        stop_hint(state, undoing)
+                    )));
+                }
+                state.in_hand.push(InHand {
+                    node: node.clone(),
+                    was_unschedulable: live["spec"]["unschedulable"] == true,
+                    deleted: Vec::new(),
+                });
+                save(state)?;
+                state.in_hand.len() - 1
             }
-            let was_unschedulable = live["spec"]["unschedulable"] == true;
-            state.in_hand.push(InHand {
-                node: node.clone(),
-                was_unschedulable,
-                deleted: Vec::new(),
-            });
-            save(state)?;
-            if !was_unschedulable {
-                ctx.cordon(node)
-                    .map_err(|e| e.context(format!("cordoning node {node}")))?;
-            }
+        };
+        // Again on a resume: a crash may have come between the record and the cordon.
+        if !state.in_hand[hand].was_unschedulable && live["spec"]["unschedulable"] != true {
+            ctx.cordon(node)
+                .map_err(|e| e.context(format!("cordoning node {node}")))?;
         }
         pods_on.push(pods);
     }
-    // Delete each node's pods of the other template. Going forward that is every pod found
-    // the first time, and on a resume those recorded (a crash may have come before their
-    // deletion): never the replacement. Undoing, every pod not of the old template.
     for (node, pods) in batch.iter().zip(&pods_on) {
         if without_pod.contains(node) {
             continue;
@@ -502,25 +537,22 @@ fn replace_batch(
             .iter()
             .position(|h| &h.node == node)
             .ok_or_else(|| Error::other(format!("node {node} is not in hand")))?;
-        let recorded = state.in_hand[hand].deleted.clone();
-        let stale: Vec<(String, String)> = pods
-            .iter()
-            .filter(|pod| pod["metadata"]["deletionTimestamp"].is_null())
-            .filter_map(|pod| {
-                let name = pod["metadata"]["name"].as_str()?.to_string();
-                let uid = pod["metadata"]["uid"].as_str()?.to_string();
-                let hash = pod["metadata"]["labels"][REVISION_LABEL].as_str();
-                let stale = match keep_hash {
-                    Some(keep) => hash != Some(keep),
-                    None if recorded.is_empty() => true,
-                    None => recorded.contains(&uid),
-                };
-                stale.then_some((name, uid))
-            })
-            .collect();
-        for (_, uid) in &stale {
-            if !state.in_hand[hand].deleted.contains(uid) {
-                state.in_hand[hand].deleted.push(uid.clone());
+        let first_time = state.in_hand[hand].deleted.is_empty();
+        let mut stale = Vec::new();
+        for pod in pods {
+            let (Some(name), Some(uid)) = (
+                pod["metadata"]["name"].as_str(),
+                pod["metadata"]["uid"].as_str(),
+            ) else {
+                continue;
+            };
+            if first_time {
+                state.in_hand[hand].deleted.push(uid.to_string());
+            } else if !state.in_hand[hand].deleted.iter().any(|d| d == uid) {
+                continue;
+            }
+            if pod["metadata"]["deletionTimestamp"].is_null() {
+                stale.push((name.to_string(), uid.to_string()));
             }
         }
         save(state)?;
@@ -550,10 +582,11 @@ fn replace_batch(
         if let Err(e) = ctx.wait_all(&set, SetCondition::AllReady(1), left) {
             warn!("node {node} stays cordoned: its new pod is not Ready");
             return Err(Error::aborted(format!(
-                "node {node}: the new pod of DaemonSet {namespace}/{} was not Ready within {}: {}; node {node} is left cordoned; {}",
+                "node {node}: the new pod of DaemonSet {namespace}/{} was not Ready within {}: {}; {}{}",
                 state.name,
                 p.node_timeout,
                 e.reason(),
+                left_cordoned(state),
                 stop_hint(state, undoing)
             )));
         }
@@ -561,6 +594,14 @@ fn replace_batch(
     // Uncordon what we cordoned; the node is done.
     for node in batch {
         let Some(hand) = state.in_hand.iter().position(|h| &h.node == node) else {
+            if without_pod.contains(node) && !undoing && !state.skipped.contains(node) {
+                info!(
+                    "node {node} runs no pod of DaemonSet {namespace}/{}: skipped",
+                    state.name
+                );
+                state.skipped.push(node.clone());
+                save(state)?;
+            }
             continue;
         };
         if !state.in_hand[hand].was_unschedulable {
@@ -568,20 +609,27 @@ fn replace_batch(
                 .map_err(|e| e.context(format!("uncordoning node {node}")))?;
         }
         state.in_hand.remove(hand);
-        if without_pod.contains(node) {
-            info!(
-                "node {node} runs no pod of DaemonSet {namespace}/{}: skipped",
-                state.name
-            );
-            if !undoing {
-                state.skipped.push(node.clone());
-            }
-        } else if !undoing {
+        if !undoing {
             state.done.push(node.clone());
         }
         save(state)?;
     }
     Ok(())
+}
+
+/// `node node-2 is left cordoned; ` (every node in hand that the run cordoned), or nothing.
+fn left_cordoned(state: &State) -> String {
+    let cordoned: Vec<&str> = state
+        .in_hand
+        .iter()
+        .filter(|h| !h.was_unschedulable)
+        .map(|h| h.node.as_str())
+        .collect();
+    match cordoned.as_slice() {
+        [] => String::new(),
+        [one] => format!("node {one} is left cordoned; "),
+        many => format!("nodes {} are left cordoned; ", many.join(", ")),
+    }
 }
 
 /// What the operator can do once a node stops the run.
@@ -598,7 +646,8 @@ fn stop_hint(state: &State, undoing: bool) -> String {
 }
 
 /// Pulls the new template's images on the DaemonSet's nodes with a DaemonSet of its own (the
-/// images as init containers, which exit at once, then a pause container), then deletes it.
+/// images as init containers running `sh -c "exit 0"`, so each image needs a shell, then a
+/// pause container), then deletes it.
 fn pre_pull(ctx: &Context, p: &Params, ds: &Value, state: &State) -> Result<(), Error> {
     let name = format!("{}-pre-pull", state.name);
     let spec = &ds["spec"]["template"]["spec"];
@@ -617,22 +666,25 @@ fn pre_pull(ctx: &Context, p: &Params, ds: &Value, state: &State) -> Result<(), 
         })
         .collect();
     let labels = json!({"app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "cutover"});
+    // On the host's network, as calico-node runs: the pre-pull must not need the pod network
+    // that the upgrade is about.
+    let mut pod_spec = json!({
+        "hostNetwork": true,
+        "initContainers": init,
+        "containers": [{"name": "pause", "image": "registry.k8s.io/pause:3.9"}],
+        "terminationGracePeriodSeconds": 0,
+    });
+    for key in ["nodeSelector", "tolerations", "affinity"] {
+        if !spec[key].is_null() {
+            pod_spec[key] = spec[key].clone();
+        }
+    }
     let manifest = json!({
         "apiVersion": "apps/v1", "kind": "DaemonSet",
         "metadata": {"name": name, "namespace": state.namespace, "labels": labels},
         "spec": {
             "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "nodeSelector": spec["nodeSelector"],
-                    "tolerations": spec["tolerations"],
-                    "affinity": spec["affinity"],
-                    "initContainers": init,
-                    "containers": [{"name": "pause", "image": "registry.k8s.io/pause:3.9"}],
-                    "terminationGracePeriodSeconds": 0,
-                },
-            },
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
         },
     });
     let stored = ctx
@@ -657,4 +709,20 @@ fn pre_pull(ctx: &Context, p: &Params, ds: &Value, state: &State) -> Result<(), 
     waited.map_err(|e| e.context(format!("pre-pulling the new images ({name})")))?;
     cleanup.map_err(|e| e.context(format!("deleting the pre-pull DaemonSet {name}")))?;
     Ok(())
+}
+
+/// Deletes a pre-pull DaemonSet a crash left behind (none: nothing to do).
+fn remove_pre_pull(ctx: &Context, state: &State) -> Result<(), Error> {
+    let name = format!("{}-pre-pull", state.name);
+    let target =
+        ObjectRef::new("apps/v1", "DaemonSet", name.as_str()).in_namespace(&state.namespace);
+    match ctx.get_dynamic(&target) {
+        Ok(found) if found["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "cutover" => {
+            let uid = found["metadata"]["uid"].as_str().unwrap_or_default();
+            ctx.delete_with(&target, &DeleteOptions::default().uid(uid))
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
 }

@@ -57,6 +57,8 @@ pub struct DeploymentUpdate {
     pub name: String,
     /// Its spec before (none: the run created it).
     pub before: Option<Value>,
+    /// `before` is recorded: the undo puts it back from here on.
+    pub recorded: bool,
     pub applied: bool,
     pub rolled_out: bool,
     pub undone: bool,
@@ -216,8 +218,14 @@ pub fn forward(
                 p.replica_set
             )));
         }
+        // Every refusal before the first change: the migration comes first, and must not be
+        // made for an upgrade that would then stop at the policy controller or calico-node.
+        node_by_node::check_manifest(ctx, &found.daemon_set)?;
         if let Some(d) = &found.deployment {
             controller::checked_deployment(d, ctx.namespace())?;
+            if state.from_replica_set {
+                controller::check(ctx, &controller_params(p), d)?;
+            }
         }
         state.manifests = Some(found);
         save(state)?;
@@ -260,11 +268,7 @@ pub fn forward(
         && !state.controller_done
     {
         let summary = if state.from_replica_set {
-            let cp = controller::Params {
-                replica_set: p.replica_set.clone(),
-                timeout: p.timeout,
-                delete_replica_set: false,
-            };
+            let cp = controller_params(p);
             nested(
                 state,
                 save,
@@ -294,6 +298,15 @@ pub fn forward(
     Ok(format!("Calico upgraded: {}", done.join("; ")))
 }
 
+/// The policy controller's move, as the upgrade's parameters say.
+fn controller_params(p: &Params) -> controller::Params {
+    controller::Params {
+        replica_set: p.replica_set.clone(),
+        timeout: p.timeout,
+        delete_replica_set: false,
+    }
+}
+
 /// Updates a policy controller that is a Deployment already (`Recreate`), and waits for it.
 fn update_deployment(
     ctx: &Context,
@@ -309,12 +322,15 @@ fn update_deployment(
         .to_string();
     let target = ObjectRef::new("apps/v1", "Deployment", state.name.as_str());
     if !state.applied {
-        state.before = match ctx.get_dynamic(&target) {
-            Ok(live) => Some(live["spec"].clone()),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e),
-        };
-        save(state)?;
+        if !state.recorded {
+            state.before = match ctx.get_dynamic(&target) {
+                Ok(live) => Some(live["spec"].clone()),
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e),
+            };
+            state.recorded = true;
+            save(state)?;
+        }
         ctx.apply_dynamic(&manifest)
             .map_err(|e| e.context(format!("applying Deployment {}", state.name)))?;
         state.applied = true;
@@ -339,19 +355,31 @@ fn undo_deployment(
     state: &mut DeploymentUpdate,
     save: Save<DeploymentUpdate>,
 ) -> Result<String, Error> {
-    if !state.applied || state.undone {
+    if !state.recorded || state.undone {
         return Ok(String::new());
     }
     let target = ObjectRef::new("apps/v1", "Deployment", state.name.as_str());
     match &state.before {
         Some(spec) => {
-            let patch = json!([{"op": "replace", "path": "/spec", "value": spec}]);
+            // Rolled back with Recreate whatever its strategy was, so that the old controller
+            // never starts beside the new one; then its own strategy again.
+            let mut recreate = spec.clone();
+            recreate["strategy"] = json!({"type": "Recreate"});
+            let patch = json!([{"op": "replace", "path": "/spec", "value": recreate}]);
             ctx.patch_dynamic(&target, &Patch::Json(patch))
                 .map_err(|e| e.context(format!("restoring Deployment {}", state.name)))?;
             ctx.wait_dynamic(&target, &Condition::RolledOut, timeout)
                 .map_err(|e| {
                     e.context(format!("waiting for Deployment {} to roll out", state.name))
                 })?;
+            if !spec["strategy"].is_null() {
+                let patch =
+                    json!([{"op": "replace", "path": "/spec/strategy", "value": spec["strategy"]}]);
+                ctx.patch_dynamic(&target, &Patch::Json(patch))
+                    .map_err(|e| {
+                        e.context(format!("restoring Deployment {}'s strategy", state.name))
+                    })?;
+            }
         }
         None => ctx.delete_dynamic(&target)?,
     }
@@ -360,8 +388,8 @@ fn undo_deployment(
     Ok(format!("Deployment {} restored", state.name))
 }
 
-/// Undoes the upgrade, newest step first: calico-node node by node, the policy controller,
-/// calico-config, the NetworkPolicy migration.
+/// Undoes the upgrade: calico-config first (the pods that come back read it), then newest
+/// step first: calico-node node by node, the policy controller, the NetworkPolicy migration.
 pub fn undo(
     ctx: &Context,
     p: &Params,
@@ -369,6 +397,16 @@ pub fn undo(
     save: Save<State>,
 ) -> Result<String, Error> {
     let mut done = Vec::new();
+    // calico-config first: the old pods that come back read it when they start.
+    if state.config.recorded {
+        nested(
+            state,
+            save,
+            |s| &mut s.config,
+            |s, save| config::restore_config(ctx, s, save),
+        )?;
+        done.push(format!("ConfigMap {} restored", state.config.name));
+    }
     if state.nodes.changed {
         done.push(nested(
             state,
@@ -384,7 +422,7 @@ pub fn undo(
             |s| &mut s.controller,
             |s, save| controller::undo(ctx, s, save),
         )?);
-    } else if state.deployment.applied {
+    } else if state.deployment.recorded {
         let timeout = p.timeout;
         done.push(nested(
             state,
@@ -392,15 +430,6 @@ pub fn undo(
             |s| &mut s.deployment,
             |s, save| undo_deployment(ctx, timeout, s, save),
         )?);
-    }
-    if state.config.applied {
-        nested(
-            state,
-            save,
-            |s| &mut s.config,
-            |s, save| config::restore_config(ctx, s, save),
-        )?;
-        done.push(format!("ConfigMap {} restored", state.config.name));
     }
     if state.migrate {
         done.push(nested(

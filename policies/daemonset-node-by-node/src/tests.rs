@@ -271,3 +271,36 @@ fn anything_but_one_daemon_set_is_refused_before_any_change() {
             .any(|c| c.starts_with("apply") || c.starts_with("cordon"))
     );
 }
+
+#[test]
+fn once_an_undo_has_started_the_run_cannot_go_forward() {
+    let fake = cluster().input("calico-node.yaml", new_manifest());
+    fake.respond("wait-all", "Pod in kube-system", Ok(json!([])));
+    fake.respond(
+        "wait-all",
+        "Pod in kube-system",
+        Err(Error::timeout("not Ready")),
+    );
+    let ctx = fake.context(&POLICY_MANIFEST, json!({})).expect("params");
+    run(&ctx).unwrap_err();
+    // The undo stops half way (its first wait times out)...
+    fake.request(Request::Abort);
+    fake.respond(
+        "wait-all",
+        "Pod in kube-system",
+        Err(Error::timeout("not Ready")),
+    );
+    let ctx = fake.context(&POLICY_MANIFEST, json!({})).expect("params");
+    run(&ctx).unwrap_err();
+    assert_eq!(checkpoint(&fake)["undoing"], true);
+    // ...and `cutover resume` is refused, changing nothing: only the undo may go on.
+    fake.request(Request::Resume);
+    let before = fake.call_lines().len();
+    let ctx = fake.context(&POLICY_MANIFEST, json!({})).expect("params");
+    let e = run(&ctx).unwrap_err();
+    assert!(
+        e.to_string().contains("an undo of this run has started"),
+        "{e}"
+    );
+    assert_eq!(fake.call_lines().len(), before);
+}

@@ -17,10 +17,10 @@ use crate::capabilities::{Call, Grants};
 use crate::cluster::{self as k8s, Cluster, ListBounds, Located, LocatedList, Selectors};
 use crate::release::journal;
 use crate::release::recorder::{RecordError, Recorder, Step};
+use crate::report::Event;
 use crate::sandbox::bindings::cutover::policy::{cluster, types};
 use crate::sandbox::limits::{LIST_PAGE, MAX_LIST_BYTES, MAX_LIST_ITEMS, MAX_REQUEST_BODY};
 use crate::sandbox::state::RunState;
-use crate::report::Event;
 use crate::text;
 
 use types::{Error, ObjectRef};
@@ -510,6 +510,7 @@ impl cluster::Host for RunState {
         let slack = Some(own + Duration::from_secs(1));
         self.perform("wait-current", label, slack, false, async move {
             let targets = targets?;
+            check_refs(&targets)?;
             let mut located = Vec::with_capacity(targets.len());
             for target in &targets {
                 located.push(locate_authorized(&cluster, &grants, "wait", target).await?);
@@ -544,9 +545,8 @@ impl cluster::Host for RunState {
                 self.perform("wait-all", label, slack, false, async move {
                     // A query's answer is a list: it needs `list` as well as `wait`, both
                     // checked before discovery and again after it.
-                    let loc =
-                        locate_list_authorized(&cluster, &grants, &["wait", "list"], &query)
-                            .await?;
+                    let loc = locate_list_authorized(&cluster, &grants, &["wait", "list"], &query)
+                        .await?;
                     let selectors = Selectors {
                         labels: query.label_selector.as_deref(),
                         fields: query.field_selector.as_deref(),
@@ -573,13 +573,7 @@ impl cluster::Host for RunState {
                     };
                 self.perform("wait-all", label, slack, false, async move {
                     let targets = targets?;
-                    // Every name first: a hostile one is `invalid` before any member is
-                    // checked against the grants or located.
-                    for target in &targets {
-                        k8s::target::check_ref(target).map_err(|e| {
-                            Error::Invalid(format!("cannot wait {}: {e}", requested(target)))
-                        })?;
-                    }
+                    check_refs(&targets)?;
                     let mut located = Vec::with_capacity(targets.len());
                     for target in &targets {
                         located.push(locate_authorized(&cluster, &grants, "wait", target).await?);
@@ -647,51 +641,53 @@ impl cluster::Host for RunState {
         let checked = check_evict_many(&pods, concurrency);
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
         let recorder = self.release.clone();
-        let outcomes = self.perform("evict-many", label, slack, true, async move {
-            checked?;
-            // Every pod is named, then every one authorized, before the first eviction: a
-            // hostile name is `invalid` before any pod is checked against the grants, and a
-            // denied pod refuses the call, with nothing evicted.
-            let mut located = Vec::with_capacity(pods.len());
-            for pod in &pods {
-                let loc = cluster.locate_pod(&pod.namespace, &pod.name)?;
-                located.push((loc, pod.uid.clone()));
-            }
-            for (loc, _) in &located {
-                authorize(&grants, &call_on("evict", loc))?;
-            }
-            let clock = cluster.clock().clone();
-            let deadline = clock.now() + own;
-            let pods_label = match located.as_slice() {
-                [] => "no pods".to_string(),
-                [(one, _)] => one.label(),
-                [(first, _), rest @ ..] => format!("{} and {} more", first.label(), rest.len()),
-            };
-            let evictions: Vec<_> = located
-                .into_iter()
-                .map(|(loc, uid)| {
-                    let (cluster, recorder, clock) =
-                        (cluster.clone(), recorder.clone(), clock.clone());
-                    async move {
-                        let left = deadline.saturating_duration_since(clock.now());
-                        let (evicted, outcome) =
-                            evict_and_wait(&cluster, &recorder, &loc, uid, left).await;
-                        (loc.label(), evicted, outcome)
-                    }
-                })
-                .collect();
-            let outcomes: Vec<(String, bool, Result<(), Error>)> = futures::stream::iter(evictions)
-                .buffered(concurrency as usize)
-                .collect()
-                .await;
-            // Each eviction is reported as a change of its own, below.
-            let reached = super::call::Reached {
-                label: pods_label,
-                changed: false,
-            };
-            Ok((outcomes, reached))
-        })
-        .await?;
+        let outcomes = self
+            .perform("evict-many", label, slack, true, async move {
+                checked?;
+                // Every pod is named, then every one authorized, before the first eviction: a
+                // hostile name is `invalid` before any pod is checked against the grants, and a
+                // denied pod refuses the call, with nothing evicted.
+                let mut located = Vec::with_capacity(pods.len());
+                for pod in &pods {
+                    let loc = cluster.locate_pod(&pod.namespace, &pod.name)?;
+                    located.push((loc, pod.uid.clone()));
+                }
+                for (loc, _) in &located {
+                    authorize(&grants, &call_on("evict", loc))?;
+                }
+                let clock = cluster.clock().clone();
+                let deadline = clock.now() + own;
+                let pods_label = match located.as_slice() {
+                    [] => "no pods".to_string(),
+                    [(one, _)] => one.label(),
+                    [(first, _), rest @ ..] => format!("{} and {} more", first.label(), rest.len()),
+                };
+                let evictions: Vec<_> = located
+                    .into_iter()
+                    .map(|(loc, uid)| {
+                        let (cluster, recorder, clock) =
+                            (cluster.clone(), recorder.clone(), clock.clone());
+                        async move {
+                            let left = deadline.saturating_duration_since(clock.now());
+                            let (evicted, outcome) =
+                                evict_and_wait(&cluster, &recorder, &loc, uid, left).await;
+                            (loc.label(), evicted, outcome)
+                        }
+                    })
+                    .collect();
+                let outcomes: Vec<(String, bool, Result<(), Error>)> =
+                    futures::stream::iter(evictions)
+                        .buffered(concurrency as usize)
+                        .collect()
+                        .await;
+                // Each eviction is reported as a change of its own, below.
+                let reached = super::call::Reached {
+                    label: pods_label,
+                    changed: false,
+                };
+                Ok((outcomes, reached))
+            })
+            .await?;
         // One record per pod, as `evict` makes: the audit trail and the run's changes name
         // every pod evicted, not only the batch.
         let mut answer = Vec::with_capacity(outcomes.len());
@@ -699,9 +695,10 @@ impl cluster::Host for RunState {
             // An eviction the server accepted is a change, even when the pod then outlived
             // the wait for it to go.
             if evicted {
-                self.stats
-                    .changed
-                    .push(format!("evict {target}"), crate::sandbox::limits::MAX_CHANGE_RECORDS);
+                self.stats.changed.push(
+                    format!("evict {target}"),
+                    crate::sandbox::limits::MAX_CHANGE_RECORDS,
+                );
             }
             match &outcome {
                 Ok(()) => {
@@ -753,7 +750,7 @@ async fn evict_and_wait(
         Ok(step) => step,
         Err(e) => return (false, Err(to_guest(e))),
     };
-    let removed = cluster.evict(pod, left).await;
+    let removed = cluster.evict_uid(pod, uid.as_deref(), left).await;
     journal_after(recorder, step, None).await;
     let evicted = match removed {
         Ok(removed) => matches!(removed, k8s::Removal::Removed),
@@ -773,6 +770,16 @@ async fn evict_and_wait(
         }
     }
     (evicted, Ok(()))
+}
+
+/// Every name of a set of waits, first: a hostile one is `invalid` before any member is
+/// checked against the grants or located.
+fn check_refs(targets: &[k8s::ObjectRef]) -> Result<(), Error> {
+    for target in targets {
+        k8s::target::check_ref(target)
+            .map_err(|e| Error::Invalid(format!("cannot wait {}: {e}", requested(target))))?;
+    }
+    Ok(())
 }
 
 /// The longest grace period `delete-with` passes on: a day.

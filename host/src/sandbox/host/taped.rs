@@ -149,9 +149,11 @@ impl cluster::Host for Taped<'_> {
                 "options": codec::delete_options(&options),
             })
         });
-        self.taped("cluster.delete-with", args, async move |s: &mut RunState| {
-            cluster::Host::delete_with(s, target, options).await
-        })
+        self.taped(
+            "cluster.delete-with",
+            args,
+            async move |s: &mut RunState| cluster::Host::delete_with(s, target, options).await,
+        )
         .await
     }
 

@@ -431,6 +431,8 @@ fn undo_deletes_the_deployment_waits_for_its_pods_then_scales_back() {
     assert_eq!(
         undone,
         [
+            // The undo has started: going forward is refused from here on.
+            "checkpoint the run's revision",
             "get Deployment kube-system/calico-kube-controllers",
             "delete Deployment kube-system/calico-kube-controllers",
             "wait Deployment kube-system/calico-kube-controllers",
@@ -633,7 +635,8 @@ fn undo_before_anything_was_done_does_nothing() {
         summary,
         "nothing to undo: the move to the Deployment had not started"
     );
-    assert!(fake.call_lines().is_empty());
+    // Only the checkpoint saying an undo has started.
+    assert_eq!(fake.call_lines(), ["checkpoint the run's revision"]);
 }
 
 #[test]

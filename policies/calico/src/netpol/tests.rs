@@ -362,6 +362,7 @@ fn undo_restores_the_deleted_and_removes_the_created() {
     assert_eq!(
         fake.call_lines()[before_undo..],
         [
+            "checkpoint the run's revision",
             "get NetworkPolicy open/allow-web",
             "apply NetworkPolicy open/allow-web",
             "checkpoint the run's revision",

@@ -147,6 +147,16 @@ fn abuses(ctx: &Context, p: &Params) -> Vec<(&'static str, &'static str, Outcome
         },
         SetCondition::AllGone,
     );
+    // The same for a kind no server serves: refused before discovery would say so.
+    wait(
+        "query-without-list-unserved",
+        WaitSet::Query {
+            api_version: "example.com/v1".into(),
+            kind: "Widget".into(),
+            params: ListParams::default(),
+        },
+        SetCondition::AllGone,
+    );
     let configmaps = |params| WaitSet::Query {
         api_version: "v1".into(),
         kind: "ConfigMap".into(),
@@ -347,6 +357,7 @@ export_policy! {
     capabilities: [
         "cluster/evict:v1/Pod@{namespace}",
         "cluster/wait:v1/Pod@{namespace}",
+        "cluster/wait:example.com/v1/Widget@{namespace}",
         "cluster/get:v1/ConfigMap@{namespace}",
         "cluster/list:v1/ConfigMap@{namespace}",
         "cluster/wait:v1/ConfigMap@{namespace}",

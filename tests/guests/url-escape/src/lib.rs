@@ -255,7 +255,11 @@ fn attack_batches(input: &Input, p: &Params, run: &str) -> Vec<(&'static str, Ou
         ),
         (
             "evict-many",
-            kind_of(wit::evict_many(&[hostile_pod.clone()], 1, second)),
+            kind_of(wit::evict_many(
+                std::slice::from_ref(&hostile_pod),
+                1,
+                second,
+            )),
         ),
         (
             "evict-many-mixed",

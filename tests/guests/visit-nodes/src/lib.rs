@@ -7,10 +7,7 @@ use cutover_guest_sdk::{Context, Error, ListParams, export_policy};
 
 fn visit_nodes(ctx: &Context) -> Result<String, Error> {
     let nodes: Vec<Node> = ctx.list(&ListParams::default())?;
-    let names: Vec<String> = nodes
-        .into_iter()
-        .filter_map(|n| n.metadata.name)
-        .collect();
+    let names: Vec<String> = nodes.into_iter().filter_map(|n| n.metadata.name).collect();
     let total = u32::try_from(names.len()).unwrap_or(u32::MAX);
     for (i, name) in names.iter().enumerate() {
         ctx.cordon(name)?;
