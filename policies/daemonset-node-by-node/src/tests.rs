@@ -56,6 +56,20 @@ fn checkpoint(fake: &FakeCluster) -> Value {
     serde_json::from_str(&fake.checkpoint().expect("a checkpoint")).expect("JSON")
 }
 
+/// A run that upgraded node-1 and stopped at node-2, whose new pod was not Ready.
+fn failed_at_node_2() -> FakeCluster {
+    let fake = cluster().input("calico-node.yaml", new_manifest());
+    fake.respond("wait-all", "Pod in kube-system", Ok(json!([])));
+    fake.respond(
+        "wait-all",
+        "Pod in kube-system",
+        Err(Error::timeout("not Ready")),
+    );
+    let ctx = fake.context(&POLICY_MANIFEST, json!({})).expect("params");
+    run(&ctx).unwrap_err();
+    fake
+}
+
 #[test]
 fn nodes_are_taken_by_name_cordoned_replaced_and_uncordoned() {
     let fake = cluster().input("calico-node.yaml", new_manifest());
@@ -162,15 +176,7 @@ fn a_node_whose_new_pod_is_not_ready_stops_the_run_left_cordoned_then_resume_goe
 
 #[test]
 fn abort_restores_the_template_and_replaces_the_new_pods_node_by_node() {
-    let fake = cluster().input("calico-node.yaml", new_manifest());
-    fake.respond("wait-all", "Pod in kube-system", Ok(json!([])));
-    fake.respond(
-        "wait-all",
-        "Pod in kube-system",
-        Err(Error::timeout("not Ready")),
-    );
-    let ctx = fake.context(&POLICY_MANIFEST, json!({})).expect("params");
-    run(&ctx).unwrap_err();
+    let fake = failed_at_node_2();
     let state = checkpoint(&fake);
 
     let undo = FakeCluster::new()
@@ -274,15 +280,7 @@ fn anything_but_one_daemon_set_is_refused_before_any_change() {
 
 #[test]
 fn once_an_undo_has_started_the_run_cannot_go_forward() {
-    let fake = cluster().input("calico-node.yaml", new_manifest());
-    fake.respond("wait-all", "Pod in kube-system", Ok(json!([])));
-    fake.respond(
-        "wait-all",
-        "Pod in kube-system",
-        Err(Error::timeout("not Ready")),
-    );
-    let ctx = fake.context(&POLICY_MANIFEST, json!({})).expect("params");
-    run(&ctx).unwrap_err();
+    let fake = failed_at_node_2();
     // The undo stops half way (its first wait times out)...
     fake.request(Request::Abort);
     fake.respond(
