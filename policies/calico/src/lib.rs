@@ -23,6 +23,19 @@ use cutover_guest_sdk::{Context, Error, Request};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+/// The one object the run's inputs hold (none: no inputs, as on a resume), or an error naming
+/// `what` the policy takes.
+pub fn single_input(ctx: &Context, what: &str) -> Result<Option<serde_json::Value>, Error> {
+    let mut objects = cutover_guest_sdk::objects::objects_of(&ctx.inputs()?)?;
+    match objects.len() {
+        0 => Ok(None),
+        1 => Ok(objects.pop()),
+        n => Err(Error::invalid(format!(
+            "the inputs hold {n} objects: give exactly one {what}"
+        ))),
+    }
+}
+
 /// Saves the run's whole checkpoint after a procedure's state changed.
 pub type Save<'a, S> = &'a mut dyn FnMut(&S) -> Result<(), Error>;
 

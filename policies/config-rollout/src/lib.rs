@@ -4,22 +4,12 @@
 //! restarts them again.
 
 use calico::config::{self, Params};
-use cutover_guest_sdk::objects::objects_of;
 use cutover_guest_sdk::{Context, Error, export_policy};
 
 fn run(ctx: &Context) -> Result<String, Error> {
     let p: Params = ctx.params()?;
-    let objects = objects_of(&ctx.inputs()?)?;
-    let manifest = match objects.as_slice() {
-        [] => None,
-        [one] => Some(one),
-        _ => {
-            return Err(Error::invalid(format!(
-                "the inputs hold {} objects: give exactly one ConfigMap manifest",
-                objects.len()
-            )));
-        }
-    };
+    let manifest = calico::single_input(ctx, "ConfigMap manifest")?;
+    let manifest = manifest.as_ref();
     calico::drive(
         ctx,
         |ctx, state, save| config::forward(ctx, &p, manifest, state, save),

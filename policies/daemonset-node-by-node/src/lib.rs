@@ -4,22 +4,12 @@
 //! old template back the same way.
 
 use calico::node_by_node::{self, Change, Params};
-use cutover_guest_sdk::objects::objects_of;
 use cutover_guest_sdk::{Context, Error, export_policy};
 
 fn run(ctx: &Context) -> Result<String, Error> {
     let p: Params = ctx.params()?;
-    let objects = objects_of(&ctx.inputs()?)?;
-    let manifest = match objects.as_slice() {
-        [] => None,
-        [one] => Some(one),
-        _ => {
-            return Err(Error::invalid(format!(
-                "the inputs hold {} objects: give exactly one DaemonSet manifest",
-                objects.len()
-            )));
-        }
-    };
+    let manifest = calico::single_input(ctx, "DaemonSet manifest")?;
+    let manifest = manifest.as_ref();
     calico::drive(
         ctx,
         |ctx, state, save| node_by_node::forward(ctx, &p, manifest.map(Change::Apply), state, save),

@@ -464,19 +464,7 @@ impl cluster::Host for RunState {
             };
             match cluster.wait(&loc, &condition, own, options.clone()).await {
                 Ok(value) => Ok((value.to_string(), loc.label().into())),
-                Err(e) => {
-                    let guest = super::call::to_wit_error(e);
-                    match options.withheld.get() {
-                        Some(detail) => Err(CallError::Withheld {
-                            operator: format!(
-                                "{} [for the operator: {detail}]",
-                                super::call::error_message(&guest)
-                            ),
-                            guest,
-                        }),
-                        None => Err(CallError::Refused(guest)),
-                    }
-                }
+                Err(e) => Err(withheld_error(e, &options.withheld)),
             }
         })
         .await
@@ -488,15 +476,7 @@ impl cluster::Host for RunState {
         timeout_ms: u64,
     ) -> Result<(), Error> {
         let count = targets.len();
-        let label = match targets.first() {
-            None => "no objects".to_string(),
-            Some(first) if count == 1 => requested(&to_k8s_ref(first.clone())),
-            Some(first) => format!(
-                "{} and {} more",
-                requested(&to_k8s_ref(first.clone())),
-                count - 1
-            ),
-        };
+        let label = many_label(&targets);
         let targets: Result<Vec<k8s::ObjectRef>, Error> = if count > k8s::MAX_WAIT_CURRENT_TARGETS {
             Err(Error::Invalid(format!(
                 "wait-current takes at most {} targets, not {count}",
@@ -516,12 +496,7 @@ impl cluster::Host for RunState {
                 located.push(locate_authorized(&cluster, &grants, "wait", target).await?);
             }
             cluster.wait_current(&located, own).await?;
-            let reached = match located.as_slice() {
-                [] => "no objects".to_string(),
-                [one] => one.label(),
-                [first, rest @ ..] => format!("{} and {} more", first.label(), rest.len()),
-            };
-            Ok(((), reached.into()))
+            Ok(((), reached_label(&located).into()))
         })
         .await
     }
@@ -594,19 +569,7 @@ impl cluster::Host for RunState {
                             let answer = bounded_items(seen)?;
                             Ok((answer, reached_label(&located).into()))
                         }
-                        Err(e) => {
-                            let guest = super::call::to_wit_error(e);
-                            match withheld.get() {
-                                Some(detail) => Err(CallError::Withheld {
-                                    operator: format!(
-                                        "{} [for the operator: {detail}]",
-                                        super::call::error_message(&guest)
-                                    ),
-                                    guest,
-                                }),
-                                None => Err(CallError::Refused(guest)),
-                            }
-                        }
+                        Err(e) => Err(withheld_error(e, &withheld)),
                     }
                 })
                 .await
@@ -770,6 +733,22 @@ async fn evict_and_wait(
         }
     }
     (evicted, Ok(()))
+}
+
+/// A wait's error for the guest, with what its implied reads found kept for the operator
+/// alone when the run may not read it.
+fn withheld_error(e: k8s::ClusterError, withheld: &std::sync::OnceLock<String>) -> CallError {
+    let guest = super::call::to_wit_error(e);
+    match withheld.get() {
+        Some(detail) => CallError::Withheld {
+            operator: format!(
+                "{} [for the operator: {detail}]",
+                super::call::error_message(&guest)
+            ),
+            guest,
+        },
+        None => CallError::Refused(guest),
+    }
 }
 
 /// Every name of a set of waits, first: a hostile one is `invalid` before any member is
