@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cutover_tests::cutover::NO_KUBECONFIG;
-use cutover_tests::{Cutover, Output, SimServe, TestNamespace, control_plane, exit, guest};
+use cutover_tests::{
+    Cutover, Output, Running, SimServe, TestNamespace, Watch, control_plane, exit, guest,
+};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
@@ -241,26 +243,39 @@ impl Plane {
             .unwrap_or_else(|e| panic!("creating ConfigMap {name}: {e}"))
     }
 
-    /// `cutover run batch-abuse --set mode=<mode>` in namespace `a`, with `extra` arguments.
-    async fn run(&self, mode: &str, extra: &[&str]) -> Output {
-        let module = guest("batch-abuse");
-        let (mode, other) = (format!("mode={mode}"), format!("other={}", self.b));
-        let grants = grants(&self.a);
-        let mut args = vec![
+    /// `run batch-abuse --set mode=<mode> -o json` in namespace `a`, with `extra` arguments.
+    fn args(&self, mode: &str, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = [
             "run",
-            module.as_str(),
+            &guest("batch-abuse"),
             "-n",
-            self.a.as_str(),
+            &self.a,
             "--set",
-            mode.as_str(),
+            &format!("mode={mode}"),
             "--set",
-            other.as_str(),
+            &format!("other={}", self.b),
             "-o",
             "json",
-        ];
-        args.extend(grants.iter().map(String::as_str));
-        args.extend_from_slice(extra);
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(grants(&self.a));
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    }
+
+    /// `cutover run batch-abuse --set mode=<mode>` in namespace `a`, with `extra` arguments.
+    async fn run(&self, mode: &str, extra: &[&str]) -> Output {
+        let args = self.args(mode, extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         Cutover::run(&args, &self.kubeconfig).await
+    }
+
+    /// The same run, started and left running.
+    fn spawn(&self, mode: &str, extra: &[&str]) -> Running {
+        let args = self.args(mode, extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Cutover::spawn(&args, &self.kubeconfig, Watch::default())
     }
 }
 
@@ -617,6 +632,53 @@ async fn gigantic_timeouts_end_with_the_run_on_the_real_plane() {
         "the held pod was not evicted\n{}",
         outs[1].1
     );
+    plane.finish().await;
+}
+
+/// Ctrl-C while `evict-many` waits for a pod it evicted (a finalizer holds it): the run is
+/// cancelled, and the eviction the server accepted is still a change of the run and an
+/// `evict` of its own in the report. Broken by a host that records a batch's evictions only
+/// when the whole call answers: the cancelled call then leaves no trace of the pod.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_eviction_cut_short_by_ctrl_c_is_still_recorded() {
+    let plane = Plane::real().await;
+    let held = plane.create_pod("held", &plane.a, true).await;
+    let running = plane.spawn("hang-evict-many", &["--timeout", "10m"]);
+    let pods = plane.pods(&plane.a);
+    let evicted = cutover_tests::wait::until(
+        &pods,
+        "held",
+        Duration::from_secs(120),
+        "the held pod evicted (terminating)",
+        |pod| match pod.and_then(|p| p.metadata.deletion_timestamp.as_ref()) {
+            Some(_) => Ok(()),
+            None => Err("not terminating".into()),
+        },
+    )
+    .await;
+    let sent = running.signal("INT");
+    let finished = running.finish().await;
+    let release = json!({"metadata": {"finalizers": null}});
+    pods.patch("held", &PatchParams::default(), &Patch::Merge(&release))
+        .await
+        .expect("removing the finalizer");
+    let out = &finished.output;
+    if let Err(e) = evicted {
+        panic!("{e}\n{out}");
+    }
+    assert!(sent.is_some(), "the run ended before the signal\n{out}");
+    out.expect_code(exit::SIGINT);
+    let report = out.json();
+    assert_eq!(report["status"], "cancelled", "{report}");
+    let target = format!("v1/Pod {}/held", plane.a);
+    assert_eq!(report["changed"], json!([format!("evict {target}")]), "{report}");
+    assert!(
+        out.stderr.contains(&format!(
+            "evict {target}: evicted; the call ended before the pod was gone"
+        )),
+        "the pod's own record\n{out}"
+    );
+    assert_clean(out);
     plane.finish().await;
 }
 

@@ -143,6 +143,9 @@ impl Sandbox {
             r = time.clock.timeout_at(backstop, call) => Some(r),
             () = wall_backstop(&time) => Some(Err(cutover_clock::Elapsed)),
         };
+        // A host call cut short by the cancel or a backstop was dropped with the guest: what
+        // its pods got to is recorded now.
+        store.data_mut().settle_evictions();
 
         let state = store.data();
         let evidence = Evidence {

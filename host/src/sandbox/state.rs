@@ -105,6 +105,9 @@ pub struct RunState {
     pub(crate) rollout: super::host::rollout::RolloutState,
     /// Where probes go: the network, or a scenario's scripted answers (`host/probe.rs`).
     pub(crate) probes: ProbeSource,
+    /// The pods of the `evict-many` in flight, as far as each got, until they are recorded
+    /// (`host/evict_many.rs`).
+    pub(crate) evictions_in_flight: Option<super::host::evict_many::Progress>,
 }
 
 /// Where a run's probes are answered.
@@ -158,6 +161,7 @@ impl RunState {
             inputs: std::sync::Arc::default(),
             rollout: super::host::rollout::RolloutState::default(),
             probes: ProbeSource::Network,
+            evictions_in_flight: None,
         }
     }
 

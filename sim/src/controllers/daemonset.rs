@@ -1,5 +1,6 @@
 //! The DaemonSet controller: a pod on every node matching the template's nodeSelector
-//! (cordoned nodes included), rolled by RollingUpdate (maxUnavailable) or OnDelete.
+//! (cordoned nodes included), rolled by RollingUpdate (maxUnavailable) or OnDelete; an
+//! OnDelete one reconciled node by node, its status kept by node.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -76,10 +77,106 @@ fn daemon_pod_spec(spec: &mut Value, node: &str) {
     spec["nodeName"] = json!(node);
 }
 
+/// What one node contributes to its DaemonSet's status.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct NodeCounts {
+    /// The template's node selector matches the node.
+    eligible: bool,
+    /// An active pod of the DaemonSet runs there.
+    current: bool,
+    ready: bool,
+    /// An active pod of the current template runs there.
+    updated: bool,
+    /// Active pods on a node the DaemonSet does not cover.
+    misscheduled: usize,
+}
+
+impl NodeCounts {
+    fn of(eligible: bool, here: &[Arc<Value>], hash: &str) -> NodeCounts {
+        let mut counts = NodeCounts {
+            eligible,
+            ..NodeCounts::default()
+        };
+        for pod in here.iter().filter(|p| active(p)) {
+            if eligible {
+                counts.current = true;
+                counts.ready |= available(pod);
+                counts.updated |= revision_of(pod) == Some(hash);
+            } else {
+                counts.misscheduled += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// A DaemonSet's status by node, kept between reconciles so that a change on one node costs
+/// that node (the nodes' pods are read, and acted on, only where something changed), not
+/// every node: a rollout over N nodes is then N node-sized reconciles, not N whole ones.
+/// Valid for one DaemonSet (by uid) and template (by hash); rebuilt by a whole reconcile.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    uid: String,
+    hash: String,
+    nodes: HashMap<String, NodeCounts>,
+    /// The sums over `nodes`, kept as they change.
+    totals: Totals,
+}
+
+/// A DaemonSet's status counts.
+#[derive(Debug, Default, Clone, Copy)]
+struct Totals {
+    desired: i64,
+    current: i64,
+    ready: i64,
+    updated: i64,
+    misscheduled: i64,
+}
+
+impl Totals {
+    fn add(&mut self, counts: &NodeCounts, sign: i64) {
+        if counts.eligible {
+            self.desired += sign;
+            self.current += sign * i64::from(counts.current);
+            self.ready += sign * i64::from(counts.ready);
+            self.updated += sign * i64::from(counts.updated);
+        }
+        self.misscheduled += sign * counts.misscheduled as i64;
+    }
+}
+
+impl Tally {
+    fn new(uid: &str, hash: &str) -> Tally {
+        Tally {
+            uid: uid.to_string(),
+            hash: hash.to_string(),
+            ..Tally::default()
+        }
+    }
+
+    /// Sets one node's counts, the totals with them.
+    fn set(&mut self, node: &str, counts: NodeCounts) {
+        let before = if counts == NodeCounts::default() {
+            self.nodes.remove(node)
+        } else {
+            self.nodes.insert(node.to_string(), counts)
+        };
+        if let Some(before) = before {
+            self.totals.add(&before, -1);
+        }
+        self.totals.add(&counts, 1);
+    }
+}
+
+/// The whole DaemonSet: every node, every pod of it, the rolling update, then the status.
 pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiError> {
+    let key = (ns.to_string(), name.to_string());
     let ds = match ctx.store().get(daemonsets(), ns, name) {
         Ok(ds) => ds,
-        Err(e) if e.code == 404 => return Ok(()),
+        Err(e) if e.code == 404 => {
+            ctx.daemonsets.remove(&key);
+            return Ok(());
+        }
         Err(e) => return Err(e),
     };
     if terminating(&ds) {
@@ -95,131 +192,208 @@ pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiEr
         .filter(|n| selector_matches(node_selector.as_ref(), n))
         .map(|n| util::name(n).to_string())
         .collect();
-    let pods = util::owned_pods(ctx, util::uid(&ds));
-    let mut by_node: BTreeMap<String, Vec<Arc<Value>>> = BTreeMap::new();
-    for pod in &pods {
-        let node = util::node_name(pod).unwrap_or_default().to_string();
-        if !eligible.contains(&node) {
-            if active(pod) {
-                delete_pod(ctx.store(), pod)?;
-            }
-            continue;
-        }
-        by_node.entry(node).or_default().push(pod.clone());
+    let mut by_node: BTreeMap<String, Vec<Arc<Value>>> =
+        eligible.iter().map(|n| (n.clone(), Vec::new())).collect();
+    for pod in util::owned_pods(ctx, util::uid(&ds)) {
+        let node = util::node_name(&pod).unwrap_or_default().to_string();
+        by_node.entry(node).or_default().push(pod);
     }
-    for node in &eligible {
-        let here = by_node.get(node).map(Vec::as_slice).unwrap_or_default();
-        // A replacement waits until the old pod is gone, as the real controller does.
-        if here.is_empty() {
-            let mut t = template.clone();
-            daemon_pod_spec(&mut t["spec"], node);
-            let generation = util::generation(&ds).to_string();
-            super::replicaset::create_pod(
-                ctx,
-                &ds,
-                &t,
-                ns,
-                &[
-                    (REVISION_LABEL, hash.as_str()),
-                    ("pod-template-generation", generation.as_str()),
-                ],
-            )?;
-            continue;
-        }
-        let mut live: Vec<&Arc<Value>> = here.iter().filter(|p| active(p)).collect();
-        if live.len() > 1 {
-            // Keep one: an updated one if any, then the oldest.
-            live.sort_by_key(|p| {
-                (
-                    revision_of(p) != Some(hash.as_str()),
-                    str_at(p, "/metadata/creationTimestamp")
-                        .unwrap_or_default()
-                        .to_string(),
-                    util::name(p).to_string(),
-                )
-            });
-            for extra in &live[1..] {
-                delete_pod(ctx.store(), extra)?;
+    // The nodes the DaemonSet leaves first (their pods deleted), then the nodes it covers.
+    for wanted in [false, true] {
+        for (node, here) in &by_node {
+            if eligible.contains(node) == wanted {
+                converge_node(ctx, &ds, &template, &hash, node, wanted, here)?;
             }
-        }
-        for p in here.iter().filter(|p| util::finished(p) && !terminating(p)) {
-            delete_pod(ctx.store(), p)?;
         }
     }
     if str_at(&ds, "/spec/updateStrategy/type") != Some("OnDelete") {
-        let max_unavailable = int_or_percent(
-            ds.pointer("/spec/updateStrategy/rollingUpdate/maxUnavailable"),
-            eligible.len() as i64,
-            "1",
-            true,
-        )
-        .max(1);
-        let pods = util::owned_pods(ctx, util::uid(&ds));
-        let served: HashSet<&str> = pods
-            .iter()
-            .filter(|p| available(p))
-            .filter_map(|p| util::node_name(p))
-            .collect();
-        let unavailable = eligible
-            .iter()
-            .filter(|node| !served.contains(node.as_str()))
-            .count() as i64;
-        let mut old: Vec<&Arc<Value>> = pods
-            .iter()
-            .filter(|p| active(p) && revision_of(p) != Some(hash.as_str()))
-            .filter(|p| util::node_name(p).is_some_and(|n| eligible.contains(n)))
-            .collect();
-        old.sort_by_key(|p| {
-            (
-                available(p),
-                util::node_name(p).unwrap_or_default().to_string(),
-            )
-        });
-        let mut budget = max_unavailable - unavailable;
-        for pod in old {
-            if available(pod) {
-                if budget <= 0 {
-                    break;
-                }
-                budget -= 1;
-            }
-            delete_pod(ctx.store(), pod)?;
-        }
+        roll(ctx, &ds, &eligible, &hash)?;
     }
-    write_ds_status(ctx, &ds, &eligible, &hash)
+    // The status, from the pods as the changes above left them.
+    let mut tally = Tally::new(util::uid(&ds), &hash);
+    let mut after: HashMap<String, Vec<Arc<Value>>> = HashMap::new();
+    for pod in util::owned_pods(ctx, util::uid(&ds)) {
+        let node = util::node_name(&pod).unwrap_or_default().to_string();
+        after.entry(node).or_default().push(pod);
+    }
+    for node in &eligible {
+        let here = after.remove(node).unwrap_or_default();
+        tally.set(node, NodeCounts::of(true, &here, &hash));
+    }
+    for (node, here) in after {
+        tally.set(&node, NodeCounts::of(false, &here, &hash));
+    }
+    let status = ds_status(&ds, &tally);
+    ctx.daemonsets.insert(key, tally);
+    write_status(ctx.store(), daemonsets(), &ds, status)
 }
 
-fn write_ds_status(
-    ctx: &Ctx,
+/// One node of an `OnDelete` DaemonSet, after a change of the node or of one of the
+/// DaemonSet's pods on it: that node's pods converged, its part of the status updated. A
+/// `RollingUpdate` DaemonSet (whose budget spans the nodes), or one whose tally is not of its
+/// current uid and template, is reconciled whole.
+pub(crate) fn reconcile_node(
+    ctx: &mut Ctx,
+    ns: &str,
+    name: &str,
+    node: &str,
+) -> Result<(), ApiError> {
+    let key = (ns.to_string(), name.to_string());
+    let ds = match ctx.store().get(daemonsets(), ns, name) {
+        Ok(ds) => ds,
+        Err(e) if e.code == 404 => {
+            ctx.daemonsets.remove(&key);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    if terminating(&ds) {
+        return Ok(());
+    }
+    if str_at(&ds, "/spec/updateStrategy/type") != Some("OnDelete") {
+        return reconcile(ctx, ns, name);
+    }
+    let template = ds.pointer("/spec/template").cloned().unwrap_or_default();
+    let hash = template_hash(&template);
+    let uid = util::uid(&ds).to_string();
+    let current = ctx
+        .daemonsets
+        .get(&key)
+        .is_some_and(|t| t.uid == uid && t.hash == hash);
+    if !current {
+        return reconcile(ctx, ns, name);
+    }
+    let node_selector = template.pointer("/spec/nodeSelector");
+    let eligible = ctx
+        .shared
+        .index(|i| i.node(node))
+        .is_some_and(|n| selector_matches(node_selector, &n));
+    let here = ctx.shared.index(|i| i.pods_owned_by_on(&uid, node));
+    converge_node(ctx, &ds, &template, &hash, node, eligible, &here)?;
+    let here = ctx.shared.index(|i| i.pods_owned_by_on(&uid, node));
+    let counts = NodeCounts::of(eligible, &here, &hash);
+    let Some(tally) = ctx.daemonsets.get_mut(&key) else {
+        return Ok(());
+    };
+    tally.set(node, counts);
+    let status = ds_status(&ds, tally);
+    write_status(ctx.store(), daemonsets(), &ds, status)
+}
+
+/// One node's pods of the DaemonSet: on a node it covers, exactly one active pod (created
+/// once the old one is gone, as the real controller does; extras deleted, an updated one kept
+/// first, then the oldest), finished ones deleted; on a node it does not cover, none.
+fn converge_node(
+    ctx: &mut Ctx,
+    ds: &Value,
+    template: &Value,
+    hash: &str,
+    node: &str,
+    eligible: bool,
+    here: &[Arc<Value>],
+) -> Result<(), ApiError> {
+    if !eligible {
+        for pod in here.iter().filter(|p| active(p)) {
+            delete_pod(ctx.store(), pod)?;
+        }
+        return Ok(());
+    }
+    if here.is_empty() {
+        let mut t = template.clone();
+        daemon_pod_spec(&mut t["spec"], node);
+        let generation = util::generation(ds).to_string();
+        let ns = str_at(ds, "/metadata/namespace").unwrap_or_default();
+        super::replicaset::create_pod(
+            ctx,
+            ds,
+            &t,
+            ns,
+            &[
+                (REVISION_LABEL, hash),
+                ("pod-template-generation", generation.as_str()),
+            ],
+        )?;
+        return Ok(());
+    }
+    let mut live: Vec<&Arc<Value>> = here.iter().filter(|p| active(p)).collect();
+    if live.len() > 1 {
+        live.sort_by_key(|p| {
+            (
+                revision_of(p) != Some(hash),
+                str_at(p, "/metadata/creationTimestamp")
+                    .unwrap_or_default()
+                    .to_string(),
+                util::name(p).to_string(),
+            )
+        });
+        for extra in &live[1..] {
+            delete_pod(ctx.store(), extra)?;
+        }
+    }
+    for p in here.iter().filter(|p| util::finished(p) && !terminating(p)) {
+        delete_pod(ctx.store(), p)?;
+    }
+    Ok(())
+}
+
+/// RollingUpdate: old pods deleted while at most `maxUnavailable` nodes are without an
+/// available pod, unavailable ones first.
+fn roll(
+    ctx: &mut Ctx,
     ds: &Value,
     eligible: &BTreeSet<String>,
     hash: &str,
 ) -> Result<(), ApiError> {
+    let max_unavailable = int_or_percent(
+        ds.pointer("/spec/updateStrategy/rollingUpdate/maxUnavailable"),
+        eligible.len() as i64,
+        "1",
+        true,
+    )
+    .max(1);
     let pods = util::owned_pods(ctx, util::uid(ds));
-    let mut by_node: HashMap<&str, Vec<&Value>> = HashMap::new();
-    for p in pods.iter().filter(|p| active(p)) {
-        if let Some(node) = util::node_name(p) {
-            by_node.entry(node).or_default().push(p);
-        }
-    }
-    let count = |f: &dyn Fn(&Value) -> bool| {
-        eligible
-            .iter()
-            .filter(|n| {
-                by_node
-                    .get(n.as_str())
-                    .is_some_and(|ps| ps.iter().any(|p| f(p)))
-            })
-            .count() as i64
-    };
-    let desired = eligible.len() as i64;
-    let current = count(&|_| true);
-    let ready = count(&available);
-    let updated = count(&|p| revision_of(p) == Some(hash));
-    let misscheduled = pods
+    let served: HashSet<&str> = pods
         .iter()
-        .filter(|p| active(p) && util::node_name(p).is_none_or(|n| !eligible.contains(n)))
-        .count();
+        .filter(|p| available(p))
+        .filter_map(|p| util::node_name(p))
+        .collect();
+    let unavailable = eligible
+        .iter()
+        .filter(|node| !served.contains(node.as_str()))
+        .count() as i64;
+    let mut old: Vec<&Arc<Value>> = pods
+        .iter()
+        .filter(|p| active(p) && revision_of(p) != Some(hash))
+        .filter(|p| util::node_name(p).is_some_and(|n| eligible.contains(n)))
+        .collect();
+    old.sort_by_key(|p| {
+        (
+            available(p),
+            util::node_name(p).unwrap_or_default().to_string(),
+        )
+    });
+    let mut budget = max_unavailable - unavailable;
+    for pod in old {
+        if available(pod) {
+            if budget <= 0 {
+                break;
+            }
+            budget -= 1;
+        }
+        delete_pod(ctx.store(), pod)?;
+    }
+    Ok(())
+}
+
+/// The status from the tally's totals: no pod read, no node counted.
+fn ds_status(ds: &Value, tally: &Tally) -> Value {
+    let Totals {
+        desired,
+        current,
+        ready,
+        updated,
+        misscheduled,
+    } = tally.totals;
     let status = json!({
         "desiredNumberScheduled": desired,
         "currentNumberScheduled": current,
@@ -230,13 +404,12 @@ fn write_ds_status(
         "updatedNumberScheduled": updated,
         "observedGeneration": util::generation(ds),
     });
-    let status = util::omit_zero(
+    util::omit_zero(
         status,
         &[
             "updatedNumberScheduled",
             "numberAvailable",
             "numberUnavailable",
         ],
-    );
-    write_status(ctx.store(), daemonsets(), ds, status)
+    )
 }

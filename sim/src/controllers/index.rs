@@ -21,6 +21,8 @@ pub(crate) struct Index {
     pods: HashMap<NsName, Arc<Value>>,
     pods_by_ns: HashMap<String, BTreeSet<String>>,
     pods_by_owner: HashMap<String, BTreeSet<NsName>>,
+    /// (controller uid, node) → its pods bound there (`""`: unbound): a DaemonSet's node.
+    pods_by_owner_node: HashMap<(String, String), BTreeSet<NsName>>,
     rs_by_owner: HashMap<String, BTreeSet<NsName>>,
     /// ReplicaSet uid → its controller's uid (to queue a Deployment when one of its pods goes).
     rs_owner: HashMap<String, String>,
@@ -31,7 +33,9 @@ pub(crate) struct Index {
     nodes: BTreeMap<String, Arc<Value>>,
     /// Controller objects by uid (to queue the owner of a changed pod or ReplicaSet).
     owners: HashMap<String, Key>,
-    daemonsets: BTreeSet<NsName>,
+    /// DaemonSets → whether their update strategy is `OnDelete` (reconciled node by node;
+    /// a RollingUpdate one, whose budget spans the nodes, is reconciled whole).
+    daemonsets: BTreeMap<NsName, bool>,
     services: HashMap<String, BTreeSet<String>>,
     pdbs: HashMap<String, BTreeSet<String>>,
     /// The resourceVersion applied last per object: hooks of concurrent writers may run out of order.
@@ -129,8 +133,8 @@ impl Index {
                     );
                     keys.extend(
                         self.daemonsets
-                            .iter()
-                            .map(|(ns, name)| Key::DaemonSet(ns.clone(), name.clone())),
+                            .keys()
+                            .map(|(ns, ds)| self.daemonset_key(ns, ds, &name)),
                     );
                 }
             }
@@ -163,7 +167,8 @@ impl Index {
                     if deleted {
                         self.daemonsets.remove(&(ns.clone(), name.clone()));
                     } else {
-                        self.daemonsets.insert((ns.clone(), name.clone()));
+                        let on_delete = str_at(obj, "/spec/updateStrategy/type") == Some("OnDelete");
+                        self.daemonsets.insert((ns.clone(), name.clone()), on_delete);
                     }
                 }
                 if k == "ReplicaSet" {
@@ -191,11 +196,28 @@ impl Index {
                         keys.extend(self.owners.get(owner).cloned());
                     }
                 }
-                if !deleted {
+                // A DaemonSet's own status write changes nothing it acts on: only a new
+                // DaemonSet, its spec, generation or deletion is reconciled whole.
+                let acted_on = |o: &Value| {
+                    (
+                        o.get("spec").cloned(),
+                        o.pointer("/metadata/generation").cloned(),
+                        o.pointer("/metadata/deletionTimestamp").cloned(),
+                        o.pointer("/metadata/uid").cloned(),
+                    )
+                };
+                let status_only = k == "DaemonSet"
+                    && event
+                        .previous
+                        .as_deref()
+                        .is_some_and(|p| acted_on(p) == acted_on(obj));
+                // A deleted DaemonSet is queued too: its reconcile drops what it kept of it.
+                if (!deleted && !status_only) || (deleted && k == "DaemonSet") {
                     keys.push(key);
                 }
                 if deleted {
                     self.pods_by_owner.remove(&uid);
+                    self.pods_by_owner_node.retain(|(owner, _), _| *owner != uid);
                     self.rs_by_owner.remove(&uid);
                 }
             }
@@ -219,10 +241,17 @@ impl Index {
             self.pods.insert(nn.clone(), obj.clone())
         };
         if let Some(old) = &old {
-            if let Some(owner) = util::controller_uid(old)
-                && let Some(set) = self.pods_by_owner.get_mut(owner)
-            {
-                set.remove(&nn);
+            if let Some(owner) = util::controller_uid(old) {
+                if let Some(set) = self.pods_by_owner.get_mut(owner) {
+                    set.remove(&nn);
+                }
+                let at = (owner.to_string(), node_name(old).unwrap_or_default().to_string());
+                if let Some(set) = self.pods_by_owner_node.get_mut(&at) {
+                    set.remove(&nn);
+                    if set.is_empty() {
+                        self.pods_by_owner_node.remove(&at);
+                    }
+                }
             }
             if let Some(node) = node_name(old)
                 && !util::finished(old)
@@ -246,6 +275,11 @@ impl Index {
                     .entry(owner.to_string())
                     .or_default()
                     .insert(nn.clone());
+                let at = (owner.to_string(), node_name(obj).unwrap_or_default().to_string());
+                self.pods_by_owner_node
+                    .entry(at)
+                    .or_default()
+                    .insert(nn.clone());
             }
             match node_name(obj) {
                 Some(node) if !util::finished(obj) => {
@@ -266,7 +300,19 @@ impl Index {
             .chain(util::controller_uid(obj))
             .collect();
         for owner in owners {
-            keys.extend(self.owners.get(owner).cloned());
+            match self.owners.get(owner) {
+                // A DaemonSet's pod: only its node (before and after) is reconciled.
+                Some(Key::DaemonSet(ds_ns, ds)) => {
+                    let nodes: BTreeSet<&str> = old
+                        .as_deref()
+                        .into_iter()
+                        .chain(std::iter::once(&**obj))
+                        .map(|p| node_name(p).unwrap_or_default())
+                        .collect();
+                    keys.extend(nodes.into_iter().map(|n| self.daemonset_key(ds_ns, ds, n)));
+                }
+                other => keys.extend(other.cloned()),
+            }
             // A pod gone: its ReplicaSet's Deployment may be waiting for it (Recreate waits for
             // every old pod to be gone; the real controller's pod-delete handler queues it).
             if deleted && let Some(grand) = self.rs_owner.get(owner) {
@@ -290,6 +336,27 @@ impl Index {
     pub(crate) fn pods_owned_by(&self, uid: &str) -> Vec<Arc<Value>> {
         self.pods_by_owner
             .get(uid)
+            .into_iter()
+            .flatten()
+            .filter_map(|nn| self.pods.get(nn).cloned())
+            .collect()
+    }
+
+    /// What a change on `node` queues of DaemonSet `ns/name`: that node, or (RollingUpdate)
+    /// the whole DaemonSet.
+    fn daemonset_key(&self, ns: &str, name: &str, node: &str) -> Key {
+        let (ns, name) = (ns.to_string(), name.to_string());
+        if self.daemonsets.get(&(ns.clone(), name.clone())) == Some(&true) {
+            Key::DaemonSetNode(ns, name, node.to_string())
+        } else {
+            Key::DaemonSet(ns, name)
+        }
+    }
+
+    /// The pods of controller `uid` bound to `node`.
+    pub(crate) fn pods_owned_by_on(&self, uid: &str, node: &str) -> Vec<Arc<Value>> {
+        self.pods_by_owner_node
+            .get(&(uid.to_string(), node.to_string()))
             .into_iter()
             .flatten()
             .filter_map(|nn| self.pods.get(nn).cloned())

@@ -148,6 +148,9 @@ pub(crate) enum Key {
     ReplicaSet(String, String),
     Deployment(String, String),
     DaemonSet(String, String),
+    /// One node of a DaemonSet (namespace, name, node): a change of that node or of one of
+    /// the DaemonSet's pods on it.
+    DaemonSetNode(String, String, String),
     StatefulSet(String, String),
     Service(String, String),
     Pdb(String, String),
@@ -297,6 +300,7 @@ impl Simulator {
             kubelet: kubelet::State::default(),
             deployments: HashMap::new(),
             statefulsets: HashMap::new(),
+            daemonsets: HashMap::new(),
         };
         let task = tokio::spawn(run(ctx));
         Controllers {
@@ -322,6 +326,8 @@ pub(crate) struct Ctx {
     /// StatefulSet (namespace, name) → its uid and pod templates by revision (for partitioned
     /// rollouts); dropped with the StatefulSet.
     pub(crate) statefulsets: HashMap<(String, String), (String, HashMap<String, Value>)>,
+    /// DaemonSet (namespace, name) → its status by node; dropped with the DaemonSet.
+    pub(crate) daemonsets: HashMap<(String, String), daemonset::Tally>,
 }
 
 /// How soon a reconcile that failed (e.g. a 409 from a concurrent client write) is retried.
@@ -364,6 +370,7 @@ impl Ctx {
             Key::ReplicaSet(ns, name) => replicaset::reconcile(self, ns, name),
             Key::Deployment(ns, name) => deployment::reconcile(self, ns, name),
             Key::DaemonSet(ns, name) => daemonset::reconcile(self, ns, name),
+            Key::DaemonSetNode(ns, name, node) => daemonset::reconcile_node(self, ns, name, node),
             Key::StatefulSet(ns, name) => statefulset::reconcile(self, ns, name),
             Key::Service(ns, name) => endpoints::reconcile_service(self, ns, name),
             Key::Pdb(ns, name) => endpoints::reconcile_pdb(self, ns, name),

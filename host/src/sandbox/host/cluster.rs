@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::Value;
 
 use super::call::{CallError, Done, authorize, pre_authorize, removal};
@@ -26,7 +25,7 @@ use crate::text;
 use types::{Error, ObjectRef};
 
 /// The call on a located object, as the capability check sees it.
-fn call_on<'a>(operation: &'a str, loc: &'a Located) -> Call<'a> {
+pub(super) fn call_on<'a>(operation: &'a str, loc: &'a Located) -> Call<'a> {
     Call {
         interface: "cluster",
         operation,
@@ -91,7 +90,7 @@ fn parse_json(text: &str, what: &str) -> Result<Value, Error> {
 /// The longest label or field selector passed on (it travels in the request's URL).
 const MAX_SELECTOR: usize = 8 << 10;
 /// The longest uid or JSON pointer a wait takes.
-const MAX_WAIT_ARG: usize = 1 << 10;
+pub(super) const MAX_WAIT_ARG: usize = 1 << 10;
 
 /// A selector within its bound and by the shared grammar (the one the simulator parses with),
 /// refused before any request.
@@ -158,7 +157,7 @@ fn may_read_pods(grants: &Grants, namespace: Option<&str>) -> bool {
 
 /// Before a mutating call of a run that belongs to a release: the journal entry is written
 /// (and the lock checked) first; a run without one (a dry run) records nothing.
-async fn journal_before(
+pub(super) async fn journal_before(
     recorder: &Option<Arc<Recorder>>,
     cluster: &Cluster,
     loc: &Located,
@@ -182,7 +181,7 @@ async fn journal_before(
 }
 
 /// After the call, whatever it returned: what it left refines the entry.
-async fn journal_after(
+pub(super) async fn journal_after(
     recorder: &Option<Arc<Recorder>>,
     step: Option<Step>,
     stored: Option<&Value>,
@@ -583,156 +582,8 @@ impl cluster::Host for RunState {
         concurrency: u32,
         timeout_ms: u64,
     ) -> Result<Vec<Result<(), Error>>, Error> {
-        let own = Duration::from_millis(timeout_ms).min(self.time.remaining());
-        let slack = Some(own + Duration::from_secs(1));
-        let count = pods.len();
-        let label = match pods.first() {
-            None => "no pods".to_string(),
-            Some(first) => {
-                let first = format!(
-                    "v1/Pod {}/{}",
-                    text::escape(&first.namespace, 128),
-                    text::escape(&first.name, 128)
-                );
-                if count == 1 {
-                    first
-                } else {
-                    format!("{first} and {} more", count - 1)
-                }
-            }
-        };
-        let checked = check_evict_many(&pods, concurrency);
-        let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
-        let recorder = self.release.clone();
-        let outcomes = self
-            .perform("evict-many", label, slack, true, async move {
-                checked?;
-                // Every pod is named, then every one authorized, before the first eviction: a
-                // hostile name is `invalid` before any pod is checked against the grants, and a
-                // denied pod refuses the call, with nothing evicted.
-                let mut located = Vec::with_capacity(pods.len());
-                for pod in &pods {
-                    let loc = cluster.locate_pod(&pod.namespace, &pod.name)?;
-                    located.push((loc, pod.uid.clone()));
-                }
-                for (loc, _) in &located {
-                    authorize(&grants, &call_on("evict", loc))?;
-                }
-                let clock = cluster.clock().clone();
-                let deadline = clock.now() + own;
-                let pods_label = match located.as_slice() {
-                    [] => "no pods".to_string(),
-                    [(one, _)] => one.label(),
-                    [(first, _), rest @ ..] => format!("{} and {} more", first.label(), rest.len()),
-                };
-                let evictions: Vec<_> = located
-                    .into_iter()
-                    .map(|(loc, uid)| {
-                        let (cluster, recorder, clock) =
-                            (cluster.clone(), recorder.clone(), clock.clone());
-                        async move {
-                            let left = deadline.saturating_duration_since(clock.now());
-                            let (evicted, outcome) =
-                                evict_and_wait(&cluster, &recorder, &loc, uid, left).await;
-                            (loc.label(), evicted, outcome)
-                        }
-                    })
-                    .collect();
-                let outcomes: Vec<(String, bool, Result<(), Error>)> =
-                    futures::stream::iter(evictions)
-                        .buffered(concurrency as usize)
-                        .collect()
-                        .await;
-                // Each eviction is reported as a change of its own, below.
-                let reached = super::call::Reached {
-                    label: pods_label,
-                    changed: false,
-                };
-                Ok((outcomes, reached))
-            })
-            .await?;
-        // One record per pod, as `evict` makes: the audit trail and the run's changes name
-        // every pod evicted, not only the batch.
-        let mut answer = Vec::with_capacity(outcomes.len());
-        for (target, evicted, outcome) in outcomes {
-            // An eviction the server accepted is a change, even when the pod then outlived
-            // the wait for it to go.
-            if evicted {
-                self.stats.changed.push(
-                    format!("evict {target}"),
-                    crate::sandbox::limits::MAX_CHANGE_RECORDS,
-                );
-            }
-            match &outcome {
-                Ok(()) => {
-                    self.emit(Event::Call {
-                        operation: "evict".into(),
-                        target,
-                        outcome: "ok".into(),
-                    });
-                }
-                Err(e) => self.emit_guest(Event::Call {
-                    operation: "evict".into(),
-                    target,
-                    outcome: super::call::error_message(e).to_string(),
-                }),
-            }
-            answer.push(outcome);
-        }
-        Ok(answer)
+        self.evict_many_call(pods, concurrency, timeout_ms).await
     }
-}
-
-/// One pod of `evict-many`: journaled, evicted (a budget's refusal retried), then waited on
-/// until the pod with its uid is gone, the two within `left`. Says whether this call evicted
-/// it (not when it was already gone), and the pod's answer.
-async fn evict_and_wait(
-    cluster: &Cluster,
-    recorder: &Option<Arc<Recorder>>,
-    pod: &Located,
-    uid: Option<String>,
-    left: Duration,
-) -> (bool, Result<(), Error>) {
-    if left.is_zero() {
-        let late = Error::Timeout(format!(
-            "evict {}: the call's time ran out before its turn",
-            pod.label()
-        ));
-        return (false, Err(late));
-    }
-    let to_guest = |e: CallError| match e {
-        CallError::Refused(e) | CallError::Withheld { guest: e, .. } => e,
-        CallError::Denied { denial, .. } => {
-            Error::Forbidden(format!("denied by cutover: {denial}"))
-        }
-    };
-    // The eviction's retries and the wait share `left`: the pod's answer comes within it.
-    let clock = cluster.clock().clone();
-    let start = clock.now();
-    let step = match journal_before(recorder, cluster, pod, journal::Call::Evict).await {
-        Ok(step) => step,
-        Err(e) => return (false, Err(to_guest(e))),
-    };
-    let removed = cluster.evict_uid(pod, uid.as_deref(), left).await;
-    journal_after(recorder, step, None).await;
-    let evicted = match removed {
-        Ok(removed) => matches!(removed, k8s::Removal::Removed),
-        Err(e) => return (false, Err(to_guest(e.into()))),
-    };
-    if evicted && !cluster.dry_run() {
-        let condition = match uid {
-            Some(uid) => k8s::Condition::DeletedUid(uid),
-            None => k8s::Condition::Deleted,
-        };
-        let rest = left.saturating_sub(clock.now().saturating_duration_since(start));
-        let gone = cluster
-            .wait(pod, &condition, rest, k8s::WaitOptions::default())
-            .await;
-        if let Err(e) = gone {
-            return (true, Err(to_guest(e.into())));
-        }
-    }
-    (evicted, Ok(()))
 }
 
 /// A wait's error for the guest, with what its implied reads found kept for the operator
@@ -763,10 +614,6 @@ fn check_refs(targets: &[k8s::ObjectRef]) -> Result<(), Error> {
 
 /// The longest grace period `delete-with` passes on: a day.
 const MAX_GRACE_PERIOD_SECONDS: u32 = 86_400;
-/// The most pods one `evict-many` takes, and the most it evicts at once.
-const MAX_EVICT_MANY: usize = 1_000;
-const MAX_EVICT_CONCURRENCY: u32 = 64;
-
 fn check_delete_options(options: &cluster::DeleteOptions) -> Result<(), Error> {
     if let Some(uid) = &options.uid
         && (uid.is_empty() || uid.len() > MAX_WAIT_ARG)
@@ -782,32 +629,6 @@ fn check_delete_options(options: &cluster::DeleteOptions) -> Result<(), Error> {
         ))),
         _ => Ok(()),
     }
-}
-
-fn check_evict_many(pods: &[cluster::PodRef], concurrency: u32) -> Result<(), Error> {
-    if pods.len() > MAX_EVICT_MANY {
-        return Err(Error::Invalid(format!(
-            "evict-many takes at most {MAX_EVICT_MANY} pods, not {}",
-            pods.len()
-        )));
-    }
-    if !(1..=MAX_EVICT_CONCURRENCY).contains(&concurrency) {
-        return Err(Error::Invalid(format!(
-            "evict-many's concurrency is 1 to {MAX_EVICT_CONCURRENCY}, not {concurrency}"
-        )));
-    }
-    for pod in pods {
-        if let Some(uid) = &pod.uid
-            && (uid.is_empty() || uid.len() > MAX_WAIT_ARG)
-        {
-            return Err(Error::Invalid(format!(
-                "the uid of pod {} is {} bytes; a uid is 1 to {MAX_WAIT_ARG}",
-                text::escape(&pod.name, 128),
-                uid.len()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// A wait's answer within what `list` may return.

@@ -1,7 +1,8 @@
 //! The host side of each WIT interface, one module each (as Spin keeps one per host capability):
-//! `cluster` and `revisions` go through the one call path in `call`; `runtime` serves log, time,
-//! progress and checkpoints; `wasi` is the WASI a policy gets; `taped` is the layer in front of
-//! them all that records a run's calls or replays them.
+//! `cluster` (with `evict_many`, its batch eviction) and `revisions` go through the one call
+//! path in `call`; `runtime` serves log, time, progress and checkpoints; `wasi` is the WASI a
+//! policy gets; `taped` is the layer in front of them all that records a run's calls or
+//! replays them.
 //!
 //! Where later features go: the audit log records every call in `call::RunState::perform`
 //! (one funnel for every cluster and revisions call, with the target as located and authorized,
@@ -11,6 +12,7 @@
 
 pub mod call;
 pub mod cluster;
+pub(crate) mod evict_many;
 pub mod inputs;
 pub mod output;
 pub mod probe;
