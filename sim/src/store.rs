@@ -110,6 +110,10 @@ struct Inner {
     by_uid: HashMap<String, (KindKey, String, String)>,
     /// Owner uid → the objects whose ownerReferences name it (the garbage collector's index).
     owned: HashMap<String, BTreeSet<(KindKey, String, String)>>,
+    /// (namespace, `spec.nodeName`, `""` when unbound) → the names of the pods there: a list
+    /// of one node's pods (`fieldSelector=spec.nodeName=...`, as `kubectl drain` and a node-by-node
+    /// upgrade make for every node) costs that node's pods, not the namespace's.
+    pods_by_node: HashMap<(String, String), BTreeSet<String>>,
     rv: u64,
     rng: u64,
     history: VecDeque<WatchEvent>,
@@ -258,6 +262,29 @@ impl Inner {
             }
         }
         let table = self.objects.entry(kind.key()).or_default();
+        if kind.kind == "Pod" {
+            let node_of = |pod: &Value| {
+                pod.pointer("/spec/nodeName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            if let Some(stored) = table.get(&(ns.clone(), name.clone())) {
+                let at = (ns.clone(), node_of(stored));
+                if let Some(names) = self.pods_by_node.get_mut(&at) {
+                    names.remove(&name);
+                    if names.is_empty() {
+                        self.pods_by_node.remove(&at);
+                    }
+                }
+            }
+            if event_type != EventType::Deleted {
+                self.pods_by_node
+                    .entry((ns.clone(), node_of(&object)))
+                    .or_default()
+                    .insert(name.clone());
+            }
+        }
         if event_type == EventType::Deleted {
             table.remove(&(ns, name));
             self.by_uid.remove(&uid);
@@ -309,6 +336,7 @@ impl Store {
                 objects: HashMap::new(),
                 by_uid: HashMap::new(),
                 owned: HashMap::new(),
+                pods_by_node: HashMap::new(),
                 rv: 0,
                 rng: seed,
                 history: VecDeque::new(),
@@ -392,16 +420,31 @@ impl Store {
         fields: &FieldSelector,
     ) -> (Vec<Arc<Value>>, u64) {
         let inner = self.lock();
-        let items = inner
-            .objects
-            .get(&kind.key())
-            .into_iter()
-            .flat_map(|t| t.iter())
-            .filter(|((o_ns, _), _)| ns.is_none_or(|n| n == o_ns))
-            .map(|(_, v)| v)
-            .filter(|v| labels.matches(v) && fields.matches(v))
-            .cloned()
-            .collect();
+        let table = inner.objects.get(&kind.key());
+        let on_node = fields
+            .requirements
+            .iter()
+            .find(|r| r.field == "spec.nodeName" && !r.negate);
+        let items = match (kind.kind, ns, on_node) {
+            // One node's pods of a namespace: from the index, in the same (name) order.
+            ("Pod", Some(ns), Some(node)) => inner
+                .pods_by_node
+                .get(&(ns.to_string(), node.value.clone()))
+                .into_iter()
+                .flatten()
+                .filter_map(|name| table?.get(&(ns.to_string(), name.clone())))
+                .filter(|v| labels.matches(v) && fields.matches(v))
+                .cloned()
+                .collect(),
+            _ => table
+                .into_iter()
+                .flat_map(|t| t.iter())
+                .filter(|((o_ns, _), _)| ns.is_none_or(|n| n == o_ns))
+                .map(|(_, v)| v)
+                .filter(|v| labels.matches(v) && fields.matches(v))
+                .cloned()
+                .collect(),
+        };
         (items, inner.rv)
     }
 
@@ -1433,5 +1476,98 @@ mod tests {
         assert_eq!(err.code, 410);
         let (replay, _) = s.watch(cms(), None).unwrap();
         assert_eq!(replay.len(), 1, "synthetic ADDED for current objects");
+    }
+
+    /// A list of one node's pods (`spec.nodeName=...`) is answered from the pods-by-node index:
+    /// it must give what a scan of the namespace gives, in the same order, as pods are
+    /// created unbound, bound, deleted, and in other namespaces. Breaks when the index misses a
+    /// binding or keeps a deleted pod.
+    #[test]
+    fn a_list_of_one_nodes_pods_is_what_a_scan_finds() {
+        let s = store();
+        s.create(ns_kind(), "", json!({"metadata": {"name": "other"}}), false)
+            .unwrap();
+        let pod = |name: &str, node: Option<&str>, app: &str| {
+            let mut p = json!({"metadata": {"name": name, "labels": {"app": app}},
+                "spec": {"containers": [{"name": "c", "image": "i"}]}});
+            if let Some(node) = node {
+                p["spec"]["nodeName"] = json!(node);
+            }
+            p
+        };
+        for (name, node, app) in [
+            ("c", Some("n1"), "a"),
+            ("a", Some("n1"), "b"),
+            ("b", Some("n2"), "a"),
+            ("u", None, "a"),
+        ] {
+            s.create(pods(), "default", pod(name, node, app), false)
+                .unwrap();
+        }
+        s.create(pods(), "other", pod("x", Some("n1"), "a"), false)
+            .unwrap();
+        let names = |ns: &str, fields: &str, labels: &str| -> Vec<String> {
+            let fields = FieldSelector::parse(fields, "Pod").unwrap();
+            let labels = LabelSelector::parse(labels).unwrap();
+            let (items, _) = s.list(pods(), Some(ns), &labels, &fields);
+            items
+                .iter()
+                .map(|p| meta_str(p, "name").unwrap_or("").to_string())
+                .collect()
+        };
+        let scan = |ns: &str, node: &str, app: Option<&str>| -> Vec<String> {
+            let (items, _) = s.list(
+                pods(),
+                Some(ns),
+                &LabelSelector::default(),
+                &FieldSelector::default(),
+            );
+            items
+                .iter()
+                .filter(|p| {
+                    p.pointer("/spec/nodeName")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        == node
+                })
+                .filter(|p| {
+                    app.is_none_or(|a| p.pointer("/metadata/labels/app") == Some(&json!(a)))
+                })
+                .map(|p| meta_str(p, "name").unwrap_or("").to_string())
+                .collect()
+        };
+        assert_eq!(names("default", "spec.nodeName=n1", ""), ["a", "c"]);
+        assert_eq!(
+            names("default", "spec.nodeName=n1", ""),
+            scan("default", "n1", None)
+        );
+        assert_eq!(names("default", "spec.nodeName=n1", "app=a"), ["c"]);
+        assert_eq!(names("default", "spec.nodeName=", ""), ["u"]);
+        assert_eq!(names("other", "spec.nodeName=n1", ""), ["x"]);
+        assert_eq!(
+            names("default", "spec.nodeName=n1,metadata.name=a", ""),
+            ["a"]
+        );
+        // Bound: it moves from the unbound pods to its node's.
+        let mut bound = (*s.get(pods(), "default", "u").unwrap()).clone();
+        bound["spec"]["nodeName"] = json!("n2");
+        s.update(pods(), "default", "u", bound, UpdateTarget::Main, false)
+            .unwrap();
+        assert!(names("default", "spec.nodeName=", "").is_empty());
+        assert_eq!(names("default", "spec.nodeName=n2", ""), ["b", "u"]);
+        assert_eq!(
+            names("default", "spec.nodeName=n2", ""),
+            scan("default", "n2", None)
+        );
+        // Deleted: gone from its node's.
+        let now = DeleteOptions {
+            grace_period_seconds: Some(0),
+            ..DeleteOptions::default()
+        };
+        s.delete(pods(), "default", "b", &now).unwrap();
+        assert_eq!(names("default", "spec.nodeName=n2", ""), ["u"]);
+        // A negated term is a scan: every pod not on n1.
+        assert_eq!(names("default", "spec.nodeName!=n1", ""), ["u"]);
+        assert_eq!(scan("default", "n2", Some("a")), ["u"]);
     }
 }

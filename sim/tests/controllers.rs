@@ -1301,3 +1301,152 @@ fn an_on_delete_daemonset_updates_only_the_pods_that_are_deleted() {
         }
     })
 }
+
+/// An `OnDelete` DaemonSet is reconciled node by node (only the node a change concerns), its
+/// status kept by node: relabelling nodes in and out of its node selector, and replacing one
+/// pod, must leave the same pods and the same status a whole reconcile computes. Breaks when
+/// a node's change is not queued for that node, or when the status by node drifts from the
+/// pods (a count not taken back when a node leaves).
+#[test]
+fn an_on_delete_daemonset_follows_each_node_and_keeps_its_status_by_node() {
+    on_virtual_time(|clock| async move {
+        let c = cluster(&clock).await;
+        let nodes: Api<Node> = Api::all(c.client.clone());
+        let label = |pool: &str| json!({"metadata": {"labels": {"pool": pool}}});
+        let relabel = async |node: &str, pool: &str| {
+            nodes
+                .patch(node, &PatchParams::default(), &Patch::Merge(label(pool)))
+                .await
+                .unwrap();
+        };
+        relabel("n1", "a").await;
+        relabel("n2", "a").await;
+        let daemonsets: Api<DaemonSet> = Api::default_namespaced(c.client.clone());
+        let ds: DaemonSet = serde_json::from_value(json!({
+            "metadata": {"name": "agent"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "agent"}},
+                "updateStrategy": {"type": "OnDelete"},
+                "template": {
+                    "metadata": {"labels": {"app": "agent"}},
+                    "spec": {
+                        "nodeSelector": {"pool": "a"},
+                        "containers": [{"name": "agent", "image": "agent:1"}],
+                    }
+                }
+            }
+        }))
+        .unwrap();
+        daemonsets
+            .create(&PostParams::default(), &ds)
+            .await
+            .unwrap();
+        let covers = |n: i32| {
+            move |ds: &DaemonSet| {
+                ds.status.as_ref().is_some_and(|s| {
+                    (
+                        s.desired_number_scheduled,
+                        s.current_number_scheduled,
+                        s.number_ready,
+                    ) == (n, n, n)
+                        && s.number_misscheduled == 0
+                })
+            }
+        };
+        wait(&c, &daemonsets, "agent", "to cover n1 and n2", covers(2)).await;
+        // n2 leaves the selector, n3 joins it: n2's pod goes, n3 gets one.
+        relabel("n2", "b").await;
+        relabel("n3", "a").await;
+        wait(&c, &daemonsets, "agent", "to cover n1 and n3", covers(2)).await;
+        c.clock().sleep(Duration::from_secs(60)).await;
+        let running = |pods: Vec<Pod>| -> Vec<(String, String)> {
+            let mut on: Vec<(String, String)> = pods
+                .into_iter()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .map(|p| {
+                    let spec = p.spec.unwrap_or_default();
+                    let image = spec.containers[0].image.clone().unwrap_or_default();
+                    (spec.node_name.unwrap_or_default(), image)
+                })
+                .collect();
+            on.sort();
+            on
+        };
+        assert_eq!(
+            running(pods_of(&c.client, "agent").await),
+            [
+                ("n1".into(), "agent:1".into()),
+                ("n3".into(), "agent:1".into())
+            ]
+        );
+        let settled = daemonsets.get("agent").await.unwrap();
+        assert!(covers(2)(&settled), "{:?}", settled.status);
+        // A new template, then n3's pod deleted: only n3's pod is of the new template.
+        let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "agent", "image": "agent:2"}]}}}});
+        daemonsets
+            .patch("agent", &PatchParams::default(), &Patch::Strategic(patch))
+            .await
+            .unwrap();
+        let on_n3 = pods_of(&c.client, "agent")
+            .await
+            .into_iter()
+            .find(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some("n3"))
+            .unwrap();
+        let pods: Api<Pod> = Api::default_namespaced(c.client.clone());
+        pods.delete(&on_n3.name_any(), &DeleteParams::default())
+            .await
+            .unwrap();
+        let ds = wait(&c, &daemonsets, "agent", "to replace n3's pod", |ds| {
+            ds.status
+                .as_ref()
+                .is_some_and(|s| s.updated_number_scheduled == Some(1) && s.number_ready == 2)
+        })
+        .await;
+        let status = ds.status.unwrap();
+        assert_eq!(
+            (
+                status.desired_number_scheduled,
+                status.current_number_scheduled,
+                status.number_misscheduled,
+                status.number_available,
+                status.number_unavailable,
+            ),
+            (2, 2, 0, Some(2), None),
+        );
+        c.clock().sleep(Duration::from_secs(60)).await;
+        assert_eq!(
+            running(pods_of(&c.client, "agent").await),
+            [
+                ("n1".into(), "agent:1".into()),
+                ("n3".into(), "agent:2".into())
+            ]
+        );
+        // The status by node agrees with a whole reconcile's: a change of the template's
+        // metadata (no new pod under OnDelete) makes one.
+        let patch =
+            json!({"spec": {"template": {"metadata": {"annotations": {"touched": "yes"}}}}});
+        daemonsets
+            .patch("agent", &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .unwrap();
+        let whole = wait(&c, &daemonsets, "agent", "to observe generation 3", |ds| {
+            ds.status
+                .as_ref()
+                .is_some_and(|s| s.observed_generation == Some(3))
+        })
+        .await;
+        let whole = whole.status.unwrap();
+        assert_eq!(
+            (
+                whole.desired_number_scheduled,
+                whole.current_number_scheduled,
+                whole.number_ready
+            ),
+            (2, 2, 2),
+        );
+        assert_eq!(
+            whole.updated_number_scheduled, None,
+            "no pod of generation 3's template"
+        );
+    })
+}

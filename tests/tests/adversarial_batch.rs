@@ -663,15 +663,25 @@ async fn an_eviction_cut_short_by_ctrl_c_is_still_recorded() {
         .await
         .expect("removing the finalizer");
     let out = &finished.output;
-    if let Err(e) = evicted {
-        panic!("{e}\n{out}");
-    }
+    let evicted = match evicted {
+        Ok(pod) => pod,
+        Err(e) => panic!("{e}\n{out}"),
+    };
+    assert_eq!(
+        evicted.and_then(|pod| pod.metadata.uid),
+        held.metadata.uid,
+        "the pod evicted is the one created"
+    );
     assert!(sent.is_some(), "the run ended before the signal\n{out}");
     out.expect_code(exit::SIGINT);
     let report = out.json();
     assert_eq!(report["status"], "cancelled", "{report}");
     let target = format!("v1/Pod {}/held", plane.a);
-    assert_eq!(report["changed"], json!([format!("evict {target}")]), "{report}");
+    assert_eq!(
+        report["changed"],
+        json!([format!("evict {target}")]),
+        "{report}"
+    );
     assert!(
         out.stderr.contains(&format!(
             "evict {target}: evicted; the call ended before the pod was gone"

@@ -167,8 +167,10 @@ impl Index {
                     if deleted {
                         self.daemonsets.remove(&(ns.clone(), name.clone()));
                     } else {
-                        let on_delete = str_at(obj, "/spec/updateStrategy/type") == Some("OnDelete");
-                        self.daemonsets.insert((ns.clone(), name.clone()), on_delete);
+                        let on_delete =
+                            str_at(obj, "/spec/updateStrategy/type") == Some("OnDelete");
+                        self.daemonsets
+                            .insert((ns.clone(), name.clone()), on_delete);
                     }
                 }
                 if k == "ReplicaSet" {
@@ -217,7 +219,8 @@ impl Index {
                 }
                 if deleted {
                     self.pods_by_owner.remove(&uid);
-                    self.pods_by_owner_node.retain(|(owner, _), _| *owner != uid);
+                    self.pods_by_owner_node
+                        .retain(|(owner, _), _| *owner != uid);
                     self.rs_by_owner.remove(&uid);
                 }
             }
@@ -245,7 +248,10 @@ impl Index {
                 if let Some(set) = self.pods_by_owner.get_mut(owner) {
                     set.remove(&nn);
                 }
-                let at = (owner.to_string(), node_name(old).unwrap_or_default().to_string());
+                let at = (
+                    owner.to_string(),
+                    node_name(old).unwrap_or_default().to_string(),
+                );
                 if let Some(set) = self.pods_by_owner_node.get_mut(&at) {
                     set.remove(&nn);
                     if set.is_empty() {
@@ -275,7 +281,10 @@ impl Index {
                     .entry(owner.to_string())
                     .or_default()
                     .insert(nn.clone());
-                let at = (owner.to_string(), node_name(obj).unwrap_or_default().to_string());
+                let at = (
+                    owner.to_string(),
+                    node_name(obj).unwrap_or_default().to_string(),
+                );
                 self.pods_by_owner_node
                     .entry(at)
                     .or_default()

@@ -16,7 +16,6 @@ use crate::capabilities::{Call, Grants};
 use crate::cluster::{self as k8s, Cluster, ListBounds, Located, LocatedList, Selectors};
 use crate::release::journal;
 use crate::release::recorder::{RecordError, Recorder, Step};
-use crate::report::Event;
 use crate::sandbox::bindings::cutover::policy::{cluster, types};
 use crate::sandbox::limits::{LIST_PAGE, MAX_LIST_BYTES, MAX_LIST_ITEMS, MAX_REQUEST_BODY};
 use crate::sandbox::state::RunState;
