@@ -141,7 +141,7 @@ pub fn supported_fields(kind: &str) -> &'static [&'static str] {
 /// A field's value as the real server's selectable fields spell it: strings as they are, a
 /// bool as `true`/`false` (`spec.unschedulable` absent is `false`), a number in decimal
 /// (`status.successful` absent is `0`); `None` when the object has no such field.
-fn field_value(object: &Value, field: &str) -> Option<String> {
+pub(crate) fn field_value(object: &Value, field: &str) -> Option<String> {
     let pointer = format!("/{}", field.replace('.', "/"));
     match (object.pointer(&pointer), field) {
         (Some(Value::String(s)), _) => Some(s.clone()),

@@ -11,7 +11,7 @@ use crate::defaults::{self, Operation};
 use crate::error::ApiError;
 use crate::kinds::{self, KindInfo, KindKey, STATUS};
 use crate::limits::{self, MAX_NESTING_DEPTH};
-use crate::selectors::{FieldSelector, LabelSelector};
+use crate::selectors::{FieldSelector, LabelSelector, field_value};
 use crate::validation;
 
 /// How many past events a watch can resume from before it gets 410 Gone.
@@ -110,10 +110,11 @@ struct Inner {
     by_uid: HashMap<String, (KindKey, String, String)>,
     /// Owner uid → the objects whose ownerReferences name it (the garbage collector's index).
     owned: HashMap<String, BTreeSet<(KindKey, String, String)>>,
-    /// (namespace, `spec.nodeName`, `""` when unbound) → the names of the pods there: a list
-    /// of one node's pods (`fieldSelector=spec.nodeName=...`, as `kubectl drain` and a node-by-node
-    /// upgrade make for every node) costs that node's pods, not the namespace's.
-    pods_by_node: HashMap<(String, String), BTreeSet<String>>,
+    /// `spec.nodeName` (as a field selector spells it; `""` when unbound) → the (namespace,
+    /// name) of the pods there: a list of one node's pods (`fieldSelector=spec.nodeName=...`,
+    /// which `kubectl drain` makes in all namespaces and a node-by-node upgrade in one, for
+    /// every node) costs that node's pods, not all of them.
+    pods_by_node: HashMap<String, BTreeSet<(String, String)>>,
     rv: u64,
     rng: u64,
     history: VecDeque<WatchEvent>,
@@ -263,26 +264,22 @@ impl Inner {
         }
         let table = self.objects.entry(kind.key()).or_default();
         if kind.kind == "Pod" {
-            let node_of = |pod: &Value| {
-                pod.pointer("/spec/nodeName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            if let Some(stored) = table.get(&(ns.clone(), name.clone())) {
-                let at = (ns.clone(), node_of(stored));
-                if let Some(names) = self.pods_by_node.get_mut(&at) {
-                    names.remove(&name);
-                    if names.is_empty() {
-                        self.pods_by_node.remove(&at);
+            let node_of = |pod: &Value| field_value(pod, "spec.nodeName").unwrap_or_default();
+            let at = (ns.clone(), name.clone());
+            if let Some(stored) = table.get(&at) {
+                let node = node_of(stored);
+                if let Some(pods) = self.pods_by_node.get_mut(&node) {
+                    pods.remove(&at);
+                    if pods.is_empty() {
+                        self.pods_by_node.remove(&node);
                     }
                 }
             }
             if event_type != EventType::Deleted {
                 self.pods_by_node
-                    .entry((ns.clone(), node_of(&object)))
+                    .entry(node_of(&object))
                     .or_default()
-                    .insert(name.clone());
+                    .insert(at);
             }
         }
         if event_type == EventType::Deleted {
@@ -425,14 +422,15 @@ impl Store {
             .requirements
             .iter()
             .find(|r| r.field == "spec.nodeName" && !r.negate);
-        let items = match (kind.kind, ns, on_node) {
-            // One node's pods of a namespace: from the index, in the same (name) order.
-            ("Pod", Some(ns), Some(node)) => inner
+        let items = match (kind.kind, on_node) {
+            // One node's pods: from the index, in the same (namespace, name) order.
+            ("Pod", Some(node)) => inner
                 .pods_by_node
-                .get(&(ns.to_string(), node.value.clone()))
+                .get(&node.value)
                 .into_iter()
                 .flatten()
-                .filter_map(|name| table?.get(&(ns.to_string(), name.clone())))
+                .filter(|(o_ns, _)| ns.is_none_or(|n| n == o_ns))
+                .filter_map(|at| table?.get(at))
                 .filter(|v| labels.matches(v) && fields.matches(v))
                 .cloned()
                 .collect(),
@@ -1544,6 +1542,30 @@ mod tests {
         assert_eq!(names("default", "spec.nodeName=n1", "app=a"), ["c"]);
         assert_eq!(names("default", "spec.nodeName=", ""), ["u"]);
         assert_eq!(names("other", "spec.nodeName=n1", ""), ["x"]);
+        let everywhere = |fields: &str| -> Vec<(String, String)> {
+            let fields = FieldSelector::parse(fields, "Pod").unwrap();
+            let (items, _) = s.list(pods(), None, &LabelSelector::default(), &fields);
+            items
+                .iter()
+                .map(|p| {
+                    let m = |k| meta_str(p, k).unwrap_or("").to_string();
+                    (m("namespace"), m("name"))
+                })
+                .collect()
+        };
+        assert_eq!(
+            everywhere("spec.nodeName=n1"),
+            [
+                ("default".into(), "a".into()),
+                ("default".into(), "c".into()),
+                ("other".into(), "x".into())
+            ]
+        );
+        // A number where a name belongs is spelled as the field selector spells it.
+        let mut odd = pod("five", None, "a");
+        odd["spec"]["nodeName"] = json!(5);
+        s.create_with_status(pods(), "other", odd).unwrap();
+        assert_eq!(names("other", "spec.nodeName=5", ""), ["five"]);
         assert_eq!(
             names("default", "spec.nodeName=n1,metadata.name=a", ""),
             ["a"]

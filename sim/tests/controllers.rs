@@ -1448,5 +1448,19 @@ fn an_on_delete_daemonset_follows_each_node_and_keeps_its_status_by_node() {
             whole.updated_number_scheduled, None,
             "no pod of generation 3's template"
         );
+        // A client's status write is not the controller's own: it is corrected.
+        let wrong = json!({"status": {"numberReady": 0, "desiredNumberScheduled": 7}});
+        daemonsets
+            .patch_status("agent", &PatchParams::default(), &Patch::Merge(wrong))
+            .await
+            .unwrap();
+        wait(
+            &c,
+            &daemonsets,
+            "agent",
+            "to correct a client's status",
+            covers(2),
+        )
+        .await;
     })
 }

@@ -643,7 +643,11 @@ async fn gigantic_timeouts_end_with_the_run_on_the_real_plane() {
 async fn an_eviction_cut_short_by_ctrl_c_is_still_recorded() {
     let plane = Plane::real().await;
     let held = plane.create_pod("held", &plane.a, true).await;
-    let running = plane.spawn("hang-evict-many", &["--timeout", "10m"]);
+    // `-vv`: the host's debug line says when the eviction is accepted and the wait begins.
+    let running = plane.spawn("hang-evict-many", &["--timeout", "10m", "-vv"]);
+    let accepted = running
+        .wait_for_output("evict-many: eviction accepted", Duration::from_secs(120))
+        .await;
     let pods = plane.pods(&plane.a);
     let evicted = cutover_tests::wait::until(
         &pods,
@@ -671,6 +675,10 @@ async fn an_eviction_cut_short_by_ctrl_c_is_still_recorded() {
         evicted.and_then(|pod| pod.metadata.uid),
         held.metadata.uid,
         "the pod evicted is the one created"
+    );
+    assert!(
+        accepted.is_some(),
+        "the host never said the eviction was accepted\n{out}"
     );
     assert!(sent.is_some(), "the run ended before the signal\n{out}");
     out.expect_code(exit::SIGINT);

@@ -21,8 +21,8 @@ pub(crate) struct Index {
     pods: HashMap<NsName, Arc<Value>>,
     pods_by_ns: HashMap<String, BTreeSet<String>>,
     pods_by_owner: HashMap<String, BTreeSet<NsName>>,
-    /// (controller uid, node) → its pods bound there (`""`: unbound): a DaemonSet's node.
-    pods_by_owner_node: HashMap<(String, String), BTreeSet<NsName>>,
+    /// Controller uid → node (`""`: unbound) → its pods there: a DaemonSet's node.
+    pods_by_owner_node: HashMap<String, HashMap<String, BTreeSet<NsName>>>,
     rs_by_owner: HashMap<String, BTreeSet<NsName>>,
     /// ReplicaSet uid → its controller's uid (to queue a Deployment when one of its pods goes).
     rs_owner: HashMap<String, String>,
@@ -198,8 +198,9 @@ impl Index {
                         keys.extend(self.owners.get(owner).cloned());
                     }
                 }
-                // A DaemonSet's own status write changes nothing it acts on: only a new
-                // DaemonSet, its spec, generation or deletion is reconciled whole.
+                // The controller's own status write of a DaemonSet changes nothing it acts on:
+                // it is not reconciled again for it. Any other write is (a client's status
+                // write is corrected, as the real controller's update handler does).
                 let acted_on = |o: &Value| {
                     (
                         o.get("spec").cloned(),
@@ -209,6 +210,7 @@ impl Index {
                     )
                 };
                 let status_only = k == "DaemonSet"
+                    && util::is_own_status_write()
                     && event
                         .previous
                         .as_deref()
@@ -219,8 +221,7 @@ impl Index {
                 }
                 if deleted {
                     self.pods_by_owner.remove(&uid);
-                    self.pods_by_owner_node
-                        .retain(|(owner, _), _| *owner != uid);
+                    self.pods_by_owner_node.remove(&uid);
                     self.rs_by_owner.remove(&uid);
                 }
             }
@@ -248,14 +249,16 @@ impl Index {
                 if let Some(set) = self.pods_by_owner.get_mut(owner) {
                     set.remove(&nn);
                 }
-                let at = (
-                    owner.to_string(),
-                    node_name(old).unwrap_or_default().to_string(),
-                );
-                if let Some(set) = self.pods_by_owner_node.get_mut(&at) {
-                    set.remove(&nn);
-                    if set.is_empty() {
-                        self.pods_by_owner_node.remove(&at);
+                if let Some(nodes) = self.pods_by_owner_node.get_mut(owner) {
+                    let node = node_name(old).unwrap_or_default();
+                    if let Some(set) = nodes.get_mut(node) {
+                        set.remove(&nn);
+                        if set.is_empty() {
+                            nodes.remove(node);
+                        }
+                    }
+                    if nodes.is_empty() {
+                        self.pods_by_owner_node.remove(owner);
                     }
                 }
             }
@@ -281,12 +284,10 @@ impl Index {
                     .entry(owner.to_string())
                     .or_default()
                     .insert(nn.clone());
-                let at = (
-                    owner.to_string(),
-                    node_name(obj).unwrap_or_default().to_string(),
-                );
                 self.pods_by_owner_node
-                    .entry(at)
+                    .entry(owner.to_string())
+                    .or_default()
+                    .entry(node_name(obj).unwrap_or_default().to_string())
                     .or_default()
                     .insert(nn.clone());
             }
@@ -365,7 +366,8 @@ impl Index {
     /// The pods of controller `uid` bound to `node`.
     pub(crate) fn pods_owned_by_on(&self, uid: &str, node: &str) -> Vec<Arc<Value>> {
         self.pods_by_owner_node
-            .get(&(uid.to_string(), node.to_string()))
+            .get(uid)
+            .and_then(|nodes| nodes.get(node))
             .into_iter()
             .flatten()
             .filter_map(|nn| self.pods.get(nn).cloned())

@@ -188,9 +188,37 @@ pub(crate) fn write_status(
         "status": status,
     });
     let ns = str_at(live, "/metadata/namespace").unwrap_or_default();
+    let _own = OwnStatusWrite::begin();
     store
         .update(kind, ns, name(live), body, UpdateTarget::Status, false)
         .map(drop)
+}
+
+thread_local! {
+    static OWN_STATUS_WRITE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks, for its lifetime, the status writes of the controllers themselves: the store's hook
+/// runs synchronously on the writer's thread, so the index can tell a controller's own status
+/// write (made from the state it read, under that state's resourceVersion) from a client's.
+struct OwnStatusWrite;
+
+impl OwnStatusWrite {
+    fn begin() -> OwnStatusWrite {
+        OWN_STATUS_WRITE.set(true);
+        OwnStatusWrite
+    }
+}
+
+impl Drop for OwnStatusWrite {
+    fn drop(&mut self) {
+        OWN_STATUS_WRITE.set(false);
+    }
+}
+
+/// Whether the write the store's hook is reporting is a controller's own status write.
+pub(crate) fn is_own_status_write() -> bool {
+    OWN_STATUS_WRITE.get()
 }
 
 /// Replaces the object's main resource with `next` (a modified copy of the live object).

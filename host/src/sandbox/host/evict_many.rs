@@ -1,6 +1,6 @@
 //! The host side of `evict-many`: every pod named and authorized first, then evicted and waited on, `concurrency` at a time, each recorded as the `evict` it is — also when the call is cut short.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -38,10 +38,9 @@ pub(crate) struct PodProgress {
 pub(crate) type Progress = Arc<Mutex<Vec<Option<PodProgress>>>>;
 
 fn note(progress: &Progress, index: usize, entry: PodProgress) {
-    // A poisoned lock only means a panicking eviction: its entry is then simply not kept.
-    if let Ok(mut all) = progress.lock()
-        && let Some(slot) = all.get_mut(index)
-    {
+    // Nothing panics under the lock; were it poisoned, the entries in it are still right.
+    let mut all = progress.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(slot) = all.get_mut(index) {
         *slot = Some(entry);
     }
 }
@@ -58,7 +57,9 @@ impl RunState {
         let slack = Some(own + Duration::from_secs(1));
         let label = requested_label(&pods);
         let checked = check_evict_many(&pods, concurrency);
-        let progress: Progress = Arc::new(Mutex::new(vec![None; pods.len()]));
+        // Sized only once the pods are within bounds: a refused call keeps no copy of them.
+        let slots = if checked.is_ok() { pods.len() } else { 0 };
+        let progress: Progress = Arc::new(Mutex::new(vec![None; slots]));
         self.evictions_in_flight = Some(progress.clone());
         let (cluster, grants) = (self.cluster.clone(), self.grants.clone());
         let recorder = self.release.clone();
@@ -129,10 +130,12 @@ impl RunState {
         let Some(progress) = self.evictions_in_flight.take() else {
             return;
         };
-        let settled: Vec<PodProgress> = match progress.lock() {
-            Ok(mut all) => all.drain(..).flatten().collect(),
-            Err(_) => Vec::new(),
-        };
+        let settled: Vec<PodProgress> = progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+            .flatten()
+            .collect();
         for pod in settled {
             self.record_eviction(pod);
         }
@@ -231,20 +234,25 @@ impl Eviction<'_> {
                 Err(e) => return (false, Err(to_guest(e))),
             };
         let removed = self.cluster.evict_uid(pod, uid.as_deref(), left).await;
-        journal_after(self.recorder, step, None).await;
-        let evicted = match removed {
-            Ok(removed) => matches!(removed, k8s::Removal::Removed),
-            Err(e) => return (false, Err(to_guest(e.into()))),
-        };
-        if evicted {
-            // Accepted: from here on, a call cut short still records the eviction.
+        if matches!(removed, Ok(k8s::Removal::Removed)) {
+            // Accepted: from here on (before any other await), a call cut short still
+            // records the eviction.
             let entry = PodProgress {
                 target: pod.label(),
                 evicted: true,
                 outcome: None,
             };
             note(self.progress, self.index, entry);
+            tracing::debug!(
+                pod = %pod.label(),
+                "evict-many: eviction accepted; waiting until the pod is gone"
+            );
         }
+        journal_after(self.recorder, step, None).await;
+        let evicted = match removed {
+            Ok(removed) => matches!(removed, k8s::Removal::Removed),
+            Err(e) => return (false, Err(to_guest(e.into()))),
+        };
         if evicted && !self.cluster.dry_run() {
             let condition = match uid {
                 Some(uid) => k8s::Condition::DeletedUid(uid),
