@@ -168,20 +168,26 @@ impl Tally {
     }
 }
 
+/// The DaemonSet to reconcile: `None` when it is gone (what was kept of it dropped) or
+/// terminating.
+fn live(ctx: &mut Ctx, key: &(String, String)) -> Result<Option<Arc<Value>>, ApiError> {
+    match ctx.store().get(daemonsets(), &key.0, &key.1) {
+        Ok(ds) if terminating(&ds) => Ok(None),
+        Ok(ds) => Ok(Some(ds)),
+        Err(e) if e.code == 404 => {
+            ctx.daemonsets.remove(key);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The whole DaemonSet: every node, every pod of it, the rolling update, then the status.
 pub(crate) fn reconcile(ctx: &mut Ctx, ns: &str, name: &str) -> Result<(), ApiError> {
     let key = (ns.to_string(), name.to_string());
-    let ds = match ctx.store().get(daemonsets(), ns, name) {
-        Ok(ds) => ds,
-        Err(e) if e.code == 404 => {
-            ctx.daemonsets.remove(&key);
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    };
-    if terminating(&ds) {
+    let Some(ds) = live(ctx, &key)? else {
         return Ok(());
-    }
+    };
     let template = ds.pointer("/spec/template").cloned().unwrap_or_default();
     let hash = template_hash(&template);
     let node_selector = template.pointer("/spec/nodeSelector").cloned();
@@ -239,17 +245,9 @@ pub(crate) fn reconcile_node(
     node: &str,
 ) -> Result<(), ApiError> {
     let key = (ns.to_string(), name.to_string());
-    let ds = match ctx.store().get(daemonsets(), ns, name) {
-        Ok(ds) => ds,
-        Err(e) if e.code == 404 => {
-            ctx.daemonsets.remove(&key);
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    };
-    if terminating(&ds) {
+    let Some(ds) = live(ctx, &key)? else {
         return Ok(());
-    }
+    };
     if str_at(&ds, "/spec/updateStrategy/type") != Some("OnDelete") {
         return reconcile(ctx, ns, name);
     }
