@@ -31,8 +31,15 @@ pub(super) fn pods_of_replica_set(
         .collect())
 }
 
+/// How many times the Deployment's pods are listed and waited on, at most, before the undo
+/// gives up on them (a ReplicaSet that keeps making pods).
+const POD_ROUNDS: usize = 5;
+
 /// Waits until the Deployment's pods are gone: those of its ReplicaSets (`<name>-<hash>`),
-/// never the old ReplicaSet's.
+/// never the old ReplicaSet's. Listed again once the listed ones are gone, until a list finds
+/// none: on a real cluster a deleted Deployment's ReplicaSet lives on until the garbage
+/// collector deletes it, and a pod it makes in that moment was in no earlier list. Its pods
+/// are collected only after it is gone, so a list that finds none means none is coming.
 pub(super) fn wait_deployment_pods_gone(
     ctx: &Context,
     rs: &ReplicaSetRecord,
@@ -41,21 +48,35 @@ pub(super) fn wait_deployment_pods_gone(
 ) -> Result<(), Error> {
     let ns = ctx.namespace();
     let prefix = format!("{}-", dep.name);
-    let pods: Vec<Value> = list_pods(ctx, &dep.selector)
-        .map_err(|e| e.context(format!("listing the pods of Deployment {ns}/{}", dep.name)))?
-        .into_iter()
-        .filter(|pod| {
-            controller_of(pod).is_some_and(|(kind, owner, uid)| {
-                kind == "ReplicaSet" && owner.starts_with(&prefix) && uid != rs.uid
+    let what = format!("Deployment {ns}/{}'s pods", dep.name);
+    let deadline = ctx.now() + timeout;
+    for _ in 0..POD_ROUNDS {
+        let pods: Vec<Value> = list_pods(ctx, &dep.selector)
+            .map_err(|e| e.context(format!("listing the pods of Deployment {ns}/{}", dep.name)))?
+            .into_iter()
+            .filter(|pod| {
+                controller_of(pod).is_some_and(|(kind, owner, uid)| {
+                    kind == "ReplicaSet" && owner.starts_with(&prefix) && uid != rs.uid
+                })
             })
-        })
-        .collect();
-    wait_gone(
-        ctx,
-        &pods,
-        timeout,
-        &format!("Deployment {ns}/{}'s pods", dep.name),
-    )
+            .collect();
+        if pods.is_empty() {
+            info!("{what}: none left");
+            return Ok(());
+        }
+        let left = deadline.saturating_duration_since(ctx.now());
+        if left.is_zero() {
+            return Err(Error::timeout(format!(
+                "{what} are gone: not within {}",
+                Duration(timeout)
+            )));
+        }
+        wait_gone(ctx, &pods, left, &what)?;
+    }
+    Err(Error::aborted(format!(
+        "{what} keep coming: still some after {POD_ROUNDS} rounds of waiting; delete its ReplicaSets (kubectl delete rs -l {}), then undo again",
+        dep.selector
+    )))
 }
 
 pub(super) fn list_pods(ctx: &Context, selector: &str) -> Result<Vec<Value>, Error> {

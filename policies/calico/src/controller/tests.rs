@@ -117,6 +117,19 @@ fn calls(fake: &FakeCluster) -> Vec<String> {
         .collect()
 }
 
+/// What the undo lists the Deployment's pods as.
+const PODS: &str = "Pod in kube-system";
+
+/// A pod of the Deployment, as its ReplicaSet `calico-kube-controllers-6d4` makes it.
+fn deployment_pod(suffix: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("calico-kube-controllers-6d4-{suffix}"), "namespace": NS,
+                     "uid": format!("pod-{suffix}"), "labels": {"k8s-app": DEPLOY},
+                     "ownerReferences": owned_by("ReplicaSet", "calico-kube-controllers-6d4", "rs-2")},
+    })
+}
+
 /// The pod's deletion the fake cannot do (it runs no ReplicaSet controller): the next wait
 /// for `n` pods to be gone is met.
 fn pods_go(fake: &FakeCluster, n: usize) {
@@ -410,15 +423,11 @@ fn undo_deletes_the_deployment_waits_for_its_pods_then_scales_back() {
         .as_str()
         .unwrap()
         .to_string();
-    // The Deployment's pod, as its ReplicaSet made it.
-    fake.insert(json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "calico-kube-controllers-6d4-abcde", "namespace": NS, "uid": "pod-3",
-                     "labels": {"k8s-app": DEPLOY},
-                     "ownerReferences": owned_by("ReplicaSet", "calico-kube-controllers-6d4", "rs-2")},
-    }))
-    .unwrap();
+    // The Deployment's pod, as its ReplicaSet made it; gone once waited on (the fake runs no
+    // garbage collector: its lists are scripted).
+    fake.respond("list", PODS, Ok(json!([deployment_pod("abcde")])));
     pods_go(&fake, 1);
+    fake.respond("list", PODS, Ok(json!([])));
     let before = fake.call_lines().len();
     fake.request(Request::Abort);
     let ctx = ctx.with_revision(1, 2);
@@ -438,6 +447,8 @@ fn undo_deletes_the_deployment_waits_for_its_pods_then_scales_back() {
             "wait Deployment kube-system/calico-kube-controllers",
             "list Pod in kube-system",
             "wait-all 1 objects",
+            // Listed again: none is left, so none is coming.
+            "list Pod in kube-system",
             "checkpoint the run's revision",
             "get ReplicaSet kube-system/calico-policy-controller",
             "scale ReplicaSet kube-system/calico-policy-controller",
@@ -457,6 +468,53 @@ fn undo_deletes_the_deployment_waits_for_its_pods_then_scales_back() {
             .is_none()
     );
     assert_eq!(checkpoint(&fake)["step"], "not-started");
+}
+
+/// On a real cluster a deleted Deployment's ReplicaSet lives until the garbage collector
+/// deletes it, and may make a pod in that moment: a pod that was in no earlier list. The undo
+/// lists again once the listed pods are gone and waits for the late one too, so that the old
+/// ReplicaSet is never scaled up while a pod of the Deployment runs. Breaks with a single list.
+#[test]
+fn undo_waits_for_a_pod_the_deleted_deployments_replica_set_made_late() {
+    let fake = cluster();
+    pods_go(&fake, 1);
+    let (ctx, p) = context(&fake, json!({}));
+    run(&ctx, &p, Some(&deployment())).unwrap();
+    fake.respond("list", PODS, Ok(json!([deployment_pod("first")])));
+    pods_go(&fake, 1);
+    fake.respond("list", PODS, Ok(json!([deployment_pod("late0")])));
+    pods_go(&fake, 1);
+    fake.respond("list", PODS, Ok(json!([])));
+    let before = fake.call_lines().len();
+    fake.request(Request::Abort);
+    let ctx = ctx.with_revision(1, 2);
+    run(&ctx, &p, None).unwrap();
+    let undone = calls(&fake)[..].to_vec();
+    let tail: Vec<&str> = undone
+        .iter()
+        .map(String::as_str)
+        .skip_while(|c| !c.starts_with("delete Deployment"))
+        .collect();
+    assert_eq!(
+        &tail[..7],
+        [
+            "delete Deployment kube-system/calico-kube-controllers",
+            "wait Deployment kube-system/calico-kube-controllers",
+            "list Pod in kube-system",
+            "wait-all 1 objects",
+            "list Pod in kube-system",
+            "wait-all 1 objects",
+            "list Pod in kube-system",
+        ],
+        "{:?}",
+        &fake.call_lines()[before..]
+    );
+    // Only then is the ReplicaSet back.
+    assert_eq!(
+        tail[7],
+        "get ReplicaSet kube-system/calico-policy-controller"
+    );
+    assert_eq!(rs_replicas(&fake), Some(1));
 }
 
 #[test]
